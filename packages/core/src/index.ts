@@ -1,0 +1,48 @@
+/**
+ * `@checkpointer/core`: the domain, the protocol codecs and the services of a checkpoint round.
+ *
+ * Modules are exported as namespaces (`Domain`, `Multiaddr`, ...), and the protocol codecs that
+ * other packages and tools call are also exported by name.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as AuthHeader from "./AuthHeader.js"
+/** @since 0.1.0 */
+export * as CommitmentPayload from "./CommitmentPayload.js"
+/** @since 0.1.0 */
+export * as Domain from "./Domain.js"
+/** @since 0.1.0 */
+export * as Multiaddr from "./Multiaddr.js"
+/** @since 0.1.0 */
+export * as SignatureVerifier from "./SignatureVerifier.js"
+/** @since 0.1.0 */
+export * as Threshold from "./Threshold.js"
+
+export { authMessage, buildAuthHeader, makeAuthHeader } from "./AuthHeader.js"
+export type { RequestSigner } from "./AuthHeader.js"
+export { encodeCommitmentPayload, encodeCommitmentPayloadV2 } from "./CommitmentPayload.js"
+export {
+  AccountId,
+  BlockNumber,
+  BucketId,
+  Commitment,
+  decodeMultiSignature,
+  encodeMultiSignature,
+  Endpoint,
+  H256,
+  MultiSignature,
+  MultiSignatureFromBytes,
+  MultiSignatureFromHex,
+  ProviderInfo,
+  PublicKey,
+  U64
+} from "./Domain.js"
+export { InvalidMultiaddr, multiaddrToUrl } from "./Multiaddr.js"
+export {
+  InvalidSignature,
+  SignatureVerifier as SignatureVerifierTag,
+  verifyMultiSignature
+} from "./SignatureVerifier.js"
+export { requiredSignatures, ThresholdPercent } from "./Threshold.js"
