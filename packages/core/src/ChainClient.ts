@@ -1,0 +1,312 @@
+/**
+ * The chain port: every read and write of the storage chain that Checkpointer needs, in domain
+ * types only (no `@polkadot` type appears here). The live layer over `@polkadot/api` lives in
+ * `@checkpointer/polkadot`; an in-memory chain that enforces the pallet's rules is in
+ * `@checkpointer/testing`.
+ *
+ * Reads take an optional block hash so that one round can pin its reads to one consistent state.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
+import {
+  AccountId,
+  BlockNumber,
+  BucketId,
+  Commitment,
+  H256,
+  MultiSignatureFromHex,
+  PublicKey,
+  Role,
+  U64
+} from "./Domain.js"
+
+// ---------------------------------------------------------------------------------------------------
+// Chain state
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * A block by number and hash.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class BlockRef extends Schema.Class<BlockRef>("BlockRef")({
+  number: BlockNumber,
+  hash: H256
+}) {}
+
+/**
+ * A member of a bucket and its role.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class BucketMember extends Schema.Class<BucketMember>("BucketMember")({
+  account: AccountId,
+  role: Role
+}) {}
+
+/**
+ * The checkpoint a bucket currently holds on chain (`Bucket.snapshot`). `signers` are the primaries
+ * whose bits are set in the snapshot's bitfield, in primary order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class BucketSnapshot extends Schema.Class<BucketSnapshot>("BucketSnapshot")({
+  commitment: Commitment,
+  checkpointBlock: BlockNumber,
+  signers: Schema.Array(AccountId)
+}) {}
+
+/**
+ * What a round needs to know of a bucket: its primaries (in on-chain order, which is the bitfield
+ * order), the chain's signature floor, its members and its current snapshot.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class BucketInfo extends Schema.Class<BucketInfo>("BucketInfo")({
+  bucketId: BucketId,
+  primaryProviders: Schema.Array(AccountId),
+  minProviders: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
+  members: Schema.Array(BucketMember),
+  snapshot: Schema.OptionFromNullOr(BucketSnapshot),
+  frozenStartSeq: Schema.OptionFromNullOr(U64)
+}) {
+  /** The role of an account in this bucket, if it is a member. */
+  roleOf(account: AccountId): Role | undefined {
+    return this.members.find((member) => member.account === account)?.role
+  }
+}
+
+/**
+ * A provider's on-chain registration (`Providers[account]`). The oldest pallet era registers no
+ * public key; signatures are then checked against the account itself.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ProviderRecord extends Schema.Class<ProviderRecord>("ProviderRecord")({
+  accountId: AccountId,
+  multiaddr: Schema.String,
+  publicKey: Schema.OptionFromNullOr(PublicKey)
+}) {}
+
+// ---------------------------------------------------------------------------------------------------
+// Submissions and receipts
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * One provider's signature in a checkpoint.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class CheckpointSignature extends Schema.Class<CheckpointSignature>("CheckpointSignature")({
+  signer: AccountId,
+  signature: MultiSignatureFromHex
+}) {}
+
+/**
+ * The arguments of the `checkpoint` extrinsic (era A's flat form and era C's `Commitment` carry the
+ * same values; the live layer builds whichever the metadata describes).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class CheckpointSubmission extends Schema.Class<CheckpointSubmission>("CheckpointSubmission")({
+  bucketId: BucketId,
+  commitment: Commitment,
+  signatures: Schema.Array(CheckpointSignature)
+}) {}
+
+/**
+ * The `BucketCheckpointed` event as it was emitted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class BucketCheckpointed extends Schema.Class<BucketCheckpointed>("BucketCheckpointed")({
+  bucketId: BucketId,
+  commitment: Commitment,
+  providers: Schema.Array(AccountId)
+}) {}
+
+/**
+ * Proof that a checkpoint landed: where (block, extrinsic), what (commitment, signers, the event) and
+ * when (milliseconds since the epoch, by the submitting process's clock).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class CheckpointReceipt extends Schema.Class<CheckpointReceipt>("CheckpointReceipt")({
+  bucketId: BucketId,
+  commitment: Commitment,
+  signers: Schema.Array(AccountId),
+  extrinsicHash: H256,
+  blockHash: H256,
+  blockNumber: BlockNumber,
+  extrinsicIndex: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
+  event: BucketCheckpointed,
+  submittedAtMillis: Schema.Number,
+  finalizedAtMillis: Schema.Number
+}) {}
+
+/**
+ * The chunk a challenge targets.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ChunkLocation extends Schema.Class<ChunkLocation>("ChunkLocation")({
+  leafIndex: U64,
+  chunkIndex: U64
+}) {}
+
+/**
+ * The arguments of `challenge_offchain`: a provider is held to a commitment it signed itself.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class OffchainChallenge extends Schema.Class<OffchainChallenge>("OffchainChallenge")({
+  bucketId: BucketId,
+  provider: AccountId,
+  commitment: Commitment,
+  target: ChunkLocation,
+  signature: MultiSignatureFromHex
+}) {}
+
+/**
+ * A challenge that was created on chain.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ChallengeReceipt extends Schema.Class<ChallengeReceipt>("ChallengeReceipt")({
+  deadline: BlockNumber,
+  index: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
+  blockHash: H256,
+  blockNumber: BlockNumber
+}) {}
+
+// ---------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * The chain could not be reached or read (connection lost, RPC error, undecodable state).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ChainUnavailable extends Schema.TaggedError<ChainUnavailable>()("ChainUnavailable", {
+  operation: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `chain ${this.operation} failed: ${this.detail}`
+  }
+}
+
+/**
+ * The bucket does not exist on chain.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BucketNotFound extends Schema.TaggedError<BucketNotFound>()("BucketNotFound", {
+  bucketId: BucketId
+}) {
+  override get message(): string {
+    return `bucket ${this.bucketId} does not exist on chain`
+  }
+}
+
+/**
+ * The chain executed the extrinsic and rejected it: the fee was paid, the state did not change.
+ * `error` keeps the module error's name (`InsufficientSignatures`, `NotBucketWriter`, ...).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DispatchFailed extends Schema.TaggedError<DispatchFailed>()("DispatchFailed", {
+  module: Schema.String,
+  error: Schema.String,
+  detail: Schema.String,
+  blockHash: Schema.OptionFromNullOr(H256)
+}) {
+  override get message(): string {
+    return `${this.module}.${this.error}${this.detail === "" ? "" : `: ${this.detail}`}`
+  }
+}
+
+/**
+ * The extrinsic did not reach a final outcome: it could not be signed, the pool refused or dropped it,
+ * or finality did not come in time. `maybeIncluded` says whether it might still land.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SubmissionFailed extends Schema.TaggedError<SubmissionFailed>()("SubmissionFailed", {
+  stage: Schema.Literal("NoSigner", "Signing", "Pool", "Dropped", "FinalityTimeout", "Unsupported"),
+  detail: Schema.String,
+  maybeIncluded: Schema.Boolean
+}) {
+  override get message(): string {
+    return `checkpoint submission failed at ${this.stage}: ${this.detail}`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ChainReadError = ChainUnavailable | BucketNotFound
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ChainWriteError = DispatchFailed | SubmissionFailed | ChainUnavailable
+
+// ---------------------------------------------------------------------------------------------------
+// The service
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChainClientService {
+  /** The latest finalized block. */
+  readonly finalizedBlock: Effect.Effect<BlockRef, ChainUnavailable>
+  /** The best (latest, possibly unfinalized) block. */
+  readonly bestBlock: Effect.Effect<BlockRef, ChainUnavailable>
+  /** Finalized heads as they come. */
+  readonly finalizedHeads: Stream.Stream<BlockRef, ChainUnavailable>
+  /** A bucket, at a given block or the latest finalized one. */
+  readonly bucket: (bucketId: BucketId, at?: H256) => Effect.Effect<BucketInfo, ChainReadError>
+  /** A provider's registration, if it is registered. */
+  readonly provider: (account: AccountId, at?: H256) => Effect.Effect<Option.Option<ProviderRecord>, ChainUnavailable>
+  /** The account that signs submissions, if one is configured. */
+  readonly signer: Option.Option<AccountId>
+  /** Submits `checkpoint` and waits for finality; the receipt proves the event was emitted. */
+  readonly submitCheckpoint: (submission: CheckpointSubmission) => Effect.Effect<CheckpointReceipt, ChainWriteError>
+  /** Submits `challenge_offchain` and waits for finality. */
+  readonly challengeOffchain: (challenge: OffchainChallenge) => Effect.Effect<ChallengeReceipt, ChainWriteError>
+}
+
+/**
+ * The chain port.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ChainClient extends Context.Tag("@checkpointer/core/ChainClient")<ChainClient, ChainClientService>() {}

@@ -1,0 +1,183 @@
+/**
+ * The settings of a checkpoint round, with the Rust anchor's defaults where it has them
+ * (`providerTimeout` 30 s, `maxRetries` 3, `retryDelay` 2 s, threshold 51 %, `providerCacheTtl` 300 s)
+ * and bounds on everything it left unbounded (a round deadline, a grace window, a concurrency cap).
+ *
+ * Values are validated however they arrive: a threshold outside 1–100 %, a negative retry count or a
+ * zero deadline is a configuration error, never a round that silently cannot succeed.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import { Endpoint } from "./Domain.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface CheckpointSettings {
+  /** Per-attempt timeout of one provider request, headers and body. */
+  readonly providerTimeout: Duration.Duration
+  /** Retries after the first attempt, for transient failures only. */
+  readonly maxRetries: number
+  /** First retry delay; each further one doubles. */
+  readonly retryDelay: Duration.Duration
+  /** No single retry delay exceeds this. */
+  readonly retryMaxDelay: Duration.Duration
+  /** Spread retry delays randomly (0.8–1.2×) so providers are not hit in lockstep. */
+  readonly retryJitter: boolean
+  /** Consensus threshold in percent of all primaries (1–100). */
+  readonly consensusThreshold: number
+  /** How long discovered providers are cached. */
+  readonly providerCacheTtl: Duration.Duration
+  /** A round never runs longer than this. */
+  readonly roundDeadline: Duration.Duration
+  /** Once the threshold is met, wait this long for more signatures before finishing. */
+  readonly graceWindow: Duration.Duration
+  /** At most this many provider requests in flight per round. */
+  readonly maxConcurrency: number
+  /** When laggards could complete the threshold, wait this long before asking again. */
+  readonly syncWait: Duration.Duration
+  /** How many times to wait and ask again for laggards. */
+  readonly syncRequeries: number
+  /** Submission plus finality never takes longer than this. */
+  readonly submissionTimeout: Duration.Duration
+  /** Provider endpoints given by hand; resolved to accounts through `/info`, merged with chain discovery. */
+  readonly manualEndpoints: ReadonlyArray<Endpoint>
+}
+
+/**
+ * The defaults.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults: CheckpointSettings = {
+  providerTimeout: Duration.seconds(30),
+  maxRetries: 3,
+  retryDelay: Duration.seconds(2),
+  retryMaxDelay: Duration.seconds(30),
+  retryJitter: true,
+  consensusThreshold: 51,
+  providerCacheTtl: Duration.seconds(300),
+  roundDeadline: Duration.seconds(60),
+  graceWindow: Duration.seconds(1),
+  maxConcurrency: 16,
+  syncWait: Duration.seconds(12),
+  syncRequeries: 1,
+  submissionTimeout: Duration.minutes(5),
+  manualEndpoints: []
+}
+
+/**
+ * Every problem with a set of settings, in words; empty when they are valid.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const problems = (settings: CheckpointSettings): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  const int = (value: number, name: string, min: number, max: number) => {
+    if (!Number.isInteger(value) || value < min || value > max) {
+      out.push(`${name} must be a whole number from ${min} to ${max}, got ${value}`)
+    }
+  }
+  const positive = (value: Duration.Duration, name: string) => {
+    if (!Duration.greaterThan(value, Duration.zero)) out.push(`${name} must be longer than zero`)
+  }
+  int(settings.consensusThreshold, "consensusThreshold (percent)", 1, 100)
+  int(settings.maxRetries, "maxRetries", 0, 50)
+  int(settings.maxConcurrency, "maxConcurrency", 1, 10_000)
+  int(settings.syncRequeries, "syncRequeries", 0, 100)
+  positive(settings.providerTimeout, "providerTimeout")
+  positive(settings.retryDelay, "retryDelay")
+  positive(settings.retryMaxDelay, "retryMaxDelay")
+  positive(settings.roundDeadline, "roundDeadline")
+  positive(settings.submissionTimeout, "submissionTimeout")
+  for (const endpoint of settings.manualEndpoints) {
+    if (Either.isLeft(Schema.decodeUnknownEither(Endpoint)(endpoint))) out.push(`not a provider endpoint: ${endpoint}`)
+  }
+  return out
+}
+
+/**
+ * Settings from defaults and overrides, or a `ConfigError` listing what is wrong.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  overrides: Partial<CheckpointSettings> = {}
+): Either.Either<CheckpointSettings, ConfigError.ConfigError> => {
+  const settings: CheckpointSettings = { ...defaults, ...overrides }
+  const found = problems(settings)
+  return found.length === 0
+    ? Either.right(settings)
+    : Either.left(ConfigError.InvalidData([], `invalid checkpoint settings: ${found.join("; ")}`))
+}
+
+/**
+ * Settings read from configuration (environment variables by default), all optional:
+ * `CHECKPOINTER_PROVIDER_TIMEOUT` ("30 seconds"), `CHECKPOINTER_MAX_RETRIES`, `CHECKPOINTER_RETRY_DELAY`,
+ * `CHECKPOINTER_RETRY_MAX_DELAY`, `CHECKPOINTER_RETRY_JITTER`, `CHECKPOINTER_CONSENSUS_THRESHOLD`,
+ * `CHECKPOINTER_PROVIDER_CACHE_TTL`, `CHECKPOINTER_ROUND_DEADLINE`, `CHECKPOINTER_GRACE_WINDOW`,
+ * `CHECKPOINTER_MAX_CONCURRENCY`, `CHECKPOINTER_SYNC_WAIT`, `CHECKPOINTER_SYNC_REQUERIES`,
+ * `CHECKPOINTER_SUBMISSION_TIMEOUT`, `CHECKPOINTER_PROVIDER_ENDPOINTS` (comma-separated URLs).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<CheckpointSettings> = Config.all({
+  providerTimeout: Config.duration("PROVIDER_TIMEOUT").pipe(Config.withDefault(defaults.providerTimeout)),
+  maxRetries: Config.integer("MAX_RETRIES").pipe(Config.withDefault(defaults.maxRetries)),
+  retryDelay: Config.duration("RETRY_DELAY").pipe(Config.withDefault(defaults.retryDelay)),
+  retryMaxDelay: Config.duration("RETRY_MAX_DELAY").pipe(Config.withDefault(defaults.retryMaxDelay)),
+  retryJitter: Config.boolean("RETRY_JITTER").pipe(Config.withDefault(defaults.retryJitter)),
+  consensusThreshold: Config.integer("CONSENSUS_THRESHOLD").pipe(Config.withDefault(defaults.consensusThreshold)),
+  providerCacheTtl: Config.duration("PROVIDER_CACHE_TTL").pipe(Config.withDefault(defaults.providerCacheTtl)),
+  roundDeadline: Config.duration("ROUND_DEADLINE").pipe(Config.withDefault(defaults.roundDeadline)),
+  graceWindow: Config.duration("GRACE_WINDOW").pipe(Config.withDefault(defaults.graceWindow)),
+  maxConcurrency: Config.integer("MAX_CONCURRENCY").pipe(Config.withDefault(defaults.maxConcurrency)),
+  syncWait: Config.duration("SYNC_WAIT").pipe(Config.withDefault(defaults.syncWait)),
+  syncRequeries: Config.integer("SYNC_REQUERIES").pipe(Config.withDefault(defaults.syncRequeries)),
+  submissionTimeout: Config.duration("SUBMISSION_TIMEOUT").pipe(Config.withDefault(defaults.submissionTimeout)),
+  manualEndpoints: Config.array(Config.string(), "PROVIDER_ENDPOINTS").pipe(
+    Config.withDefault([] as ReadonlyArray<string>),
+    Config.map((urls) => urls.filter((url) => url.trim() !== "").map((url) => url.trim() as Endpoint))
+  )
+}).pipe(
+  Config.nested("CHECKPOINTER"),
+  Config.mapOrFail((settings) => make(settings))
+)
+
+/**
+ * The settings of checkpoint rounds.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CheckpointConfig extends Context.Tag("@checkpointer/core/CheckpointConfig")<
+  CheckpointConfig,
+  CheckpointSettings
+>() {
+  /** The defaults. */
+  static readonly layerDefault: Layer.Layer<CheckpointConfig> = Layer.succeed(CheckpointConfig, defaults)
+
+  /** Defaults with overrides; fails to build with a `ConfigError` if they are invalid. */
+  static readonly layer = (
+    overrides: Partial<CheckpointSettings> = {}
+  ): Layer.Layer<CheckpointConfig, ConfigError.ConfigError> => Layer.effect(CheckpointConfig, make(overrides))
+
+  /** From configuration (see `config`). */
+  static readonly layerConfig: Layer.Layer<CheckpointConfig, ConfigError.ConfigError> = Layer.effect(
+    CheckpointConfig,
+    Effect.suspend(() => config)
+  )
+}
