@@ -10,13 +10,33 @@
 /** @since 0.1.0 */
 export * as AuthHeader from "./AuthHeader.js"
 /** @since 0.1.0 */
+export * as ChainClient from "./ChainClient.js"
+/** @since 0.1.0 */
+export * as CheckpointConfig from "./CheckpointConfig.js"
+/** @since 0.1.0 */
+export * as CheckpointManager from "./CheckpointManager.js"
+/** @since 0.1.0 */
+export * as CheckpointResult from "./CheckpointResult.js"
+/** @since 0.1.0 */
+export * as CommitmentCollector from "./CommitmentCollector.js"
+/** @since 0.1.0 */
 export * as CommitmentPayload from "./CommitmentPayload.js"
+/** @since 0.1.0 */
+export * as Consensus from "./Consensus.js"
 /** @since 0.1.0 */
 export * as Domain from "./Domain.js"
 /** @since 0.1.0 */
 export * as Multiaddr from "./Multiaddr.js"
 /** @since 0.1.0 */
+export * as ProviderApi from "./ProviderApi.js"
+/** @since 0.1.0 */
+export * as ProviderDiscovery from "./ProviderDiscovery.js"
+/** @since 0.1.0 */
+export * as RetryPolicy from "./RetryPolicy.js"
+/** @since 0.1.0 */
 export * as SignatureVerifier from "./SignatureVerifier.js"
+/** @since 0.1.0 */
+export * as Submitter from "./Submitter.js"
 /** @since 0.1.0 */
 export * as Threshold from "./Threshold.js"
 

@@ -1,0 +1,217 @@
+/**
+ * The public facade of a checkpoint round: discover, collect, decide, submit, status.
+ *
+ * ```ts
+ * const manager = yield* CheckpointManager
+ * const submitted = yield* manager.submitCheckpoint(bucket)   // Submitted | AlreadyCheckpointed
+ * ```
+ *
+ * A failed round (no consensus, nobody reachable, transaction failed) drops the bucket's cached
+ * providers so the next round reads them again from chain.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import type { BucketInfo, BucketSnapshot, ChainReadError } from "./ChainClient.js"
+import { ChainClient } from "./ChainClient.js"
+import { CheckpointConfig } from "./CheckpointConfig.js"
+import type { AlreadyCheckpointed, CheckpointError, CheckpointResult, Submitted } from "./CheckpointResult.js"
+import { InsufficientConsensus, NoProviders, ProvidersUnreachable } from "./CheckpointResult.js"
+import type { Collection } from "./CommitmentCollector.js"
+import { CommitmentCollector } from "./CommitmentCollector.js"
+import type { Decision } from "./Consensus.js"
+import { Consensus } from "./Consensus.js"
+import type { BucketId } from "./Domain.js"
+import type { Discovered } from "./ProviderDiscovery.js"
+import { ProviderDiscovery } from "./ProviderDiscovery.js"
+import { RetryPolicy } from "./RetryPolicy.js"
+import { Submitter } from "./Submitter.js"
+
+/**
+ * One round's full account: who was asked, what each answered, what was decided.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RoundReport {
+  readonly discovered: Discovered
+  readonly collection: Collection
+  readonly decision: Decision
+  /** Earlier rounds of the same call, when it waited for laggards to sync (oldest first). */
+  readonly earlier: ReadonlyArray<Decision>
+}
+
+/**
+ * What is known of a bucket's checkpoints.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CheckpointStatus {
+  readonly bucket: BucketInfo
+  readonly snapshot: Option.Option<BucketSnapshot>
+  readonly lastAttempt: Option.Option<{ readonly atMillis: number; readonly result: CheckpointResult }>
+  readonly lastSuccess: Option.Option<{ readonly atMillis: number; readonly result: Submitted | AlreadyCheckpointed }>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface CheckpointManagerService {
+  /** Collects and decides once, without waiting for laggards. */
+  readonly collectCommitments: (bucketId: BucketId) => Effect.Effect<RoundReport, ChainReadError | NoProviders>
+  /** Collects and decides; when the resolution is `WaitForSync`, waits and asks again (bounded). */
+  readonly collectWithConflicts: (bucketId: BucketId) => Effect.Effect<RoundReport, ChainReadError | NoProviders>
+  /** A whole round: collect (waiting for laggards if that can help), decide, and submit at most once. */
+  readonly submitCheckpoint: (bucketId: BucketId) => Effect.Effect<Submitted | AlreadyCheckpointed, CheckpointError>
+  /** The on-chain snapshot and the last attempt made by this manager. */
+  readonly checkpointStatus: (bucketId: BucketId) => Effect.Effect<CheckpointStatus, ChainReadError>
+}
+
+/**
+ * The checkpoint manager.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CheckpointManager extends Context.Tag("@checkpointer/core/CheckpointManager")<
+  CheckpointManager,
+  CheckpointManagerService
+>() {
+  static readonly layer: Layer.Layer<
+    CheckpointManager,
+    never,
+    ChainClient | ProviderDiscovery | CommitmentCollector | Consensus | Submitter | CheckpointConfig
+  > = Layer.effect(
+    CheckpointManager,
+    Effect.gen(function*() {
+      const chain = yield* ChainClient
+      const discovery = yield* ProviderDiscovery
+      const collector = yield* CommitmentCollector
+      const consensus = yield* Consensus
+      const submitter = yield* Submitter
+      const settings = yield* CheckpointConfig
+      const history = yield* Ref.make(new Map<BucketId, History>())
+
+      const round = Effect.fn("CheckpointManager.round")(function*(bucketId: BucketId) {
+        const discovered = yield* discovery.discover(bucketId)
+        if (discovered.bucket.primaryProviders.length === 0) return yield* new NoProviders({ bucketId })
+        const collection = yield* collector.collect(discovered)
+        const decision = consensus.decide({
+          bucketId,
+          primaries: discovered.bucket.primaryProviders,
+          minProviders: discovered.bucket.minProviders,
+          thresholdPercent: settings.consensusThreshold,
+          outcomes: collection.outcomes
+        })
+        return { discovered, collection, decision, earlier: [] } satisfies RoundReport
+      })
+
+      const collectWithConflicts = Effect.fn("CheckpointManager.collectWithConflicts")(function*(bucketId: BucketId) {
+        let report = yield* round(bucketId)
+        const earlier: Array<Decision> = []
+        for (let requery = 0; requery < settings.syncRequeries; requery++) {
+          if (report.decision.resolution._tag !== "WaitForSync") break
+          earlier.push(report.decision)
+          yield* Effect.sleep(settings.syncWait)
+          report = yield* round(bucketId)
+        }
+        return { ...report, earlier }
+      })
+
+      const remember = (bucketId: BucketId, result: CheckpointResult) =>
+        Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
+          Ref.update(history, (m) => {
+            const previous = m.get(bucketId)
+            const success = result._tag === "Submitted" || result._tag === "AlreadyCheckpointed"
+              ? Option.some({ atMillis, result })
+              : previous?.lastSuccess ?? Option.none()
+            return new Map(m).set(bucketId, { lastAttempt: Option.some({ atMillis, result }), lastSuccess: success })
+          }))
+
+      const attempt = (bucketId: BucketId) =>
+        Effect.gen(function*() {
+          const report = yield* collectWithConflicts(bucketId)
+          const { decision } = report
+          if (!decision.thresholdMet) {
+            const everyoneUnreachable = decision.outcomes.length > 0 &&
+              decision.outcomes.every((o) => o._tag === "Unreachable")
+            if (everyoneUnreachable) {
+              return yield* new ProvidersUnreachable({ bucketId, providers: decision.outcomes.map((o) => o.provider) })
+            }
+            return yield* new InsufficientConsensus({
+              bucketId,
+              agreeing: decision.agreeing,
+              required: decision.required,
+              disagreements: decision.conflicts.flatMap((c) =>
+                c._tag === "SyncDelay" || c._tag === "Ahead" || c._tag === "DataDivergence"
+                  ? [{ provider: c.provider, mmrRoot: c.commitment.mmrRoot }]
+                  : []
+              ),
+              conflicts: decision.conflicts,
+              resolution: decision.resolution
+            }, true)
+          }
+          return yield* submitter.submit(decision)
+        })
+
+      const submitCheckpoint = Effect.fn("CheckpointManager.submitCheckpoint")(function*(bucketId: BucketId) {
+        const result = yield* Effect.merge(attempt(bucketId))
+        yield* remember(bucketId, result)
+        switch (result._tag) {
+          case "Submitted":
+          case "AlreadyCheckpointed":
+            return result
+          case "InsufficientConsensus":
+          case "ProvidersUnreachable":
+          case "TransactionFailed":
+            yield* discovery.invalidate(bucketId)
+            return yield* Effect.fail(result)
+          default:
+            return yield* Effect.fail(result)
+        }
+      })
+
+      const checkpointStatus = Effect.fn("CheckpointManager.checkpointStatus")(function*(bucketId: BucketId) {
+        const bucket = yield* chain.bucket(bucketId)
+        const known = (yield* Ref.get(history)).get(bucketId)
+        return {
+          bucket,
+          snapshot: bucket.snapshot,
+          lastAttempt: known?.lastAttempt ?? Option.none(),
+          lastSuccess: known?.lastSuccess ?? Option.none()
+        } satisfies CheckpointStatus
+      })
+
+      return CheckpointManager.of({
+        collectCommitments: round,
+        collectWithConflicts,
+        submitCheckpoint,
+        checkpointStatus
+      })
+    })
+  )
+
+  /**
+   * The manager with every round service it needs; the caller provides `ChainClient`, `ProviderApi`,
+   * `SignatureVerifier` and `CheckpointConfig`.
+   */
+  static readonly layerRound = CheckpointManager.layer.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(ProviderDiscovery.layer, CommitmentCollector.layer, Submitter.layer, Consensus.layer).pipe(
+        Layer.provideMerge(RetryPolicy.layer)
+      )
+    )
+  )
+}
+
+interface History {
+  readonly lastAttempt: CheckpointStatus["lastAttempt"]
+  readonly lastSuccess: CheckpointStatus["lastSuccess"]
+}

@@ -1,0 +1,140 @@
+/**
+ * The results of `CheckpointManager.submitCheckpoint`: success values and typed failures, with the
+ * seed's tag names (`Submitted`, `InsufficientConsensus`, `ProvidersUnreachable`, `NoProviders`,
+ * `TransactionFailed`). Chain read problems keep their own tags (`ChainUnavailable`,
+ * `BucketNotFound`): they are never reported as transaction failures.
+ *
+ * A caller who wants one value uses `CheckpointResult` (see `toResult`).
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type { BucketNotFound, ChainUnavailable } from "./ChainClient.js"
+import { BucketSnapshot, CheckpointReceipt } from "./ChainClient.js"
+import { Conflict, Decision, Resolution } from "./Consensus.js"
+import { AccountId, BucketId, H256 } from "./Domain.js"
+
+/**
+ * The checkpoint landed: here is its receipt and the decision behind it.
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export class Submitted extends Schema.TaggedClass<Submitted>()("Submitted", {
+  receipt: CheckpointReceipt,
+  decision: Decision
+}) {}
+
+/**
+ * Nothing was paid: the chain already holds this commitment (`Same`) or a later one (`Later`).
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export class AlreadyCheckpointed extends Schema.TaggedClass<AlreadyCheckpointed>()("AlreadyCheckpointed", {
+  bucketId: BucketId,
+  snapshot: BucketSnapshot,
+  relation: Schema.Literal("Same", "Later"),
+  decision: Decision
+}) {}
+
+/**
+ * Not enough providers signed the majority commitment.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InsufficientConsensus extends Schema.TaggedError<InsufficientConsensus>()("InsufficientConsensus", {
+  bucketId: BucketId,
+  agreeing: Schema.Number,
+  required: Schema.Number,
+  disagreements: Schema.Array(Schema.Struct({ provider: AccountId, mmrRoot: H256 })),
+  conflicts: Schema.Array(Conflict),
+  resolution: Resolution
+}) {
+  override get message(): string {
+    return `bucket ${this.bucketId}: ${this.agreeing} of ${this.required} required signatures agree (${this.resolution._tag})`
+  }
+}
+
+/**
+ * No provider of the bucket could be reached.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ProvidersUnreachable extends Schema.TaggedError<ProvidersUnreachable>()("ProvidersUnreachable", {
+  bucketId: BucketId,
+  providers: Schema.Array(AccountId)
+}) {
+  override get message(): string {
+    return `bucket ${this.bucketId}: none of its ${this.providers.length} providers could be reached`
+  }
+}
+
+/**
+ * The bucket has no primary providers to ask.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NoProviders extends Schema.TaggedError<NoProviders>()("NoProviders", { bucketId: BucketId }) {
+  override get message(): string {
+    return `bucket ${this.bucketId} has no primary providers`
+  }
+}
+
+/**
+ * The checkpoint was not made. `reason` is the chain's module error name when the chain rejected it
+ * (`InsufficientSignatures`, `NotBucketWriter`, ...), or why it was not sent or not confirmed.
+ * `paid` says whether a fee may have been charged (the extrinsic may have been included).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TransactionFailed extends Schema.TaggedError<TransactionFailed>()("TransactionFailed", {
+  bucketId: BucketId,
+  reason: Schema.String,
+  module: Schema.OptionFromNullOr(Schema.String),
+  detail: Schema.String,
+  paid: Schema.Boolean
+}) {
+  override get message(): string {
+    return `bucket ${this.bucketId}: checkpoint transaction failed: ${this.reason}${
+      this.detail === "" ? "" : ` (${this.detail})`
+    }`
+  }
+}
+
+/**
+ * Every way a checkpoint can fail.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type CheckpointError =
+  | InsufficientConsensus
+  | ProvidersUnreachable
+  | NoProviders
+  | TransactionFailed
+  | ChainUnavailable
+  | BucketNotFound
+
+/**
+ * Every way a checkpoint attempt can end, as one value.
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export type CheckpointResult = Submitted | AlreadyCheckpointed | CheckpointError
+
+/**
+ * Turns a checkpoint attempt into one value that is never a failure.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const toResult = <R>(
+  attempt: Effect.Effect<Submitted | AlreadyCheckpointed, CheckpointError, R>
+): Effect.Effect<CheckpointResult, never, R> => Effect.merge(attempt)

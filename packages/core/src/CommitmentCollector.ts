@@ -1,0 +1,314 @@
+/**
+ * One collection round: ask every provider of a bucket for its signed commitment, in parallel and
+ * bounded, and turn each answer into a `ProviderOutcome`.
+ *
+ * Per provider: `GET /checkpoint-signature` with a per-attempt timeout; transient failures (timeouts,
+ * connection errors, 5xx, 429) retried on the `RetryPolicy` schedule, the rest not; the answer checked
+ * against the bucket asked for and the on-chain snapshot (a range that goes backwards is refused, a
+ * delete that moves the start forward is not); its signature verified against the provider's
+ * registered key.
+ *
+ * The round ends as soon as the threshold is met plus the grace window, or as soon as the threshold can
+ * no longer be met, and never later than the round deadline. Providers still in flight are interrupted.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import type { BucketInfo } from "./ChainClient.js"
+import { CheckpointConfig } from "./CheckpointConfig.js"
+import { encodeCommitmentPayload } from "./CommitmentPayload.js"
+import type { ProviderOutcome } from "./Consensus.js"
+import { bestGroupSize, canStillMeet } from "./Consensus.js"
+import type { AccountId, ProviderInfo } from "./Domain.js"
+import { ProviderApi, ProviderRequestError } from "./ProviderApi.js"
+import type { SignedCommitment } from "./ProviderApi.js"
+import { RetryPolicy } from "./RetryPolicy.js"
+import { SignatureVerifier } from "./SignatureVerifier.js"
+import { requiredSignatures } from "./Threshold.js"
+
+/**
+ * A primary that cannot be asked: no provider record on chain, or a multiaddr that is not an HTTP
+ * endpoint. It still counts towards the total.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Undiscoverable {
+  readonly account: AccountId
+  readonly detail: string
+}
+
+/**
+ * What a round collects from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RoundTarget {
+  /** The bucket as read from chain for this round: primaries, `min_providers`, snapshot floor. */
+  readonly bucket: BucketInfo
+  /** The primaries that can be asked, with their endpoints and registered keys. */
+  readonly providers: ReadonlyArray<ProviderInfo>
+  readonly undiscoverable: ReadonlyArray<Undiscoverable>
+}
+
+/**
+ * How a round ended.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RoundEnd = "AllAnswered" | "ThresholdMet" | "ThresholdUnreachable" | "Deadline"
+
+/**
+ * The result of a round: one outcome per primary, and why and when it ended.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Collection {
+  readonly bucket: BucketInfo
+  readonly outcomes: ReadonlyArray<ProviderOutcome>
+  readonly required: number
+  readonly endedBy: RoundEnd
+  readonly startedAtMillis: number
+  readonly finishedAtMillis: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface CommitmentCollectorService {
+  readonly collect: (target: RoundTarget) => Effect.Effect<Collection>
+}
+
+/**
+ * The round collector.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CommitmentCollector extends Context.Tag("@checkpointer/core/CommitmentCollector")<
+  CommitmentCollector,
+  CommitmentCollectorService
+>() {
+  static readonly layer: Layer.Layer<
+    CommitmentCollector,
+    never,
+    ProviderApi | SignatureVerifier | RetryPolicy | CheckpointConfig
+  > = Layer.effect(
+    CommitmentCollector,
+    Effect.gen(function*() {
+      const api = yield* ProviderApi
+      const verifier = yield* SignatureVerifier
+      const retry = yield* RetryPolicy
+      const settings = yield* CheckpointConfig
+
+      /** Checks an answer against the request and the chain, then its signature. */
+      const judge = (
+        provider: ProviderInfo,
+        bucket: BucketInfo,
+        signed: SignedCommitment,
+        latencyMillis: number,
+        attempts: number
+      ): Effect.Effect<ProviderOutcome> => {
+        const base = { provider: provider.accountId, latencyMillis, attempts }
+        if (signed.bucketId !== bucket.bucketId) {
+          return Effect.succeed({
+            _tag: "InvalidResponse",
+            ...base,
+            reason: "WrongBucket",
+            detail: `asked for bucket ${bucket.bucketId}, the answer is for bucket ${signed.bucketId}`
+          })
+        }
+        const regression = rangeRegression(bucket, signed)
+        if (regression !== undefined) {
+          return Effect.succeed({ _tag: "InvalidResponse", ...base, reason: "RangeRegression", detail: regression })
+        }
+        const message = encodeCommitmentPayload({ bucketId: bucket.bucketId, ...signed.commitment })
+        return verifier.verify({ signature: signed.signature, message, publicKey: provider.publicKey }).pipe(
+          Effect.match({
+            onFailure: (error): ProviderOutcome => ({
+              _tag: "BadSignature",
+              ...base,
+              commitment: signed.commitment,
+              reason: error.reason,
+              detail: error.detail
+            }),
+            onSuccess: (): ProviderOutcome => ({
+              _tag: "Answered",
+              ...base,
+              commitment: signed.commitment,
+              signature: signed.signature
+            })
+          })
+        )
+      }
+
+      const ask = Effect.fn("CommitmentCollector.ask")(function*(provider: ProviderInfo, bucket: BucketInfo) {
+        const attempts = yield* Ref.make(0)
+        const started = yield* Clock.currentTimeMillis
+        const attempt = Ref.update(attempts, (n) => n + 1).pipe(
+          Effect.zipRight(api.checkpointSignature(provider.endpoint, bucket.bucketId)),
+          Effect.timeoutFail({
+            duration: settings.providerTimeout,
+            onTimeout: () =>
+              new ProviderRequestError({
+                endpoint: provider.endpoint,
+                reason: "Timeout",
+                detail: "no complete answer within the provider timeout"
+              })
+          })
+        )
+        const result = yield* Effect.either(
+          Effect.retry(attempt, { schedule: retry.providerRequest, while: (error) => error.retryable })
+        )
+        const latencyMillis = (yield* Clock.currentTimeMillis) - started
+        const tries = yield* Ref.get(attempts)
+        if (Either.isRight(result)) return yield* judge(provider, bucket, result.right, latencyMillis, tries)
+        const error = result.left
+        const outcome: ProviderOutcome = error.retryable || error.reason === "Refused"
+          ? {
+            _tag: "Unreachable",
+            provider: provider.accountId,
+            reason: "Request",
+            detail: error.message,
+            attempts: tries
+          }
+          : {
+            _tag: "InvalidResponse",
+            provider: provider.accountId,
+            reason: error.reason === "Decode" ? "Malformed" : "Rejected",
+            detail: error.message,
+            latencyMillis,
+            attempts: tries
+          }
+        return outcome
+      })
+
+      const collect = Effect.fn("CommitmentCollector.collect")(function*(target: RoundTarget) {
+        const { bucket } = target
+        const startedAtMillis = yield* Clock.currentTimeMillis
+        const required = requiredSignatures({
+          total: bucket.primaryProviders.length,
+          thresholdPercent: settings.consensusThreshold,
+          minProviders: bucket.minProviders
+        })
+        const fixed: Array<ProviderOutcome> = target.undiscoverable.map((u) => ({
+          _tag: "Unreachable",
+          provider: u.account,
+          reason: "Undiscoverable",
+          detail: u.detail,
+          attempts: 0
+        }))
+        const answers = yield* Ref.make(new Map<AccountId, ProviderOutcome>())
+        const done = yield* Deferred.make<RoundEnd>()
+        const graceStarted = yield* Ref.make(false)
+
+        /** After each answer: finished, threshold met (start the grace window), or hopeless? */
+        const review = Effect.gen(function*() {
+          const answered = yield* Ref.get(answers)
+          const outcomes = [...fixed, ...answered.values()]
+          const pending = target.providers.length - answered.size
+          if (pending <= 0) return yield* Deferred.succeed(done, "AllAnswered")
+          if (bestGroupSize(outcomes) >= required) {
+            const first = yield* Ref.getAndSet(graceStarted, true)
+            if (!first) {
+              yield* Effect.sleep(settings.graceWindow).pipe(
+                Effect.zipRight(Deferred.succeed(done, "ThresholdMet")),
+                Effect.forkScoped
+              )
+            }
+            return
+          }
+          if (!canStillMeet(outcomes, pending, required)) yield* Deferred.succeed(done, "ThresholdUnreachable")
+        })
+
+        const workers = yield* Effect.forEach(
+          target.providers,
+          (provider) =>
+            ask(provider, bucket).pipe(
+              Effect.flatMap((outcome) => Ref.update(answers, (m) => new Map(m).set(provider.accountId, outcome))),
+              Effect.zipRight(review)
+            ),
+          { concurrency: settings.maxConcurrency, discard: true }
+        ).pipe(Effect.forkScoped)
+
+        yield* review
+        const endedBy = yield* Effect.raceFirst(
+          Deferred.await(done),
+          Effect.as(Effect.sleep(settings.roundDeadline), "Deadline" as const)
+        )
+        yield* Fiber.interrupt(workers)
+
+        const answered = yield* Ref.get(answers)
+        const missing: Array<ProviderOutcome> = target.providers
+          .filter((p) => !answered.has(p.accountId))
+          .map((p): ProviderOutcome =>
+            endedBy === "Deadline"
+              ? {
+                _tag: "Unreachable",
+                provider: p.accountId,
+                reason: "Deadline",
+                detail: "no answer before the round deadline",
+                attempts: 0
+              }
+              : {
+                _tag: "NotAwaited",
+                provider: p.accountId,
+                reason: endedBy === "ThresholdMet" ? "ThresholdMet" : "ThresholdUnreachable",
+                attempts: 0
+              }
+          )
+        // One outcome per primary, in the bucket's primary order.
+        const byAccount = new Map<string, ProviderOutcome>(
+          [...fixed, ...answered.values(), ...missing].map((o) => [o.provider, o])
+        )
+        const outcomes = bucket.primaryProviders.flatMap((account) => {
+          const outcome = byAccount.get(account)
+          return outcome === undefined ? [] : [outcome]
+        })
+        return {
+          bucket,
+          outcomes,
+          required,
+          endedBy,
+          startedAtMillis,
+          finishedAtMillis: yield* Clock.currentTimeMillis
+        } satisfies Collection
+      }, Effect.scoped)
+
+      return CommitmentCollector.of({ collect })
+    })
+  )
+}
+
+/**
+ * Why an answer goes backwards from what the chain already holds, if it does. A delete moves the start
+ * forward and shortens the count without moving the end: that is legitimate.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const rangeRegression = (bucket: BucketInfo, signed: SignedCommitment): string | undefined => {
+  const start = signed.commitment.startSeq
+  const end = start + signed.commitment.leafCount
+  if (Option.isSome(bucket.frozenStartSeq) && start < bucket.frozenStartSeq.value) {
+    return `start_seq ${start} is before the bucket's frozen start ${bucket.frozenStartSeq.value}`
+  }
+  if (Option.isNone(bucket.snapshot)) return undefined
+  const floor = bucket.snapshot.value.commitment
+  const floorEnd = floor.startSeq + floor.leafCount
+  if (start < floor.startSeq) return `start_seq rewinds from ${floor.startSeq} to ${start}`
+  if (end < floorEnd) return `the range ends at ${end}, before the on-chain snapshot's end ${floorEnd}`
+  return undefined
+}
