@@ -15,6 +15,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Endpoint } from "./Domain.js"
 
@@ -52,6 +53,28 @@ export interface CheckpointSettings {
   /** Provider endpoints given by hand; resolved to accounts through `/info`, merged with chain discovery. */
   readonly manualEndpoints: ReadonlyArray<Endpoint>
 }
+
+/**
+ * Settings as a caller writes them: durations in any `DurationInput` form (`"30 seconds"`, millis, ...).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CheckpointSettingsInput = {
+  readonly [K in keyof CheckpointSettings]?: CheckpointSettings[K] extends Duration.Duration ? Duration.DurationInput
+    : CheckpointSettings[K]
+}
+
+const DURATION_KEYS = [
+  "providerTimeout",
+  "retryDelay",
+  "retryMaxDelay",
+  "providerCacheTtl",
+  "roundDeadline",
+  "graceWindow",
+  "syncWait",
+  "submissionTimeout"
+] as const
 
 /**
  * The defaults.
@@ -114,9 +137,19 @@ export const problems = (settings: CheckpointSettings): ReadonlyArray<string> =>
  * @category constructors
  */
 export const make = (
-  overrides: Partial<CheckpointSettings> = {}
+  overrides: CheckpointSettingsInput = {}
 ): Either.Either<CheckpointSettings, ConfigError.ConfigError> => {
-  const settings: CheckpointSettings = { ...defaults, ...overrides }
+  const durations: Partial<Record<(typeof DURATION_KEYS)[number], Duration.Duration>> = {}
+  for (const key of DURATION_KEYS) {
+    const value = overrides[key]
+    if (value === undefined) continue
+    const decoded = Duration.decodeUnknown(value)
+    if (Option.isNone(decoded)) {
+      return Either.left(ConfigError.InvalidData([key], `invalid checkpoint settings: ${key} is not a duration`))
+    }
+    durations[key] = decoded.value
+  }
+  const settings: CheckpointSettings = { ...defaults, ...overrides, ...durations } as CheckpointSettings
   const found = problems(settings)
   return found.length === 0
     ? Either.right(settings)
@@ -172,7 +205,7 @@ export class CheckpointConfig extends Context.Tag("@checkpointer/core/Checkpoint
 
   /** Defaults with overrides; fails to build with a `ConfigError` if they are invalid. */
   static readonly layer = (
-    overrides: Partial<CheckpointSettings> = {}
+    overrides: CheckpointSettingsInput = {}
   ): Layer.Layer<CheckpointConfig, ConfigError.ConfigError> => Layer.effect(CheckpointConfig, make(overrides))
 
   /** From configuration (see `config`). */

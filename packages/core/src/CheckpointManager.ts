@@ -140,9 +140,10 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           const report = yield* collectWithConflicts(bucketId)
           const { decision } = report
           if (!decision.thresholdMet) {
-            const everyoneUnreachable = decision.outcomes.length > 0 &&
-              decision.outcomes.every((o) => o._tag === "Unreachable")
-            if (everyoneUnreachable) {
+            // Nobody answered at all (some were not awaited once the round could no longer succeed).
+            const nobodyAnswered = decision.outcomes.some((o) => o._tag === "Unreachable") &&
+              decision.outcomes.every((o) => o._tag === "Unreachable" || o._tag === "NotAwaited")
+            if (nobodyAnswered) {
               return yield* new ProvidersUnreachable({ bucketId, providers: decision.outcomes.map((o) => o.provider) })
             }
             return yield* new InsufficientConsensus({

@@ -1,0 +1,326 @@
+/**
+ * An in-memory storage chain implementing `ChainClient`, enforcing the `StorageProvider` pallet's
+ * checkpoint rules (protocol-facts §2.2) with real signature verification, and recording every
+ * submission so a test can assert "submitted exactly once".
+ *
+ * Rules enforced by `submitCheckpoint`, with the pallet's error names:
+ * `BucketNotFound`, `NotBucketWriter` (caller must be Admin or Writer), `SnapshotViolatesFrozen`,
+ * `ProviderNotInSnapshot` (every signer a primary), `ProviderNotFound`, `InvalidSignature` (against the
+ * registered key), `InsufficientSignatures` (at least `min_providers`; like the pallet, duplicates are
+ * not de-duplicated). A rejected extrinsic is still included in a block (its fee is paid).
+ *
+ * @since 0.1.0
+ */
+import { ChainClient, Domain, encodeCommitmentPayload, verifyMultiSignature } from "@checkpointer/core"
+import { blake2AsHex } from "@polkadot/util-crypto"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+
+type AccountId = Domain.AccountId
+type BucketId = Domain.BucketId
+
+/**
+ * A bucket as the fake chain stores it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FakeBucket {
+  readonly bucketId: BucketId
+  readonly primaryProviders: ReadonlyArray<AccountId>
+  readonly minProviders: number
+  readonly members: ReadonlyArray<ChainClient.BucketMember>
+  readonly snapshot: Option.Option<ChainClient.BucketSnapshot>
+  readonly frozenStartSeq: Option.Option<Domain.U64>
+}
+
+/**
+ * Every `checkpoint` extrinsic that reached the chain, and what became of it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RecordedSubmission {
+  readonly submission: ChainClient.CheckpointSubmission
+  readonly signer: AccountId
+  readonly blockNumber: number
+  readonly outcome: Either.Either<ChainClient.CheckpointReceipt, ChainClient.DispatchFailed>
+}
+
+/**
+ * A scripted failure for the next submission (instead of executing it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type InjectedFailure = ChainClient.DispatchFailed | ChainClient.SubmissionFailed | ChainClient.ChainUnavailable
+
+interface State {
+  readonly block: number
+  readonly buckets: ReadonlyMap<BucketId, FakeBucket>
+  readonly providers: ReadonlyMap<AccountId, ChainClient.ProviderRecord>
+  readonly submissions: ReadonlyArray<RecordedSubmission>
+  readonly challenges: ReadonlyArray<ChainClient.OffchainChallenge>
+  readonly injected: ReadonlyArray<InjectedFailure>
+  readonly unavailable: boolean
+  readonly reads: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface FakeChainService {
+  /** The `ChainClient` this chain answers as. */
+  readonly client: ChainClient.ChainClientService
+  readonly registerProvider: (record: ChainClient.ProviderRecord) => Effect.Effect<void>
+  readonly putBucket: (bucket: FakeBucket) => Effect.Effect<void>
+  readonly bucket: (bucketId: BucketId) => Effect.Effect<Option.Option<FakeBucket>>
+  /** Produces `count` empty blocks (each finalized at once) and publishes their heads. */
+  readonly produceBlocks: (count: number) => Effect.Effect<void>
+  readonly submissions: Effect.Effect<ReadonlyArray<RecordedSubmission>>
+  readonly challenges: Effect.Effect<ReadonlyArray<ChainClient.OffchainChallenge>>
+  /** The next submission fails this way without executing. */
+  readonly injectFailure: (failure: InjectedFailure) => Effect.Effect<void>
+  /** While true, every read and write fails with `ChainUnavailable`. */
+  readonly setUnavailable: (unavailable: boolean) => Effect.Effect<void>
+  /** How many reads (`bucket`, `provider`) have been served. */
+  readonly reads: Effect.Effect<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface FakeChainOptions {
+  /** The account that signs submissions (none: submissions fail with `NoSigner`). */
+  readonly signer?: AccountId | undefined
+  /** Simulated time from submission to finality. */
+  readonly finalityDelay?: Duration.DurationInput | undefined
+}
+
+/** Deterministic block hashes: blake2-256 of the block number's decimal text. */
+const blockHash = (number: number) => blake2AsHex(`block:${number}`, 256) as Domain.H256
+
+const ref = (number: number) =>
+  new ChainClient.BlockRef({ number: number as Domain.BlockNumber, hash: blockHash(number) })
+
+const dispatch = (error: string, detail: string, block: number) =>
+  new ChainClient.DispatchFailed({
+    module: "StorageProvider",
+    error,
+    detail,
+    blockHash: Option.some(blockHash(block))
+  })
+
+/**
+ * Executes `checkpoint` against the state as the pallet would. Returns the new bucket or the error.
+ */
+const execute = (
+  state: State,
+  signer: AccountId,
+  submission: ChainClient.CheckpointSubmission,
+  block: number
+): Either.Either<{ bucket: FakeBucket; signers: ReadonlyArray<AccountId> }, ChainClient.DispatchFailed> => {
+  const bucket = state.buckets.get(submission.bucketId)
+  if (bucket === undefined) return Either.left(dispatch("BucketNotFound", "", block))
+  const role = bucket.members.find((m) => m.account === signer)?.role
+  if (role !== "Admin" && role !== "Writer") return Either.left(dispatch("NotBucketWriter", signer, block))
+  const { commitment } = submission
+  if (Option.isSome(bucket.frozenStartSeq) && commitment.startSeq < bucket.frozenStartSeq.value) {
+    return Either.left(dispatch("SnapshotViolatesFrozen", "", block))
+  }
+  const payload = encodeCommitmentPayload({ bucketId: submission.bucketId, ...commitment })
+  const signed = new Set<number>()
+  let count = 0
+  for (const { signature, signer: provider } of submission.signatures) {
+    const index = bucket.primaryProviders.indexOf(provider)
+    if (index < 0) return Either.left(dispatch("ProviderNotInSnapshot", provider, block))
+    const record = state.providers.get(provider)
+    if (record === undefined) return Either.left(dispatch("ProviderNotFound", provider, block))
+    // The oldest pallet era registers no key: the account itself is the sr25519 key.
+    const publicKey = Option.getOrElse(record.publicKey, () => Domain.publicKeyOfAccount(provider))
+    if (Either.isLeft(verifyMultiSignature({ signature, message: payload, publicKey }))) {
+      return Either.left(dispatch("InvalidSignature", provider, block))
+    }
+    signed.add(index)
+    count += 1
+  }
+  if (count < bucket.minProviders) {
+    return Either.left(dispatch("InsufficientSignatures", `${count} < ${bucket.minProviders}`, block))
+  }
+  const signers = bucket.primaryProviders.filter((_, i) => signed.has(i))
+  const snapshot = new ChainClient.BucketSnapshot({
+    commitment,
+    checkpointBlock: block as Domain.BlockNumber,
+    signers
+  }, true)
+  return Either.right({ bucket: { ...bucket, snapshot: Option.some(snapshot) }, signers })
+}
+
+/**
+ * The fake chain's handle, for tests to arrange and inspect state.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class FakeChain extends Context.Tag("@checkpointer/testing/FakeChain")<FakeChain, FakeChainService>() {}
+
+/**
+ * Builds a fake chain.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainService> =>
+  Effect.gen(function*() {
+    const state = yield* Ref.make<State>({
+      block: 1,
+      buckets: new Map(),
+      providers: new Map(),
+      submissions: [],
+      challenges: [],
+      injected: [],
+      unavailable: false,
+      reads: 0
+    })
+    const heads = yield* PubSub.unbounded<ChainClient.BlockRef>()
+    const finalityDelay = Duration.decode(options.finalityDelay ?? Duration.zero)
+
+    const guard = (operation: string) =>
+      Effect.flatMap(Ref.get(state), (s) =>
+        s.unavailable
+          ? Effect.fail(new ChainClient.ChainUnavailable({ operation, detail: "the node is not answering" }))
+          : Effect.void)
+
+    const produceBlocks = (count: number) =>
+      Effect.gen(function*() {
+        for (let i = 0; i < count; i++) {
+          const next = yield* Ref.modify(state, (s) => [s.block + 1, { ...s, block: s.block + 1 }])
+          yield* PubSub.publish(heads, ref(next))
+        }
+      })
+
+    const bucketRead = (bucketId: BucketId) =>
+      guard("bucket").pipe(
+        Effect.zipRight(Ref.modify(state, (s) => [s.buckets.get(bucketId), { ...s, reads: s.reads + 1 }])),
+        Effect.flatMap((bucket) =>
+          bucket === undefined
+            ? Effect.fail(new ChainClient.BucketNotFound({ bucketId }))
+            : Effect.succeed(new ChainClient.BucketInfo(bucket, true))
+        )
+      )
+
+    const submitCheckpoint = (submission: ChainClient.CheckpointSubmission) =>
+      Effect.gen(function*() {
+        yield* guard("submitCheckpoint")
+        if (options.signer === undefined) {
+          return yield* new ChainClient.SubmissionFailed({
+            stage: "NoSigner",
+            detail: "no signer configured",
+            maybeIncluded: false
+          })
+        }
+        const signer = options.signer
+        const injected = yield* Ref.modify(state, (s) => [s.injected[0], { ...s, injected: s.injected.slice(1) }])
+        if (injected !== undefined) return yield* Effect.fail(injected)
+        const submittedAtMillis = yield* Clock.currentTimeMillis
+        yield* Effect.sleep(finalityDelay)
+        const finalizedAtMillis = yield* Clock.currentTimeMillis
+        const recorded = yield* Ref.modify(state, (s): [RecordedSubmission, State] => {
+          const block = s.block + 1
+          const result = execute(s, signer, submission, block)
+          const outcome = Either.map(result, ({ signers }) =>
+            new ChainClient.CheckpointReceipt({
+              bucketId: submission.bucketId,
+              commitment: submission.commitment,
+              signers,
+              extrinsicHash: blake2AsHex(`extrinsic:${block}:1`, 256) as Domain.H256,
+              blockHash: blockHash(block),
+              blockNumber: block as Domain.BlockNumber,
+              extrinsicIndex: 1,
+              event: new ChainClient.BucketCheckpointed({
+                bucketId: submission.bucketId,
+                commitment: submission.commitment,
+                providers: signers
+              }, true),
+              submittedAtMillis,
+              finalizedAtMillis
+            }, true))
+          const buckets = Either.isRight(result)
+            ? new Map(s.buckets).set(submission.bucketId, result.right.bucket)
+            : s.buckets
+          const entry: RecordedSubmission = { submission, signer, blockNumber: block, outcome }
+          return [entry, { ...s, block, buckets, submissions: [...s.submissions, entry] }]
+        })
+        yield* PubSub.publish(heads, ref(recorded.blockNumber))
+        return yield* recorded.outcome
+      })
+
+    const client: ChainClient.ChainClientService = {
+      finalizedBlock: guard("finalizedBlock").pipe(Effect.zipRight(Ref.get(state)), Effect.map((s) => ref(s.block))),
+      bestBlock: guard("bestBlock").pipe(Effect.zipRight(Ref.get(state)), Effect.map((s) => ref(s.block))),
+      finalizedHeads: Stream.fromPubSub(heads),
+      bucket: (bucketId) => bucketRead(bucketId),
+      provider: (account) =>
+        guard("provider").pipe(
+          Effect.zipRight(Ref.modify(state, (s) => [s.providers.get(account), { ...s, reads: s.reads + 1 }])),
+          Effect.map(Option.fromNullable)
+        ),
+      signer: Option.fromNullable(options.signer),
+      submitCheckpoint,
+      challengeOffchain: (challenge) =>
+        guard("challengeOffchain").pipe(
+          Effect.zipRight(Ref.modify(state, (s): [number, State] => [s.block + 1, {
+            ...s,
+            block: s.block + 1,
+            challenges: [...s.challenges, challenge]
+          }])),
+          Effect.map((block) =>
+            new ChainClient.ChallengeReceipt({
+              deadline: (block + 100) as Domain.BlockNumber,
+              index: 0,
+              blockHash: blockHash(block),
+              blockNumber: block as Domain.BlockNumber
+            }, true)
+          )
+        )
+    }
+
+    return {
+      client,
+      registerProvider: (record) =>
+        Ref.update(state, (s) => ({ ...s, providers: new Map(s.providers).set(record.accountId, record) })),
+      putBucket: (bucket) =>
+        Ref.update(state, (s) => ({ ...s, buckets: new Map(s.buckets).set(bucket.bucketId, bucket) })),
+      bucket: (bucketId) => Effect.map(Ref.get(state), (s) => Option.fromNullable(s.buckets.get(bucketId))),
+      produceBlocks,
+      submissions: Effect.map(Ref.get(state), (s) => s.submissions),
+      challenges: Effect.map(Ref.get(state), (s) => s.challenges),
+      injectFailure: (failure) => Ref.update(state, (s) => ({ ...s, injected: [...s.injected, failure] })),
+      setUnavailable: (unavailable) => Ref.update(state, (s) => ({ ...s, unavailable })),
+      reads: Effect.map(Ref.get(state), (s) => s.reads)
+    } satisfies FakeChainService
+  })
+
+/**
+ * A layer providing both the fake's handle and the `ChainClient` it implements.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: FakeChainOptions = {}): Layer.Layer<FakeChain | ChainClient.ChainClient> =>
+  Layer.effectContext(
+    Effect.map(
+      make(options),
+      (fake) => Context.make(FakeChain, fake).pipe(Context.add(ChainClient.ChainClient, fake.client))
+    )
+  )

@@ -1,0 +1,234 @@
+/**
+ * A whole test world in one call: providers with behaviours, buckets with primaries, a submitting
+ * account, and every round service wired to the fakes. Deterministic under `TestClock`.
+ *
+ * ```ts
+ * const world = TestNetwork.layer({
+ *   providers: [{ name: "Alice" }, { name: "Bob", behaviour: Behaviour.lagging(3) }, { name: "Charlie" }],
+ *   buckets: [{ id: 1, primaries: ["Alice", "Bob", "Charlie"], minProviders: 2 }]
+ * })
+ * it.layer(world)((it) => it.effect("...", () => Effect.gen(function*() {
+ *   const manager = yield* CheckpointManager.CheckpointManager
+ *   yield* manager.submitCheckpoint(yield* TestNetwork.bucket(1))
+ * })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import {
+  ChainClient,
+  CheckpointConfig,
+  CheckpointManager,
+  type CommitmentCollector,
+  type Consensus,
+  Domain,
+  ProviderApi,
+  type ProviderDiscovery,
+  type RetryPolicy,
+  SignatureVerifier,
+  type Submitter
+} from "@checkpointer/core"
+import { Keyring } from "@polkadot/keyring"
+import { blake2AsHex, cryptoWaitReady } from "@polkadot/util-crypto"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as FakeChain from "./FakeChain.js"
+import * as FakeProviders from "./FakeProviders.js"
+
+/**
+ * A provider of the test world.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProviderSetup extends FakeProviders.ProviderSpec {
+  /** Registered on chain (default true). */
+  readonly registered?: boolean | undefined
+  /** The multiaddr text registered on chain, instead of the provider's own. */
+  readonly multiaddr?: string | undefined
+  /** Register no public key (the oldest pallet era); signatures then verify against the account. */
+  readonly withoutPublicKey?: boolean | undefined
+}
+
+/**
+ * A bucket of the test world.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BucketSetup {
+  readonly id: bigint | number
+  /** Provider names, in on-chain primary order. */
+  readonly primaries: ReadonlyArray<string>
+  readonly minProviders?: number | undefined
+  /** Leaves the honest providers hold (default 10). */
+  readonly leafCount?: number | undefined
+  /** A snapshot already on chain: the honest providers' current commitment, or an explicit one. */
+  readonly snapshot?: "current" | { readonly leafCount: number; readonly startSeq?: number } | undefined
+  readonly frozenStartSeq?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface NetworkSetup {
+  readonly providers: ReadonlyArray<ProviderSetup>
+  readonly buckets: ReadonlyArray<BucketSetup>
+  /** The submitting account's dev name (default "Ferdie"); `null` for none. */
+  readonly submitter?: string | null | undefined
+  /** The submitter's role in every bucket (default Admin); `null` for not a member. */
+  readonly submitterRole?: Domain.Role | null | undefined
+  readonly config?: CheckpointConfig.CheckpointSettingsInput | undefined
+  readonly finalityDelay?: Duration.DurationInput | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TestNetworkService {
+  readonly chain: FakeChain.FakeChainService
+  readonly network: FakeProviders.FakeProviderNetworkService
+  readonly submitter: Option.Option<Domain.AccountId>
+  readonly bucketId: (id: bigint | number) => Domain.BucketId
+  readonly account: (name: string) => Domain.AccountId
+}
+
+/**
+ * The test world's handle.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class TestNetwork extends Context.Tag("@checkpointer/testing/TestNetwork")<TestNetwork, TestNetworkService>() {}
+
+/**
+ * The bucket id of a test bucket.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const bucket = (id: bigint | number): Effect.Effect<Domain.BucketId, never, TestNetwork> =>
+  Effect.map(TestNetwork, (world) => world.bucketId(id))
+
+/**
+ * The initial root of a test bucket's data.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const initialRoot = (id: bigint | number): Domain.H256 => blake2AsHex(`bucket:${id}`, 256) as Domain.H256
+
+const arrange = (setup: NetworkSetup) =>
+  Effect.gen(function*() {
+    yield* Effect.promise(() => cryptoWaitReady())
+    const keyring = new Keyring({ type: "sr25519", ss58Format: Domain.SS58_PREFIX })
+    const accountOf = (name: string) => Domain.accountIdFromBytes(keyring.addFromUri(`//${name}`).publicKey)!
+    const submitterName = setup.submitter === undefined ? "Ferdie" : setup.submitter
+    const submitter = submitterName === null ? undefined : accountOf(submitterName)
+    const network = yield* FakeProviders.make(setup.providers)
+    const chain = yield* FakeChain.make({ signer: submitter, finalityDelay: setup.finalityDelay })
+
+    for (const spec of setup.providers) {
+      if (spec.registered === false) continue
+      const provider = network.provider(spec.name)
+      yield* chain.registerProvider(
+        new ChainClient.ProviderRecord({
+          accountId: provider.account,
+          multiaddr: spec.multiaddr ?? provider.multiaddr,
+          publicKey: spec.withoutPublicKey === true ? Option.none() : Option.some(provider.publicKey)
+        }, true)
+      )
+    }
+
+    const role = setup.submitterRole === undefined ? "Admin" : setup.submitterRole
+    for (const spec of setup.buckets) {
+      const bucketId = BigInt(spec.id) as Domain.BucketId
+      const data: FakeProviders.BucketData = {
+        mmrRoot: initialRoot(spec.id),
+        startSeq: 0n,
+        leafCount: BigInt(spec.leafCount ?? 10)
+      }
+      yield* network.setBucketData(bucketId, data)
+      const primaries = spec.primaries.map(accountOf)
+      const snapshotCommitment = spec.snapshot === undefined
+        ? undefined
+        : spec.snapshot === "current"
+        ? data
+        : {
+          mmrRoot: blake2AsHex(`snapshot:${spec.id}`, 256) as Domain.H256,
+          startSeq: BigInt(spec.snapshot.startSeq ?? 0),
+          leafCount: BigInt(spec.snapshot.leafCount)
+        }
+      yield* chain.putBucket({
+        bucketId,
+        primaryProviders: primaries,
+        minProviders: spec.minProviders ?? 1,
+        members: submitter === undefined || role === null
+          ? []
+          : [new ChainClient.BucketMember({ account: submitter, role }, true)],
+        snapshot: snapshotCommitment === undefined ? Option.none() : Option.some(
+          new ChainClient.BucketSnapshot({
+            commitment: new Domain.Commitment(snapshotCommitment as Domain.Commitment, true),
+            checkpointBlock: 1 as Domain.BlockNumber,
+            signers: primaries
+          }, true)
+        ),
+        frozenStartSeq: spec.frozenStartSeq === undefined
+          ? Option.none()
+          : Option.some(BigInt(spec.frozenStartSeq) as Domain.U64)
+      })
+    }
+
+    const world: TestNetworkService = {
+      chain,
+      network,
+      submitter: Option.fromNullable(submitter),
+      bucketId: (id) => BigInt(id) as Domain.BucketId,
+      account: accountOf
+    }
+    return Context.make(TestNetwork, world).pipe(
+      Context.add(FakeChain.FakeChain, chain),
+      Context.add(ChainClient.ChainClient, chain.client),
+      Context.add(FakeProviders.FakeProviderNetwork, network),
+      Context.add(ProviderApi.ProviderApi, network.api)
+    )
+  })
+
+/**
+ * Everything a round needs, on fakes: `CheckpointManager` and the services under it, plus the
+ * handles `TestNetwork`, `FakeChain` and `FakeProviderNetwork` to arrange and inspect the world.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (setup: NetworkSetup): Layer.Layer<
+  | TestNetwork
+  | FakeChain.FakeChain
+  | FakeProviders.FakeProviderNetwork
+  | ChainClient.ChainClient
+  | ProviderApi.ProviderApi
+  | SignatureVerifier.SignatureVerifier
+  | CheckpointConfig.CheckpointConfig
+  | CheckpointManager.CheckpointManager
+  | ProviderDiscovery.ProviderDiscovery
+  | CommitmentCollector.CommitmentCollector
+  | Consensus.Consensus
+  | Submitter.Submitter
+  | RetryPolicy.RetryPolicy,
+  ConfigError.ConfigError
+> =>
+  CheckpointManager.CheckpointManager.layerRound.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        Layer.effectContext(arrange(setup)),
+        SignatureVerifier.SignatureVerifier.layer,
+        CheckpointConfig.CheckpointConfig.layer(setup.config)
+      )
+    )
+  )

@@ -1,0 +1,13 @@
+/**
+ * `@checkpointer/testing`: in-memory fakes of the chain and the provider network, and the
+ * `TestNetwork` scenario harness.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as FakeChain from "./FakeChain.js"
+/** @since 0.1.0 */
+export * as FakeProviders from "./FakeProviders.js"
+/** @since 0.1.0 */
+export * as TestNetwork from "./TestNetwork.js"

@@ -1,0 +1,52 @@
+import { CheckpointManager, type CheckpointResult, type Domain } from "@checkpointer/core"
+import { Duration, Effect, Fiber, TestClock } from "effect"
+import type { Layer } from "effect"
+import { TestNetwork } from "../src/index.js"
+
+/** Test defaults: no jitter, so retry delays are exact. */
+export const exact = { retryJitter: false } as const
+
+/** The services a test world provides. */
+export type World = Layer.Layer.Success<ReturnType<typeof TestNetwork.layer>>
+
+/** Runs an effect in a fresh test world. */
+export const inWorld = <A, E>(
+  setup: TestNetwork.NetworkSetup,
+  body: Effect.Effect<A, E, World>
+): Effect.Effect<A, E | import("effect/ConfigError").ConfigError> =>
+  body.pipe(Effect.provide(TestNetwork.layer({ ...setup, config: { ...exact, ...setup.config } })))
+
+/** Runs an effect while simulated time advances by `duration`, then returns its result. */
+export const after = <A, E, R>(duration: Duration.DurationInput, effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust(duration)
+    return yield* Fiber.join(fiber)
+  })
+
+/** One checkpoint attempt for a test bucket, as a single result value (never fails). */
+export const submit = (id: number | bigint) =>
+  Effect.gen(function*() {
+    const manager = yield* CheckpointManager.CheckpointManager
+    const bucket = yield* TestNetwork.bucket(id)
+    return yield* Effect.merge(manager.submitCheckpoint(bucket)) as Effect.Effect<
+      CheckpointResult.CheckpointResult
+    >
+  })
+
+/** One collection round for a test bucket. */
+export const collect = (id: number | bigint, withConflicts = false) =>
+  Effect.gen(function*() {
+    const manager = yield* CheckpointManager.CheckpointManager
+    const bucket = yield* TestNetwork.bucket(id)
+    return yield* (withConflicts ? manager.collectWithConflicts(bucket) : manager.collectCommitments(bucket))
+  })
+
+/** The dev account of a name. */
+export const account = (name: string): Effect.Effect<Domain.AccountId, never, TestNetwork.TestNetwork> =>
+  Effect.map(TestNetwork.TestNetwork, (world) => world.account(name))
+
+/** The number of checkpoint extrinsics that reached the fake chain. */
+export const submissions = Effect.flatMap(TestNetwork.TestNetwork, (world) => world.chain.submissions)
+
+export const seconds = (n: number) => Duration.toMillis(Duration.seconds(n))
