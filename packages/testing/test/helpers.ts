@@ -1,6 +1,6 @@
 import { CheckpointManager, type CheckpointResult, type Domain } from "@checkpointer/core"
 import { Duration, Effect, Fiber, TestClock } from "effect"
-import type { Layer } from "effect"
+import type { ConfigError, Layer } from "effect"
 import { TestNetwork } from "../src/index.js"
 
 /** Test defaults: no jitter, so retry delays are exact. */
@@ -13,7 +13,7 @@ export type World = Layer.Layer.Success<ReturnType<typeof TestNetwork.layer>>
 export const inWorld = <A, E>(
   setup: TestNetwork.NetworkSetup,
   body: Effect.Effect<A, E, World>
-): Effect.Effect<A, E | import("effect/ConfigError").ConfigError> =>
+): Effect.Effect<A, E | ConfigError.ConfigError> =>
   body.pipe(Effect.provide(TestNetwork.layer({ ...setup, config: { ...exact, ...setup.config } })))
 
 /** Runs an effect while simulated time advances by `duration`, then returns its result. */
