@@ -1,0 +1,283 @@
+import { type Consensus, RetryPolicy } from "@checkpointer/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Duration, Effect, Random, Schedule } from "effect"
+import { FakeProviders, TestNetwork } from "../src/index.js"
+import { account, after, collect, inWorld, seconds } from "./helpers.js"
+
+const { Behaviour } = FakeProviders
+
+const world = (
+  behaviours: Record<string, FakeProviders.Behaviour | undefined>,
+  options: { minProviders?: number; config?: TestNetwork.NetworkSetup["config"] } = {}
+): TestNetwork.NetworkSetup => ({
+  providers: Object.entries(behaviours).map(([name, behaviour]) => ({ name, behaviour })),
+  buckets: [{ id: 1, primaries: Object.keys(behaviours), minProviders: options.minProviders ?? 1 }],
+  config: options.config
+})
+
+const timesOf = (name: string) => Effect.flatMap(TestNetwork.TestNetwork, (w) => w.network.requestTimes(name))
+
+const outcomeOf = (name: string, outcomes: ReadonlyArray<Consensus.ProviderOutcome>) =>
+  Effect.map(account(name), (a) => outcomes.find((o) => o.provider === a))
+
+/** A field of an outcome, whatever its variant. */
+const field = (outcome: Consensus.ProviderOutcome | undefined, key: string): unknown =>
+  outcome === undefined ? undefined : (outcome as unknown as Record<string, unknown>)[key]
+
+describe("retries", () => {
+  it.effect("transient failures are retried on the exact schedule: 2 s, 4 s, 8 s", () =>
+    inWorld(
+      world({ Alice: Behaviour.failTimes(3), Bob: undefined, Charlie: undefined }, { minProviders: 3 }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.deepStrictEqual(yield* timesOf("Alice"), [0, seconds(2), seconds(6), seconds(14)])
+        const alice = yield* outcomeOf("Alice", report.collection.outcomes)
+        assert.strictEqual(alice?._tag, "Answered")
+        assert.strictEqual(field(alice, "attempts"), 4)
+        assert.strictEqual(report.decision.agreeing, 3)
+      })
+    ))
+
+  it.effect("an unreachable provider in a round that needs it gets exactly 4 attempts", () =>
+    inWorld(
+      world({ Alice: Behaviour.unreachable(), Bob: undefined }, {
+        minProviders: 1,
+        config: { consensusThreshold: 100 }
+      }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.deepStrictEqual(yield* timesOf("Alice"), [0, seconds(2), seconds(6), seconds(14)])
+        const alice = yield* outcomeOf("Alice", report.collection.outcomes)
+        assert.strictEqual(alice?._tag, "Unreachable")
+      })
+    ))
+
+  it.effect("a 4xx answer is not retried", () =>
+    inWorld(
+      world({ Alice: Behaviour.httpStatus(404, { errorCode: "bucket_not_found" }), Bob: undefined }, {
+        config: { consensusThreshold: 100 }
+      }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.deepStrictEqual(yield* timesOf("Alice"), [0])
+        const alice = yield* outcomeOf("Alice", report.collection.outcomes)
+        assert.strictEqual(alice?._tag, "InvalidResponse")
+        assert.include(String(field(alice, "detail")), "bucket_not_found")
+      })
+    ))
+
+  it.effect("a malformed body is not retried", () =>
+    inWorld(
+      world({ Alice: Behaviour.malformed(), Bob: undefined }, { config: { consensusThreshold: 100 } }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.deepStrictEqual(yield* timesOf("Alice"), [0])
+        const alice = yield* outcomeOf("Alice", report.collection.outcomes)
+        assert.strictEqual(field(alice, "reason"), "Malformed")
+      })
+    ))
+
+  it.effect("a 503 is retried", () =>
+    inWorld(
+      world({ Alice: Behaviour.failTimes(2, "Status503"), Bob: undefined }, { config: { consensusThreshold: 100 } }),
+      Effect.gen(function*() {
+        yield* after("1 minute", collect(1))
+        assert.deepStrictEqual(yield* timesOf("Alice"), [0, seconds(2), seconds(6)])
+      })
+    ))
+
+  it.effect("429 with Retry-After waits as long as the provider asked", () =>
+    inWorld(
+      world({ Alice: Behaviour.httpStatus(429, { retryAfterMillis: 5000 }), Bob: undefined }, {
+        config: { consensusThreshold: 100, maxRetries: 2 }
+      }),
+      Effect.gen(function*() {
+        yield* after("1 minute", collect(1))
+        // max(backoff, Retry-After): 5 s instead of 2 s, then max(4 s, 5 s) = 5 s.
+        assert.deepStrictEqual(yield* timesOf("Alice"), [0, seconds(5), seconds(10)])
+      })
+    ))
+
+  it.effect("each attempt has its own timeout; a hung attempt is abandoned and retried", () =>
+    inWorld(
+      world({ Alice: Behaviour.failTimes(1, "Hang"), Bob: undefined }, {
+        config: { consensusThreshold: 100, providerTimeout: "3 seconds" }
+      }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.deepStrictEqual(yield* timesOf("Alice"), [0, seconds(5)])
+        assert.strictEqual((yield* outcomeOf("Alice", report.collection.outcomes))?._tag, "Answered")
+      })
+    ))
+
+  it.effect("with jitter the delays stay within 0.8–1.2 of the exponential and under the cap", () =>
+    Effect.gen(function*() {
+      const schedule = RetryPolicy.backoff({ base: "2 seconds", cap: "5 seconds", times: 4, jitter: true })
+      const delays = yield* Schedule.run(Schedule.delays(schedule), 0, [1, 2, 3, 4]).pipe(
+        Effect.withRandom(Random.make(42))
+      )
+      const millis = Chunk.toReadonlyArray(delays).slice(0, 4).map(Duration.toMillis)
+      const expected = [2000, 4000, 8000, 16000]
+      millis.forEach((delay, i) => {
+        assert.isAtLeast(delay, Math.min(expected[i] * 0.8, 5000))
+        assert.isAtMost(delay, Math.min(expected[i] * 1.2, 5000))
+      })
+    }))
+})
+
+describe("round timing", () => {
+  it.effect("returns once the threshold is met plus the grace window, interrupting stragglers", () =>
+    inWorld(
+      world({ Alice: undefined, Bob: undefined, Charlie: Behaviour.slow("20 seconds") }, {
+        minProviders: 2,
+        config: { graceWindow: "1 second" }
+      }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.strictEqual(report.collection.endedBy, "ThresholdMet")
+        assert.strictEqual(report.collection.finishedAtMillis - report.collection.startedAtMillis, seconds(1))
+        const charlie = yield* outcomeOf("Charlie", report.collection.outcomes)
+        assert.deepStrictEqual(charlie && charlie._tag, "NotAwaited")
+        assert.strictEqual(report.decision.resolution._tag, "ProceedWithMajority")
+        assert.deepStrictEqual(report.decision.conflicts, [])
+      })
+    ))
+
+  it.effect("the grace window picks up a signature that arrives within it", () =>
+    inWorld(
+      world({ Alice: undefined, Bob: undefined, Charlie: Behaviour.slow("500 millis") }, {
+        minProviders: 2,
+        config: { graceWindow: "1 second" }
+      }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.strictEqual(report.collection.endedBy, "AllAnswered")
+        assert.strictEqual(report.collection.finishedAtMillis, 500)
+        assert.strictEqual(report.decision.agreeing, 3)
+      })
+    ))
+
+  it.effect("aborts as soon as the threshold can no longer be met", () =>
+    inWorld(
+      world({ Alice: Behaviour.httpStatus(404), Bob: undefined, Charlie: Behaviour.slow("30 seconds") }, {
+        minProviders: 3
+      }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.strictEqual(report.collection.endedBy, "ThresholdUnreachable")
+        assert.strictEqual(report.collection.finishedAtMillis, 0)
+        const charlie = yield* outcomeOf("Charlie", report.collection.outcomes)
+        assert.strictEqual(charlie?._tag, "NotAwaited")
+      })
+    ))
+
+  it.effect("aborts before asking anyone when too many primaries are undiscoverable", () =>
+    inWorld(
+      {
+        providers: [{ name: "Alice" }, { name: "Bob", registered: false }, { name: "Charlie", registered: false }],
+        buckets: [{ id: 1, primaries: ["Alice", "Bob", "Charlie"], minProviders: 2 }]
+      },
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.strictEqual(report.collection.endedBy, "ThresholdUnreachable")
+        assert.deepStrictEqual(report.collection.outcomes.map((o) => o._tag), [
+          "NotAwaited",
+          "Unreachable",
+          "Unreachable"
+        ])
+      })
+    ))
+
+  it.effect("never outlives the round deadline", () =>
+    inWorld(
+      world({ Alice: Behaviour.hang(), Bob: Behaviour.hang(), Charlie: Behaviour.hang() }, {
+        minProviders: 2,
+        config: { roundDeadline: "5 seconds", providerTimeout: "30 seconds" }
+      }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.strictEqual(report.collection.endedBy, "Deadline")
+        assert.strictEqual(report.collection.finishedAtMillis, seconds(5))
+        assert.deepStrictEqual(report.collection.outcomes.map((o) => o._tag), [
+          "Unreachable",
+          "Unreachable",
+          "Unreachable"
+        ])
+      })
+    ))
+
+  it.effect("never has more requests in flight than maxConcurrency", () =>
+    inWorld(
+      world(
+        Object.fromEntries(["A1", "A2", "A3", "A4", "A5"].map((name) => [name, Behaviour.slow("1 second")])),
+        { minProviders: 5, config: { maxConcurrency: 2 } }
+      ),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        const starts = yield* Effect.forEach(["A1", "A2", "A3", "A4", "A5"], timesOf)
+        assert.deepStrictEqual(starts.map((t) => t[0]), [0, 0, seconds(1), seconds(1), seconds(2)])
+        assert.strictEqual(report.decision.agreeing, 5)
+      })
+    ))
+
+  it.effect("a flaky provider fails the same way on every run (seeded)", () =>
+    Effect.gen(function*() {
+      const run = inWorld(
+        world({ Alice: Behaviour.flaky(0.5, 7), Bob: undefined }, { config: { consensusThreshold: 100 } }),
+        Effect.zipRight(after("1 minute", collect(1)), timesOf("Alice")).pipe(
+          Effect.map((times) => times.map((t) => t - times[0]))
+        )
+      )
+      const first = yield* run
+      const second = yield* run
+      assert.deepStrictEqual(first, second)
+    }))
+})
+
+describe("answers checked against the request and the chain", () => {
+  it.effect("an answer for another bucket is rejected (anchor bug §5.13)", () =>
+    inWorld(
+      world({ Alice: Behaviour.wrongBucket(), Bob: undefined }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        const alice = yield* outcomeOf("Alice", report.collection.outcomes)
+        assert.strictEqual(field(alice, "reason"), "WrongBucket")
+      })
+    ))
+
+  it.effect("a range behind the on-chain snapshot is rejected", () =>
+    inWorld(
+      {
+        providers: [{ name: "Alice" }, { name: "Bob" }],
+        buckets: [{ id: 1, primaries: ["Alice", "Bob"], leafCount: 10, snapshot: { leafCount: 20 } }]
+      },
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.deepStrictEqual(report.collection.outcomes.map((o) => (o as { reason?: string }).reason), [
+          "RangeRegression",
+          "RangeRegression"
+        ])
+      })
+    ))
+
+  it.effect("a legitimate delete (start moves forward, end unchanged) is accepted", () =>
+    Effect.gen(function*() {
+      const setup: TestNetwork.NetworkSetup = {
+        providers: [{ name: "Alice" }, { name: "Bob" }],
+        buckets: [{ id: 1, primaries: ["Alice", "Bob"], snapshot: { startSeq: 0, leafCount: 10 } }]
+      }
+      const report = yield* inWorld(
+        setup,
+        Effect.gen(function*() {
+          const w = yield* TestNetwork.TestNetwork
+          yield* w.network.setBucketData(w.bucketId(1), {
+            mmrRoot: TestNetwork.initialRoot(2),
+            startSeq: 3n,
+            leafCount: 7n
+          })
+          return yield* after("1 minute", collect(1))
+        })
+      )
+      assert.deepStrictEqual(report.collection.outcomes.map((o) => o._tag), ["Answered", "Answered"])
+    }))
+})
