@@ -1,4 +1,10 @@
-import { ChainClient, Domain, encodeCommitmentPayload, verifyMultiSignature } from "@checkpointer/core"
+import {
+  ChainClient,
+  CheckpointManager,
+  Domain,
+  encodeCommitmentPayload,
+  verifyMultiSignature
+} from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Option, Schema } from "effect"
 import { FakeProviders, TestNetwork } from "../src/index.js"
@@ -372,7 +378,6 @@ describe("status", () => {
     inWorld(
       { providers: three(), buckets: [bucket1()] },
       Effect.gen(function*() {
-        const { CheckpointManager } = yield* Effect.promise(() => import("@checkpointer/core"))
         const manager = yield* CheckpointManager.CheckpointManager
         const bucketId = yield* TestNetwork.bucket(1)
         const before = yield* manager.checkpointStatus(bucketId)
