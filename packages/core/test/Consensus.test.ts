@@ -143,19 +143,23 @@ describe("deterministic tie-breaking", () => {
     )
   )
 
-  it.prop("the decision is invariant under permutation of provider answers", [roundArb], ([[outcomes, shuffled]]) => {
-    const a = decide(outcomes)
-    const b = decide(shuffled, { primaries: accounts.slice(0, outcomes.length) })
-    assert.deepStrictEqual(Option.map(a.majority, (m) => m.commitment), Option.map(b.majority, (m) => m.commitment))
-    assert.deepStrictEqual(
-      Option.map(a.majority, (m) => m.signatures.map((s) => s.signer)),
-      Option.map(b.majority, (m) => m.signatures.map((s) => s.signer))
-    )
-    assert.strictEqual(a.agreeing, b.agreeing)
-    assert.strictEqual(a.resolution._tag, b.resolution._tag)
-    const conflictKey = (c: Consensus.Conflict) => `${c.provider}:${c._tag}`
-    assert.deepStrictEqual(a.conflicts.map(conflictKey).sort(), b.conflicts.map(conflictKey).sort())
-  })
+  it.prop(
+    "the decision is invariant under permutation of provider answers (anchor §5.5)",
+    [roundArb],
+    ([[outcomes, shuffled]]) => {
+      const a = decide(outcomes)
+      const b = decide(shuffled, { primaries: accounts.slice(0, outcomes.length) })
+      assert.deepStrictEqual(Option.map(a.majority, (m) => m.commitment), Option.map(b.majority, (m) => m.commitment))
+      assert.deepStrictEqual(
+        Option.map(a.majority, (m) => m.signatures.map((s) => s.signer)),
+        Option.map(b.majority, (m) => m.signatures.map((s) => s.signer))
+      )
+      assert.strictEqual(a.agreeing, b.agreeing)
+      assert.strictEqual(a.resolution._tag, b.resolution._tag)
+      const conflictKey = (c: Consensus.Conflict) => `${c.provider}:${c._tag}`
+      assert.deepStrictEqual(a.conflicts.map(conflictKey).sort(), b.conflicts.map(conflictKey).sort())
+    }
+  )
 
   it.prop("the threshold counts only the majority group", [roundArb], ([[outcomes]]) => {
     const decision = decide(outcomes)

@@ -14,7 +14,7 @@ const percent = fc.integer({ min: 0, max: 100 })
 const minProviders = fc.integer({ min: 0, max: 1000 })
 
 describe("requiredSignatures", () => {
-  it("67% of 3 needs all 3, 66% of 3 needs 2 (the anchor's rounding edge, exact here)", () => {
+  it("67% of 3 needs all 3, 66% of 3 needs 2: integer arithmetic at the anchor's rounding edge (anchor §5.7)", () => {
     assert.strictEqual(requiredSignatures({ total: 3, thresholdPercent: 67, minProviders: 0 }), 3)
     assert.strictEqual(requiredSignatures({ total: 3, thresholdPercent: 66, minProviders: 0 }), 2)
   })

@@ -25,7 +25,7 @@ const field = (outcome: Consensus.ProviderOutcome | undefined, key: string): unk
   outcome === undefined ? undefined : (outcome as unknown as Record<string, unknown>)[key]
 
 describe("retries", () => {
-  it.effect("transient failures are retried on the exact schedule: 2 s, 4 s, 8 s", () =>
+  it.effect("transient failures are retried on the exact schedule: 2 s, 4 s, 8 s (anchor §3)", () =>
     inWorld(
       world({ Alice: Behaviour.failTimes(3), Bob: undefined, Charlie: undefined }, { minProviders: 3 }),
       Effect.gen(function*() {
@@ -52,7 +52,7 @@ describe("retries", () => {
       })
     ))
 
-  it.effect("a 4xx answer is not retried", () =>
+  it.effect("a 4xx answer is not retried (anchor §5.20)", () =>
     inWorld(
       world({ Alice: Behaviour.httpStatus(404, { errorCode: "bucket_not_found" }), Bob: undefined }, {
         config: { consensusThreshold: 100 }
@@ -126,7 +126,7 @@ describe("retries", () => {
 })
 
 describe("round timing", () => {
-  it.effect("returns once the threshold is met plus the grace window, interrupting stragglers", () =>
+  it.effect("returns once the threshold is met plus the grace window, interrupting stragglers (anchor §5.19)", () =>
     inWorld(
       world({ Alice: undefined, Bob: undefined, Charlie: Behaviour.slow("20 seconds") }, {
         minProviders: 2,
@@ -188,7 +188,7 @@ describe("round timing", () => {
       })
     ))
 
-  it.effect("never outlives the round deadline", () =>
+  it.effect("never outlives the round deadline (anchor §5.18)", () =>
     inWorld(
       world({ Alice: Behaviour.hang(), Bob: Behaviour.hang(), Charlie: Behaviour.hang() }, {
         minProviders: 2,
@@ -206,7 +206,7 @@ describe("round timing", () => {
       })
     ))
 
-  it.effect("never has more requests in flight than maxConcurrency", () =>
+  it.effect("never has more requests in flight than maxConcurrency (anchor §5.19)", () =>
     inWorld(
       world(
         Object.fromEntries(["A1", "A2", "A3", "A4", "A5"].map((name) => [name, Behaviour.slow("1 second")])),
@@ -260,7 +260,7 @@ describe("answers checked against the request and the chain", () => {
       })
     ))
 
-  it.effect("a legitimate delete (start moves forward, end unchanged) is accepted", () =>
+  it.effect("a legitimate delete (start moves forward, end unchanged) is accepted (anchor §5.10)", () =>
     Effect.gen(function*() {
       const setup: TestNetwork.NetworkSetup = {
         providers: [{ name: "Alice" }, { name: "Bob" }],

@@ -117,7 +117,7 @@ describe("the provider cache", () => {
 })
 
 describe("manual endpoints", () => {
-  it.effect("are resolved through /info and merged: a primary's broken multiaddr is replaced", () =>
+  it.effect("are resolved through /info and merged: a primary's broken multiaddr is replaced (anchor §5.9, §5.21)", () =>
     inWorld(
       {
         providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", multiaddr: "not a multiaddr" }],

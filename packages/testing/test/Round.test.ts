@@ -3,6 +3,7 @@ import {
   CheckpointManager,
   Domain,
   encodeCommitmentPayload,
+  Submitter,
   verifyMultiSignature
 } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
@@ -21,7 +22,7 @@ const bucket1 = (options: Partial<TestNetwork.BucketSetup> = {}): TestNetwork.Bu
 })
 
 describe("the seed's scenarios", () => {
-  it.effect("all agree: one checkpoint with a real receipt", () =>
+  it.effect("all agree: one checkpoint with a real receipt, block hash not the MMR root (anchor §5.1)", () =>
     inWorld(
       { providers: three(), buckets: [bucket1()] },
       Effect.gen(function*() {
@@ -47,7 +48,7 @@ describe("the seed's scenarios", () => {
       })
     ))
 
-  it.effect("below threshold: InsufficientConsensus, nothing submitted", () =>
+  it.effect("below threshold: InsufficientConsensus, nothing submitted; bad answers drop only their provider (anchor §5.9)", () =>
     inWorld(
       { providers: three({ Bob: Behaviour.malformed(), Charlie: Behaviour.wrongBucket() }), buckets: [bucket1()] },
       Effect.gen(function*() {
@@ -84,7 +85,7 @@ describe("the seed's scenarios", () => {
       })
     ))
 
-  it.effect("no providers: NoProviders (unreachable in the anchor)", () =>
+  it.effect("no providers: NoProviders, which the anchor could never return (anchor §5.8)", () =>
     inWorld(
       { providers: three(), buckets: [{ id: 1, primaries: [], minProviders: 0 }] },
       Effect.gen(function*() {
@@ -124,6 +125,35 @@ describe("submitting at most once", () => {
         const result = yield* after("5 seconds", submit(1))
         assert.strictEqual(result._tag, "AlreadyCheckpointed")
         assert.strictEqual(result._tag === "AlreadyCheckpointed" && result.relation, "Same")
+        assert.strictEqual((yield* submissions).length, 0)
+      })
+    ))
+
+  it.effect("the snapshot holds a later commitment by the time we would pay: nothing is submitted", () =>
+    inWorld(
+      { providers: three(), buckets: [bucket1()] },
+      Effect.gen(function*() {
+        const report = yield* after("5 seconds", collect(1))
+        const world = yield* TestNetwork.TestNetwork
+        const current = Option.getOrThrow(yield* world.chain.bucket(world.bucketId(1)))
+        const later = new Domain.Commitment({
+          mmrRoot: TestNetwork.initialRoot(7),
+          startSeq: 0n as Domain.U64,
+          leafCount: 20n as Domain.U64
+        }, true)
+        yield* world.chain.putBucket({
+          ...current,
+          snapshot: Option.some(
+            new ChainClient.BucketSnapshot(
+              { commitment: later, checkpointBlock: 5 as Domain.BlockNumber, signers: [] },
+              true
+            )
+          )
+        })
+        const submitter = yield* Submitter.Submitter
+        const result = yield* submitter.submit(report.decision)
+        assert.strictEqual(result._tag, "AlreadyCheckpointed")
+        assert.strictEqual(result._tag === "AlreadyCheckpointed" && result.relation, "Later")
         assert.strictEqual((yield* submissions).length, 0)
       })
     ))
@@ -192,7 +222,7 @@ describe("submitting at most once", () => {
 })
 
 describe("signatures", () => {
-  it.effect("a bad signature is never submitted; the others are", () =>
+  it.effect("a bad signature is never submitted; the others are (anchor §5.14)", () =>
     inWorld(
       { providers: three({ Charlie: Behaviour.badSignature() }), buckets: [bucket1()] },
       Effect.gen(function*() {
@@ -251,7 +281,7 @@ describe("signatures", () => {
 })
 
 describe("conflicts and resolutions through the manager", () => {
-  it.effect("behind, ahead and divergent providers are classified from their real leaf counts", () =>
+  it.effect("behind, ahead and divergent providers are classified from their real leaf counts (anchor §5.2)", () =>
     inWorld(
       {
         providers: [
@@ -339,7 +369,7 @@ describe("conflicts and resolutions through the manager", () => {
       })
     ))
 
-  it.effect("min_providers above the percentage decides the threshold", () =>
+  it.effect("min_providers above the percentage decides the threshold (anchor §5.7)", () =>
     inWorld(
       { providers: three({ Charlie: Behaviour.unreachable() }), buckets: [bucket1({ minProviders: 3 })] },
       Effect.gen(function*() {
