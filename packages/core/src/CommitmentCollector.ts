@@ -187,7 +187,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
           : {
             _tag: "InvalidResponse",
             provider: provider.accountId,
-            reason: error.reason === "Decode" ? "Malformed" : "Rejected",
+            reason: error.reason === "Decode" || error.reason === "TooLarge" ? "Malformed" : "Rejected",
             detail: error.message,
             latencyMillis,
             attempts: tries

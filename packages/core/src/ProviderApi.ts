@@ -106,15 +106,15 @@ export const ErrorBody = Schema.Struct({ error: Schema.String, details: Schema.o
  *
  * - `Timeout`, `Transport` (connection refused, reset, DNS), `Status` 5xx/408 and `RateLimited` (429)
  *   are transient and retried;
- * - `Status` 4xx, `Decode` (not JSON, wrong shape, bad signature encoding) and `Refused` (the endpoint
- *   policy forbids the address) are not.
+ * - `Status` 3xx/4xx, `Decode` (not JSON, wrong shape, bad signature encoding), `TooLarge` (the body
+ *   exceeds the size cap) and `Refused` (the endpoint policy forbids the address) are not.
  *
  * @since 0.1.0
  * @category errors
  */
 export class ProviderRequestError extends Schema.TaggedError<ProviderRequestError>()("ProviderRequestError", {
   endpoint: Schema.String,
-  reason: Schema.Literal("Timeout", "Transport", "Status", "RateLimited", "Decode", "Refused"),
+  reason: Schema.Literal("Timeout", "Transport", "Status", "RateLimited", "Decode", "TooLarge", "Refused"),
   detail: Schema.String,
   status: Schema.optional(Schema.Number),
   errorCode: Schema.optional(Schema.String),
@@ -130,6 +130,7 @@ export class ProviderRequestError extends Schema.TaggedError<ProviderRequestErro
       case "Status":
         return this.status === undefined || this.status >= 500 || this.status === 408
       case "Decode":
+      case "TooLarge":
       case "Refused":
         return false
     }

@@ -26,11 +26,15 @@ export * as Consensus from "./Consensus.js"
 /** @since 0.1.0 */
 export * as Domain from "./Domain.js"
 /** @since 0.1.0 */
+export * as EndpointPolicy from "./EndpointPolicy.js"
+/** @since 0.1.0 */
 export * as Multiaddr from "./Multiaddr.js"
 /** @since 0.1.0 */
 export * as ProviderApi from "./ProviderApi.js"
 /** @since 0.1.0 */
 export * as ProviderDiscovery from "./ProviderDiscovery.js"
+/** @since 0.1.0 */
+export * as ProviderHttpClient from "./ProviderHttpClient.js"
 /** @since 0.1.0 */
 export * as RetryPolicy from "./RetryPolicy.js"
 /** @since 0.1.0 */

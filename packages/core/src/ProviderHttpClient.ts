@@ -1,0 +1,231 @@
+/**
+ * The live `ProviderApi`: a provider node's HTTP API over `@effect/platform`'s `HttpClient`.
+ *
+ * Every request is bounded: the endpoint is checked against the `EndpointPolicy` first (and, with a
+ * resolver, the addresses its name resolves to); one timeout covers connecting, the headers and the
+ * whole body; the body is read as a stream and abandoned as soon as it exceeds the size cap (64 KiB by
+ * default); a redirect is an error, never followed (use an `HttpClient` that does not follow redirects
+ * itself: Node's `NodeHttpClient` layers do not; `fetch` does unless told otherwise). Integers beyond
+ * 2^53 in a body keep every digit. Errors are `ProviderRequestError`s classified retryable or not, with
+ * the provider's `{"error": ...}` code and `Retry-After` kept.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { RequestSigner } from "./AuthHeader.js"
+import { makeAuthHeader } from "./AuthHeader.js"
+import type { BucketId, Endpoint } from "./Domain.js"
+import type { EndpointPolicyOptions } from "./EndpointPolicy.js"
+import { checkResolved, checkUrl, publicOnly } from "./EndpointPolicy.js"
+import { parseJsonLossless } from "./internal/losslessJson.js"
+import {
+  decodeHealth,
+  decodeInfo,
+  decodeSignedCommitment,
+  ErrorBody,
+  ProviderApi,
+  ProviderRequestError
+} from "./ProviderApi.js"
+import type { ProviderApiService } from "./ProviderApi.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProviderHttpOptions {
+  /** One bound on a whole request: connect, headers and body (default 30 s). */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /** The largest body read, in bytes (default 64 KiB). */
+  readonly maxResponseBytes?: number | undefined
+  /** Which addresses may be contacted (default: public only). */
+  readonly policy?: EndpointPolicyOptions | undefined
+  /** Resolves a host name to its addresses, so names are held to the policy too. */
+  readonly resolveHost?: ((host: string) => Effect.Effect<ReadonlyArray<string>, unknown>) | undefined
+  /** Signs an `Authorization: Web3Storage ...` header on requests that name a bucket. */
+  readonly signer?: RequestSigner | undefined
+  /** The longest `Retry-After` honoured (default 60 s). */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+}
+
+const DEFAULT_MAX_BYTES = 64 * 1024
+
+const fail = (endpoint: string, reason: ProviderRequestError["reason"], detail: string, extra: {
+  readonly status?: number
+  readonly errorCode?: string
+  readonly retryAfterMillis?: number
+} = {}) => Effect.fail(new ProviderRequestError({ endpoint, reason, detail, ...extra }))
+
+/**
+ * Reads a body up to `max` bytes, failing as soon as it grows past it (the rest is never read).
+ */
+const readCapped = <E>(endpoint: string, body: Stream.Stream<Uint8Array, E>, max: number) =>
+  body.pipe(
+    Stream.mapError((cause) =>
+      new ProviderRequestError({ endpoint, reason: "Transport", detail: `reading the body failed: ${describe(cause)}` })
+    ),
+    Stream.runFoldEffect({ chunks: [] as Array<Uint8Array>, size: 0 }, (acc, chunk) => {
+      const size = acc.size + chunk.length
+      if (size > max) {
+        return fail(endpoint, "TooLarge", `the response exceeds ${max} bytes`)
+      }
+      acc.chunks.push(chunk)
+      return Effect.succeed({ chunks: acc.chunks, size })
+    }),
+    Effect.map(({ chunks, size }) => {
+      const bytes = new Uint8Array(size)
+      let offset = 0
+      for (const chunk of chunks) {
+        bytes.set(chunk, offset)
+        offset += chunk.length
+      }
+      return new TextDecoder().decode(bytes)
+    })
+  )
+
+const describe = (cause: unknown): string => {
+  if (cause instanceof Error) return cause.message
+  if (typeof cause === "object" && cause !== null && "message" in cause) return String(cause.message)
+  return String(cause)
+}
+
+const retryAfterMillis = (header: string | undefined, now: number, cap: number): number | undefined => {
+  if (header === undefined) return undefined
+  const trimmed = header.trim()
+  if (/^\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, cap)
+  const at = Date.parse(trimmed)
+  return Number.isNaN(at) ? undefined : Math.min(Math.max(at - now, 0), cap)
+}
+
+/**
+ * Builds the live provider API on the `HttpClient` in context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: ProviderHttpOptions = {}
+): Effect.Effect<ProviderApiService, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    // Trace headers are not sent to third-party providers.
+    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerPropagation(false))
+    const timeout = Duration.decode(options.requestTimeout ?? Duration.seconds(30))
+    const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_BYTES
+    const policy = options.policy ?? publicOnly
+    const maxRetryAfter = Duration.toMillis(Duration.decode(options.maxRetryAfter ?? Duration.seconds(60)))
+
+    const admit = (endpoint: string, url: string) =>
+      Either.match(checkUrl(policy, url), {
+        onLeft: (reason) => fail(endpoint, "Refused", reason),
+        onRight: (host) => {
+          if (host === undefined || options.resolveHost === undefined) return Effect.void
+          return options.resolveHost(host).pipe(
+            Effect.mapError((cause) =>
+              new ProviderRequestError({
+                endpoint,
+                reason: "Transport",
+                detail: `cannot resolve ${host}: ${describe(cause)}`
+              })
+            ),
+            Effect.flatMap((addresses) =>
+              Either.match(checkResolved(policy, host, addresses), {
+                onLeft: (reason) => fail(endpoint, "Refused", reason),
+                onRight: () => Effect.void
+              })
+            )
+          )
+        }
+      })
+
+    const get = (endpoint: Endpoint, path: string, bucketId?: BucketId) =>
+      Effect.gen(function*() {
+        const url = `${endpoint.replace(/\/+$/, "")}${path}`
+        yield* admit(endpoint, url)
+        let request = HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)
+        if (bucketId !== undefined) {
+          request = HttpClientRequest.setUrlParam(request, "bucket_id", bucketId.toString())
+          if (options.signer !== undefined) {
+            request = HttpClientRequest.setHeader(
+              request,
+              "authorization",
+              yield* makeAuthHeader("GET", bucketId, options.signer)
+            )
+          }
+        }
+        const response = yield* client.execute(request).pipe(
+          Effect.mapError((error) =>
+            new ProviderRequestError({ endpoint, reason: "Transport", detail: describe(error.cause ?? error) })
+          )
+        )
+        const text = yield* readCapped(endpoint, response.stream, maxBytes)
+        const status = response.status
+        if (status >= 200 && status < 300) {
+          return yield* Either.match(parseJsonLossless(text), {
+            onLeft: (reason) => fail(endpoint, "Decode", `the body is not JSON: ${reason}`),
+            onRight: Effect.succeed
+          })
+        }
+        const errorCode = Either.getOrUndefined(
+          Either.flatMap(
+            parseJsonLossless(text),
+            (body) => Either.mapLeft(Schema.decodeUnknownEither(ErrorBody)(body), () => "not an error body")
+          )
+        )?.error
+        const code = errorCode === undefined ? {} : { errorCode }
+        if (status >= 300 && status < 400) {
+          const location = response.headers["location"] ?? "elsewhere"
+          return yield* fail(endpoint, "Status", `redirect to ${location} not followed`, { status, ...code })
+        }
+        if (status === 429) {
+          const after = retryAfterMillis(response.headers["retry-after"], yield* Clock.currentTimeMillis, maxRetryAfter)
+          return yield* fail(endpoint, "RateLimited", "HTTP 429 Too Many Requests", {
+            status,
+            ...code,
+            ...(after === undefined ? {} : { retryAfterMillis: after })
+          })
+        }
+        return yield* fail(endpoint, "Status", `HTTP ${status}`, { status, ...code })
+      }).pipe(
+        Effect.timeoutFail({
+          duration: timeout,
+          onTimeout: () =>
+            new ProviderRequestError({
+              endpoint,
+              reason: "Timeout",
+              detail: `no complete answer within ${Duration.format(timeout)}`
+            })
+        }),
+        Effect.withSpan("ProviderHttpClient.get", { attributes: { endpoint, path } })
+      )
+
+    return ProviderApi.of({
+      health: (endpoint) => Effect.flatMap(get(endpoint, "/health"), (body) => decodeHealth(endpoint, body)),
+      info: (endpoint) => Effect.flatMap(get(endpoint, "/info"), (body) => decodeInfo(endpoint, body)),
+      checkpointSignature: (endpoint, bucketId) =>
+        Effect.flatMap(
+          get(endpoint, "/checkpoint-signature", bucketId),
+          (body) => decodeSignedCommitment(endpoint, body)
+        ),
+      commitment: (endpoint, bucketId) =>
+        Effect.flatMap(get(endpoint, "/commitment", bucketId), (body) => decodeSignedCommitment(endpoint, body))
+    })
+  })
+
+/**
+ * The live `ProviderApi` layer; needs an `HttpClient` (e.g. `NodeHttpClient.layerUndici`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: ProviderHttpOptions = {}): Layer.Layer<ProviderApi, never, HttpClient.HttpClient> =>
+  Layer.effect(ProviderApi, make(options))
+
+/** @internal */
+export const _retryAfterMillis = retryAfterMillis

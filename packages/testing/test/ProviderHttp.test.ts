@@ -1,0 +1,281 @@
+import type { Domain } from "@checkpointer/core"
+import {
+  encodeCommitmentPayload,
+  EndpointPolicy,
+  type ProviderApi,
+  ProviderHttpClient,
+  verifyMultiSignature
+} from "@checkpointer/core"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Effect, Either, Layer } from "effect"
+import { ProviderSimulator } from "../src/index.js"
+
+const bucket = 7n as Domain.BucketId
+
+/** A live client whose HTTP client lives as long as the test's scope. */
+const liveClient = (options: ProviderHttpClient.ProviderHttpOptions) =>
+  Effect.gen(function*() {
+    const http = yield* Layer.build(NodeHttpClient.layerUndici)
+    return yield* ProviderHttpClient.make(options).pipe(Effect.provide(http))
+  })
+
+/** A simulator holding 10 leaves in bucket 7, and a live client allowed to reach loopback. */
+const setup = (options: ProviderHttpClient.ProviderHttpOptions = {}) =>
+  Effect.gen(function*() {
+    const provider = yield* ProviderSimulator.start({ name: "Alice" })
+    yield* provider.commit(bucket, Array.from({ length: 10 }, (_, i) => ProviderSimulator.testLeaf(bucket, i)))
+    const api = yield* liveClient({ policy: EndpointPolicy.local, requestTimeout: "2 seconds", ...options })
+    return { provider, api }
+  })
+
+/** Runs a request and reports its outcome and how long it took in real time. */
+const timed = <A>(request: Effect.Effect<A, ProviderApi.ProviderRequestError>) =>
+  Effect.gen(function*() {
+    const started = yield* Clock.currentTimeMillis
+    const result = yield* Effect.either(request)
+    return { result, millis: (yield* Clock.currentTimeMillis) - started }
+  })
+
+const errorOf = <A>(result: Either.Either<A, ProviderApi.ProviderRequestError>) => {
+  if (Either.isRight(result)) return assert.fail("expected a ProviderRequestError")
+  return result.left
+}
+
+const verifies = (signed: ProviderApi.SignedCommitment, publicKey: Domain.PublicKey) =>
+  Either.isRight(verifyMultiSignature({
+    signature: signed.signature,
+    message: encodeCommitmentPayload({ bucketId: signed.bucketId, ...signed.commitment }),
+    publicKey
+  }))
+
+describe("the live client against a simulated provider", () => {
+  it.scopedLive("reads /health and /info", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      assert.strictEqual((yield* api.health(provider.endpoint)).status, "healthy")
+      assert.strictEqual((yield* api.info(provider.endpoint)).providerId, provider.account)
+    }))
+
+  it.scopedLive("gets a checkpoint signature over the MMR root that verifies against the provider's key", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      const signed = yield* api.checkpointSignature(provider.endpoint, bucket)
+      const state = (yield* provider.state(bucket))!
+      assert.strictEqual(signed.bucketId, bucket)
+      assert.strictEqual(signed.commitment.leafCount, 10n)
+      assert.strictEqual(signed.commitment.mmrRoot, state.mmrRoot)
+      assert.strictEqual(signed.signature._tag, "Sr25519")
+      assert.isTrue(verifies(signed, provider.publicKey))
+    }))
+
+  it.scopedLive("a new commit changes the root as an MMR does", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      const before = yield* api.checkpointSignature(provider.endpoint, bucket)
+      yield* provider.commit(bucket, [ProviderSimulator.testLeaf(bucket, 10)])
+      const after = yield* api.checkpointSignature(provider.endpoint, bucket)
+      assert.strictEqual(after.commitment.leafCount, 11n)
+      assert.notStrictEqual(after.commitment.mmrRoot, before.commitment.mmrRoot)
+    }))
+
+  it.scopedLive("the raw 64-byte signature form is read as Sr25519", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ signatureForm: "raw" })
+      const signed = yield* api.checkpointSignature(provider.endpoint, bucket)
+      assert.isTrue(verifies(signed, provider.publicKey))
+    }))
+})
+
+describe("each fault mode gives a typed outcome within its bound", () => {
+  it.scopedLive("latency: the answer arrives after the delay", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ latency: "200 millis" })
+      const { millis, result } = yield* timed(api.checkpointSignature(provider.endpoint, bucket))
+      assert.isTrue(Either.isRight(result))
+      assert.isAtLeast(millis, 190)
+    }))
+
+  it.scopedLive("lag: an older root and count, still validly signed; caught up after the delay", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ lag: { leaves: 3, catchUpAfter: "300 millis" } })
+      const behind = yield* api.checkpointSignature(provider.endpoint, bucket)
+      assert.strictEqual(behind.commitment.leafCount, 7n)
+      assert.isTrue(verifies(behind, provider.publicKey))
+      yield* Effect.sleep("350 millis")
+      assert.strictEqual((yield* api.checkpointSignature(provider.endpoint, bucket)).commitment.leafCount, 10n)
+    }))
+
+  it.scopedLive("divergent: same count, another root", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      const honest = yield* api.checkpointSignature(provider.endpoint, bucket)
+      yield* provider.setFaults({ divergent: true })
+      const divergent = yield* api.checkpointSignature(provider.endpoint, bucket)
+      assert.strictEqual(divergent.commitment.leafCount, honest.commitment.leafCount)
+      assert.notStrictEqual(divergent.commitment.mmrRoot, honest.commitment.mmrRoot)
+    }))
+
+  it.scopedLive("invalid signature: decodes, but does not verify against the registered key", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ invalidSignature: true })
+      assert.isFalse(verifies(yield* api.checkpointSignature(provider.endpoint, bucket), provider.publicKey))
+    }))
+
+  it.scopedLive("wrong bucket: the answer names another bucket", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ wrongBucket: true })
+      assert.strictEqual((yield* api.checkpointSignature(provider.endpoint, bucket)).bucketId, 8n)
+    }))
+
+  it.scopedLive("5xx: a retryable Status error with the provider's error code", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ status: { code: 503, errorCode: "chain_state_not_ready" } })
+      const error = errorOf(yield* Effect.either(api.checkpointSignature(provider.endpoint, bucket)))
+      assert.strictEqual(error.reason, "Status")
+      assert.strictEqual(error.status, 503)
+      assert.strictEqual(error.errorCode, "chain_state_not_ready")
+      assert.isTrue(error.retryable)
+    }))
+
+  it.scopedLive("4xx: a Status error that is not retried", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      const error = errorOf(yield* Effect.either(api.checkpointSignature(provider.endpoint, 99n as Domain.BucketId)))
+      assert.strictEqual(error.status, 404)
+      assert.strictEqual(error.errorCode, "bucket_not_found")
+      assert.isFalse(error.retryable)
+    }))
+
+  it.scopedLive("429: RateLimited with Retry-After in milliseconds", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ rateLimit: { retryAfterSeconds: 3 } })
+      const error = errorOf(yield* Effect.either(api.checkpointSignature(provider.endpoint, bucket)))
+      assert.strictEqual(error.reason, "RateLimited")
+      assert.strictEqual(error.retryAfterMillis, 3000)
+      assert.isTrue(error.retryable)
+    }))
+
+  it.scopedLive("malformed JSON: a Decode error, not retried", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ malformedJson: true })
+      const error = errorOf(yield* Effect.either(api.checkpointSignature(provider.endpoint, bucket)))
+      assert.strictEqual(error.reason, "Decode")
+      assert.isFalse(error.retryable)
+    }))
+
+  it.scopedLive("oversized body: TooLarge once the cap is passed, without reading the rest", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ oversized: { bytes: 5_000_000 } })
+      const { millis, result } = yield* timed(api.checkpointSignature(provider.endpoint, bucket))
+      assert.strictEqual(errorOf(result).reason, "TooLarge")
+      assert.isBelow(millis, 2000)
+    }))
+
+  it.scopedLive("slow drip-fed body: a Timeout at the request bound, not a hang", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup({ requestTimeout: "500 millis" })
+      yield* provider.setFaults({ drip: { chunkBytes: 4, interval: "100 millis" } })
+      const { millis, result } = yield* timed(api.checkpointSignature(provider.endpoint, bucket))
+      assert.strictEqual(errorOf(result).reason, "Timeout")
+      assert.isBelow(millis, 1500)
+    }))
+
+  it.scopedLive("a drip that finishes within the bound is read in full", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup({ requestTimeout: "5 seconds" })
+      yield* provider.setFaults({ drip: { chunkBytes: 64, interval: "10 millis" } })
+      const signed = yield* api.checkpointSignature(provider.endpoint, bucket)
+      assert.isTrue(verifies(signed, provider.publicKey))
+    }))
+
+  it.scopedLive("connection reset: a retryable Transport error", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ reset: true })
+      const { millis, result } = yield* timed(api.checkpointSignature(provider.endpoint, bucket))
+      const error = errorOf(result)
+      assert.strictEqual(error.reason, "Transport")
+      assert.isTrue(error.retryable)
+      assert.isBelow(millis, 1500)
+    }))
+
+  it.scopedLive("hang: a Timeout at the request bound", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup({ requestTimeout: "300 millis" })
+      yield* provider.setFaults({ hang: true })
+      const { millis, result } = yield* timed(api.checkpointSignature(provider.endpoint, bucket))
+      assert.strictEqual(errorOf(result).reason, "Timeout")
+      assert.isBelow(millis, 1200)
+    }))
+
+  it.scopedLive("a redirect is an error, never followed", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ status: { code: 302 } })
+      const error = errorOf(yield* Effect.either(api.checkpointSignature(provider.endpoint, bucket)))
+      assert.strictEqual(error.status, 302)
+      assert.include(error.detail, "not followed")
+      assert.isFalse(error.retryable)
+    }))
+
+  it.scopedLive("faults change at run time, and clearing them restores honest answers", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ reset: true })
+      assert.isTrue(Either.isLeft(yield* Effect.either(api.checkpointSignature(provider.endpoint, bucket))))
+      yield* provider.setFaults({})
+      assert.isTrue(verifies(yield* api.checkpointSignature(provider.endpoint, bucket), provider.publicKey))
+    }))
+})
+
+describe("hostile endpoints", () => {
+  it.scopedLive("the cloud metadata address is refused without a request", () =>
+    Effect.gen(function*() {
+      const { api } = yield* setup()
+      const error = errorOf(
+        yield* Effect.either(api.checkpointSignature("http://169.254.169.254" as Domain.Endpoint, bucket))
+      )
+      assert.strictEqual(error.reason, "Refused")
+      assert.isFalse(error.retryable)
+    }))
+
+  it.scopedLive("loopback is refused unless the policy opts in", () =>
+    Effect.gen(function*() {
+      const { provider } = yield* setup()
+      const strict = yield* liveClient({ policy: EndpointPolicy.publicOnly })
+      const error = errorOf(yield* Effect.either(strict.checkpointSignature(provider.endpoint, bucket)))
+      assert.strictEqual(error.reason, "Refused")
+      assert.strictEqual(yield* provider.requests, 0)
+    }))
+
+  it.scopedLive("a name that resolves to a metadata address is refused", () =>
+    Effect.gen(function*() {
+      const api = yield* liveClient({
+        policy: EndpointPolicy.local,
+        resolveHost: () => Effect.succeed(["169.254.169.254"])
+      })
+      const error = errorOf(
+        yield* Effect.either(api.checkpointSignature("http://provider.example" as Domain.Endpoint, bucket))
+      )
+      assert.strictEqual(error.reason, "Refused")
+      assert.include(error.detail, "169.254.169.254")
+    }))
+
+  it.scopedLive("a closed port is a Transport error, quickly", () =>
+    Effect.gen(function*() {
+      const { api } = yield* setup()
+      const { millis, result } = yield* timed(api.checkpointSignature("http://127.0.0.1:9" as Domain.Endpoint, bucket))
+      assert.strictEqual(errorOf(result).reason, "Transport")
+      assert.isBelow(millis, 1500)
+    }))
+})
