@@ -236,7 +236,7 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
         bucketIds.set(bucket, bucketId)
       }
       const indices = bucket.mmr.append(...roots)
-      leafRecord.get(bucket)!.push(...roots)
+      for (const root of roots) leafRecord.get(bucket)!.push(root)
       return { state: stateOf(bucketId)!, indices }
     }
 
