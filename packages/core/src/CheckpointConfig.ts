@@ -50,6 +50,14 @@ export interface CheckpointSettings {
   readonly syncRequeries: number
   /** Submission plus finality never takes longer than this. */
   readonly submissionTimeout: Duration.Duration
+  /** Every chain read (blocks, bucket, provider records) is bounded by this. */
+  readonly chainTimeout: Duration.Duration
+  /**
+   * After a submission whose outcome is unknown (finality timed out, the connection dropped), the same
+   * bucket is not submitted again for this long unless the chain shows the checkpoint: the extrinsic may
+   * still be included. Set it to at least the extrinsic's mortality period.
+   */
+  readonly inDoubtHold: Duration.Duration
   /** Provider endpoints given by hand; resolved to accounts through `/info`, merged with chain discovery. */
   readonly manualEndpoints: ReadonlyArray<Endpoint>
 }
@@ -73,7 +81,9 @@ const DURATION_KEYS = [
   "roundDeadline",
   "graceWindow",
   "syncWait",
-  "submissionTimeout"
+  "submissionTimeout",
+  "chainTimeout",
+  "inDoubtHold"
 ] as const
 
 /**
@@ -96,6 +106,8 @@ export const defaults: CheckpointSettings = {
   syncWait: Duration.seconds(12),
   syncRequeries: 1,
   submissionTimeout: Duration.minutes(5),
+  chainTimeout: Duration.seconds(30),
+  inDoubtHold: Duration.minutes(10),
   manualEndpoints: []
 }
 
@@ -124,6 +136,13 @@ export const problems = (settings: CheckpointSettings): ReadonlyArray<string> =>
   positive(settings.retryMaxDelay, "retryMaxDelay")
   positive(settings.roundDeadline, "roundDeadline")
   positive(settings.submissionTimeout, "submissionTimeout")
+  positive(settings.chainTimeout, "chainTimeout")
+  if (Duration.greaterThanOrEqualTo(settings.graceWindow, settings.roundDeadline)) {
+    out.push("graceWindow must be shorter than roundDeadline")
+  }
+  if (Duration.lessThan(settings.retryMaxDelay, settings.retryDelay)) {
+    out.push("retryMaxDelay must not be shorter than retryDelay")
+  }
   for (const endpoint of settings.manualEndpoints) {
     if (Either.isLeft(Schema.decodeUnknownEither(Endpoint)(endpoint))) out.push(`not a provider endpoint: ${endpoint}`)
   }
@@ -162,7 +181,8 @@ export const make = (
  * `CHECKPOINTER_RETRY_MAX_DELAY`, `CHECKPOINTER_RETRY_JITTER`, `CHECKPOINTER_CONSENSUS_THRESHOLD`,
  * `CHECKPOINTER_PROVIDER_CACHE_TTL`, `CHECKPOINTER_ROUND_DEADLINE`, `CHECKPOINTER_GRACE_WINDOW`,
  * `CHECKPOINTER_MAX_CONCURRENCY`, `CHECKPOINTER_SYNC_WAIT`, `CHECKPOINTER_SYNC_REQUERIES`,
- * `CHECKPOINTER_SUBMISSION_TIMEOUT`, `CHECKPOINTER_PROVIDER_ENDPOINTS` (comma-separated URLs).
+ * `CHECKPOINTER_SUBMISSION_TIMEOUT`, `CHECKPOINTER_CHAIN_TIMEOUT`, `CHECKPOINTER_IN_DOUBT_HOLD`,
+ * `CHECKPOINTER_PROVIDER_ENDPOINTS` (comma-separated URLs).
  *
  * @since 0.1.0
  * @category config
@@ -181,6 +201,8 @@ export const config: Config.Config<CheckpointSettings> = Config.all({
   syncWait: Config.duration("SYNC_WAIT").pipe(Config.withDefault(defaults.syncWait)),
   syncRequeries: Config.integer("SYNC_REQUERIES").pipe(Config.withDefault(defaults.syncRequeries)),
   submissionTimeout: Config.duration("SUBMISSION_TIMEOUT").pipe(Config.withDefault(defaults.submissionTimeout)),
+  chainTimeout: Config.duration("CHAIN_TIMEOUT").pipe(Config.withDefault(defaults.chainTimeout)),
+  inDoubtHold: Config.duration("IN_DOUBT_HOLD").pipe(Config.withDefault(defaults.inDoubtHold)),
   manualEndpoints: Config.array(Config.string(), "PROVIDER_ENDPOINTS").pipe(
     Config.withDefault([] as ReadonlyArray<string>),
     Config.map((urls) => urls.filter((url) => url.trim() !== "").map((url) => url.trim() as Endpoint))

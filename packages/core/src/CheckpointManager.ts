@@ -144,7 +144,11 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
             const nobodyAnswered = decision.outcomes.some((o) => o._tag === "Unreachable") &&
               decision.outcomes.every((o) => o._tag === "Unreachable" || o._tag === "NotAwaited")
             if (nobodyAnswered) {
-              return yield* new ProvidersUnreachable({ bucketId, providers: decision.outcomes.map((o) => o.provider) })
+              return yield* new ProvidersUnreachable({
+                bucketId,
+                providers: decision.outcomes.filter((o) => o._tag === "Unreachable").map((o) => o.provider),
+                notAwaited: decision.outcomes.filter((o) => o._tag === "NotAwaited").map((o) => o.provider)
+              })
             }
             return yield* new InsufficientConsensus({
               bucketId,

@@ -59,17 +59,20 @@ export class InsufficientConsensus extends Schema.TaggedError<InsufficientConsen
 }
 
 /**
- * No provider of the bucket could be reached.
+ * No provider of the bucket answered: `providers` could not be reached; `notAwaited` were still being
+ * asked when the round stopped, because it could no longer succeed.
  *
  * @since 0.1.0
  * @category errors
  */
 export class ProvidersUnreachable extends Schema.TaggedError<ProvidersUnreachable>()("ProvidersUnreachable", {
   bucketId: BucketId,
-  providers: Schema.Array(AccountId)
+  providers: Schema.Array(AccountId),
+  notAwaited: Schema.Array(AccountId)
 }) {
   override get message(): string {
-    return `bucket ${this.bucketId}: none of its ${this.providers.length} providers could be reached`
+    const waiting = this.notAwaited.length === 0 ? "" : ` (${this.notAwaited.length} more not awaited)`
+    return `bucket ${this.bucketId}: no provider answered; ${this.providers.length} could not be reached${waiting}`
   }
 }
 

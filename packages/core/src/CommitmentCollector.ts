@@ -198,8 +198,11 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
       const collect = Effect.fn("CommitmentCollector.collect")(function*(target: RoundTarget) {
         const { bucket } = target
         const startedAtMillis = yield* Clock.currentTimeMillis
+        // Each account once, even if the chain data listed it twice.
+        const providers = Array.from(new Map(target.providers.map((p) => [p.accountId as string, p])).values())
+        const primaries = Array.from(new Set(bucket.primaryProviders))
         const required = requiredSignatures({
-          total: bucket.primaryProviders.length,
+          total: primaries.length,
           thresholdPercent: settings.consensusThreshold,
           minProviders: bucket.minProviders
         })
@@ -218,7 +221,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         const review = Effect.gen(function*() {
           const answered = yield* Ref.get(answers)
           const outcomes = [...fixed, ...answered.values()]
-          const pending = target.providers.length - answered.size
+          const pending = providers.length - answered.size
           if (pending <= 0) return yield* Deferred.succeed(done, "AllAnswered")
           if (bestGroupSize(outcomes) >= required) {
             const first = yield* Ref.getAndSet(graceStarted, true)
@@ -234,9 +237,20 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         })
 
         const workers = yield* Effect.forEach(
-          target.providers,
+          providers,
           (provider) =>
             ask(provider, bucket).pipe(
+              // A bug in one provider's path (a defect) is that provider's outcome; it must not leave the
+              // round waiting for its deadline.
+              Effect.catchAllDefect((defect): Effect.Effect<ProviderOutcome> =>
+                Effect.succeed({
+                  _tag: "Unreachable",
+                  provider: provider.accountId,
+                  reason: "Request",
+                  detail: `internal error while asking this provider: ${String(defect)}`,
+                  attempts: 0
+                })
+              ),
               Effect.flatMap((outcome) => Ref.update(answers, (m) => new Map(m).set(provider.accountId, outcome))),
               Effect.zipRight(review)
             ),
@@ -251,7 +265,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         yield* Fiber.interrupt(workers)
 
         const answered = yield* Ref.get(answers)
-        const missing: Array<ProviderOutcome> = target.providers
+        const missing: Array<ProviderOutcome> = providers
           .filter((p) => !answered.has(p.accountId))
           .map((p): ProviderOutcome =>
             endedBy === "Deadline"
@@ -273,7 +287,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         const byAccount = new Map<string, ProviderOutcome>(
           [...fixed, ...answered.values(), ...missing].map((o) => [o.provider, o])
         )
-        const outcomes = bucket.primaryProviders.flatMap((account) => {
+        const outcomes = primaries.flatMap((account) => {
           const outcome = byAccount.get(account)
           return outcome === undefined ? [] : [outcome]
         })

@@ -4,7 +4,8 @@
  * - Answers with a valid signature are grouped by their whole commitment (root, start, count): only
  *   signatures over identical payloads can go into one extrinsic.
  * - The majority group is chosen deterministically: more signatures, then the higher leaf count, then
- *   the lower root bytes, then the lower start sequence. Order of arrival never matters.
+ *   the lower root bytes, then the lower start sequence. Order of arrival never matters; a provider
+ *   counts once, by its first outcome.
  * - `required = max(ceil(total · pct / 100), min_providers)`, `total` being every primary of the
  *   bucket, reachable or not; only the majority group's signatures count towards it.
  * - Every other provider gets a conflict class from real leaf counts: `SyncDelay` (behind),
@@ -296,9 +297,10 @@ export class Decision extends Schema.Class<Decision>("Decision")({
   resolution: Resolution,
   outcomes: Schema.Array(ProviderOutcome)
 }) {
-  /** Whether the majority has enough signatures to checkpoint. */
+  /** Whether the majority has enough signatures to checkpoint, and nothing stands against it. */
   get thresholdMet(): boolean {
-    return Option.isSome(this.majority) && this.agreeing >= this.required
+    return Option.isSome(this.majority) && this.agreeing >= this.required &&
+      this.resolution._tag === "ProceedWithMajority"
   }
 }
 
@@ -516,18 +518,25 @@ export const resolve = (input: {
  * @category functions
  */
 export const decide = (input: DecisionInput): Decision => {
-  const total = input.primaries.length
+  const primaries = Array.from(new Set(input.primaries))
+  const total = primaries.length
   const required = requiredSignatures({
     total,
     thresholdPercent: input.thresholdPercent,
     minProviders: input.minProviders
   })
-  const primaryIndex = new Map(input.primaries.map((account, index) => [account as string, index]))
-  // Only primaries can sign a checkpoint (the pallet fails the whole call otherwise).
-  const eligible = input.outcomes.filter((outcome) => primaryIndex.has(outcome.provider))
-  const best = groupByCommitment(eligible)[0]
-  const majorityCommitment = best?.commitment
-  const conflicts = classify(eligible, majorityCommitment)
+  const primaryIndex = new Map(primaries.map((account, index) => [account as string, index]))
+  // One outcome per provider (its first), and only primaries: the pallet fails the whole call for a
+  // signer that is not one.
+  const seen = new Set<string>()
+  const eligible = input.outcomes.filter((outcome) => {
+    if (!primaryIndex.has(outcome.provider) || seen.has(outcome.provider)) return false
+    seen.add(outcome.provider)
+    return true
+  })
+  const groups = groupByCommitment(eligible)
+  const best = groups[0]
+  const conflicts = classify(eligible, best?.commitment)
 
   const signatures = best === undefined
     ? []
@@ -555,6 +564,17 @@ export const decide = (input: DecisionInput): Decision => {
   }
 
   const agreeing = signatures.length
+  // At a threshold of 50 % or less two commitments can both gather enough signatures; choosing one
+  // would depend on who answered first, so that is for a person to settle.
+  const runnerUp = groups[1]
+  const resolution: Resolution = runnerUp !== undefined && agreeing >= required &&
+      runnerUp.members.length >= required
+    ? {
+      _tag: "ManualIntervention",
+      reason:
+        `two different commitments each have at least ${required} signatures (${agreeing} and ${runnerUp.members.length})`
+    }
+    : resolve({ total, required, majoritySize: agreeing, conflicts, challengeCandidates })
   return new Decision({
     bucketId: input.bucketId,
     totalProviders: total,
@@ -567,7 +587,7 @@ export const decide = (input: DecisionInput): Decision => {
       : Option.some(new Majority({ commitment: best.commitment, signatures }, true)),
     conflicts,
     challengeCandidates,
-    resolution: resolve({ total, required, majoritySize: agreeing, conflicts, challengeCandidates }),
+    resolution,
     outcomes: input.outcomes
   }, true)
 }

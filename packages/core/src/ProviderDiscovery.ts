@@ -29,6 +29,7 @@ import { CheckpointConfig } from "./CheckpointConfig.js"
 import type { RoundTarget, Undiscoverable } from "./CommitmentCollector.js"
 import type { AccountId, BucketId } from "./Domain.js"
 import { Endpoint, ProviderInfo, publicKeyOfAccount } from "./Domain.js"
+import { bounded } from "./internal/chainRead.js"
 import { multiaddrToUrl } from "./Multiaddr.js"
 import { ProviderApi } from "./ProviderApi.js"
 
@@ -52,7 +53,7 @@ export interface ManualEndpointResolution {
  * @category models
  */
 export interface Discovered extends RoundTarget {
-  /** The finalized block the bucket and records were read at. */
+  /** The finalized block the bucket was read at (cached provider records may be older, within the TTL). */
   readonly at: BlockRef
   readonly manual: ReadonlyArray<ManualEndpointResolution>
   /** Whether the provider records came from the cache. */
@@ -92,6 +93,7 @@ export class ProviderDiscovery extends Context.Tag("@checkpointer/core/ProviderD
             bucket.primaryProviders,
             (account) =>
               chain.provider(account, at.hash).pipe(
+                bounded("provider", settings.chainTimeout),
                 Effect.map((record): Either.Either<ProviderInfo, Undiscoverable> => {
                   if (Option.isNone(record)) {
                     return Either.left({ account, detail: "no provider record on chain" })
@@ -141,6 +143,7 @@ export class ProviderDiscovery extends Context.Tag("@checkpointer/core/ProviderD
                   })
                 }
                 return chain.provider(account, at.hash).pipe(
+                  bounded("provider", settings.chainTimeout),
                   Effect.map((record): ManualEndpointResolution =>
                     Option.isNone(record)
                       ? {
@@ -170,13 +173,16 @@ export class ProviderDiscovery extends Context.Tag("@checkpointer/core/ProviderD
               const account = entry.account.value
               const known = providers.get(account)
               const record = known ?? Option.getOrUndefined(
-                Option.map(yield* chain.provider(account, at.hash), (r) =>
-                  new ProviderInfo({
-                    accountId: account,
-                    endpoint: entry.endpoint,
-                    publicKey: Option.getOrElse(r.publicKey, () => publicKeyOfAccount(account)),
-                    multiaddr: r.multiaddr
-                  }, true))
+                Option.map(
+                  yield* bounded("provider", settings.chainTimeout)(chain.provider(account, at.hash)),
+                  (r) =>
+                    new ProviderInfo({
+                      accountId: account,
+                      endpoint: entry.endpoint,
+                      publicKey: Option.getOrElse(r.publicKey, () => publicKeyOfAccount(account)),
+                      multiaddr: r.multiaddr
+                    }, true)
+                )
               )
               if (record === undefined) continue
               providers.set(account, new ProviderInfo({ ...record, endpoint: entry.endpoint }, true))
@@ -192,8 +198,8 @@ export class ProviderDiscovery extends Context.Tag("@checkpointer/core/ProviderD
           })
 
         const discover = Effect.fn("ProviderDiscovery.discover")(function*(bucketId: BucketId) {
-          const at = yield* chain.finalizedBlock
-          const bucket = yield* chain.bucket(bucketId, at.hash)
+          const at = yield* bounded("finalizedBlock", settings.chainTimeout)(chain.finalizedBlock)
+          const bucket = yield* bounded("bucket", settings.chainTimeout)(chain.bucket(bucketId, at.hash))
           const now = yield* Clock.currentTimeMillis
           const cached = (yield* Ref.get(cache)).get(bucketId)
           const fresh = cached !== undefined &&

@@ -1,27 +1,45 @@
 /**
  * Turns a decided majority into a finalized checkpoint, paying at most once.
  *
- * Before paying it reads the bucket again: if the chain already holds this commitment, or a later one,
- * it succeeds without submitting. It refuses to pay for an extrinsic the chain would certainly reject
- * (no signer, a signer that is not a bucket Writer or Admin, signatures from accounts that are no longer
- * primaries, fewer than `min_providers` left). Otherwise it submits through `ChainClient`, waits for
- * finality within `submissionTimeout`, and checks that the `BucketCheckpointed` event is for this
- * bucket and commitment.
+ * Submissions for one bucket are serialised: two rounds racing for the same bucket submit once. Under
+ * that lock, before paying, it reads the bucket again (finalized, and at the best block):
+ *
+ * - the chain already holds this commitment or a later one: success, nothing submitted;
+ * - the snapshot holds a different commitment over the same range, or our range would go backwards
+ *   (start moved, frozen start): refused, nothing paid;
+ * - an earlier submission for the bucket ended without a known outcome (finality timed out, connection
+ *   lost) less than `inDoubtHold` ago: refused until the chain shows it or the hold passes;
+ * - no signer, or a signer that is not a bucket Writer or Admin: refused;
+ * - every signature is verified again against the provider's current on-chain key (keys may have
+ *   changed since discovery cached them) and only current primaries' signatures are kept; if fewer than
+ *   `max(ceil(total · pct / 100), min_providers)` of the fresh bucket remain: refused.
+ *
+ * Then it submits through `ChainClient`, waits for finality within `submissionTimeout`, and checks that
+ * the `BucketCheckpointed` event is for this bucket and commitment.
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
-import type { BucketInfo, ChainReadError } from "./ChainClient.js"
+import type { BucketInfo, ChainReadError, CheckpointSignature } from "./ChainClient.js"
 import { ChainClient, CheckpointSubmission, SubmissionFailed } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import { AlreadyCheckpointed, Submitted, TransactionFailed } from "./CheckpointResult.js"
+import { rangeRegression } from "./CommitmentCollector.js"
+import { encodeCommitmentPayload } from "./CommitmentPayload.js"
 import type { Decision } from "./Consensus.js"
-import { Commitment } from "./Domain.js"
+import { Commitment, publicKeyOfAccount } from "./Domain.js"
 import type { BucketId } from "./Domain.js"
+import { bounded } from "./internal/chainRead.js"
+import { SignatureVerifier } from "./SignatureVerifier.js"
+import { requiredSignatures } from "./Threshold.js"
 
 /**
  * @since 0.1.0
@@ -36,20 +54,31 @@ export interface SubmitterService {
 const sameCommitment = Schema.equivalence(Commitment)
 
 /**
- * How the chain's snapshot relates to a commitment we are about to submit.
+ * How the chain's snapshot relates to a commitment we are about to submit: the same, later (it ends
+ * further), in conflict (another commitment over the same range, or one that starts later than ours),
+ * or behind (ours extends it).
  *
  * @since 0.1.0
  * @category functions
  */
-export const snapshotRelation = (bucket: BucketInfo, commitment: Commitment): "Same" | "Later" | "Behind" => {
+export const snapshotRelation = (
+  bucket: BucketInfo,
+  commitment: Commitment
+): "Same" | "Later" | "Conflict" | "Behind" => {
   if (Option.isNone(bucket.snapshot)) return "Behind"
   const held = bucket.snapshot.value.commitment
   if (sameCommitment(held, commitment)) return "Same"
-  return held.startSeq + held.leafCount > commitment.startSeq + commitment.leafCount ? "Later" : "Behind"
+  const heldEnd = held.startSeq + held.leafCount
+  const ourEnd = commitment.startSeq + commitment.leafCount
+  if (heldEnd > ourEnd) return "Later"
+  if (heldEnd === ourEnd || commitment.startSeq < held.startSeq) return "Conflict"
+  return "Behind"
 }
 
 const notSent = (bucketId: BucketId, reason: string, detail: string) =>
   new TransactionFailed({ bucketId, reason, module: Option.none(), detail, paid: false })
+
+const keyOf = (commitment: Commitment) => `${commitment.mmrRoot}:${commitment.startSeq}:${commitment.leafCount}`
 
 /**
  * The submitter.
@@ -58,102 +87,191 @@ const notSent = (bucketId: BucketId, reason: string, detail: string) =>
  * @category tags
  */
 export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submitter, SubmitterService>() {
-  static readonly layer: Layer.Layer<Submitter, never, ChainClient | CheckpointConfig> = Layer.effect(
-    Submitter,
-    Effect.gen(function*() {
-      const chain = yield* ChainClient
-      const settings = yield* CheckpointConfig
+  static readonly layer: Layer.Layer<Submitter, never, ChainClient | CheckpointConfig | SignatureVerifier> = Layer
+    .effect(
+      Submitter,
+      Effect.gen(function*() {
+        const chain = yield* ChainClient
+        const settings = yield* CheckpointConfig
+        const verifier = yield* SignatureVerifier
+        const read = <A, E>(operation: string, effect: Effect.Effect<A, E>) =>
+          bounded(operation, settings.chainTimeout)(effect)
+        const locks = new Map<BucketId, Effect.Semaphore>()
+        const lockFor = (bucketId: BucketId) =>
+          Effect.sync(() => {
+            let lock = locks.get(bucketId)
+            if (lock === undefined) {
+              lock = Effect.unsafeMakeSemaphore(1)
+              locks.set(bucketId, lock)
+            }
+            return lock
+          })
+        const inDoubt = yield* Ref.make(new Map<BucketId, { readonly key: string; readonly atMillis: number }>())
 
-      const submit = Effect.fn("Submitter.submit")(function*(decision: Decision) {
-        const { bucketId } = decision
-        if (Option.isNone(decision.majority) || !decision.thresholdMet) {
-          return yield* notSent(bucketId, "NoConsensus", "the decision does not meet the threshold")
-        }
-        const majority = decision.majority.value
-        const bucket = yield* chain.bucket(bucketId)
-        const relation = snapshotRelation(bucket, majority.commitment)
-        if (relation !== "Behind" && Option.isSome(bucket.snapshot)) {
-          return new AlreadyCheckpointed({ bucketId, snapshot: bucket.snapshot.value, relation, decision }, true)
-        }
-        if (Option.isNone(chain.signer)) {
-          return yield* notSent(bucketId, "NoSigner", "no account is configured to sign submissions")
-        }
-        const role = bucket.roleOf(chain.signer.value)
-        if (role !== "Admin" && role !== "Writer") {
-          return yield* notSent(
-            bucketId,
-            "NotBucketWriter",
-            `${chain.signer.value} is ${role === undefined ? "not a member" : `a ${role}`} of bucket ${bucketId}`
-          )
-        }
-        const signatures = majority.signatures.filter((s) => bucket.primaryProviders.includes(s.signer))
-        if (signatures.length < bucket.minProviders || signatures.length === 0) {
-          return yield* notSent(
-            bucketId,
-            "InsufficientSignatures",
-            `${signatures.length} signatures from current primaries, the bucket requires ${bucket.minProviders}`
-          )
-        }
-
-        const receipt = yield* chain.submitCheckpoint(
-          new CheckpointSubmission({ bucketId, commitment: majority.commitment, signatures }, true)
-        ).pipe(
-          Effect.timeoutFail({
-            duration: settings.submissionTimeout,
-            onTimeout: () =>
-              new SubmissionFailed({
-                stage: "FinalityTimeout",
-                detail: "no finalized outcome within the submission timeout",
-                maybeIncluded: true
-              })
-          }),
-          Effect.catchTags({
-            DispatchFailed: (error) =>
-              Effect.fail(
-                new TransactionFailed({
-                  bucketId,
-                  reason: error.error,
-                  module: Option.some(error.module),
-                  detail: error.detail,
-                  paid: true
-                })
-              ),
-            SubmissionFailed: (error) =>
-              Effect.fail(
-                new TransactionFailed({
-                  bucketId,
-                  reason: error.stage,
-                  module: Option.none(),
-                  detail: error.detail,
-                  paid: error.maybeIncluded
-                })
-              ),
-            ChainUnavailable: (error) =>
-              Effect.fail(
-                new TransactionFailed({
-                  bucketId,
-                  reason: "ChainUnavailable",
-                  module: Option.none(),
-                  detail: error.message,
-                  paid: true
-                })
+        /** Signatures still valid for the fresh bucket: current primaries, verifying against current keys. */
+        const stillValid = (
+          bucket: BucketInfo,
+          commitment: Commitment,
+          signatures: ReadonlyArray<CheckpointSignature>
+        ) =>
+          Effect.gen(function*() {
+            const message = encodeCommitmentPayload({ bucketId: bucket.bucketId, ...commitment })
+            const kept: Array<CheckpointSignature> = []
+            for (const signature of signatures) {
+              if (!bucket.primaryProviders.includes(signature.signer)) continue
+              const record = yield* read("provider", chain.provider(signature.signer))
+              if (Option.isNone(record)) continue
+              const publicKey = Option.getOrElse(record.value.publicKey, () => publicKeyOfAccount(signature.signer))
+              const check = yield* Effect.either(
+                verifier.verify({ signature: signature.signature, message, publicKey })
               )
+              if (Either.isRight(check)) kept.push(signature)
+            }
+            return kept
           })
-        )
-        if (receipt.event.bucketId !== bucketId || !sameCommitment(receipt.event.commitment, majority.commitment)) {
-          return yield* new TransactionFailed({
-            bucketId,
-            reason: "EventMismatch",
-            module: Option.none(),
-            detail:
-              `BucketCheckpointed reports bucket ${receipt.event.bucketId} root ${receipt.event.commitment.mmrRoot}`,
-            paid: true
-          })
-        }
-        return new Submitted({ receipt, decision }, true)
-      })
 
-      return Submitter.of({ submit })
-    })
-  )
+        const submitLocked = (decision: Decision) =>
+          Effect.gen(function*() {
+            const { bucketId } = decision
+            if (Option.isNone(decision.majority) || !decision.thresholdMet) {
+              return yield* notSent(bucketId, "NoConsensus", "the decision does not meet the threshold")
+            }
+            const { commitment, signatures } = decision.majority.value
+            const finalized = yield* read("bucket", chain.bucket(bucketId))
+            const best = yield* read("bestBlock", chain.bestBlock)
+            const atBest = yield* read("bucket", chain.bucket(bucketId, best.hash))
+            for (const state of [finalized, atBest]) {
+              const relation = snapshotRelation(state, commitment)
+              if ((relation === "Same" || relation === "Later") && Option.isSome(state.snapshot)) {
+                yield* Ref.update(inDoubt, (m) => {
+                  const next = new Map(m)
+                  next.delete(bucketId)
+                  return next
+                })
+                return new AlreadyCheckpointed({ bucketId, snapshot: state.snapshot.value, relation, decision }, true)
+              }
+            }
+            const relation = snapshotRelation(atBest, commitment)
+            if (relation === "Conflict") {
+              const held = Option.getOrThrow(atBest.snapshot).commitment
+              return yield* notSent(
+                bucketId,
+                "ConflictsWithSnapshot",
+                `the chain holds root ${held.mmrRoot} over ${held.startSeq}+${held.leafCount}; ` +
+                  `the providers signed ${commitment.mmrRoot} over ${commitment.startSeq}+${commitment.leafCount}`
+              )
+            }
+            const regression = rangeRegression(atBest, { bucketId, commitment, signature: signatures[0].signature })
+            if (regression !== undefined) return yield* notSent(bucketId, "RangeRegression", regression)
+
+            const now = yield* Clock.currentTimeMillis
+            const doubt = (yield* Ref.get(inDoubt)).get(bucketId)
+            if (doubt !== undefined && now - doubt.atMillis < Duration.toMillis(settings.inDoubtHold)) {
+              return yield* notSent(
+                bucketId,
+                "PreviousSubmissionInDoubt",
+                `a submission made ${Math.round((now - doubt.atMillis) / 1000)} s ago may still be included; ` +
+                  "not paying again until the chain shows it or the hold passes"
+              )
+            }
+
+            if (Option.isNone(chain.signer)) {
+              return yield* notSent(bucketId, "NoSigner", "no account is configured to sign submissions")
+            }
+            const role = finalized.roleOf(chain.signer.value)
+            if (role !== "Admin" && role !== "Writer") {
+              return yield* notSent(
+                bucketId,
+                "NotBucketWriter",
+                `${chain.signer.value} is ${role === undefined ? "not a member" : `a ${role}`} of bucket ${bucketId}`
+              )
+            }
+            const valid = yield* stillValid(finalized, commitment, signatures)
+            const required = requiredSignatures({
+              total: new Set(finalized.primaryProviders).size,
+              thresholdPercent: settings.consensusThreshold,
+              minProviders: finalized.minProviders
+            })
+            if (valid.length < required || valid.length === 0) {
+              return yield* notSent(
+                bucketId,
+                "InsufficientSignatures",
+                `${valid.length} signatures still valid for the bucket as it is now; ${required} required`
+              )
+            }
+
+            const markInDoubt = Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
+              Ref.update(inDoubt, (m) => new Map(m).set(bucketId, { key: keyOf(commitment), atMillis })))
+            const receipt = yield* chain.submitCheckpoint(
+              new CheckpointSubmission({ bucketId, commitment, signatures: valid }, true)
+            ).pipe(
+              Effect.timeoutFail({
+                duration: settings.submissionTimeout,
+                onTimeout: () =>
+                  new SubmissionFailed({
+                    stage: "FinalityTimeout",
+                    detail: "no finalized outcome within the submission timeout",
+                    maybeIncluded: true
+                  })
+              }),
+              Effect.catchTags({
+                DispatchFailed: (error) =>
+                  Effect.fail(
+                    new TransactionFailed({
+                      bucketId,
+                      reason: error.error,
+                      module: Option.some(error.module),
+                      detail: error.detail,
+                      paid: true
+                    })
+                  ),
+                SubmissionFailed: (error) =>
+                  Effect.zipRight(
+                    error.maybeIncluded ? markInDoubt : Effect.void,
+                    Effect.fail(
+                      new TransactionFailed({
+                        bucketId,
+                        reason: error.stage,
+                        module: Option.none(),
+                        detail: error.detail,
+                        paid: error.maybeIncluded
+                      })
+                    )
+                  ),
+                ChainUnavailable: (error) =>
+                  Effect.zipRight(
+                    markInDoubt,
+                    Effect.fail(
+                      new TransactionFailed({
+                        bucketId,
+                        reason: "ChainUnavailable",
+                        module: Option.none(),
+                        detail: error.message,
+                        paid: true
+                      })
+                    )
+                  )
+              })
+            )
+            if (receipt.event.bucketId !== bucketId || !sameCommitment(receipt.event.commitment, commitment)) {
+              return yield* new TransactionFailed({
+                bucketId,
+                reason: "EventMismatch",
+                module: Option.none(),
+                detail:
+                  `BucketCheckpointed reports bucket ${receipt.event.bucketId} root ${receipt.event.commitment.mmrRoot}`,
+                paid: true
+              })
+            }
+            return new Submitted({ receipt, decision }, true)
+          })
+
+        const submit = Effect.fn("Submitter.submit")(function*(decision: Decision) {
+          const lock = yield* lockFor(decision.bucketId)
+          return yield* lock.withPermits(1)(submitLocked(decision))
+        })
+
+        return Submitter.of({ submit })
+      })
+    )
 }

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Either, Layer } from "effect"
-import { CheckpointConfig, config, defaults, make } from "../src/CheckpointConfig.js"
+import { CheckpointConfig, defaults, make } from "../src/CheckpointConfig.js"
 
 const fromEnv = (entries: Record<string, string>) =>
   Effect.gen(function*() {
@@ -21,7 +21,7 @@ describe("CheckpointConfig", () => {
     assert.strictEqual(Duration.toMillis(defaults.providerCacheTtl), 300_000)
   })
 
-  it.effect("reads every setting from configuration, with defaults for the rest", () =>
+  it.effect("reads settings from configuration, with defaults for the rest", () =>
     Effect.gen(function*() {
       const settings = Either.getOrThrow(
         yield* fromEnv({
@@ -60,7 +60,8 @@ describe("CheckpointConfig", () => {
     assert.isTrue(Either.isLeft(make({ maxConcurrency: 0 })))
   })
 
-  it("exposes the Config for callers composing their own", () => {
-    assert.isDefined(config)
+  it("refuses a grace window as long as the round deadline, and a retry cap below the first delay", () => {
+    assert.isTrue(Either.isLeft(make({ graceWindow: "1 minute", roundDeadline: "1 minute" })))
+    assert.isTrue(Either.isLeft(make({ retryDelay: "10 seconds", retryMaxDelay: "5 seconds" })))
   })
 })

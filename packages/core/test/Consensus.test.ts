@@ -106,6 +106,32 @@ describe("majority and threshold", () => {
   })
 })
 
+describe("one outcome per provider, and no contested majority", () => {
+  it("a provider's first outcome is the one that counts, for the majority and the conflicts alike", () => {
+    const decision = decide([unreachable(P1), answered(P1, A), answered(P2, A), answered(P3, A)], {
+      primaries: [P1, P2, P3]
+    })
+    const signers = Option.getOrThrow(decision.majority).signatures.map((s) => s.signer)
+    assert.deepStrictEqual(signers, [P2, P3])
+    assert.deepStrictEqual(decision.conflicts.map((c) => [c.provider, c._tag]), [[P1, "Unreachable"]])
+  })
+
+  it("duplicate primaries count once in the total", () => {
+    const decision = decide([answered(P1, A), answered(P2, A)], { primaries: [P1, P2, P2] })
+    assert.strictEqual(decision.totalProviders, 2)
+  })
+
+  it("at 50 %, two commitments that both reach the threshold need a person, not a coin toss", () => {
+    const B = commitment(0xbb, 10)
+    const decision = decide([answered(P1, A), answered(P2, A), answered(P3, B), answered(P4, B)], {
+      thresholdPercent: 50
+    })
+    assert.strictEqual(decision.required, 2)
+    assert.strictEqual(decision.resolution._tag, "ManualIntervention")
+    assert.isFalse(decision.thresholdMet)
+  })
+})
+
 describe("deterministic tie-breaking", () => {
   it("more signatures win", () => {
     const decision = decide([answered(P1, commitment(0x01, 5)), answered(P2, A), answered(P3, A)])

@@ -9,6 +9,9 @@
  * registered key), `InsufficientSignatures` (at least `min_providers`; like the pallet, duplicates are
  * not de-duplicated). A rejected extrinsic is still included in a block (its fee is paid).
  *
+ * A submission is included at once in a new best block and finalized after `finalityDelay`, even if the
+ * caller stops waiting: reads at the best block's hash see it before finality, other reads do not.
+ *
  * @since 0.1.0
  */
 import { ChainClient, Domain, encodeCommitmentPayload, verifyMultiSignature } from "@checkpointer/core"
@@ -18,6 +21,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
@@ -64,13 +68,19 @@ export interface RecordedSubmission {
 export type InjectedFailure = ChainClient.DispatchFailed | ChainClient.SubmissionFailed | ChainClient.ChainUnavailable
 
 interface State {
+  /** The best block; `finalized` trails it while a submission awaits finality. */
   readonly block: number
+  readonly finalized: number
+  /** Bucket state at the best block. */
   readonly buckets: ReadonlyMap<BucketId, FakeBucket>
+  /** Bucket state at the finalized block. */
+  readonly finalizedBuckets: ReadonlyMap<BucketId, FakeBucket>
   readonly providers: ReadonlyMap<AccountId, ChainClient.ProviderRecord>
   readonly submissions: ReadonlyArray<RecordedSubmission>
   readonly challenges: ReadonlyArray<ChainClient.OffchainChallenge>
   readonly injected: ReadonlyArray<InjectedFailure>
   readonly unavailable: boolean
+  readonly hanging: boolean
   readonly reads: number
 }
 
@@ -92,6 +102,8 @@ export interface FakeChainService {
   readonly injectFailure: (failure: InjectedFailure) => Effect.Effect<void>
   /** While true, every read and write fails with `ChainUnavailable`. */
   readonly setUnavailable: (unavailable: boolean) => Effect.Effect<void>
+  /** While true, every read and write never answers (a stuck node). */
+  readonly setHanging: (hanging: boolean) => Effect.Effect<void>
   /** How many reads (`bucket`, `provider`) have been served. */
   readonly reads: Effect.Effect<number>
 }
@@ -184,12 +196,15 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
   Effect.gen(function*() {
     const state = yield* Ref.make<State>({
       block: 1,
+      finalized: 1,
       buckets: new Map(),
+      finalizedBuckets: new Map(),
       providers: new Map(),
       submissions: [],
       challenges: [],
       injected: [],
       unavailable: false,
+      hanging: false,
       reads: 0
     })
     const heads = yield* PubSub.unbounded<ChainClient.BlockRef>()
@@ -197,21 +212,32 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
 
     const guard = (operation: string) =>
       Effect.flatMap(Ref.get(state), (s) =>
-        s.unavailable
+        s.hanging
+          ? Effect.never
+          : s.unavailable
           ? Effect.fail(new ChainClient.ChainUnavailable({ operation, detail: "the node is not answering" }))
           : Effect.void)
 
     const produceBlocks = (count: number) =>
       Effect.gen(function*() {
         for (let i = 0; i < count; i++) {
-          const next = yield* Ref.modify(state, (s) => [s.block + 1, { ...s, block: s.block + 1 }])
+          const next = yield* Ref.modify(state, (s) => [s.block + 1, {
+            ...s,
+            block: s.block + 1,
+            finalized: s.block + 1,
+            finalizedBuckets: s.buckets
+          }])
           yield* PubSub.publish(heads, ref(next))
         }
       })
 
-    const bucketRead = (bucketId: BucketId) =>
+    /** Reads at the best block when asked for its hash, at the finalized block otherwise. */
+    const bucketRead = (bucketId: BucketId, at?: Domain.H256) =>
       guard("bucket").pipe(
-        Effect.zipRight(Ref.modify(state, (s) => [s.buckets.get(bucketId), { ...s, reads: s.reads + 1 }])),
+        Effect.zipRight(Ref.modify(state, (s) => {
+          const source = at !== undefined && at === blockHash(s.block) ? s.buckets : s.finalizedBuckets
+          return [source.get(bucketId), { ...s, reads: s.reads + 1 }]
+        })),
         Effect.flatMap((bucket) =>
           bucket === undefined
             ? Effect.fail(new ChainClient.BucketNotFound({ bucketId }))
@@ -231,13 +257,14 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
         }
         const signer = options.signer
         const injected = yield* Ref.modify(state, (s) => [s.injected[0], { ...s, injected: s.injected.slice(1) }])
-        if (injected !== undefined) return yield* Effect.fail(injected)
+        if (injected !== undefined && injected._tag !== "DispatchFailed") return yield* Effect.fail(injected)
         const submittedAtMillis = yield* Clock.currentTimeMillis
-        yield* Effect.sleep(finalityDelay)
-        const finalizedAtMillis = yield* Clock.currentTimeMillis
+        // Included at once in a new best block (the fee is paid even if dispatch fails) ...
         const recorded = yield* Ref.modify(state, (s): [RecordedSubmission, State] => {
           const block = s.block + 1
-          const result = execute(s, signer, submission, block)
+          const result: ReturnType<typeof execute> = injected !== undefined
+            ? Either.left(new ChainClient.DispatchFailed({ ...injected, blockHash: Option.some(blockHash(block)) }))
+            : execute(s, signer, submission, block)
           const outcome = Either.map(result, ({ signers }) =>
             new ChainClient.CheckpointReceipt({
               bucketId: submission.bucketId,
@@ -253,7 +280,7 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
                 providers: signers
               }, true),
               submittedAtMillis,
-              finalizedAtMillis
+              finalizedAtMillis: submittedAtMillis
             }, true))
           const buckets = Either.isRight(result)
             ? new Map(s.buckets).set(submission.bucketId, result.right.bucket)
@@ -261,15 +288,31 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
           const entry: RecordedSubmission = { submission, signer, blockNumber: block, outcome }
           return [entry, { ...s, block, buckets, submissions: [...s.submissions, entry] }]
         })
-        yield* PubSub.publish(heads, ref(recorded.blockNumber))
-        return yield* recorded.outcome
+        // ... and finalized after the delay, whether or not the submitter is still waiting.
+        const finalize = Ref.update(state, (s) =>
+          s.finalized >= recorded.blockNumber
+            ? s
+            : { ...s, finalized: recorded.blockNumber, finalizedBuckets: s.buckets }).pipe(
+            Effect.zipRight(PubSub.publish(heads, ref(recorded.blockNumber)))
+          )
+        const finality = yield* Effect.sleep(finalityDelay).pipe(Effect.zipRight(finalize), Effect.forkDaemon)
+        yield* Fiber.join(finality)
+        const finalizedAtMillis = yield* Clock.currentTimeMillis
+        return yield* Either.match(recorded.outcome, {
+          onLeft: Effect.fail,
+          onRight: (receipt) =>
+            Effect.succeed(new ChainClient.CheckpointReceipt({ ...receipt, finalizedAtMillis }, true))
+        })
       })
 
     const client: ChainClient.ChainClientService = {
-      finalizedBlock: guard("finalizedBlock").pipe(Effect.zipRight(Ref.get(state)), Effect.map((s) => ref(s.block))),
+      finalizedBlock: guard("finalizedBlock").pipe(
+        Effect.zipRight(Ref.get(state)),
+        Effect.map((s) => ref(s.finalized))
+      ),
       bestBlock: guard("bestBlock").pipe(Effect.zipRight(Ref.get(state)), Effect.map((s) => ref(s.block))),
       finalizedHeads: Stream.fromPubSub(heads),
-      bucket: (bucketId) => bucketRead(bucketId),
+      bucket: (bucketId, at) => bucketRead(bucketId, at),
       provider: (account) =>
         guard("provider").pipe(
           Effect.zipRight(Ref.modify(state, (s) => [s.providers.get(account), { ...s, reads: s.reads + 1 }])),
@@ -300,13 +343,18 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
       registerProvider: (record) =>
         Ref.update(state, (s) => ({ ...s, providers: new Map(s.providers).set(record.accountId, record) })),
       putBucket: (bucket) =>
-        Ref.update(state, (s) => ({ ...s, buckets: new Map(s.buckets).set(bucket.bucketId, bucket) })),
+        Ref.update(state, (s) => ({
+          ...s,
+          buckets: new Map(s.buckets).set(bucket.bucketId, bucket),
+          finalizedBuckets: new Map(s.finalizedBuckets).set(bucket.bucketId, bucket)
+        })),
       bucket: (bucketId) => Effect.map(Ref.get(state), (s) => Option.fromNullable(s.buckets.get(bucketId))),
       produceBlocks,
       submissions: Effect.map(Ref.get(state), (s) => s.submissions),
       challenges: Effect.map(Ref.get(state), (s) => s.challenges),
       injectFailure: (failure) => Ref.update(state, (s) => ({ ...s, injected: [...s.injected, failure] })),
       setUnavailable: (unavailable) => Ref.update(state, (s) => ({ ...s, unavailable })),
+      setHanging: (hanging) => Ref.update(state, (s) => ({ ...s, hanging })),
       reads: Effect.map(Ref.get(state), (s) => s.reads)
     } satisfies FakeChainService
   })

@@ -47,6 +47,7 @@ export type Behaviour =
   }
   | { readonly _tag: "FailTimes"; readonly times: number; readonly failure: "Transport" | "Status503" | "Hang" }
   | { readonly _tag: "Hang" }
+  | { readonly _tag: "Defect" }
 
 /**
  * Constructors for behaviours.
@@ -80,7 +81,9 @@ export const Behaviour = {
     times,
     failure
   }),
-  hang: (): Behaviour => ({ _tag: "Hang" })
+  hang: (): Behaviour => ({ _tag: "Hang" }),
+  /** The request path itself dies (a bug, not a provider answer). */
+  defect: (): Behaviour => ({ _tag: "Defect" })
 } as const
 
 /**
@@ -105,9 +108,13 @@ export interface FakeProvider {
 export interface ProviderSpec {
   readonly name: string
   readonly behaviour?: Behaviour | undefined
-  /** `raw`: 64-byte sr25519 hex (older nodes); `scale` (default): 65-byte SCALE MultiSignature. */
+  /** `raw`: 64-byte sr25519 hex (older nodes); `scale` (default): the SCALE MultiSignature. */
   readonly signatureForm?: "raw" | "scale" | undefined
+  /** The provider's key scheme (default sr25519), as the newest provider node's `--key-scheme`. */
+  readonly scheme?: "sr25519" | "ed25519" | "ecdsa" | undefined
 }
+
+const TAG = { sr25519: "Sr25519", ed25519: "Ed25519", ecdsa: "Ecdsa" } as const
 
 /**
  * What the honest providers hold for a bucket.
@@ -178,21 +185,31 @@ export const make = (
   options: { readonly basePort?: number } = {}
 ): Effect.Effect<FakeProviderNetworkService> =>
   Effect.gen(function*() {
-    const keyring = new Keyring({ type: "sr25519", ss58Format: Domain.SS58_PREFIX })
+    const keyrings = {
+      sr25519: new Keyring({ type: "sr25519", ss58Format: Domain.SS58_PREFIX }),
+      ed25519: new Keyring({ type: "ed25519", ss58Format: Domain.SS58_PREFIX }),
+      ecdsa: new Keyring({ type: "ecdsa", ss58Format: Domain.SS58_PREFIX })
+    }
+    const keyring = keyrings.sr25519
     const basePort = options.basePort ?? 3333
     const providers: Array<FakeProvider> = specs.map((spec, i) => {
-      const pair = keyring.addFromUri(`//${spec.name}`)
+      const pair = keyrings[spec.scheme ?? "sr25519"].addFromUri(`//${spec.name}`)
       const port = basePort + i
       return {
         name: spec.name,
-        account: Domain.accountIdFromBytes(pair.publicKey)!,
+        // An ecdsa account is the blake2-256 of its compressed key; sr25519/ed25519 accounts are the key.
+        account: Domain.accountIdFromBytes(pair.addressRaw)!,
         publicKey: Domain.publicKeyFromBytes(pair.publicKey)!,
         endpoint: `http://127.0.0.1:${port}` as Domain.Endpoint,
         multiaddr: `/ip4/127.0.0.1/tcp/${port}`,
         pair
       }
     })
-    const wrongKey = keyring.addFromUri("//NotTheRegisteredKey")
+    const wrongKeys = {
+      sr25519: keyring.addFromUri("//NotTheRegisteredKey"),
+      ed25519: keyrings.ed25519.addFromUri("//NotTheRegisteredKey"),
+      ecdsa: keyrings.ecdsa.addFromUri("//NotTheRegisteredKey")
+    }
     const byName = new Map(providers.map((p, i) => [p.name, { provider: p, spec: specs[i] }]))
     const byEndpoint = new Map(providers.map((p, i) => [p.endpoint as string, { provider: p, spec: specs[i] }]))
     const behaviours = yield* Ref.make(new Map(specs.map((s) => [s.name, s.behaviour ?? Behaviour.honest()])))
@@ -250,11 +267,12 @@ export const make = (
       const claimed = behaviour._tag === "WrongBucket" ? bucketId + 1n : bucketId
       const commitment = held(found.provider.name, behaviour, truth, now)
       const payload = encodeCommitmentPayload({ bucketId: claimed, ...commitment })
-      const signer = behaviour._tag === "BadSignature" ? wrongKey : found.provider.pair
+      const scheme = found.spec.scheme ?? "sr25519"
+      const signer = behaviour._tag === "BadSignature" ? wrongKeys[scheme] : found.provider.pair
       const raw = signer.sign(payload)
-      const signature = found.spec.signatureForm === "raw"
+      const signature = found.spec.signatureForm === "raw" && scheme === "sr25519"
         ? hex(raw)
-        : hex(encodeMultiSignature({ _tag: "Sr25519", bytes: raw }))
+        : hex(encodeMultiSignature({ _tag: TAG[scheme], bytes: raw } as Domain.MultiSignature))
       return {
         bucket_id: claimed.toString(),
         mmr_root: commitment.mmrRoot,
@@ -280,6 +298,8 @@ export const make = (
             return yield* transport(endpoint, "connection refused")
           case "Hang":
             return yield* Effect.never
+          case "Defect":
+            return yield* Effect.dieMessage(`fake provider ${name}: simulated defect`)
           case "HttpStatus":
             return yield* new ProviderApi.ProviderRequestError({
               endpoint,

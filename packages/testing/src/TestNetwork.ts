@@ -128,10 +128,15 @@ const arrange = (setup: NetworkSetup) =>
   Effect.gen(function*() {
     yield* Effect.promise(() => cryptoWaitReady())
     const keyring = new Keyring({ type: "sr25519", ss58Format: Domain.SS58_PREFIX })
-    const accountOf = (name: string) => Domain.accountIdFromBytes(keyring.addFromUri(`//${name}`).publicKey)!
+    const network = yield* FakeProviders.make(setup.providers)
+    const providerNames = new Set(setup.providers.map((p) => p.name))
+    // A provider's account follows its key scheme; any other name is an sr25519 dev account.
+    const accountOf = (name: string) =>
+      providerNames.has(name)
+        ? network.provider(name).account
+        : Domain.accountIdFromBytes(keyring.addFromUri(`//${name}`).publicKey)!
     const submitterName = setup.submitter === undefined ? "Ferdie" : setup.submitter
     const submitter = submitterName === null ? undefined : accountOf(submitterName)
-    const network = yield* FakeProviders.make(setup.providers)
     const chain = yield* FakeChain.make({ signer: submitter, finalityDelay: setup.finalityDelay })
 
     for (const spec of setup.providers) {

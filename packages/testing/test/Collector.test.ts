@@ -122,6 +122,8 @@ describe("retries", () => {
         assert.isAtLeast(delay, Math.min(expected[i] * 0.8, 5000))
         assert.isAtMost(delay, Math.min(expected[i] * 1.2, 5000))
       })
+      // Jitter really spreads: the uncapped delays are not the exact exponential ones.
+      assert.isTrue(millis.slice(0, 2).some((delay, i) => delay !== expected[i]))
     }))
 })
 
@@ -230,8 +232,25 @@ describe("round timing", () => {
       )
       const first = yield* run
       const second = yield* run
-      assert.deepStrictEqual(first, second)
+      // Seed 7 fails the first two attempts, then answers: the same on every run.
+      assert.deepStrictEqual(first, [0, seconds(2), seconds(6)])
+      assert.deepStrictEqual(second, first)
     }))
+})
+
+describe("a bug in one provider's path", () => {
+  it.effect("becomes that provider's outcome at once, not a wait for the deadline", () =>
+    inWorld(
+      world({ Alice: Behaviour.defect(), Bob: undefined, Charlie: undefined }, { minProviders: 3 }),
+      Effect.gen(function*() {
+        const report = yield* after("2 minutes", collect(1))
+        assert.notStrictEqual(report.collection.endedBy, "Deadline")
+        assert.strictEqual(report.collection.finishedAtMillis, 0)
+        const alice = yield* outcomeOf("Alice", report.collection.outcomes)
+        assert.strictEqual(alice?._tag, "Unreachable")
+        assert.include(String(field(alice, "detail")), "internal error")
+      })
+    ))
 })
 
 describe("answers checked against the request and the chain", () => {

@@ -76,11 +76,16 @@ describe("the seed's scenarios", () => {
         const result = yield* after("2 minutes", submit(1))
         assert.strictEqual(result._tag, "ProvidersUnreachable")
         if (result._tag !== "ProvidersUnreachable") return
-        assert.deepStrictEqual(result.providers, [
-          yield* account("Alice"),
-          yield* account("Bob"),
-          yield* account("Charlie")
-        ])
+        // The round stops once it cannot succeed: those still in flight are listed as not awaited.
+        assert.deepStrictEqual(
+          [...result.providers, ...result.notAwaited].sort(),
+          [
+            yield* account("Alice"),
+            yield* account("Bob"),
+            yield* account("Charlie")
+          ].sort()
+        )
+        assert.isAtLeast(result.providers.length, 2)
         assert.strictEqual((yield* submissions).length, 0)
       })
     ))
@@ -158,6 +163,65 @@ describe("submitting at most once", () => {
       })
     ))
 
+  it.effect("the threshold is recomputed for the bucket as it is when paying (primaries grew)", () =>
+    inWorld(
+      {
+        providers: [...three({ Charlie: Behaviour.unreachable() }), { name: "Dave" }, { name: "Eve" }],
+        buckets: [bucket1({ minProviders: 1 })]
+      },
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        assert.isTrue(report.decision.thresholdMet)
+        const world = yield* TestNetwork.TestNetwork
+        const current = Option.getOrThrow(yield* world.chain.bucket(world.bucketId(1)))
+        yield* world.chain.putBucket({
+          ...current,
+          primaryProviders: [...current.primaryProviders, world.account("Dave"), world.account("Eve")]
+        })
+        const submitter = yield* Submitter.Submitter
+        const error = yield* Effect.flip(submitter.submit(report.decision))
+        assert.strictEqual(error._tag === "TransactionFailed" && error.reason, "InsufficientSignatures")
+        assert.strictEqual(error._tag === "TransactionFailed" && error.paid, false)
+        assert.strictEqual((yield* submissions).length, 0)
+      })
+    ))
+
+  it.effect("a snapshot with another root over the same range is not overwritten", () =>
+    inWorld(
+      { providers: three(), buckets: [bucket1({ snapshot: { leafCount: 10 } })] },
+      Effect.gen(function*() {
+        const result = yield* after("5 seconds", submit(1))
+        assert.strictEqual(result._tag === "TransactionFailed" && result.reason, "ConflictsWithSnapshot")
+        assert.strictEqual(result._tag === "TransactionFailed" && result.paid, false)
+        assert.strictEqual((yield* submissions).length, 0)
+      })
+    ))
+
+  it.effect("a signature whose provider changed keys since discovery is not submitted", () =>
+    inWorld(
+      { providers: [...three(), { name: "Dave" }], buckets: [bucket1()] },
+      Effect.gen(function*() {
+        const report = yield* after("5 seconds", collect(1))
+        const world = yield* TestNetwork.TestNetwork
+        // Bob registers Dave's key after the round: his signature no longer verifies on chain.
+        yield* world.chain.registerProvider(
+          new ChainClient.ProviderRecord({
+            accountId: world.account("Bob"),
+            multiaddr: world.network.provider("Bob").multiaddr,
+            publicKey: Option.some(world.network.provider("Dave").publicKey)
+          }, true)
+        )
+        const submitter = yield* Submitter.Submitter
+        const result = yield* submitter.submit(report.decision)
+        assert.strictEqual(result._tag, "Submitted")
+        const [recorded] = yield* submissions
+        assert.deepStrictEqual(recorded.submission.signatures.map((s) => s.signer), [
+          world.account("Alice"),
+          world.account("Charlie")
+        ])
+      })
+    ))
+
   it.effect("a second round for unchanged data pays nothing", () =>
     inWorld(
       { providers: three(), buckets: [bucket1()] },
@@ -205,7 +269,7 @@ describe("submitting at most once", () => {
       })
     ))
 
-  it.effect("a finality timeout is a failure that may have been paid", () =>
+  it.effect("a finality timeout may have been paid; the next round sees the inclusion and pays nothing", () =>
     inWorld(
       {
         providers: three(),
@@ -217,6 +281,60 @@ describe("submitting at most once", () => {
         const result = yield* after("2 minutes", submit(1))
         assert.strictEqual(result._tag === "TransactionFailed" && result.reason, "FinalityTimeout")
         assert.strictEqual(result._tag === "TransactionFailed" && result.paid, true)
+        const next = yield* after("5 seconds", submit(1))
+        assert.strictEqual(next._tag, "AlreadyCheckpointed")
+        assert.strictEqual((yield* submissions).length, 1)
+      })
+    ))
+
+  it.effect("after an outcome that is unknown, the bucket is not paid for again until the hold passes", () =>
+    inWorld(
+      { providers: three(), buckets: [bucket1()], config: { inDoubtHold: "10 minutes" } },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        yield* world.chain.injectFailure(
+          new ChainClient.SubmissionFailed({ stage: "Dropped", detail: "connection lost", maybeIncluded: true })
+        )
+        const first = yield* after("5 seconds", submit(1))
+        assert.strictEqual(first._tag === "TransactionFailed" && first.paid, true)
+        const held = yield* after("5 seconds", submit(1))
+        assert.strictEqual(held._tag === "TransactionFailed" && held.reason, "PreviousSubmissionInDoubt")
+        assert.strictEqual(held._tag === "TransactionFailed" && held.paid, false)
+        assert.strictEqual((yield* submissions).length, 0)
+        yield* after("11 minutes", Effect.void)
+        assert.strictEqual((yield* after("5 seconds", submit(1)))._tag, "Submitted")
+        assert.strictEqual((yield* submissions).length, 1)
+      })
+    ))
+
+  it.effect("two rounds racing for one bucket submit once", () =>
+    inWorld(
+      { providers: three(), buckets: [bucket1()], finalityDelay: "12 seconds" },
+      Effect.gen(function*() {
+        const [a, b] = yield* after("1 minute", Effect.all([submit(1), submit(1)], { concurrency: 2 }))
+        assert.deepStrictEqual([a._tag, b._tag].sort(), ["AlreadyCheckpointed", "Submitted"])
+        assert.strictEqual((yield* submissions).length, 1)
+      })
+    ))
+
+  it.effect("a rejected extrinsic is included and paid, and recorded", () =>
+    inWorld(
+      { providers: three(), buckets: [bucket1()] },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        yield* world.chain.injectFailure(
+          new ChainClient.DispatchFailed({
+            module: "StorageProvider",
+            error: "InvalidSignature",
+            detail: "",
+            blockHash: Option.none()
+          })
+        )
+        const result = yield* after("5 seconds", submit(1))
+        assert.strictEqual(result._tag === "TransactionFailed" && result.reason, "InvalidSignature")
+        const recorded = yield* submissions
+        assert.strictEqual(recorded.length, 1)
+        assert.isTrue(Either.isLeft(recorded[0].outcome))
       })
     ))
 })
@@ -377,6 +495,40 @@ describe("conflicts and resolutions through the manager", () => {
         assert.strictEqual(result._tag, "InsufficientConsensus")
         assert.strictEqual(result._tag === "InsufficientConsensus" && result.required, 3)
         assert.strictEqual((yield* submissions).length, 0)
+      })
+    ))
+})
+
+describe("bounded chain reads (anchor §5.18)", () => {
+  it.effect("a node that stops answering ends the round with ChainUnavailable at the chain timeout", () =>
+    inWorld(
+      { providers: three(), buckets: [bucket1()], config: { chainTimeout: "10 seconds" } },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        yield* world.chain.setHanging(true)
+        const result = yield* after("11 seconds", submit(1))
+        assert.strictEqual(result._tag, "ChainUnavailable")
+      })
+    ))
+})
+
+describe("signature schemes through a whole round (anchor §5.15)", () => {
+  it.effect("ed25519 and ecdsa providers are verified and submitted with their own variants", () =>
+    inWorld(
+      {
+        providers: [{ name: "Alice", scheme: "ed25519" }, { name: "Bob", scheme: "ecdsa" }, { name: "Charlie" }],
+        buckets: [bucket1({ minProviders: 3 })]
+      },
+      Effect.gen(function*() {
+        const result = yield* after("5 seconds", submit(1))
+        assert.strictEqual(result._tag, "Submitted")
+        const [recorded] = yield* submissions
+        assert.deepStrictEqual(recorded.submission.signatures.map((s) => s.signature._tag), [
+          "Ed25519",
+          "Ecdsa",
+          "Sr25519"
+        ])
+        assert.isTrue(Either.isRight(recorded.outcome))
       })
     ))
 })
