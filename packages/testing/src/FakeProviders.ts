@@ -129,11 +129,12 @@ export interface BucketData {
 }
 
 /**
+ * What a test can do with a network of providers, whether in memory or simulated over HTTP.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface FakeProviderNetworkService {
-  readonly api: ProviderApi.ProviderApiService
+export interface ProviderNetworkHandle {
   readonly providers: ReadonlyArray<FakeProvider>
   readonly provider: (name: string) => FakeProvider
   readonly setBehaviour: (name: string, behaviour: Behaviour) => Effect.Effect<void>
@@ -143,6 +144,14 @@ export interface FakeProviderNetworkService {
   readonly bucketData: (bucketId: BucketId) => Effect.Effect<BucketData | undefined>
   /** The `Clock` times (ms) at which a provider was asked for a signature, oldest first. */
   readonly requestTimes: (name: string) => Effect.Effect<ReadonlyArray<number>>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface FakeProviderNetworkService extends ProviderNetworkHandle {
+  readonly api: ProviderApi.ProviderApiService
 }
 
 /**

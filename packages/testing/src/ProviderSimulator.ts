@@ -110,6 +110,10 @@ export interface SimulatedProvider {
   readonly state: (bucketId: Domain.BucketId) => Effect.Effect<BucketState | undefined>
   /** Requests served so far (all routes). */
   readonly requests: Effect.Effect<number>
+  /** The `Clock` times (ms) of signing requests (`/commitment`, `/checkpoint-signature`), oldest first. */
+  readonly signingRequestTimes: Effect.Effect<ReadonlyArray<number>>
+  /** The `Authorization` header of the last request that carried one. */
+  readonly lastAuthorization: Effect.Effect<string | undefined>
 }
 
 /**
@@ -167,6 +171,8 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
     const buckets = new Map<bigint, Bucket>()
     const faults = yield* Ref.make<{ readonly faults: Faults; readonly setAt: number }>({ faults: {}, setAt: 0 })
     const served = yield* Ref.make(0)
+    const signingTimes = yield* Ref.make<ReadonlyArray<number>>([])
+    const authorization = yield* Ref.make<string | undefined>(undefined)
     const random = prng(options.seed ?? 1)
 
     const nodeServer = createServer()
@@ -247,6 +253,12 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
     const networkFault = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const count = yield* Ref.getAndUpdate(served, (n) => n + 1)
+      const header = request.headers["authorization"]
+      if (header !== undefined) yield* Ref.set(authorization, header)
+      if (request.url.startsWith("/commitment") || request.url.startsWith("/checkpoint-signature")) {
+        const now = yield* Clock.currentTimeMillis
+        yield* Ref.update(signingTimes, (times) => [...times, now])
+      }
       const { faults: current } = yield* Ref.get(faults)
       const reset = Effect.sync(() => NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()).pipe(
         Effect.zipRight(Effect.sleep("1 second")),
@@ -381,7 +393,9 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
       setFaults: (next) => Effect.flatMap(Clock.currentTimeMillis, (setAt) => Ref.set(faults, { faults: next, setAt })),
       commit: (bucketId, roots) => Effect.sync(() => commit(bucketId, roots).state),
       state: (bucketId) => Effect.sync(() => stateOf(bucketId)),
-      requests: Ref.get(served)
+      requests: Ref.get(served),
+      signingRequestTimes: Ref.get(signingTimes),
+      lastAuthorization: Ref.get(authorization)
     } satisfies SimulatedProvider
   })
 

@@ -22,22 +22,26 @@ import {
   type CommitmentCollector,
   type Consensus,
   Domain,
+  EndpointPolicy,
   ProviderApi,
   type ProviderDiscovery,
+  ProviderHttpClient,
   type RetryPolicy,
   SignatureVerifier,
   type Submitter
 } from "@checkpointer/core"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Keyring } from "@polkadot/keyring"
 import { blake2AsHex, cryptoWaitReady } from "@polkadot/util-crypto"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as FakeChain from "./FakeChain.js"
 import * as FakeProviders from "./FakeProviders.js"
+import * as SimulatedNetwork from "./SimulatedNetwork.js"
 
 /**
  * A provider of the test world.
@@ -85,6 +89,16 @@ export interface NetworkSetup {
   readonly submitterRole?: Domain.Role | null | undefined
   readonly config?: CheckpointConfig.CheckpointSettingsInput | undefined
   readonly finalityDelay?: Duration.DurationInput | undefined
+  /**
+   * `memory` (default): fake providers in process, deterministic under `TestClock`. `http`: every
+   * provider is a simulator on a loopback port, reached by the live HTTP client, on the real clock.
+   */
+  readonly transport?: "memory" | "http" | undefined
+  /**
+   * With `http`, every duration of the setup (settings, behaviours, finality) is multiplied by this
+   * (default 0.02), so scenarios written in chain-scale seconds run in milliseconds.
+   */
+  readonly timeScale?: number | undefined
 }
 
 /**
@@ -93,7 +107,10 @@ export interface NetworkSetup {
  */
 export interface TestNetworkService {
   readonly chain: FakeChain.FakeChainService
-  readonly network: FakeProviders.FakeProviderNetworkService
+  readonly network: FakeProviders.ProviderNetworkHandle
+  readonly transport: "memory" | "http"
+  /** 1 in memory; the setup's time scale over HTTP. */
+  readonly timeScale: number
   readonly submitter: Option.Option<Domain.AccountId>
   readonly bucketId: (id: bigint | number) => Domain.BucketId
   readonly account: (name: string) => Domain.AccountId
@@ -124,11 +141,40 @@ export const bucket = (id: bigint | number): Effect.Effect<Domain.BucketId, neve
  */
 export const initialRoot = (id: bigint | number): Domain.H256 => blake2AsHex(`bucket:${id}`, 256) as Domain.H256
 
+const DEFAULT_TIME_SCALE = 0.02
+
+/** The settings as the world runs them: over HTTP, every duration scaled to the real clock. */
+const effectiveConfig = (setup: NetworkSetup): CheckpointConfig.CheckpointSettingsInput => {
+  const input = { ...setup.config }
+  if (setup.transport !== "http") return input
+  const scale = setup.timeScale ?? DEFAULT_TIME_SCALE
+  const out: Record<string, unknown> = { ...input }
+  for (const [key, value] of Object.entries(CheckpointConfig.defaults)) {
+    if (!Duration.isDuration(value)) continue
+    const given = (input as Record<string, unknown>)[key]
+    const base = given === undefined ? value : Duration.decode(given as Duration.DurationInput)
+    out[key] = Duration.times(base, scale)
+  }
+  return out as CheckpointConfig.CheckpointSettingsInput
+}
+
 const arrange = (setup: NetworkSetup) =>
   Effect.gen(function*() {
     yield* Effect.promise(() => cryptoWaitReady())
+    const transport = setup.transport ?? "memory"
+    const timeScale = transport === "http" ? setup.timeScale ?? DEFAULT_TIME_SCALE : 1
     const keyring = new Keyring({ type: "sr25519", ss58Format: Domain.SS58_PREFIX })
-    const network = yield* FakeProviders.make(setup.providers)
+    let network: FakeProviders.ProviderNetworkHandle
+    let api: ProviderApi.ProviderApiService
+    if (transport === "http") {
+      network = yield* SimulatedNetwork.make(setup.providers, { timeScale })
+      const http = yield* Layer.build(NodeHttpClient.layerUndici)
+      api = yield* ProviderHttpClient.make({ policy: EndpointPolicy.local }).pipe(Effect.provide(http))
+    } else {
+      const fake = yield* FakeProviders.make(setup.providers)
+      network = fake
+      api = fake.api
+    }
     const providerNames = new Set(setup.providers.map((p) => p.name))
     // A provider's account follows its key scheme; any other name is an sr25519 dev account.
     const accountOf = (name: string) =>
@@ -137,7 +183,12 @@ const arrange = (setup: NetworkSetup) =>
         : Domain.accountIdFromBytes(keyring.addFromUri(`//${name}`).publicKey)!
     const submitterName = setup.submitter === undefined ? "Ferdie" : setup.submitter
     const submitter = submitterName === null ? undefined : accountOf(submitterName)
-    const chain = yield* FakeChain.make({ signer: submitter, finalityDelay: setup.finalityDelay })
+    const chain = yield* FakeChain.make({
+      signer: submitter,
+      finalityDelay: setup.finalityDelay === undefined
+        ? undefined
+        : Duration.times(Duration.decode(setup.finalityDelay), timeScale)
+    })
 
     for (const spec of setup.providers) {
       if (spec.registered === false) continue
@@ -154,12 +205,12 @@ const arrange = (setup: NetworkSetup) =>
     const role = setup.submitterRole === undefined ? "Admin" : setup.submitterRole
     for (const spec of setup.buckets) {
       const bucketId = BigInt(spec.id) as Domain.BucketId
-      const data: FakeProviders.BucketData = {
+      yield* network.setBucketData(bucketId, {
         mmrRoot: initialRoot(spec.id),
         startSeq: 0n,
         leafCount: BigInt(spec.leafCount ?? 10)
-      }
-      yield* network.setBucketData(bucketId, data)
+      })
+      const data = (yield* network.bucketData(bucketId))!
       const primaries = spec.primaries.map(accountOf)
       const snapshotCommitment = spec.snapshot === undefined
         ? undefined
@@ -193,21 +244,33 @@ const arrange = (setup: NetworkSetup) =>
     const world: TestNetworkService = {
       chain,
       network,
+      transport,
+      timeScale,
       submitter: Option.fromNullable(submitter),
       bucketId: (id) => BigInt(id) as Domain.BucketId,
       account: accountOf
     }
-    return Context.make(TestNetwork, world).pipe(
+    let context = Context.make(TestNetwork, world).pipe(
       Context.add(FakeChain.FakeChain, chain),
       Context.add(ChainClient.ChainClient, chain.client),
-      Context.add(FakeProviders.FakeProviderNetwork, network),
-      Context.add(ProviderApi.ProviderApi, network.api)
+      Context.add(ProviderApi.ProviderApi, api)
     )
+    if (transport === "memory") {
+      context = Context.add(
+        context,
+        FakeProviders.FakeProviderNetwork,
+        network as FakeProviders.FakeProviderNetworkService
+      )
+    }
+    return context as Context.Context<
+      TestNetwork | FakeChain.FakeChain | ChainClient.ChainClient | ProviderApi.ProviderApi
+    >
   })
 
 /**
  * Everything a round needs, on fakes: `CheckpointManager` and the services under it, plus the
- * handles `TestNetwork`, `FakeChain` and `FakeProviderNetwork` to arrange and inspect the world.
+ * handles `TestNetwork` (whose `network` arranges the providers) and `FakeChain` to arrange and inspect
+ * the world. In memory the `FakeProviderNetwork` tag is provided too.
  *
  * @since 0.1.0
  * @category layers
@@ -215,7 +278,6 @@ const arrange = (setup: NetworkSetup) =>
 export const layer = (setup: NetworkSetup): Layer.Layer<
   | TestNetwork
   | FakeChain.FakeChain
-  | FakeProviders.FakeProviderNetwork
   | ChainClient.ChainClient
   | ProviderApi.ProviderApi
   | SignatureVerifier.SignatureVerifier
@@ -231,9 +293,9 @@ export const layer = (setup: NetworkSetup): Layer.Layer<
   CheckpointManager.CheckpointManager.layerRound.pipe(
     Layer.provideMerge(
       Layer.mergeAll(
-        Layer.effectContext(arrange(setup)),
+        Layer.scopedContext(arrange(setup)),
         SignatureVerifier.SignatureVerifier.layer,
-        CheckpointConfig.CheckpointConfig.layer(setup.config)
+        CheckpointConfig.CheckpointConfig.layer(effectiveConfig(setup))
       )
     )
   )

@@ -16,13 +16,29 @@ export const inWorld = <A, E>(
 ): Effect.Effect<A, E | ConfigError.ConfigError> =>
   body.pipe(Effect.provide(TestNetwork.layer({ ...setup, config: { ...exact, ...setup.config } })))
 
-/** Runs an effect while simulated time advances by `duration`, then returns its result. */
+/**
+ * Runs an effect while time advances by `duration`, then returns its result. In memory that is
+ * `TestClock`; over HTTP (real clock) the effect simply runs.
+ */
 export const after = <A, E, R>(duration: Duration.DurationInput, effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
+    const world = yield* TestNetwork.TestNetwork
+    if (world.transport === "http") return yield* effect
     const fiber = yield* Effect.fork(effect)
     yield* TestClock.adjust(duration)
     return yield* Fiber.join(fiber)
   })
+
+/** What the honest providers hold for a test bucket (its MMR root over HTTP). */
+export const truth = (id: number | bigint) =>
+  Effect.flatMap(
+    TestNetwork.TestNetwork,
+    (world) =>
+      Effect.map(world.network.bucketData(world.bucketId(id)), (data) => {
+        if (data === undefined) throw new Error(`no data for bucket ${id}`)
+        return data
+      })
+  )
 
 /** One checkpoint attempt for a test bucket, as a single result value (never fails). */
 export const submit = (id: number | bigint) =>
