@@ -9,7 +9,7 @@ import {
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Either, Layer } from "effect"
-import { ProviderSimulator } from "../src/index.js"
+import { Mmr, ProviderSimulator } from "../src/index.js"
 
 const bucket = 7n as Domain.BucketId
 
@@ -88,7 +88,55 @@ describe("the live client against a simulated provider", () => {
     }))
 })
 
+describe("POST /commit", () => {
+  it.scopedLive("appends data roots to the MMR and signs the new commitment, as the real node does", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      const roots = [ProviderSimulator.testLeaf(bucket, 10), ProviderSimulator.testLeaf(bucket, 11)]
+      const response = yield* Effect.promise(() =>
+        fetch(`${provider.endpoint}/commit`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ bucket_id: 7, data_roots: roots.map((r) => "0x" + Buffer.from(r).toString("hex")) })
+        }).then((r) => r.json() as Promise<Record<string, unknown>>)
+      )
+      assert.strictEqual(response.leaf_count, 12)
+      assert.deepStrictEqual(response.leaf_indices, [10, 11])
+      const expected = new Mmr.Mmr()
+      for (let i = 0; i < 12; i++) expected.append(ProviderSimulator.testLeaf(bucket, i))
+      assert.strictEqual(response.mmr_root, "0x" + Buffer.from(expected.root()).toString("hex"))
+      const signed = yield* api.checkpointSignature(provider.endpoint, bucket)
+      assert.strictEqual(signed.commitment.mmrRoot, response.mmr_root)
+      assert.isTrue(verifies(signed, provider.publicKey))
+    }))
+
+  it.scopedLive("refuses a data root that is not 32 bytes", () =>
+    Effect.gen(function*() {
+      const { provider } = yield* setup()
+      const status = yield* Effect.promise(() =>
+        fetch(`${provider.endpoint}/commit`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ bucket_id: 7, data_roots: ["0x1234"] })
+        }).then((r) => r.status)
+      )
+      assert.strictEqual(status, 400)
+    }))
+})
+
 describe("each fault mode gives a typed outcome within its bound", () => {
+  it.scopedLive("latency drawn from a range: every answer arrives within it", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ latency: { min: "50 millis", max: "150 millis" } })
+      for (let i = 0; i < 3; i++) {
+        const { millis, result } = yield* timed(api.checkpointSignature(provider.endpoint, bucket))
+        assert.isTrue(Either.isRight(result))
+        assert.isAtLeast(millis, 45)
+        assert.isBelow(millis, 1000)
+      }
+    }))
+
   it.scopedLive("latency: the answer arrives after the delay", () =>
     Effect.gen(function*() {
       const { api, provider } = yield* setup()
