@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
@@ -124,6 +124,24 @@ export class CheckpointSubmission extends Schema.Class<CheckpointSubmission>("Ch
   bucketId: BucketId,
   commitment: Commitment,
   signatures: Schema.Array(CheckpointSignature)
+}) {}
+
+/**
+ * A signed `checkpoint` extrinsic, ready to broadcast: its hash, its bytes and the signer's nonce it
+ * uses. Broadcasting the same prepared extrinsic again can never be included twice (the nonce can be
+ * used once), which is what lets a journal re-send it safely after a crash.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class PreparedCheckpoint extends Schema.Class<PreparedCheckpoint>("PreparedCheckpoint")({
+  submission: CheckpointSubmission,
+  extrinsicHash: H256,
+  bytes: Schema.String,
+  signer: AccountId,
+  nonce: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
+  /** The best block when it was prepared: a receipt, if any, is in a later block. */
+  preparedAtBlock: BlockNumber
 }) {}
 
 /**
@@ -255,7 +273,7 @@ export class DispatchFailed extends Schema.TaggedError<DispatchFailed>()("Dispat
  * @category errors
  */
 export class SubmissionFailed extends Schema.TaggedError<SubmissionFailed>()("SubmissionFailed", {
-  stage: Schema.Literal("NoSigner", "Signing", "Pool", "Dropped", "FinalityTimeout", "Unsupported"),
+  stage: Schema.Literal("NoSigner", "Signing", "Pool", "Dropped", "Stale", "FinalityTimeout", "Unsupported"),
   detail: Schema.String,
   maybeIncluded: Schema.Boolean
 }) {
@@ -297,8 +315,18 @@ export interface ChainClientService {
   readonly provider: (account: AccountId, at?: H256) => Effect.Effect<Option.Option<ProviderRecord>, ChainUnavailable>
   /** The account that signs submissions, if one is configured. */
   readonly signer: Option.Option<AccountId>
-  /** Submits `checkpoint` and waits for finality; the receipt proves the event was emitted. */
-  readonly submitCheckpoint: (submission: CheckpointSubmission) => Effect.Effect<CheckpointReceipt, ChainWriteError>
+  /** Signs a `checkpoint` extrinsic with the signer's next nonce, without sending it. */
+  readonly prepareCheckpoint: (submission: CheckpointSubmission) => Effect.Effect<PreparedCheckpoint, ChainWriteError>
+  /**
+   * Broadcasts a prepared extrinsic and waits for finality; the receipt proves the event was emitted.
+   * Broadcasting one already included returns its receipt; one whose nonce was used by another
+   * extrinsic fails with `SubmissionFailed` at stage `Stale`.
+   */
+  readonly submitPrepared: (prepared: PreparedCheckpoint) => Effect.Effect<CheckpointReceipt, ChainWriteError>
+  /** The receipt of a prepared extrinsic if it was included and finalized, by searching from where it was prepared. */
+  readonly findReceipt: (
+    prepared: PreparedCheckpoint
+  ) => Effect.Effect<Option.Option<CheckpointReceipt>, ChainUnavailable | DispatchFailed>
   /** Submits `challenge_offchain` and waits for finality. */
   readonly challengeOffchain: (challenge: OffchainChallenge) => Effect.Effect<ChallengeReceipt, ChainWriteError>
 }
@@ -310,3 +338,15 @@ export interface ChainClientService {
  * @category tags
  */
 export class ChainClient extends Context.Tag("@checkpointer/core/ChainClient")<ChainClient, ChainClientService>() {}
+
+/**
+ * Prepares and broadcasts in one step, for callers that keep no journal.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const submitCheckpoint = (
+  chain: ChainClientService,
+  submission: CheckpointSubmission
+): Effect.Effect<CheckpointReceipt, ChainWriteError> =>
+  Effect.flatMap(chain.prepareCheckpoint(submission), chain.submitPrepared)

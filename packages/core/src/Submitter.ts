@@ -14,8 +14,14 @@
  *   changed since discovery cached them) and only current primaries' signatures are kept; if fewer than
  *   `max(ceil(total · pct / 100), min_providers)` of the fresh bucket remain: refused.
  *
- * Then it submits through `ChainClient`, waits for finality within `submissionTimeout`, and checks that
- * the `BucketCheckpointed` event is for this bucket and commitment.
+ * Then it prepares the signed extrinsic, records it in the `ReceiptJournal` (when one is provided) before
+ * broadcasting it, waits for finality within `submissionTimeout`, checks that the `BucketCheckpointed`
+ * event is for this bucket and commitment, and records the receipt.
+ *
+ * With a journal, the whole submission holds the bucket's lock, shared by every process using the same
+ * journal, and starts by resolving what an earlier process left unresolved: an extrinsic found on chain
+ * has its receipt recorded; one not found is broadcast again as the same signed bytes (same nonce, so it
+ * can never be included twice).
  *
  * @since 0.1.0
  */
@@ -28,7 +34,13 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
-import type { BucketInfo, ChainReadError, CheckpointSignature } from "./ChainClient.js"
+import type {
+  BucketInfo,
+  ChainReadError,
+  CheckpointReceipt,
+  CheckpointSignature,
+  PreparedCheckpoint
+} from "./ChainClient.js"
 import { ChainClient, CheckpointSubmission, SubmissionFailed } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import { AlreadyCheckpointed, Submitted, TransactionFailed } from "./CheckpointResult.js"
@@ -38,6 +50,8 @@ import type { Decision } from "./Consensus.js"
 import { Commitment, publicKeyOfAccount } from "./Domain.js"
 import type { BucketId } from "./Domain.js"
 import { bounded } from "./internal/chainRead.js"
+import type { ReceiptJournalService } from "./ReceiptJournal.js"
+import * as Journal from "./ReceiptJournal.js"
 import { SignatureVerifier } from "./SignatureVerifier.js"
 import { requiredSignatures } from "./Threshold.js"
 
@@ -130,6 +144,177 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             return kept
           })
 
+        const journalOption = yield* Effect.serviceOption(Journal.ReceiptJournal)
+
+        /** A journal write that must succeed before going on (nothing is broadcast unjournaled). */
+        const mustJournal = (
+          bucketId: BucketId,
+          change: (journal: Journal.BucketJournal) => Journal.BucketJournal
+        ) =>
+          Option.match(journalOption, {
+            onNone: () => Effect.void,
+            onSome: (journal) =>
+              journal.update(bucketId, change).pipe(
+                Effect.asVoid,
+                Effect.mapError((error) => notSent(bucketId, "JournalUnavailable", error.message))
+              )
+          })
+
+        /** A journal write after the fact: a failure is logged; the next start recovers it from chain. */
+        const shouldJournal = (
+          bucketId: BucketId,
+          change: (journal: Journal.BucketJournal) => Journal.BucketJournal
+        ) =>
+          Option.match(journalOption, {
+            onNone: () => Effect.void,
+            onSome: (journal) =>
+              journal.update(bucketId, change).pipe(
+                Effect.asVoid,
+                Effect.catchAll((error) =>
+                  Effect.logWarning(`journal write failed; the next start recovers it from chain: ${error.message}`)
+                )
+              )
+          })
+
+        const broadcast = (prepared: PreparedCheckpoint) => {
+          const bucketId = prepared.submission.bucketId
+          const markInDoubt = Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
+            Effect.zipRight(
+              Ref.update(inDoubt, (m) =>
+                new Map(m).set(bucketId, { key: keyOf(prepared.submission.commitment), atMillis })),
+              shouldJournal(bucketId, (j) =>
+                Journal.settleAttempt(j, prepared.extrinsicHash, "InDoubt", "", atMillis))
+            ))
+          const failed = (detail: string) =>
+            Effect.flatMap(
+              Clock.currentTimeMillis,
+              (atMillis) =>
+                shouldJournal(bucketId, (j) =>
+                  Journal.settleAttempt(j, prepared.extrinsicHash, "Failed", detail, atMillis))
+            )
+          return chain.submitPrepared(prepared).pipe(
+            Effect.timeoutFail({
+              duration: settings.submissionTimeout,
+              onTimeout: () =>
+                new SubmissionFailed({
+                  stage: "FinalityTimeout",
+                  detail: "no finalized outcome within the submission timeout",
+                  maybeIncluded: true
+                })
+            }),
+            Effect.catchTags({
+              DispatchFailed: (error) =>
+                Effect.zipRight(
+                  failed(`${error.module}.${error.error}`),
+                  Effect.fail(
+                    new TransactionFailed({
+                      bucketId,
+                      reason: error.error,
+                      module: Option.some(error.module),
+                      detail: error.detail,
+                      paid: true
+                    })
+                  )
+                ),
+              SubmissionFailed: (error) =>
+                Effect.zipRight(
+                  error.maybeIncluded ? markInDoubt : failed(`${error.stage}: ${error.detail}`),
+                  Effect.fail(
+                    new TransactionFailed({
+                      bucketId,
+                      reason: error.stage,
+                      module: Option.none(),
+                      detail: error.detail,
+                      paid: error.maybeIncluded
+                    })
+                  )
+                ),
+              ChainUnavailable: (error) =>
+                Effect.zipRight(
+                  markInDoubt,
+                  Effect.fail(
+                    new TransactionFailed({
+                      bucketId,
+                      reason: "ChainUnavailable",
+                      module: Option.none(),
+                      detail: error.message,
+                      paid: true
+                    })
+                  )
+                )
+            }),
+            Effect.tap((receipt) =>
+              Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
+                Effect.zipRight(
+                  Ref.update(inDoubt, (m) => {
+                    const next = new Map(m)
+                    next.delete(bucketId)
+                    return next
+                  }),
+                  shouldJournal(bucketId, (j) => Journal.addReceipt(j, receipt, atMillis))
+                ))
+            )
+          )
+        }
+
+        /**
+         * Resolves what an earlier attempt left unresolved. Returns the receipt when that attempt's
+         * extrinsic is (now) on chain.
+         */
+        const resumeUnresolved = (journal: ReceiptJournalService, bucketId: BucketId, bucket: BucketInfo) =>
+          Effect.gen(function*() {
+            const stored = yield* journal.read(bucketId).pipe(
+              Effect.mapError((error) => notSent(bucketId, "JournalUnreadable", error.message))
+            )
+            const attempt = Option.flatMap(stored, (j) => j.unresolved)
+            if (Option.isNone(attempt)) return Option.none<CheckpointReceipt>()
+            const { prepared } = attempt.value
+            const found = yield* read("findReceipt", chain.findReceipt(prepared)).pipe(
+              Effect.catchTag("DispatchFailed", (error) =>
+                Effect.zipRight(
+                  Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
+                    shouldJournal(bucketId, (j) =>
+                      Journal.settleAttempt(
+                        j,
+                        prepared.extrinsicHash,
+                        "Failed",
+                        `${error.module}.${error.error}`,
+                        atMillis
+                      ))),
+                  Effect.succeed(Option.none<CheckpointReceipt>())
+                ))
+            )
+            if (Option.isSome(found)) {
+              const atMillis = yield* Clock.currentTimeMillis
+              yield* shouldJournal(bucketId, (j) => Journal.addReceipt(j, found.value, atMillis))
+              return found
+            }
+            // Not on chain (yet). The same signed bytes can be sent again safely, if they still verify.
+            const valid = yield* stillValid(bucket, prepared.submission.commitment, prepared.submission.signatures)
+            if (valid.length < prepared.submission.signatures.length) {
+              const atMillis = yield* Clock.currentTimeMillis
+              yield* shouldJournal(
+                bucketId,
+                (j) =>
+                  Journal.settleAttempt(
+                    j,
+                    prepared.extrinsicHash,
+                    "Failed",
+                    "its signatures no longer verify",
+                    atMillis
+                  )
+              )
+              return Option.none<CheckpointReceipt>()
+            }
+            return yield* broadcast(prepared).pipe(
+              Effect.map(Option.some),
+              Effect.catchIf(
+                (error) => error.reason === "Stale" || (error.paid && Option.isSome(error.module)),
+                () => Effect.succeed(Option.none<CheckpointReceipt>())
+              )
+            )
+          })
+
         const submitLocked = (decision: Decision) =>
           Effect.gen(function*() {
             const { bucketId } = decision
@@ -137,6 +322,13 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               return yield* notSent(bucketId, "NoConsensus", "the decision does not meet the threshold")
             }
             const { commitment, signatures } = decision.majority.value
+            if (Option.isSome(journalOption)) {
+              const current = yield* read("bucket", chain.bucket(bucketId))
+              const resumed = yield* resumeUnresolved(journalOption.value, bucketId, current)
+              if (Option.isSome(resumed) && sameCommitment(resumed.value.commitment, commitment)) {
+                return new Submitted({ receipt: resumed.value, decision }, true)
+              }
+            }
             const finalized = yield* read("bucket", chain.bucket(bucketId))
             const best = yield* read("bestBlock", chain.bestBlock)
             const atBest = yield* read("bucket", chain.bucket(bucketId, best.hash))
@@ -148,6 +340,8 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                   next.delete(bucketId)
                   return next
                 })
+                const atMillis = yield* Clock.currentTimeMillis
+                yield* shouldJournal(bucketId, (j) => Journal.retire(j, state.snapshot, atMillis))
                 return new AlreadyCheckpointed({ bucketId, snapshot: state.snapshot.value, relation, decision }, true)
               }
             }
@@ -164,9 +358,13 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             const regression = rangeRegression(atBest, { bucketId, commitment, signature: signatures[0].signature })
             if (regression !== undefined) return yield* notSent(bucketId, "RangeRegression", regression)
 
+            // Without a journal an unknown outcome is remembered in memory only, and a hold applies.
             const now = yield* Clock.currentTimeMillis
             const doubt = (yield* Ref.get(inDoubt)).get(bucketId)
-            if (doubt !== undefined && now - doubt.atMillis < Duration.toMillis(settings.inDoubtHold)) {
+            if (
+              Option.isNone(journalOption) && doubt !== undefined &&
+              now - doubt.atMillis < Duration.toMillis(settings.inDoubtHold)
+            ) {
               return yield* notSent(
                 bucketId,
                 "PreviousSubmissionInDoubt",
@@ -200,59 +398,18 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               )
             }
 
-            const markInDoubt = Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
-              Ref.update(inDoubt, (m) => new Map(m).set(bucketId, { key: keyOf(commitment), atMillis })))
-            const receipt = yield* chain.submitCheckpoint(
+            const prepared = yield* chain.prepareCheckpoint(
               new CheckpointSubmission({ bucketId, commitment, signatures: valid }, true)
             ).pipe(
-              Effect.timeoutFail({
-                duration: settings.submissionTimeout,
-                onTimeout: () =>
-                  new SubmissionFailed({
-                    stage: "FinalityTimeout",
-                    detail: "no finalized outcome within the submission timeout",
-                    maybeIncluded: true
-                  })
-              }),
-              Effect.catchTags({
-                DispatchFailed: (error) =>
-                  Effect.fail(
-                    new TransactionFailed({
-                      bucketId,
-                      reason: error.error,
-                      module: Option.some(error.module),
-                      detail: error.detail,
-                      paid: true
-                    })
-                  ),
-                SubmissionFailed: (error) =>
-                  Effect.zipRight(
-                    error.maybeIncluded ? markInDoubt : Effect.void,
-                    Effect.fail(
-                      new TransactionFailed({
-                        bucketId,
-                        reason: error.stage,
-                        module: Option.none(),
-                        detail: error.detail,
-                        paid: error.maybeIncluded
-                      })
-                    )
-                  ),
-                ChainUnavailable: (error) =>
-                  Effect.zipRight(
-                    markInDoubt,
-                    Effect.fail(
-                      new TransactionFailed({
-                        bucketId,
-                        reason: "ChainUnavailable",
-                        module: Option.none(),
-                        detail: error.message,
-                        paid: true
-                      })
-                    )
-                  )
-              })
+              Effect.catchAll((error) =>
+                Effect.fail(
+                  notSent(bucketId, error._tag === "SubmissionFailed" ? error.stage : error._tag, error.message)
+                )
+              )
             )
+            const preparedAt = yield* Clock.currentTimeMillis
+            yield* mustJournal(bucketId, (j) => Journal.addAttempt(j, prepared, preparedAt))
+            const receipt = yield* broadcast(prepared)
             if (receipt.event.bucketId !== bucketId || !sameCommitment(receipt.event.commitment, commitment)) {
               return yield* new TransactionFailed({
                 bucketId,
@@ -268,7 +425,15 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
 
         const submit = Effect.fn("Submitter.submit")(function*(decision: Decision) {
           const lock = yield* lockFor(decision.bucketId)
-          return yield* lock.withPermits(1)(submitLocked(decision))
+          const locked = lock.withPermits(1)(submitLocked(decision))
+          return yield* Option.match(journalOption, {
+            onNone: () => locked,
+            onSome: (journal) =>
+              journal.withLock(decision.bucketId, locked).pipe(
+                Effect.catchTag("JournalError", (error) =>
+                  Effect.fail(notSent(decision.bucketId, "JournalLocked", error.message)))
+              )
+          })
         })
 
         return Submitter.of({ submit })

@@ -26,6 +26,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 
 type AccountId = Domain.AccountId
@@ -54,6 +55,7 @@ export interface FakeBucket {
  */
 export interface RecordedSubmission {
   readonly submission: ChainClient.CheckpointSubmission
+  readonly extrinsicHash: Domain.H256
   readonly signer: AccountId
   readonly blockNumber: number
   readonly outcome: Either.Either<ChainClient.CheckpointReceipt, ChainClient.DispatchFailed>
@@ -77,6 +79,8 @@ interface State {
   readonly finalizedBuckets: ReadonlyMap<BucketId, FakeBucket>
   readonly providers: ReadonlyMap<AccountId, ChainClient.ProviderRecord>
   readonly submissions: ReadonlyArray<RecordedSubmission>
+  /** The next nonce of each signer. */
+  readonly nonces: ReadonlyMap<AccountId, number>
   readonly challenges: ReadonlyArray<ChainClient.OffchainChallenge>
   readonly injected: ReadonlyArray<InjectedFailure>
   readonly unavailable: boolean
@@ -201,6 +205,7 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
       finalizedBuckets: new Map(),
       providers: new Map(),
       submissions: [],
+      nonces: new Map(),
       challenges: [],
       injected: [],
       unavailable: false,
@@ -245,9 +250,9 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
         )
       )
 
-    const submitCheckpoint = (submission: ChainClient.CheckpointSubmission) =>
+    const prepareCheckpoint = (submission: ChainClient.CheckpointSubmission) =>
       Effect.gen(function*() {
-        yield* guard("submitCheckpoint")
+        yield* guard("prepareCheckpoint")
         if (options.signer === undefined) {
           return yield* new ChainClient.SubmissionFailed({
             stage: "NoSigner",
@@ -256,21 +261,47 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
           })
         }
         const signer = options.signer
+        const s = yield* Ref.get(state)
+        const nonce = s.nonces.get(signer) ?? 0
+        const encoded = JSON.stringify(Schema.encodeSync(ChainClient.CheckpointSubmission)(submission))
+        const body = `${signer}:${nonce}:${encoded}`
+        return new ChainClient.PreparedCheckpoint({
+          submission,
+          extrinsicHash: blake2AsHex(body, 256) as Domain.H256,
+          bytes: "0x" + Buffer.from(body, "utf8").toString("hex"),
+          signer,
+          nonce,
+          preparedAtBlock: s.block as Domain.BlockNumber
+        }, true)
+      })
+
+    const submitPrepared = (prepared: ChainClient.PreparedCheckpoint) =>
+      Effect.gen(function*() {
+        yield* guard("submitPrepared")
+        const existing = (yield* Ref.get(state)).submissions.find((r) => r.extrinsicHash === prepared.extrinsicHash)
+        if (existing !== undefined) {
+          // The same extrinsic again: the pool knows it; wait for its finality and report its outcome.
+          yield* Effect.sleep(finalityDelay)
+          return yield* existing.outcome
+        }
         const injected = yield* Ref.modify(state, (s) => [s.injected[0], { ...s, injected: s.injected.slice(1) }])
         if (injected !== undefined && injected._tag !== "DispatchFailed") return yield* Effect.fail(injected)
         const submittedAtMillis = yield* Clock.currentTimeMillis
+        const { submission } = prepared
         // Included at once in a new best block (the fee is paid even if dispatch fails) ...
-        const recorded = yield* Ref.modify(state, (s): [RecordedSubmission, State] => {
+        const recorded = yield* Ref.modify(state, (s): [RecordedSubmission | "Stale", State] => {
+          const expected = s.nonces.get(prepared.signer) ?? 0
+          if (prepared.nonce !== expected) return ["Stale", s]
           const block = s.block + 1
           const result: ReturnType<typeof execute> = injected !== undefined
             ? Either.left(new ChainClient.DispatchFailed({ ...injected, blockHash: Option.some(blockHash(block)) }))
-            : execute(s, signer, submission, block)
+            : execute(s, prepared.signer, submission, block)
           const outcome = Either.map(result, ({ signers }) =>
             new ChainClient.CheckpointReceipt({
               bucketId: submission.bucketId,
               commitment: submission.commitment,
               signers,
-              extrinsicHash: blake2AsHex(`extrinsic:${block}:1`, 256) as Domain.H256,
+              extrinsicHash: prepared.extrinsicHash,
               blockHash: blockHash(block),
               blockNumber: block as Domain.BlockNumber,
               extrinsicIndex: 1,
@@ -285,9 +316,28 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
           const buckets = Either.isRight(result)
             ? new Map(s.buckets).set(submission.bucketId, result.right.bucket)
             : s.buckets
-          const entry: RecordedSubmission = { submission, signer, blockNumber: block, outcome }
-          return [entry, { ...s, block, buckets, submissions: [...s.submissions, entry] }]
+          const entry: RecordedSubmission = {
+            submission,
+            extrinsicHash: prepared.extrinsicHash,
+            signer: prepared.signer,
+            blockNumber: block,
+            outcome
+          }
+          return [entry, {
+            ...s,
+            block,
+            buckets,
+            submissions: [...s.submissions, entry],
+            nonces: new Map(s.nonces).set(prepared.signer, expected + 1)
+          }]
         })
+        if (recorded === "Stale") {
+          return yield* new ChainClient.SubmissionFailed({
+            stage: "Stale",
+            detail: `nonce ${prepared.nonce} of ${prepared.signer} was already used by another extrinsic`,
+            maybeIncluded: false
+          })
+        }
         // ... and finalized after the delay, whether or not the submitter is still waiting.
         const finalize = Ref.update(state, (s) =>
           s.finalized >= recorded.blockNumber
@@ -305,6 +355,19 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
         })
       })
 
+    const findReceipt = (prepared: ChainClient.PreparedCheckpoint) =>
+      guard("findReceipt").pipe(
+        Effect.zipRight(Ref.get(state)),
+        Effect.flatMap((s) => {
+          const found = s.submissions.find((r) => r.extrinsicHash === prepared.extrinsicHash)
+          if (found === undefined || found.blockNumber > s.finalized) return Effect.succeedNone
+          return Either.match(found.outcome, {
+            onLeft: (error) => Effect.fail(error),
+            onRight: (receipt) => Effect.succeedSome(receipt)
+          })
+        })
+      )
+
     const client: ChainClient.ChainClientService = {
       finalizedBlock: guard("finalizedBlock").pipe(
         Effect.zipRight(Ref.get(state)),
@@ -319,7 +382,9 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
           Effect.map(Option.fromNullable)
         ),
       signer: Option.fromNullable(options.signer),
-      submitCheckpoint,
+      prepareCheckpoint,
+      submitPrepared,
+      findReceipt,
       challengeOffchain: (challenge) =>
         guard("challengeOffchain").pipe(
           Effect.zipRight(Ref.modify(state, (s): [number, State] => [s.block + 1, {

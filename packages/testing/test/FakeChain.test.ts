@@ -31,7 +31,7 @@ describe("the fake chain enforces the pallet's checkpoint rules", () => {
             }, true)
           )
         }, true)
-        return yield* Effect.either(client.submitCheckpoint(submission))
+        return yield* Effect.either(ChainClient.submitCheckpoint(client, submission))
       })
     )
 
@@ -65,7 +65,8 @@ describe("the fake chain enforces the pallet's checkpoint rules", () => {
       Effect.gen(function*() {
         const client = yield* ChainClient.ChainClient
         const world = yield* TestNetwork.TestNetwork
-        const result = yield* Effect.either(client.submitCheckpoint(
+        const result = yield* Effect.either(ChainClient.submitCheckpoint(
+          client,
           new ChainClient.CheckpointSubmission({
             bucketId: world.bucketId(1),
             commitment: new Domain.Commitment({

@@ -1,0 +1,650 @@
+/**
+ * The receipt journal: a durable record, per bucket, of each round's decision, each submission attempt
+ * (the exact signed extrinsic, written before it is broadcast) and each receipt, so that a process that
+ * dies at any point resumes without paying twice or losing a receipt.
+ *
+ * The invariant: anything a caller was told is recorded, is on disk. Writes are atomic (temp file, write,
+ * fsync, rename, fsync of the directory); every file carries a schema version and a blake2 checksum of its
+ * body. A file from a newer version is refused with a clear error; a corrupt or truncated file is moved to
+ * `quarantine/` (never deleted) and reported as a typed error, never read as empty. A temp file left by a
+ * crash before its rename was never acknowledged, and is cleared. An advisory lock file per bucket keeps
+ * two processes from submitting the same checkpoint; a lock left by a dead process is recovered.
+ *
+ * Layers: `layerFileSystem(directory)` (on `@effect/platform`'s `FileSystem` and `Path`, so any platform)
+ * and `layerMemory`; one test suite runs against both.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import { blake2AsHex } from "@polkadot/util-crypto"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type { BucketSnapshot } from "./ChainClient.js"
+import { CheckpointReceipt, PreparedCheckpoint } from "./ChainClient.js"
+import { Decision } from "./Consensus.js"
+import { AccountId, BucketId, Commitment } from "./Domain.js"
+
+/**
+ * The journal's file format version.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const JOURNAL_VERSION = 1
+
+// ---------------------------------------------------------------------------------------------------
+// Records
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * One submission attempt: the signed extrinsic as prepared (recorded before broadcast) and what became
+ * of it. `Prepared` and `InDoubt` are unresolved: the extrinsic may be on chain, or may still land.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class SubmissionAttempt extends Schema.Class<SubmissionAttempt>("SubmissionAttempt")({
+  prepared: PreparedCheckpoint,
+  status: Schema.Literal("Prepared", "InDoubt", "Finalized", "Failed"),
+  detail: Schema.String,
+  updatedAtMillis: Schema.Number
+}) {
+  get unresolved(): boolean {
+    return this.status === "Prepared" || this.status === "InDoubt"
+  }
+}
+
+/**
+ * One round's decision record, and what was done with it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class RoundRecord extends Schema.Class<RoundRecord>("RoundRecord")({
+  atMillis: Schema.Number,
+  decision: Decision,
+  action: Schema.Literal("Submit", "AlreadyCheckpointed", "NotSubmitted"),
+  reason: Schema.String
+}) {}
+
+/**
+ * Everything journaled for one bucket (newest last in every list).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class BucketJournal extends Schema.Class<BucketJournal>("BucketJournal")({
+  bucketId: BucketId,
+  rounds: Schema.Array(RoundRecord),
+  attempts: Schema.Array(SubmissionAttempt),
+  receipts: Schema.Array(CheckpointReceipt),
+  updatedAtMillis: Schema.Number
+}) {
+  /** The attempt that may still be on chain or land, if any. */
+  get unresolved(): Option.Option<SubmissionAttempt> {
+    for (let i = this.attempts.length - 1; i >= 0; i--) {
+      if (this.attempts[i].unresolved) return Option.some(this.attempts[i])
+    }
+    return Option.none()
+  }
+}
+
+/**
+ * A provider's health history as persisted (real event times, not the save time).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class HealthRecord extends Schema.Class<HealthRecord>("HealthRecord")({
+  provider: AccountId,
+  requests: Schema.Number,
+  successes: Schema.Number,
+  failures: Schema.Number,
+  consecutiveFailures: Schema.Number,
+  lastSuccessMillis: Schema.OptionFromNullOr(Schema.Number),
+  lastFailureMillis: Schema.OptionFromNullOr(Schema.Number),
+  latencyEwmaMillis: Schema.OptionFromNullOr(Schema.Number)
+}) {}
+
+/**
+ * State that is not per bucket: the loop's dirty buckets and provider health.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class JournalState extends Schema.Class<JournalState>("JournalState")({
+  dirtyBuckets: Schema.Array(BucketId),
+  health: Schema.Array(HealthRecord),
+  updatedAtMillis: Schema.Number
+}) {}
+
+/**
+ * An empty journal for a bucket.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const empty = (bucketId: BucketId): BucketJournal =>
+  new BucketJournal({ bucketId, rounds: [], attempts: [], receipts: [], updatedAtMillis: 0 }, true)
+
+// ---------------------------------------------------------------------------------------------------
+// Pure operations on a bucket's journal
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * How much history is kept.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Retention {
+  readonly rounds: number
+  readonly receipts: number
+  /** Resolved attempts kept; unresolved ones are always kept. */
+  readonly attempts: number
+}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultRetention: Retention = { rounds: 50, receipts: 100, attempts: 20 }
+
+const keepLast = <A>(items: ReadonlyArray<A>, n: number): ReadonlyArray<A> => items.slice(Math.max(0, items.length - n))
+
+/**
+ * Applies the retention limits.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const compact = (journal: BucketJournal, retention: Retention = defaultRetention): BucketJournal => {
+  const resolved = journal.attempts.filter((a) => !a.unresolved)
+  const keptResolved = new Set(keepLast(resolved, retention.attempts))
+  return new BucketJournal({
+    ...journal,
+    rounds: keepLast(journal.rounds, retention.rounds),
+    receipts: keepLast(journal.receipts, retention.receipts),
+    attempts: journal.attempts.filter((a) => a.unresolved || keptResolved.has(a))
+  }, true)
+}
+
+/**
+ * Adds a round record.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const addRound = (journal: BucketJournal, round: RoundRecord): BucketJournal =>
+  new BucketJournal({ ...journal, rounds: [...journal.rounds, round], updatedAtMillis: round.atMillis }, true)
+
+/**
+ * Records a prepared extrinsic, before it is broadcast.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const addAttempt = (journal: BucketJournal, prepared: PreparedCheckpoint, atMillis: number): BucketJournal =>
+  new BucketJournal({
+    ...journal,
+    attempts: [
+      ...journal.attempts,
+      new SubmissionAttempt({ prepared, status: "Prepared", detail: "", updatedAtMillis: atMillis }, true)
+    ],
+    updatedAtMillis: atMillis
+  }, true)
+
+/**
+ * Settles the attempt with this extrinsic hash.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const settleAttempt = (
+  journal: BucketJournal,
+  extrinsicHash: string,
+  status: SubmissionAttempt["status"],
+  detail: string,
+  atMillis: number
+): BucketJournal =>
+  new BucketJournal({
+    ...journal,
+    attempts: journal.attempts.map((attempt) =>
+      attempt.prepared.extrinsicHash === extrinsicHash
+        ? new SubmissionAttempt({ ...attempt, status, detail, updatedAtMillis: atMillis }, true)
+        : attempt
+    ),
+    updatedAtMillis: atMillis
+  }, true)
+
+/**
+ * Records a receipt (once per extrinsic) and settles its attempt as finalized.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const addReceipt = (journal: BucketJournal, receipt: CheckpointReceipt, atMillis: number): BucketJournal => {
+  const known = journal.receipts.some((r) => r.extrinsicHash === receipt.extrinsicHash)
+  const withReceipt = new BucketJournal({
+    ...journal,
+    receipts: known ? journal.receipts : [...journal.receipts, receipt],
+    updatedAtMillis: atMillis
+  }, true)
+  return settleAttempt(withReceipt, receipt.extrinsicHash, "Finalized", "", atMillis)
+}
+
+const sameCommitment = Schema.equivalence(Commitment)
+
+/**
+ * Retires, by chain state rather than age, unresolved attempts that can no longer matter: their
+ * commitment is on chain already (`Finalized` if a receipt is known, else `Failed` as superseded) or a
+ * later snapshot has superseded it.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const retire = (
+  journal: BucketJournal,
+  snapshot: Option.Option<BucketSnapshot>,
+  atMillis: number
+): BucketJournal => {
+  if (Option.isNone(snapshot)) return journal
+  const held = snapshot.value.commitment
+  const heldEnd = held.startSeq + held.leafCount
+  return new BucketJournal({
+    ...journal,
+    attempts: journal.attempts.map((attempt) => {
+      if (!attempt.unresolved) return attempt
+      const ours = attempt.prepared.submission.commitment
+      const same = sameCommitment(ours, held)
+      const superseded = heldEnd > ours.startSeq + ours.leafCount
+      if (!same && !superseded) return attempt
+      const receipt = journal.receipts.some((r) => r.extrinsicHash === attempt.prepared.extrinsicHash)
+      return new SubmissionAttempt({
+        ...attempt,
+        status: receipt ? "Finalized" : "Failed",
+        detail: same ? "the chain holds this commitment" : "superseded by a later snapshot on chain",
+        updatedAtMillis: atMillis
+      }, true)
+    }),
+    updatedAtMillis: atMillis
+  }, true)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * The journal could not be read or written. A `Corrupt` file has been moved to `quarantinedTo`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class JournalError extends Schema.TaggedError<JournalError>()("JournalError", {
+  reason: Schema.Literal("FutureVersion", "Corrupt", "Io", "Locked"),
+  path: Schema.String,
+  detail: Schema.String,
+  quarantinedTo: Schema.OptionFromNullOr(Schema.String)
+}) {
+  override get message(): string {
+    const moved = Option.match(this.quarantinedTo, { onNone: () => "", onSome: (p) => ` (moved to ${p})` })
+    return `journal ${this.reason} at ${this.path}: ${this.detail}${moved}`
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// File format
+// ---------------------------------------------------------------------------------------------------
+
+const Envelope = Schema.Struct({
+  version: Schema.Number,
+  checksum: Schema.String,
+  body: Schema.Unknown
+})
+
+const encodeFile = <A, I>(schema: Schema.Schema<A, I>, value: A): string => {
+  const body = Schema.encodeSync(schema)(value)
+  const bodyText = JSON.stringify(body)
+  return JSON.stringify({ version: JOURNAL_VERSION, checksum: blake2AsHex(bodyText, 256), body }, null, 1)
+}
+
+/**
+ * Decodes a journal file, or says why it cannot be trusted.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeFile = <A, I>(
+  schema: Schema.Schema<A, I>,
+  text: string
+): Either.Either<A, { readonly reason: "FutureVersion" | "Corrupt"; readonly detail: string }> => {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (error) {
+    return Either.left({ reason: "Corrupt", detail: `not JSON (truncated?): ${String(error).slice(0, 200)}` })
+  }
+  const envelope = Schema.decodeUnknownEither(Envelope)(raw)
+  if (Either.isLeft(envelope)) return Either.left({ reason: "Corrupt", detail: "no version, checksum and body" })
+  const { body, checksum, version } = envelope.right
+  if (version > JOURNAL_VERSION) {
+    return Either.left({
+      reason: "FutureVersion",
+      detail: `written by a newer Checkpointer (format ${version}; this one reads up to ${JOURNAL_VERSION})`
+    })
+  }
+  if (version !== JOURNAL_VERSION) {
+    return Either.left({ reason: "Corrupt", detail: `unknown format version ${version}` })
+  }
+  if (blake2AsHex(JSON.stringify(body), 256) !== checksum) {
+    return Either.left({ reason: "Corrupt", detail: "checksum mismatch: the body was altered or damaged" })
+  }
+  return Either.mapLeft(
+    Schema.decodeUnknownEither(schema)(body),
+    (error) => ({ reason: "Corrupt" as const, detail: ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 500) })
+  )
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The service
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReceiptJournalService {
+  /** A bucket's journal; `None` if nothing was ever journaled for it. */
+  readonly read: (bucketId: BucketId) => Effect.Effect<Option.Option<BucketJournal>, JournalError>
+  /** Reads, changes and durably writes a bucket's journal (serialised per bucket in this process). */
+  readonly update: (
+    bucketId: BucketId,
+    change: (journal: BucketJournal) => BucketJournal
+  ) => Effect.Effect<BucketJournal, JournalError>
+  /** Every bucket with a journal. */
+  readonly buckets: Effect.Effect<ReadonlyArray<BucketId>, JournalError>
+  readonly readState: Effect.Effect<Option.Option<JournalState>, JournalError>
+  readonly writeState: (state: JournalState) => Effect.Effect<void, JournalError>
+  /** Runs `effect` holding the bucket's lock, shared with every process using the same journal. */
+  readonly withLock: <A, E, R>(
+    bucketId: BucketId,
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | JournalError, R>
+}
+
+/**
+ * The receipt journal.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ReceiptJournal extends Context.Tag("@checkpointer/core/ReceiptJournal")<
+  ReceiptJournal,
+  ReceiptJournalService
+>() {}
+
+const bucketSemaphores = () => {
+  const locks = new Map<string, Effect.Semaphore>()
+  return (key: string) =>
+    Effect.sync(() => {
+      let lock = locks.get(key)
+      if (lock === undefined) {
+        lock = Effect.unsafeMakeSemaphore(1)
+        locks.set(key, lock)
+      }
+      return lock
+    })
+}
+
+/**
+ * A journal held in memory (tests, simulations). Same semantics, nothing durable.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory = (retention: Retention = defaultRetention): Layer.Layer<ReceiptJournal> =>
+  Layer.effect(
+    ReceiptJournal,
+    Effect.gen(function*() {
+      const store = yield* Ref.make(new Map<BucketId, BucketJournal>())
+      const state = yield* Ref.make<Option.Option<JournalState>>(Option.none())
+      const semaphore = bucketSemaphores()
+      const read = (bucketId: BucketId) => Effect.map(Ref.get(store), (m) => Option.fromNullable(m.get(bucketId)))
+      return ReceiptJournal.of({
+        read,
+        update: (bucketId, change) =>
+          Effect.flatMap(semaphore(`u${bucketId}`), (lock) =>
+            lock.withPermits(1)(Effect.gen(function*() {
+              const current = Option.getOrElse(yield* read(bucketId), () => empty(bucketId))
+              const next = compact(change(current), retention)
+              yield* Ref.update(store, (m) => new Map(m).set(bucketId, next))
+              return next
+            }))),
+        buckets: Effect.map(Ref.get(store), (m) => Array.from(m.keys())),
+        readState: Ref.get(state),
+        writeState: (next) => Ref.set(state, Option.some(next)),
+        withLock: (bucketId, effect) => Effect.flatMap(semaphore(`l${bucketId}`), (lock) => lock.withPermits(1)(effect))
+      })
+    })
+  )
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface FileSystemJournalOptions {
+  readonly directory: string
+  readonly retention?: Retention | undefined
+  /** How long to wait for another process's lock before failing with `Locked` (default 60 s). */
+  readonly lockTimeout?: Duration.DurationInput | undefined
+  /** Whether a process id is alive (default: `process.kill(pid, 0)` where `process` exists). */
+  readonly isProcessAlive?: ((pid: number) => boolean) | undefined
+  /** This process's id, written into lock files (default: `process.pid`). */
+  readonly processId?: number | undefined
+}
+
+const defaultIsAlive = (pid: number): boolean => {
+  const proc = (globalThis as { process?: { kill?: (pid: number, signal: number) => boolean } }).process
+  if (proc?.kill === undefined) return true
+  try {
+    proc.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: alive but not ours. ESRCH: gone.
+    return (error as { code?: string }).code === "EPERM"
+  }
+}
+
+const LockBody = Schema.parseJson(Schema.Struct({ pid: Schema.Number, token: Schema.String, atMillis: Schema.Number }))
+
+/**
+ * A journal in a directory, on `@effect/platform`'s `FileSystem`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFileSystem = (
+  options: FileSystemJournalOptions
+): Layer.Layer<ReceiptJournal, JournalError, FileSystem.FileSystem | Path.Path> =>
+  Layer.effect(
+    ReceiptJournal,
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const retention = options.retention ?? defaultRetention
+      const isAlive = options.isProcessAlive ?? defaultIsAlive
+      const pid = options.processId ?? (globalThis as { process?: { pid?: number } }).process?.pid ?? 0
+      const lockTimeout = Duration.decode(options.lockTimeout ?? Duration.seconds(60))
+      const root = path.resolve(options.directory)
+      const bucketsDir = path.join(root, "buckets")
+      const locksDir = path.join(root, "locks")
+      const quarantineDir = path.join(root, "quarantine")
+      const semaphore = bucketSemaphores()
+
+      const io = (target: string, what: string) => (cause: unknown) =>
+        new JournalError({
+          reason: "Io",
+          path: target,
+          detail: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
+          quarantinedTo: Option.none()
+        })
+
+      yield* Effect.forEach([bucketsDir, locksDir, quarantineDir], (dir) =>
+        fs.makeDirectory(dir, { recursive: true }).pipe(
+          Effect.mapError(io(dir, "cannot create the journal directory"))
+        ))
+
+      // A temp file is only renamed into place once complete and synced; one left behind by a crash was
+      // never acknowledged to anyone, so it is removed.
+      for (const dir of [bucketsDir, root]) {
+        const names = yield* fs.readDirectory(dir).pipe(Effect.mapError(io(dir, "cannot list the journal")))
+        for (const name of names) {
+          if (name.endsWith(".tmp")) {
+            yield* fs.remove(path.join(dir, name)).pipe(Effect.mapError(io(path.join(dir, name), "cannot clear")))
+          }
+        }
+      }
+
+      const syncDirectory = (dir: string) =>
+        Effect.scoped(
+          Effect.flatMap(fs.open(dir, { flag: "r" }), (handle) =>
+            handle.sync)
+        ).pipe(Effect.mapError(io(dir, "cannot sync the directory")))
+
+      const writeAtomic = (target: string, text: string) =>
+        Effect.gen(function*() {
+          const dir = path.dirname(target)
+          const now = yield* Clock.currentTimeMillis
+          const tmp = path.join(
+            dir,
+            `.${path.basename(target)}.${pid}.${now}.${Math.random().toString(36).slice(2)}.tmp`
+          )
+          yield* Effect.scoped(Effect.gen(function*() {
+            const handle = yield* fs.open(tmp, { flag: "wx" })
+            yield* handle.writeAll(new TextEncoder().encode(text))
+            yield* handle.sync
+          })).pipe(
+            Effect.mapError(io(target, "cannot write")),
+            Effect.tapError(() =>
+              fs.remove(tmp).pipe(Effect.ignore)
+            )
+          )
+          yield* fs.rename(tmp, target).pipe(
+            Effect.mapError(io(target, "cannot replace")),
+            Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore))
+          )
+          yield* syncDirectory(dir)
+        })
+
+      /** Reads a file; a damaged one is moved to quarantine and reported, never taken as empty. */
+      const readFile = <A, I>(schema: Schema.Schema<A, I>, target: string) =>
+        Effect.gen(function*() {
+          const exists = yield* fs.exists(target).pipe(Effect.mapError(io(target, "cannot check")))
+          if (!exists) return Option.none<A>()
+          const text = yield* fs.readFileString(target).pipe(Effect.mapError(io(target, "cannot read")))
+          const decoded = decodeFile(schema, text)
+          if (Either.isRight(decoded)) return Option.some(decoded.right)
+          const problem = decoded.left
+          if (problem.reason === "FutureVersion") {
+            return yield* new JournalError({ ...problem, path: target, quarantinedTo: Option.none() })
+          }
+          const now = yield* Clock.currentTimeMillis
+          const moved = path.join(quarantineDir, `${path.basename(target)}.${now}.corrupt`)
+          yield* fs.rename(target, moved).pipe(Effect.mapError(io(target, "cannot quarantine")))
+          yield* syncDirectory(path.dirname(target))
+          return yield* new JournalError({ ...problem, path: target, quarantinedTo: Option.some(moved) })
+        })
+
+      const bucketFile = (bucketId: BucketId) => path.join(bucketsDir, `${bucketId}.json`)
+      const stateFile = path.join(root, "state.json")
+      const read = (bucketId: BucketId) => readFile(BucketJournal, bucketFile(bucketId))
+
+      const lockFile = (bucketId: BucketId) => path.join(locksDir, `${bucketId}.lock`)
+      const tryLock = (bucketId: BucketId, token: string) =>
+        Effect.gen(function*() {
+          const target = lockFile(bucketId)
+          const now = yield* Clock.currentTimeMillis
+          const body = Schema.encodeSync(LockBody)({ pid, token, atMillis: now })
+          const created = yield* fs.writeFileString(target, body, { flag: "wx" }).pipe(Effect.either)
+          if (Either.isRight(created)) return true
+          if (created.left._tag !== "SystemError" || created.left.reason !== "AlreadyExists") {
+            return yield* io(target, "cannot lock")(created.left)
+          }
+          // Held: by a live process (wait), or left by a dead one (recover).
+          const holder = yield* fs.readFileString(target).pipe(
+            Effect.map((text) => Either.getOrUndefined(Schema.decodeEither(LockBody)(text))),
+            Effect.orElseSucceed(() => undefined)
+          )
+          if (holder !== undefined && isAlive(holder.pid)) return false
+          yield* fs.remove(target).pipe(Effect.ignore)
+          return false
+        })
+
+      const withLock = <A, E, R>(bucketId: BucketId, effect: Effect.Effect<A, E, R>) =>
+        Effect.flatMap(semaphore(`l${bucketId}`), (local) =>
+          local.withPermits(1)(Effect.acquireUseRelease(
+            Effect.gen(function*() {
+              const token = Math.random().toString(36).slice(2)
+              yield* tryLock(bucketId, token).pipe(
+                Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (ok) => ok }),
+                Effect.timeoutFail({
+                  duration: lockTimeout,
+                  onTimeout: () =>
+                    new JournalError({
+                      reason: "Locked",
+                      path: lockFile(bucketId),
+                      detail: `another live process held the bucket's lock for ${Duration.format(lockTimeout)}`,
+                      quarantinedTo: Option.none()
+                    })
+                })
+              )
+              return token
+            }),
+            () => effect,
+            (token) =>
+              fs.readFileString(lockFile(bucketId)).pipe(
+                Effect.flatMap((text) =>
+                  Either.getOrUndefined(Schema.decodeEither(LockBody)(text))?.token === token
+                    ? fs.remove(lockFile(bucketId))
+                    : Effect.void
+                ),
+                Effect.ignore
+              )
+          )))
+
+      return ReceiptJournal.of({
+        read,
+        update: (bucketId, change) =>
+          Effect.flatMap(semaphore(`u${bucketId}`), (lock) =>
+            lock.withPermits(1)(Effect.gen(function*() {
+              const current = Option.getOrElse(yield* read(bucketId), () => empty(bucketId))
+              const next = compact(change(current), retention)
+              yield* writeAtomic(bucketFile(bucketId), encodeFile(BucketJournal, next))
+              return next
+            }))),
+        buckets: fs.readDirectory(bucketsDir).pipe(
+          Effect.mapError(io(bucketsDir, "cannot list")),
+          Effect.map((names) =>
+            names.flatMap((name) => {
+              const match = /^(\d+)\.json$/.exec(name)
+              return match === null ? [] : [BigInt(match[1]) as BucketId]
+            })
+          )
+        ),
+        readState: readFile(JournalState, stateFile),
+        writeState: (next) => writeAtomic(stateFile, encodeFile(JournalState, next)),
+        withLock
+      })
+    })
+  )
