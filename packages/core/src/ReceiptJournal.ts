@@ -591,36 +591,44 @@ export const layerFileSystem = (
           return false
         })
 
+      const release = (bucketId: BucketId, token: string) =>
+        fs.readFileString(lockFile(bucketId)).pipe(
+          Effect.flatMap((text) =>
+            Either.getOrUndefined(Schema.decodeEither(LockBody)(text))?.token === token
+              ? fs.remove(lockFile(bucketId))
+              : Effect.void
+          ),
+          Effect.ignore
+        )
+
+      // Waiting for the lock is interruptible (and bounded); once it is held, its release is registered
+      // before anything else can interrupt, so a lock is never leaked by this process.
       const withLock = <A, E, R>(bucketId: BucketId, effect: Effect.Effect<A, E, R>) =>
         Effect.flatMap(semaphore(`l${bucketId}`), (local) =>
-          local.withPermits(1)(Effect.acquireUseRelease(
+          local.withPermits(1)(Effect.uninterruptibleMask((restore) =>
             Effect.gen(function*() {
               const token = Math.random().toString(36).slice(2)
-              yield* tryLock(bucketId, token).pipe(
-                Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (ok) => ok }),
-                Effect.timeoutFail({
-                  duration: lockTimeout,
-                  onTimeout: () =>
-                    new JournalError({
-                      reason: "Locked",
-                      path: lockFile(bucketId),
-                      detail: `another live process held the bucket's lock for ${Duration.format(lockTimeout)}`,
-                      quarantinedTo: Option.none()
-                    })
-                })
+              yield* restore(
+                tryLock(bucketId, token).pipe(
+                  Effect.repeat({
+                    schedule: Schedule.spaced("50 millis"),
+                    until: (ok) =>
+                      ok
+                  }),
+                  Effect.timeoutFail({
+                    duration: lockTimeout,
+                    onTimeout: () =>
+                      new JournalError({
+                        reason: "Locked",
+                        path: lockFile(bucketId),
+                        detail: `another live process held the bucket's lock for ${Duration.format(lockTimeout)}`,
+                        quarantinedTo: Option.none()
+                      })
+                  })
+                )
               )
-              return token
-            }),
-            () => effect,
-            (token) =>
-              fs.readFileString(lockFile(bucketId)).pipe(
-                Effect.flatMap((text) =>
-                  Either.getOrUndefined(Schema.decodeEither(LockBody)(text))?.token === token
-                    ? fs.remove(lockFile(bucketId))
-                    : Effect.void
-                ),
-                Effect.ignore
-              )
+              return yield* restore(effect).pipe(Effect.ensuring(release(bucketId, token)))
+            })
           )))
 
       return ReceiptJournal.of({
@@ -628,7 +636,8 @@ export const layerFileSystem = (
         update: (bucketId, change) =>
           Effect.flatMap(semaphore(`u${bucketId}`), (lock) =>
             lock.withPermits(1)(Effect.gen(function*() {
-              const current = Option.getOrElse(yield* read(bucketId), () => empty(bucketId))
+              const current = Option.getOrElse(yield* read(bucketId), () =>
+                empty(bucketId))
               const next = compact(change(current), retention)
               yield* writeAtomic(bucketFile(bucketId), encodeFile(BucketJournal, next))
               return next

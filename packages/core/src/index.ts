@@ -36,6 +36,8 @@ export * as ProviderDiscovery from "./ProviderDiscovery.js"
 /** @since 0.1.0 */
 export * as ProviderHttpClient from "./ProviderHttpClient.js"
 /** @since 0.1.0 */
+export * as ReceiptJournal from "./ReceiptJournal.js"
+/** @since 0.1.0 */
 export * as RetryPolicy from "./RetryPolicy.js"
 /** @since 0.1.0 */
 export * as SignatureVerifier from "./SignatureVerifier.js"

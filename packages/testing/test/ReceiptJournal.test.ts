@@ -1,0 +1,356 @@
+import { ChainClient, Consensus, Domain, ReceiptJournal } from "@checkpointer/core"
+import { FileSystem, Path } from "@effect/platform"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { SystemError } from "@effect/platform/Error"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, Layer, Option, Schema } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as nodePath from "node:path"
+
+const bucket = 5n as Domain.BucketId
+const alice = Domain.accountIdFromBytes(new Uint8Array(32).fill(1))!
+const commitment = (leafCount: number, rootByte = 0xaa) =>
+  Schema.decodeSync(Domain.Commitment)({ mmrRoot: "0x" + rootByte.toString(16).repeat(32), startSeq: 0, leafCount })
+
+const prepared = (leafCount: number, nonce = 0) =>
+  new ChainClient.PreparedCheckpoint({
+    submission: new ChainClient.CheckpointSubmission({
+      bucketId: bucket,
+      commitment: commitment(leafCount),
+      signatures: [
+        new ChainClient.CheckpointSignature({
+          signer: alice,
+          signature: { _tag: "Sr25519", bytes: new Uint8Array(64).fill(7) }
+        }, true)
+      ]
+    }, true),
+    extrinsicHash: ("0x" + (leafCount + nonce).toString(16).padStart(64, "0")) as Domain.H256,
+    bytes: "0x1234",
+    signer: alice,
+    nonce,
+    preparedAtBlock: 3 as Domain.BlockNumber
+  }, true)
+
+const receiptFor = (p: ChainClient.PreparedCheckpoint) =>
+  new ChainClient.CheckpointReceipt({
+    bucketId: bucket,
+    commitment: p.submission.commitment,
+    signers: [alice],
+    extrinsicHash: p.extrinsicHash,
+    blockHash: ("0x" + "bb".repeat(32)) as Domain.H256,
+    blockNumber: 4 as Domain.BlockNumber,
+    extrinsicIndex: 1,
+    event: new ChainClient.BucketCheckpointed({
+      bucketId: bucket,
+      commitment: p.submission.commitment,
+      providers: [alice]
+    }, true),
+    submittedAtMillis: 100,
+    finalizedAtMillis: 200
+  }, true)
+
+const decision = Consensus.decide({
+  bucketId: bucket,
+  primaries: [alice],
+  minProviders: 1,
+  thresholdPercent: 51,
+  outcomes: []
+})
+const round = (atMillis: number) =>
+  new ReceiptJournal.RoundRecord({ atMillis, decision, action: "NotSubmitted", reason: "test" }, true)
+
+const tempDir = () => fs.mkdtempSync(nodePath.join(os.tmpdir(), "checkpointer-journal-"))
+
+const fileLayer = (directory: string, options: Partial<ReceiptJournal.FileSystemJournalOptions> = {}) =>
+  ReceiptJournal.layerFileSystem({ directory, ...options }).pipe(Layer.provide(NodeContext.layer))
+
+const implementations: ReadonlyArray<
+  readonly [string, () => Layer.Layer<ReceiptJournal.ReceiptJournal, ReceiptJournal.JournalError>]
+> = [
+  ["memory", () => ReceiptJournal.layerMemory()],
+  ["file system", () => fileLayer(tempDir())]
+]
+
+for (const [name, make] of implementations) {
+  describe(`ReceiptJournal (${name})`, () => {
+    const run = <A, E>(body: Effect.Effect<A, E, ReceiptJournal.ReceiptJournal>) => Effect.provide(body, make())
+
+    it.effect("a bucket never journaled reads as None, not as an empty journal", () =>
+      run(Effect.gen(function*() {
+        const journal = yield* ReceiptJournal.ReceiptJournal
+        assert.isTrue(Option.isNone(yield* journal.read(bucket)))
+      })))
+
+    it.effect("records rounds, attempts and receipts, and reads them back", () =>
+      run(Effect.gen(function*() {
+        const journal = yield* ReceiptJournal.ReceiptJournal
+        const p = prepared(10)
+        yield* journal.update(bucket, (j) => ReceiptJournal.addRound(j, round(1)))
+        yield* journal.update(bucket, (j) => ReceiptJournal.addAttempt(j, p, 2))
+        const pending = Option.getOrThrow(yield* journal.read(bucket))
+        assert.strictEqual(Option.getOrThrow(pending.unresolved).prepared.extrinsicHash, p.extrinsicHash)
+        yield* journal.update(bucket, (j) => ReceiptJournal.addReceipt(j, receiptFor(p), 3))
+        const done = Option.getOrThrow(yield* journal.read(bucket))
+        assert.isTrue(Option.isNone(done.unresolved))
+        assert.strictEqual(done.attempts[0].status, "Finalized")
+        assert.deepStrictEqual(done.receipts.map((r) => r.extrinsicHash), [p.extrinsicHash])
+        assert.strictEqual(done.rounds.length, 1)
+        assert.deepStrictEqual(yield* journal.buckets, [bucket])
+      })))
+
+    it.effect("a receipt recorded twice is kept once", () =>
+      run(Effect.gen(function*() {
+        const journal = yield* ReceiptJournal.ReceiptJournal
+        const p = prepared(10)
+        yield* journal.update(bucket, (j) => ReceiptJournal.addReceipt(j, receiptFor(p), 1))
+        const after = yield* journal.update(bucket, (j) => ReceiptJournal.addReceipt(j, receiptFor(p), 2))
+        assert.strictEqual(after.receipts.length, 1)
+      })))
+
+    it.effect("keeps history bounded by the retention settings, never dropping an unresolved attempt", () =>
+      run(Effect.gen(function*() {
+        const journal = yield* ReceiptJournal.ReceiptJournal
+        for (let i = 0; i < 60; i++) yield* journal.update(bucket, (j) => ReceiptJournal.addRound(j, round(i)))
+        const pendingOne = prepared(1)
+        yield* journal.update(bucket, (j) => ReceiptJournal.addAttempt(j, pendingOne, 1))
+        for (let i = 2; i < 30; i++) {
+          const p = prepared(i)
+          yield* journal.update(
+            bucket,
+            (j) => ReceiptJournal.addReceipt(ReceiptJournal.addAttempt(j, p, i), receiptFor(p), i)
+          )
+        }
+        const stored = Option.getOrThrow(yield* journal.read(bucket))
+        assert.strictEqual(stored.rounds.length, ReceiptJournal.defaultRetention.rounds)
+        assert.strictEqual(stored.rounds[0].atMillis, 10)
+        assert.isTrue(stored.attempts.length <= ReceiptJournal.defaultRetention.attempts + 1)
+        assert.strictEqual(Option.getOrThrow(stored.unresolved).prepared.extrinsicHash, pendingOne.extrinsicHash)
+      })))
+
+    it.effect("retires unresolved attempts by chain state: on chain, or superseded by a later snapshot", () =>
+      run(Effect.gen(function*() {
+        const journal = yield* ReceiptJournal.ReceiptJournal
+        yield* journal.update(bucket, (j) => ReceiptJournal.addAttempt(j, prepared(10), 1))
+        const later = new ChainClient.BucketSnapshot({
+          commitment: commitment(12, 0xcc),
+          checkpointBlock: 9 as Domain.BlockNumber,
+          signers: []
+        }, true)
+        const retired = yield* journal.update(bucket, (j) => ReceiptJournal.retire(j, Option.some(later), 5))
+        assert.isTrue(Option.isNone(retired.unresolved))
+        assert.include(retired.attempts[0].detail, "superseded")
+        // An earlier snapshot does not retire a newer attempt.
+        yield* journal.update(bucket, (j) => ReceiptJournal.addAttempt(j, prepared(20), 6))
+        const kept = yield* journal.update(bucket, (j) => ReceiptJournal.retire(j, Option.some(later), 7))
+        assert.isTrue(Option.isSome(kept.unresolved))
+      })))
+
+    it.effect("persists loop and health state with the real event times", () =>
+      run(Effect.gen(function*() {
+        const journal = yield* ReceiptJournal.ReceiptJournal
+        const state = new ReceiptJournal.JournalState({
+          dirtyBuckets: [bucket],
+          health: [
+            new ReceiptJournal.HealthRecord({
+              provider: alice,
+              requests: 3,
+              successes: 2,
+              failures: 1,
+              consecutiveFailures: 1,
+              lastSuccessMillis: Option.some(1_700_000_000_000),
+              lastFailureMillis: Option.some(1_700_000_100_000),
+              latencyEwmaMillis: Option.some(42)
+            }, true)
+          ],
+          updatedAtMillis: 1_700_000_200_000
+        }, true)
+        yield* journal.writeState(state)
+        const back = Option.getOrThrow(yield* journal.readState)
+        assert.deepStrictEqual(back.dirtyBuckets, [bucket])
+        assert.deepStrictEqual(back.health[0].lastSuccessMillis, Option.some(1_700_000_000_000))
+      })))
+
+    it.live("the lock serialises work on a bucket", () =>
+      run(Effect.gen(function*() {
+        const journal = yield* ReceiptJournal.ReceiptJournal
+        const order: Array<string> = []
+        const job = (label: string) =>
+          journal.withLock(
+            bucket,
+            Effect.gen(function*() {
+              order.push(`${label}:in`)
+              yield* Effect.sleep("20 millis")
+              order.push(`${label}:out`)
+            })
+          )
+        yield* Effect.all([job("a"), job("b")], { concurrency: 2 })
+        assert.deepStrictEqual(order.map((s) => s.split(":")[1]), ["in", "out", "in", "out"])
+      })))
+  })
+}
+
+describe("ReceiptJournal on disk: faults", () => {
+  const withJournal = <A, E>(
+    directory: string,
+    body: Effect.Effect<A, E, ReceiptJournal.ReceiptJournal>,
+    options = {}
+  ) => Effect.provide(body, fileLayer(directory, options))
+
+  const bucketPath = (directory: string) => nodePath.join(directory, "buckets", `${bucket}.json`)
+
+  const seed = (directory: string) =>
+    withJournal(
+      directory,
+      Effect.flatMap(ReceiptJournal.ReceiptJournal, (journal) =>
+        journal.update(bucket, (j) =>
+          ReceiptJournal.addAttempt(ReceiptJournal.addRound(j, round(1)), prepared(10), 2)))
+    )
+
+  const readError = (directory: string) =>
+    withJournal(
+      directory,
+      Effect.flatMap(ReceiptJournal.ReceiptJournal, (journal) => Effect.flip(journal.read(bucket)))
+    )
+
+  it.live("writes leave no temp file behind and a parseable, checksummed file", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* seed(directory)
+      const names = fs.readdirSync(nodePath.join(directory, "buckets"))
+      assert.deepStrictEqual(names, [`${bucket}.json`])
+      const envelope = JSON.parse(fs.readFileSync(bucketPath(directory), "utf8"))
+      assert.strictEqual(envelope.version, ReceiptJournal.JOURNAL_VERSION)
+      assert.match(envelope.checksum, /^0x[0-9a-f]{64}$/)
+    }))
+
+  it.live("a torn write (temp file left by a crash before rename) is cleared; the last good state stands", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* seed(directory)
+      fs.writeFileSync(nodePath.join(directory, "buckets", `.${bucket}.json.999.1.x.tmp`), "{\"version\":1,\"checks")
+      const stored = yield* withJournal(directory, Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.read(bucket)))
+      assert.strictEqual(Option.getOrThrow(stored).attempts.length, 1)
+      assert.deepStrictEqual(fs.readdirSync(nodePath.join(directory, "buckets")), [`${bucket}.json`])
+    }))
+
+  it.live("a truncated file is a typed Corrupt error, and is set aside, not deleted", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* seed(directory)
+      const text = fs.readFileSync(bucketPath(directory), "utf8")
+      fs.writeFileSync(bucketPath(directory), text.slice(0, text.length / 2))
+      const error = yield* readError(directory)
+      assert.strictEqual(error.reason, "Corrupt")
+      const moved = Option.getOrThrow(error.quarantinedTo)
+      assert.strictEqual(fs.readFileSync(moved, "utf8"), text.slice(0, text.length / 2))
+      assert.isFalse(fs.existsSync(bucketPath(directory)))
+    }))
+
+  it.live("a bit flip is caught by the checksum", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* seed(directory)
+      const text = fs.readFileSync(bucketPath(directory), "utf8")
+      // Flip one digit of a number inside the body: still valid JSON and a valid schema.
+      const flipped = text.replace("\"preparedAtBlock\": 3", "\"preparedAtBlock\": 7")
+      assert.notStrictEqual(flipped, text)
+      fs.writeFileSync(bucketPath(directory), flipped)
+      const error = yield* readError(directory)
+      assert.strictEqual(error.reason, "Corrupt")
+      assert.include(error.detail, "checksum")
+    }))
+
+  it.live("a file from a newer version is refused with a clear error and left in place", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* seed(directory)
+      const envelope = JSON.parse(fs.readFileSync(bucketPath(directory), "utf8"))
+      fs.writeFileSync(bucketPath(directory), JSON.stringify({ ...envelope, version: 2 }))
+      const error = yield* readError(directory)
+      assert.strictEqual(error.reason, "FutureVersion")
+      assert.include(error.message, "newer")
+      assert.isTrue(fs.existsSync(bucketPath(directory)))
+    }))
+
+  it.live("an unwritable directory is a typed Io error", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      const file = nodePath.join(directory, "not-a-directory")
+      fs.writeFileSync(file, "x")
+      const error = yield* Effect.flip(withJournal(nodePath.join(file, "journal"), ReceiptJournal.ReceiptJournal))
+      assert.strictEqual(error.reason, "Io")
+    }))
+
+  it.live("a full disk fails the write with a typed error and keeps the previous state intact", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* seed(directory)
+      const before = fs.readFileSync(bucketPath(directory), "utf8")
+      const fullDisk = Layer.effect(
+        FileSystem.FileSystem,
+        Effect.map(FileSystem.FileSystem, (real) => ({
+          ...real,
+          open: (path: string, options?: FileSystem.OpenFileOptions) =>
+            Effect.map(real.open(path, options), (file) =>
+              path.endsWith(".tmp")
+                ? {
+                  ...file,
+                  writeAll: () =>
+                    Effect.fail(
+                      new SystemError({
+                        reason: "Unknown",
+                        module: "FileSystem",
+                        method: "writeAll",
+                        description: "ENOSPC: no space left on device"
+                      })
+                    )
+                }
+                : file)
+        }))
+      ).pipe(Layer.provide(NodeContext.layer))
+      const journalLayer = ReceiptJournal.layerFileSystem({ directory }).pipe(
+        Layer.provide(Layer.mergeAll(fullDisk, Path.layer))
+      )
+      const error = yield* Effect.flip(Effect.provide(
+        Effect.flatMap(
+          ReceiptJournal.ReceiptJournal,
+          (j) => j.update(bucket, (x) => ReceiptJournal.addRound(x, round(3)))
+        ),
+        journalLayer
+      ))
+      assert.strictEqual(error.reason, "Io")
+      assert.strictEqual(fs.readFileSync(bucketPath(directory), "utf8"), before)
+      assert.deepStrictEqual(fs.readdirSync(nodePath.join(directory, "buckets")), [`${bucket}.json`])
+    }))
+
+  it.live("a lock left by a dead process is recovered; one held by a live process is waited for", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      fs.mkdirSync(nodePath.join(directory, "locks"), { recursive: true })
+      const lockPath = nodePath.join(directory, "locks", `${bucket}.lock`)
+      fs.writeFileSync(lockPath, JSON.stringify({ pid: 999_999, token: "dead", atMillis: 0 }))
+      const ran = yield* withJournal(
+        directory,
+        Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.withLock(bucket, Effect.succeed("ran"))),
+        { isProcessAlive: (pid: number) => pid !== 999_999 }
+      )
+      assert.strictEqual(ran, "ran")
+      assert.isFalse(fs.existsSync(lockPath))
+
+      fs.writeFileSync(lockPath, JSON.stringify({ pid: 1, token: "live", atMillis: 0 }))
+      const blocked = yield* Effect.flip(withJournal(
+        directory,
+        Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.withLock(bucket, Effect.succeed("ran"))),
+        { isProcessAlive: () => true, lockTimeout: "200 millis" }
+      ))
+      assert.strictEqual(blocked.reason, "Locked")
+      assert.isTrue(fs.existsSync(lockPath), "another process's lock is never removed")
+    }))
+
+  it("decodeFile refuses garbage without throwing", () => {
+    for (const text of ["", "null", "{}", "{\"version\":1}", "{\"version\":1,\"checksum\":\"x\",\"body\":{}}"]) {
+      assert.isTrue(Either.isLeft(ReceiptJournal.decodeFile(ReceiptJournal.BucketJournal, text)), text)
+    }
+  })
+})
