@@ -58,6 +58,11 @@ export interface CheckpointSettings {
    * still be included. Set it to at least the extrinsic's mortality period.
    */
   readonly inDoubtHold: Duration.Duration
+  /**
+   * After a restart, a journaled round that met the threshold but was not submitted is submitted with its
+   * signatures (verified again) instead of running a new round, if it is younger than this.
+   */
+  readonly reuseSignaturesFor: Duration.Duration
   /** Provider endpoints given by hand; resolved to accounts through `/info`, merged with chain discovery. */
   readonly manualEndpoints: ReadonlyArray<Endpoint>
 }
@@ -83,7 +88,8 @@ const DURATION_KEYS = [
   "syncWait",
   "submissionTimeout",
   "chainTimeout",
-  "inDoubtHold"
+  "inDoubtHold",
+  "reuseSignaturesFor"
 ] as const
 
 /**
@@ -108,6 +114,7 @@ export const defaults: CheckpointSettings = {
   submissionTimeout: Duration.minutes(5),
   chainTimeout: Duration.seconds(30),
   inDoubtHold: Duration.minutes(10),
+  reuseSignaturesFor: Duration.minutes(10),
   manualEndpoints: []
 }
 
@@ -203,6 +210,7 @@ export const config: Config.Config<CheckpointSettings> = Config.all({
   submissionTimeout: Config.duration("SUBMISSION_TIMEOUT").pipe(Config.withDefault(defaults.submissionTimeout)),
   chainTimeout: Config.duration("CHAIN_TIMEOUT").pipe(Config.withDefault(defaults.chainTimeout)),
   inDoubtHold: Config.duration("IN_DOUBT_HOLD").pipe(Config.withDefault(defaults.inDoubtHold)),
+  reuseSignaturesFor: Config.duration("REUSE_SIGNATURES_FOR").pipe(Config.withDefault(defaults.reuseSignaturesFor)),
   manualEndpoints: Config.array(Config.string(), "PROVIDER_ENDPOINTS").pipe(
     Config.withDefault([] as ReadonlyArray<string>),
     Config.map((urls) => urls.filter((url) => url.trim() !== "").map((url) => url.trim() as Endpoint))

@@ -13,7 +13,9 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -21,14 +23,15 @@ import type { BucketInfo, BucketSnapshot, ChainReadError } from "./ChainClient.j
 import { ChainClient } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import type { AlreadyCheckpointed, CheckpointError, CheckpointResult, Submitted } from "./CheckpointResult.js"
-import { InsufficientConsensus, NoProviders, ProvidersUnreachable } from "./CheckpointResult.js"
+import { InsufficientConsensus, NoProviders, ProvidersUnreachable, TransactionFailed } from "./CheckpointResult.js"
 import type { Collection } from "./CommitmentCollector.js"
 import { CommitmentCollector } from "./CommitmentCollector.js"
 import type { Decision } from "./Consensus.js"
 import { Consensus } from "./Consensus.js"
-import type { BucketId } from "./Domain.js"
+import type { BucketId, Commitment } from "./Domain.js"
 import type { Discovered } from "./ProviderDiscovery.js"
 import { ProviderDiscovery } from "./ProviderDiscovery.js"
+import { addRound, ReceiptJournal, RoundRecord } from "./ReceiptJournal.js"
 import { RetryPolicy } from "./RetryPolicy.js"
 import { Submitter } from "./Submitter.js"
 
@@ -135,10 +138,80 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
             return new Map(m).set(bucketId, { lastAttempt: Option.some({ atMillis, result }), lastSuccess: success })
           }))
 
+      const journal = yield* Effect.serviceOption(ReceiptJournal)
+
+      /** Journals a round's decision record; a failure to do so is logged, never fatal. */
+      const recordRound = (decision: Decision) =>
+        Option.match(journal, {
+          onNone: () => Effect.void,
+          onSome: (j) =>
+            Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
+              j.update(decision.bucketId, (current) =>
+                addRound(
+                  current,
+                  new RoundRecord({
+                    atMillis,
+                    decision,
+                    action: decision.thresholdMet ? "Submit" : "NotSubmitted",
+                    reason: decision.thresholdMet
+                      ? `${decision.agreeing} of ${decision.required} required signatures agree`
+                      : decision.resolution._tag
+                  }, true)
+                ))).pipe(
+                Effect.asVoid,
+                Effect.catchAll((error) => Effect.logWarning(`could not journal the round: ${error.message}`))
+              )
+        })
+
+      /**
+       * After a restart: a journaled round that met the threshold, is recent, and was never submitted is
+       * submitted with its signatures instead of asking every provider again.
+       */
+      const reusable = (bucketId: BucketId) =>
+        Option.match(journal, {
+          onNone: () => Effect.succeed(Option.none<Decision>()),
+          onSome: (j) =>
+            Effect.gen(function*() {
+              const stored = yield* j.read(bucketId).pipe(
+                Effect.mapError((error) =>
+                  new TransactionFailed({
+                    bucketId,
+                    reason: "JournalUnreadable",
+                    module: Option.none(),
+                    detail: error.message,
+                    paid: false
+                  })
+                )
+              )
+              if (Option.isNone(stored)) return Option.none<Decision>()
+              const last = stored.value.rounds[stored.value.rounds.length - 1]
+              if (last === undefined || last.action !== "Submit" || !last.decision.thresholdMet) {
+                return Option.none<Decision>()
+              }
+              const now = yield* Clock.currentTimeMillis
+              if (now - last.atMillis > Duration.toMillis(settings.reuseSignaturesFor)) return Option.none<Decision>()
+              const commitment = Option.getOrThrow(last.decision.majority).commitment
+              const sameCommitment = (c: Commitment) =>
+                c.mmrRoot === commitment.mmrRoot && c.startSeq === commitment.startSeq && c.leafCount === commitment.leafCount
+              const handled = stored.value.attempts.some((a) => sameCommitment(a.prepared.submission.commitment)) ||
+                stored.value.receipts.some((r) => sameCommitment(r.commitment))
+              return handled ? Option.none<Decision>() : Option.some(last.decision)
+            })
+        })
+
       const attempt = (bucketId: BucketId) =>
         Effect.gen(function*() {
+          // What an earlier process left in flight is settled first.
+          yield* submitter.resume(bucketId)
+          const reuse = yield* reusable(bucketId)
+          if (Option.isSome(reuse)) {
+            const reused = yield* Effect.either(submitter.submit(reuse.value))
+            if (Either.isRight(reused)) return reused.right
+            yield* Effect.logInfo(`journaled signatures not usable, asking the providers again: ${reused.left.message}`)
+          }
           const report = yield* collectWithConflicts(bucketId)
           const { decision } = report
+          yield* recordRound(decision)
           if (!decision.thresholdMet) {
             // Nobody answered at all (some were not awaited once the round could no longer succeed).
             const nobodyAnswered = decision.outcomes.some((o) => o._tag === "Unreachable") &&

@@ -63,6 +63,11 @@ export interface SubmitterService {
   readonly submit: (
     decision: Decision
   ) => Effect.Effect<Submitted | AlreadyCheckpointed, TransactionFailed | ChainReadError>
+  /**
+   * Resolves what an earlier process left unresolved for a bucket (with a journal; nothing otherwise):
+   * the receipt of an extrinsic found on chain, or of the same signed bytes sent again.
+   */
+  readonly resume: (bucketId: BucketId) => Effect.Effect<Option.Option<CheckpointReceipt>, TransactionFailed | ChainReadError>
 }
 
 const sameCommitment = Schema.equivalence(Commitment)
@@ -423,20 +428,40 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             return new Submitted({ receipt, decision }, true)
           })
 
-        const submit = Effect.fn("Submitter.submit")(function*(decision: Decision) {
-          const lock = yield* lockFor(decision.bucketId)
-          const locked = lock.withPermits(1)(submitLocked(decision))
-          return yield* Option.match(journalOption, {
-            onNone: () => locked,
-            onSome: (journal) =>
-              journal.withLock(decision.bucketId, locked).pipe(
-                Effect.catchTag("JournalError", (error) =>
-                  Effect.fail(notSent(decision.bucketId, "JournalLocked", error.message)))
-              )
+        /** Holds the bucket's lock in this process and, with a journal, across processes. */
+        const exclusive = <A>(
+          bucketId: BucketId,
+          effect: Effect.Effect<A, TransactionFailed | ChainReadError>
+        ): Effect.Effect<A, TransactionFailed | ChainReadError> =>
+          Effect.flatMap(lockFor(bucketId), (lock) => {
+            const locked = lock.withPermits(1)(effect)
+            return Option.match(journalOption, {
+              onNone: () => locked,
+              onSome: (journal) =>
+                journal.withLock(bucketId, locked).pipe(
+                  Effect.catchAll((error) =>
+                    error._tag === "JournalError"
+                      ? Effect.fail(notSent(bucketId, "JournalLocked", error.message))
+                      : Effect.fail(error)
+                  )
+                )
+            })
           })
+
+        const submit = Effect.fn("Submitter.submit")(function*(decision: Decision) {
+          return yield* exclusive(decision.bucketId, submitLocked(decision))
         })
 
-        return Submitter.of({ submit })
+        const resume = Effect.fn("Submitter.resume")(function*(bucketId: BucketId) {
+          if (Option.isNone(journalOption)) return Option.none<CheckpointReceipt>()
+          const journal = journalOption.value
+          return yield* exclusive(
+            bucketId,
+            Effect.flatMap(read("bucket", chain.bucket(bucketId)), (bucket) => resumeUnresolved(journal, bucketId, bucket))
+          )
+        })
+
+        return Submitter.of({ submit, resume })
       })
     )
 }

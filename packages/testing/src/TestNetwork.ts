@@ -26,10 +26,12 @@ import {
   ProviderApi,
   type ProviderDiscovery,
   ProviderHttpClient,
+  ReceiptJournal,
   type RetryPolicy,
   SignatureVerifier,
   type Submitter
 } from "@checkpointer/core"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Keyring } from "@polkadot/keyring"
 import { blake2AsHex, cryptoWaitReady } from "@polkadot/util-crypto"
@@ -99,6 +101,8 @@ export interface NetworkSetup {
    * (default 0.02), so scenarios written in chain-scale seconds run in milliseconds.
    */
   readonly timeScale?: number | undefined
+  /** A receipt journal for the round: in memory, or in a directory on the real file system. */
+  readonly journal?: "memory" | { readonly directory: string } | undefined
 }
 
 /**
@@ -295,7 +299,19 @@ export const layer = (setup: NetworkSetup): Layer.Layer<
       Layer.mergeAll(
         Layer.scopedContext(arrange(setup)),
         SignatureVerifier.SignatureVerifier.layer,
-        CheckpointConfig.CheckpointConfig.layer(effectiveConfig(setup))
+        CheckpointConfig.CheckpointConfig.layer(effectiveConfig(setup)),
+        journalLayer(setup)
       )
     )
   )
+
+const journalLayer = (setup: NetworkSetup): Layer.Layer<never, ConfigError.ConfigError> => {
+  if (setup.journal === undefined) return Layer.empty
+  const journal = setup.journal === "memory"
+    ? ReceiptJournal.layerMemory()
+    : ReceiptJournal.layerFileSystem({ directory: setup.journal.directory }).pipe(
+      Layer.provide(NodeContext.layer),
+      Layer.orDie
+    )
+  return journal as unknown as Layer.Layer<never, ConfigError.ConfigError>
+}

@@ -1,0 +1,166 @@
+import { ChainClient, ReceiptJournal } from "@checkpointer/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, Option } from "effect"
+import { FakeProviders, TestNetwork } from "../src/index.js"
+import { after, collect, inWorld, submissions, submit } from "./helpers.js"
+
+const { Behaviour } = FakeProviders
+const providers = [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie" }]
+const buckets = [{ id: 1, primaries: ["Alice", "Bob", "Charlie"], minProviders: 2 }]
+
+const journal = Effect.map(Effect.serviceOption(ReceiptJournal.ReceiptJournal), Option.getOrThrow)
+const journaled = (id: number) =>
+  Effect.flatMap(journal, (j) => Effect.map(j.read(BigInt(id) as never), Option.getOrThrow))
+
+/** Prepares the extrinsic a round would submit and journals it, as a process that died right after would. */
+const prepareAndJournal = Effect.gen(function*() {
+  const report = yield* after("5 seconds", collect(1))
+  const chain = yield* ChainClient.ChainClient
+  const majority = Option.getOrThrow(report.decision.majority)
+  const prepared = yield* chain.prepareCheckpoint(
+    new ChainClient.CheckpointSubmission({
+      bucketId: report.decision.bucketId,
+      commitment: majority.commitment,
+      signatures: majority.signatures
+    }, true)
+  )
+  const j = yield* journal
+  yield* j.update(report.decision.bucketId, (x) => ReceiptJournal.addAttempt(x, prepared, 1))
+  return prepared
+})
+
+describe("a journaled round", () => {
+  it.effect("records the round, the prepared extrinsic and the receipt", () =>
+    inWorld(
+      { providers, buckets, journal: "memory" },
+      Effect.gen(function*() {
+        const result = yield* after("5 seconds", submit(1))
+        assert.strictEqual(result._tag, "Submitted")
+        const stored = yield* journaled(1)
+        assert.strictEqual(stored.rounds.length, 1)
+        assert.strictEqual(stored.rounds[0].action, "Submit")
+        assert.deepStrictEqual(stored.attempts.map((a) => a.status), ["Finalized"])
+        assert.strictEqual(stored.receipts.length, 1)
+        assert.strictEqual(
+          result._tag === "Submitted" && result.receipt.extrinsicHash,
+          stored.receipts[0].extrinsicHash
+        )
+      })
+    ))
+})
+
+describe("resuming what an earlier process left", () => {
+  it.effect("prepared and journaled, never broadcast: the same bytes are sent, once", () =>
+    inWorld(
+      { providers, buckets, journal: "memory" },
+      Effect.gen(function*() {
+        const prepared = yield* prepareAndJournal
+        const result = yield* after("5 seconds", submit(1))
+        assert.include(["Submitted", "AlreadyCheckpointed"], result._tag)
+        const recorded = yield* submissions
+        assert.strictEqual(recorded.length, 1)
+        assert.strictEqual(recorded[0].extrinsicHash, prepared.extrinsicHash)
+        const stored = yield* journaled(1)
+        assert.deepStrictEqual(stored.receipts.map((r) => r.extrinsicHash), [prepared.extrinsicHash])
+        assert.isTrue(Option.isNone(stored.unresolved))
+      })
+    ))
+
+  it.effect("included and finalized, receipt never written: the receipt is found, nothing is paid again", () =>
+    inWorld(
+      { providers, buckets, journal: "memory" },
+      Effect.gen(function*() {
+        const prepared = yield* prepareAndJournal
+        const chain = yield* ChainClient.ChainClient
+        yield* after("5 seconds", chain.submitPrepared(prepared))
+        assert.strictEqual((yield* submissions).length, 1)
+        const result = yield* after("5 seconds", submit(1))
+        assert.strictEqual(result._tag, "AlreadyCheckpointed")
+        assert.strictEqual((yield* submissions).length, 1)
+        const stored = yield* journaled(1)
+        assert.deepStrictEqual(stored.receipts.map((r) => r.extrinsicHash), [prepared.extrinsicHash])
+      })
+    ))
+
+  it.effect("an extrinsic whose nonce another one used is settled as failed; the chain state decides the rest", () =>
+    inWorld(
+      { providers, buckets, journal: "memory" },
+      Effect.gen(function*() {
+        const prepared = yield* prepareAndJournal
+        // Something else (another tool with the same key) uses the nonce first.
+        const chain = yield* ChainClient.ChainClient
+        const world = yield* TestNetwork.TestNetwork
+        yield* world.network.append(world.bucketId(1), 1)
+        const other = yield* after("5 seconds", collect(1))
+        const majority = Option.getOrThrow(other.decision.majority)
+        const competitor = yield* chain.prepareCheckpoint(
+          new ChainClient.CheckpointSubmission({
+            bucketId: world.bucketId(1),
+            commitment: majority.commitment,
+            signatures: majority.signatures
+          }, true)
+        )
+        yield* after("5 seconds", chain.submitPrepared(competitor))
+        const result = yield* after("5 seconds", submit(1))
+        assert.strictEqual(result._tag, "AlreadyCheckpointed")
+        const stored = yield* journaled(1)
+        const ours = stored.attempts.find((a) => a.prepared.extrinsicHash === prepared.extrinsicHash)
+        assert.strictEqual(ours?.status, "Failed")
+        assert.strictEqual((yield* submissions).length, 1)
+      })
+    ))
+
+  it.effect("a recent round that met the threshold is submitted with its signatures, without asking again", () =>
+    inWorld(
+      { providers, buckets, journal: "memory" },
+      Effect.gen(function*() {
+        const report = yield* after("5 seconds", collect(1))
+        const j = yield* journal
+        yield* j.update(
+          report.decision.bucketId,
+          (x) =>
+            ReceiptJournal.addRound(
+              x,
+              new ReceiptJournal.RoundRecord({
+                atMillis: 5000,
+                decision: report.decision,
+                action: "Submit",
+                reason: ""
+              }, true)
+            )
+        )
+        // Every provider is now down: only the journaled signatures can make this checkpoint.
+        const world = yield* TestNetwork.TestNetwork
+        for (const name of ["Alice", "Bob", "Charlie"]) yield* world.network.setBehaviour(name, Behaviour.unreachable())
+        const result = yield* after("1 minute", submit(1))
+        assert.strictEqual(result._tag, "Submitted")
+        assert.strictEqual((yield* submissions).length, 1)
+      })
+    ))
+
+  it.effect("journaled signatures that no longer verify are not sent", () =>
+    inWorld(
+      { providers, buckets, journal: "memory" },
+      Effect.gen(function*() {
+        const prepared = yield* prepareAndJournal
+        const world = yield* TestNetwork.TestNetwork
+        // Bob rotates his key: the journaled extrinsic would now be rejected on chain.
+        yield* world.chain.registerProvider(
+          new ChainClient.ProviderRecord({
+            accountId: world.account("Bob"),
+            multiaddr: world.network.provider("Bob").multiaddr,
+            publicKey: Option.some(world.network.provider("Charlie").publicKey)
+          }, true)
+        )
+        yield* after("5 seconds", submit(1))
+        const recorded = yield* submissions
+        assert.isFalse(recorded.some((r) => r.extrinsicHash === prepared.extrinsicHash))
+        assert.isTrue(recorded.every((r) => Either.isRight(r.outcome)))
+        const stored = yield* journaled(1)
+        assert.strictEqual(
+          stored.attempts.find((a) => a.prepared.extrinsicHash === prepared.extrinsicHash)?.status,
+          "Failed"
+        )
+      })
+    ))
+})
