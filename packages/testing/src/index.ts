@@ -14,6 +14,8 @@ export * as Mmr from "./Mmr.js"
 /** @since 0.1.0 */
 export * as ProviderSimulator from "./ProviderSimulator.js"
 /** @since 0.1.0 */
+export * as RemoteChain from "./RemoteChain.js"
+/** @since 0.1.0 */
 export * as SimulatedNetwork from "./SimulatedNetwork.js"
 /** @since 0.1.0 */
 export * as TestNetwork from "./TestNetwork.js"
