@@ -192,7 +192,8 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
               if (now - last.atMillis > Duration.toMillis(settings.reuseSignaturesFor)) return Option.none<Decision>()
               const commitment = Option.getOrThrow(last.decision.majority).commitment
               const sameCommitment = (c: Commitment) =>
-                c.mmrRoot === commitment.mmrRoot && c.startSeq === commitment.startSeq && c.leafCount === commitment.leafCount
+                c.mmrRoot === commitment.mmrRoot && c.startSeq === commitment.startSeq &&
+                c.leafCount === commitment.leafCount
               const handled = stored.value.attempts.some((a) => sameCommitment(a.prepared.submission.commitment)) ||
                 stored.value.receipts.some((r) => sameCommitment(r.commitment))
               return handled ? Option.none<Decision>() : Option.some(last.decision)

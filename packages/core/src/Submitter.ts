@@ -67,7 +67,9 @@ export interface SubmitterService {
    * Resolves what an earlier process left unresolved for a bucket (with a journal; nothing otherwise):
    * the receipt of an extrinsic found on chain, or of the same signed bytes sent again.
    */
-  readonly resume: (bucketId: BucketId) => Effect.Effect<Option.Option<CheckpointReceipt>, TransactionFailed | ChainReadError>
+  readonly resume: (
+    bucketId: BucketId
+  ) => Effect.Effect<Option.Option<CheckpointReceipt>, TransactionFailed | ChainReadError>
 }
 
 const sameCommitment = Schema.equivalence(Commitment)
@@ -457,7 +459,10 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
           const journal = journalOption.value
           return yield* exclusive(
             bucketId,
-            Effect.flatMap(read("bucket", chain.bucket(bucketId)), (bucket) => resumeUnresolved(journal, bucketId, bucket))
+            Effect.flatMap(
+              read("bucket", chain.bucket(bucketId)),
+              (bucket) => resumeUnresolved(journal, bucketId, bucket)
+            )
           )
         })
 
