@@ -505,14 +505,20 @@ export const layerFileSystem = (
           Effect.mapError(io(dir, "cannot create the journal directory"))
         ))
 
-      // A temp file is only renamed into place once complete and synced; one left behind by a crash was
-      // never acknowledged to anyone, so it is removed.
+      // A temp file is only renamed into place once complete and synced; one left behind by a process
+      // that died was never acknowledged to anyone, so it is removed. Temp names carry the writer's pid:
+      // a live process's temp file (another process sharing this journal) is left alone.
       for (const dir of [bucketsDir, root]) {
         const names = yield* fs.readDirectory(dir).pipe(Effect.mapError(io(dir, "cannot list the journal")))
         for (const name of names) {
-          if (name.endsWith(".tmp")) {
-            yield* fs.remove(path.join(dir, name)).pipe(Effect.mapError(io(path.join(dir, name), "cannot clear")))
+          if (!name.endsWith(".tmp")) {
+            continue
           }
+          const writer = Number(/\.(\d+)\.\d+\.[a-z0-9]+\.tmp$/.exec(name)?.[1] ?? Number.NaN)
+          if (Number.isInteger(writer) && writer !== pid && isAlive(writer)) {
+            continue
+          }
+          yield* fs.remove(path.join(dir, name)).pipe(Effect.mapError(io(path.join(dir, name), "cannot clear")))
         }
       }
 

@@ -234,6 +234,21 @@ describe("ReceiptJournal on disk: faults", () => {
       assert.deepStrictEqual(fs.readdirSync(nodePath.join(directory, "buckets")), [`${bucket}.json`])
     }))
 
+  it.live("a live process's temp file is left alone by another process starting on the same journal", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* seed(directory)
+      const live = nodePath.join(directory, "buckets", `.${bucket}.json.4242.1.abc.tmp`)
+      const dead = nodePath.join(directory, "buckets", `.${bucket}.json.4343.1.abc.tmp`)
+      fs.writeFileSync(live, "in progress")
+      fs.writeFileSync(dead, "abandoned")
+      yield* withJournal(directory, Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.read(bucket)), {
+        isProcessAlive: (pid: number) => pid === 4242
+      })
+      assert.isTrue(fs.existsSync(live))
+      assert.isFalse(fs.existsSync(dead))
+    }))
+
   it.live("a truncated file is a typed Corrupt error, and is set aside, not deleted", () =>
     Effect.gen(function*() {
       const directory = tempDir()
