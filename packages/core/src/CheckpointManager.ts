@@ -16,12 +16,15 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type { BucketInfo, BucketSnapshot, ChainReadError } from "./ChainClient.js"
 import { ChainClient } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
+import { CheckpointEvent, publish, willRetry } from "./CheckpointEvents.js"
 import type { AlreadyCheckpointed, CheckpointError, CheckpointResult, Submitted } from "./CheckpointResult.js"
 import { InsufficientConsensus, NoProviders, ProvidersUnreachable, TransactionFailed } from "./CheckpointResult.js"
 import type { Collection } from "./CommitmentCollector.js"
@@ -29,6 +32,7 @@ import { CommitmentCollector } from "./CommitmentCollector.js"
 import type { Decision } from "./Consensus.js"
 import { Consensus } from "./Consensus.js"
 import type { BucketId, Commitment } from "./Domain.js"
+import * as Metrics from "./Metrics.js"
 import type { Discovered } from "./ProviderDiscovery.js"
 import { ProviderDiscovery } from "./ProviderDiscovery.js"
 import { addRound, ReceiptJournal, RoundRecord } from "./ReceiptJournal.js"
@@ -240,9 +244,43 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           return yield* submitter.submit(decision)
         })
 
+      /** Metrics and events for one attempt's result. */
+      const report = (bucketId: BucketId, result: CheckpointResult) =>
+        Effect.gen(function*() {
+          yield* Metric.increment(Metrics.rounds)
+          yield* Metric.increment(
+            Metric.tagged(Metric.tagged(Metrics.outcomes, "outcome", result._tag), "bucket", bucketId.toString())
+          )
+          const decision = "decision" in result ? result.decision : undefined
+          if (decision !== undefined) yield* Metric.incrementBy(Metrics.signaturesCollected, decision.agreeing)
+          const conflicts = result._tag === "InsufficientConsensus" ? result.conflicts : decision?.conflicts ?? []
+          const disagreeing = conflicts.filter((c) =>
+            c._tag === "SyncDelay" || c._tag === "Ahead" || c._tag === "DataDivergence"
+          )
+          const majorityRoot = decision !== undefined
+            ? Option.map(decision.majority, (m) => m.commitment.mmrRoot)
+            : Option.none()
+          if (disagreeing.length > 0 && Option.isSome(majorityRoot)) {
+            yield* publish(CheckpointEvent.ProviderConflict({
+              bucketId,
+              majorityRoot: majorityRoot.value,
+              disagreeing: disagreeing.map((c) => ({ provider: c.provider, conflict: c._tag }))
+            }))
+          }
+          if (result._tag === "Submitted") {
+            yield* publish(CheckpointEvent.CheckpointSubmitted({ bucketId, receipt: result.receipt }))
+          } else if (result._tag !== "AlreadyCheckpointed") {
+            const reason = result._tag === "TransactionFailed" ? `TransactionFailed: ${result.reason}` : result._tag
+            yield* publish(
+              CheckpointEvent.CheckpointFailed({ bucketId, reason, willRetry: yield* FiberRef.get(willRetry) })
+            )
+          }
+        })
+
       const submitCheckpoint = Effect.fn("CheckpointManager.submitCheckpoint")(function*(bucketId: BucketId) {
         const result = yield* Effect.merge(attempt(bucketId))
         yield* remember(bucketId, result)
+        yield* report(bucketId, result)
         switch (result._tag) {
           case "Submitted":
           case "AlreadyCheckpointed":

@@ -20,6 +20,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type { BucketInfo } from "./ChainClient.js"
@@ -28,8 +29,10 @@ import { encodeCommitmentPayload } from "./CommitmentPayload.js"
 import type { ProviderOutcome } from "./Consensus.js"
 import { bestGroupSize, canStillMeet } from "./Consensus.js"
 import type { AccountId, ProviderInfo } from "./Domain.js"
+import * as Metrics from "./Metrics.js"
 import { ProviderApi, ProviderRequestError } from "./ProviderApi.js"
 import type { SignedCommitment } from "./ProviderApi.js"
+import { ProviderHealth } from "./ProviderHealth.js"
 import { RetryPolicy } from "./RetryPolicy.js"
 import { SignatureVerifier } from "./SignatureVerifier.js"
 import { requiredSignatures } from "./Threshold.js"
@@ -154,7 +157,36 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         )
       }
 
+      const health = yield* Effect.serviceOption(ProviderHealth)
+
+      /** Health and latency bookkeeping for one provider's outcome. */
+      const observe = (outcome: ProviderOutcome) =>
+        Effect.gen(function*() {
+          const latency = "latencyMillis" in outcome ? outcome.latencyMillis : undefined
+          if (latency !== undefined) {
+            yield* Metric.update(Metric.tagged(Metrics.providerLatency, "provider", outcome.provider), latency)
+          }
+          if (Option.isNone(health)) return
+          if (outcome._tag === "Answered") yield* health.value.recordSuccess(outcome.provider, latency ?? 0)
+          else if (outcome._tag !== "NotAwaited") {
+            yield* health.value.recordFailure(
+              outcome.provider,
+              `${outcome._tag}: ${"detail" in outcome ? outcome.detail : ""}`
+            )
+          }
+        })
+
       const ask = Effect.fn("CommitmentCollector.ask")(function*(provider: ProviderInfo, bucket: BucketInfo) {
+        // An open circuit breaker: the provider is not asked, and counts as not answering at once.
+        if (Option.isSome(health) && !(yield* health.value.allowRequest(provider.accountId))) {
+          return {
+            _tag: "Unreachable",
+            provider: provider.accountId,
+            reason: "Request",
+            detail: "circuit breaker open after repeated failures",
+            attempts: 0
+          } satisfies ProviderOutcome
+        }
         const attempts = yield* Ref.make(0)
         const started = yield* Clock.currentTimeMillis
         const attempt = Ref.update(attempts, (n) => n + 1).pipe(
@@ -251,6 +283,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
                   attempts: 0
                 })
               ),
+              Effect.tap(observe),
               Effect.flatMap((outcome) => Ref.update(answers, (m) => new Map(m).set(provider.accountId, outcome))),
               Effect.zipRight(review)
             ),

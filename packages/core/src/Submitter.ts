@@ -31,6 +31,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
@@ -50,6 +51,7 @@ import type { Decision } from "./Consensus.js"
 import { Commitment, publicKeyOfAccount } from "./Domain.js"
 import type { BucketId } from "./Domain.js"
 import { bounded } from "./internal/chainRead.js"
+import * as Metrics from "./Metrics.js"
 import type { ReceiptJournalService } from "./ReceiptJournal.js"
 import * as Journal from "./ReceiptJournal.js"
 import { SignatureVerifier } from "./SignatureVerifier.js"
@@ -199,7 +201,12 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                 shouldJournal(bucketId, (j) =>
                   Journal.settleAttempt(j, prepared.extrinsicHash, "Failed", detail, atMillis))
             )
-          return chain.submitPrepared(prepared).pipe(
+          return Metric.increment(Metrics.submissions).pipe(
+            Effect.zipRight(chain.submitPrepared(prepared)),
+            // Interrupted while waiting (the loop stopped, a deadline passed): it may still land.
+            Effect.onInterrupt(() => markInDoubt),
+            Effect.tap(() => Metric.increment(Metrics.paidTransactions)),
+            Effect.tapErrorTag("DispatchFailed", () => Metric.increment(Metrics.paidTransactions)),
             Effect.timeoutFail({
               duration: settings.submissionTimeout,
               onTimeout: () =>

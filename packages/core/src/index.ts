@@ -14,6 +14,8 @@ export * as ChainClient from "./ChainClient.js"
 /** @since 0.1.0 */
 export * as CheckpointConfig from "./CheckpointConfig.js"
 /** @since 0.1.0 */
+export * as CheckpointEvents from "./CheckpointEvents.js"
+/** @since 0.1.0 */
 export * as CheckpointManager from "./CheckpointManager.js"
 /** @since 0.1.0 */
 export * as CheckpointResult from "./CheckpointResult.js"
@@ -28,11 +30,15 @@ export * as Domain from "./Domain.js"
 /** @since 0.1.0 */
 export * as EndpointPolicy from "./EndpointPolicy.js"
 /** @since 0.1.0 */
+export * as Metrics from "./Metrics.js"
+/** @since 0.1.0 */
 export * as Multiaddr from "./Multiaddr.js"
 /** @since 0.1.0 */
 export * as ProviderApi from "./ProviderApi.js"
 /** @since 0.1.0 */
 export * as ProviderDiscovery from "./ProviderDiscovery.js"
+/** @since 0.1.0 */
+export * as ProviderHealth from "./ProviderHealth.js"
 /** @since 0.1.0 */
 export * as ProviderHttpClient from "./ProviderHttpClient.js"
 /** @since 0.1.0 */

@@ -1,0 +1,305 @@
+/**
+ * Per-provider health: every request's outcome and latency, a status with one consistent boundary, and
+ * a circuit breaker the collector consults before asking a provider.
+ *
+ * Status, in this order:
+ * - `Unknown`: no request yet;
+ * - `Unreachable`: `unreachableAfter` (5) or more consecutive failures;
+ * - `Degraded`: a current failure streak, or a success rate below 80 %;
+ * - `Healthy`: otherwise. "Healthy" means exactly this status (the anchor's `is_healthy` used another
+ *   boundary than its status, so a provider at 80 % was both).
+ *
+ * The breaker opens when a provider becomes `Unreachable`, refuses requests for `breakerCooldown`, then
+ * lets one through (half-open): a success closes it, a failure opens it again.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import type { ProviderStatus } from "./CheckpointEvents.js"
+import { CheckpointEvent, publish } from "./CheckpointEvents.js"
+import type { AccountId } from "./Domain.js"
+import { HealthRecord } from "./ReceiptJournal.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface HealthSettings {
+  readonly unreachableAfter: number
+  readonly degradedBelowRate: number
+  readonly breakerCooldown: Duration.Duration
+  /** Latencies kept for percentiles. */
+  readonly latencyWindow: number
+  /** Weight of the newest latency in the moving average. */
+  readonly ewmaAlpha: number
+  /** Statuses kept in the recent history. */
+  readonly recentStatuses: number
+}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultSettings: HealthSettings = {
+  unreachableAfter: 5,
+  degradedBelowRate: 0.8,
+  breakerCooldown: Duration.seconds(30),
+  latencyWindow: 100,
+  ewmaAlpha: 0.2,
+  recentStatuses: 10
+}
+
+/**
+ * A provider's health.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProviderHealthSnapshot {
+  readonly provider: AccountId
+  readonly requests: number
+  readonly successes: number
+  readonly failures: number
+  readonly consecutiveFailures: number
+  readonly successRate: number
+  readonly latencyEwmaMillis: Option.Option<number>
+  readonly latencyP50Millis: Option.Option<number>
+  readonly latencyP95Millis: Option.Option<number>
+  readonly lastSuccessMillis: Option.Option<number>
+  readonly lastFailureMillis: Option.Option<number>
+  readonly lastError: Option.Option<string>
+  readonly recentStatuses: ReadonlyArray<{ readonly atMillis: number; readonly status: ProviderStatus }>
+  readonly status: ProviderStatus
+  readonly breaker: "Closed" | "Open" | "HalfOpen"
+}
+
+interface Entry {
+  readonly requests: number
+  readonly successes: number
+  readonly failures: number
+  readonly consecutiveFailures: number
+  readonly ewma: number | undefined
+  readonly latencies: ReadonlyArray<number>
+  readonly lastSuccessMillis: number | undefined
+  readonly lastFailureMillis: number | undefined
+  readonly lastError: string | undefined
+  readonly recent: ReadonlyArray<{ readonly atMillis: number; readonly status: ProviderStatus }>
+  readonly openUntil: number | undefined
+  readonly halfOpenInFlight: boolean
+}
+
+const blank: Entry = {
+  requests: 0,
+  successes: 0,
+  failures: 0,
+  consecutiveFailures: 0,
+  ewma: undefined,
+  latencies: [],
+  lastSuccessMillis: undefined,
+  lastFailureMillis: undefined,
+  lastError: undefined,
+  recent: [],
+  openUntil: undefined,
+  halfOpenInFlight: false
+}
+
+/**
+ * The status rule, exported for tests and for callers with their own counters.
+ *
+ * @since 0.1.0
+ * @category functions
+ */
+export const statusOf = (
+  entry: { readonly requests: number; readonly successes: number; readonly consecutiveFailures: number },
+  settings: HealthSettings = defaultSettings
+): ProviderStatus => {
+  if (entry.requests === 0) return "Unknown"
+  if (entry.consecutiveFailures >= settings.unreachableAfter) return "Unreachable"
+  if (entry.consecutiveFailures > 0 || entry.successes / entry.requests < settings.degradedBelowRate) return "Degraded"
+  return "Healthy"
+}
+
+const percentile = (values: ReadonlyArray<number>, p: number): Option.Option<number> => {
+  if (values.length === 0) return Option.none()
+  const sorted = [...values].sort((a, b) => a - b)
+  return Option.some(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)])
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProviderHealthService {
+  readonly recordSuccess: (provider: AccountId, latencyMillis: number) => Effect.Effect<void>
+  readonly recordFailure: (provider: AccountId, error: string) => Effect.Effect<void>
+  readonly snapshot: (provider: AccountId) => Effect.Effect<ProviderHealthSnapshot>
+  readonly all: Effect.Effect<ReadonlyArray<ProviderHealthSnapshot>>
+  /** Providers best first: by status, then success rate, then latency; ties keep the given order. */
+  readonly ordered: (providers: ReadonlyArray<AccountId>) => Effect.Effect<ReadonlyArray<AccountId>>
+  /** Whether at least `required` of these providers are Healthy (Unknown counts as not yet). */
+  readonly hasEnoughHealthyProviders: (providers: ReadonlyArray<AccountId>, required: number) => Effect.Effect<boolean>
+  /** Whether the breaker lets a request through now (a half-open breaker lets one through). */
+  readonly allowRequest: (provider: AccountId) => Effect.Effect<boolean>
+  /** The persistable form, with real event times. */
+  readonly records: Effect.Effect<ReadonlyArray<HealthRecord>>
+  readonly restore: (records: ReadonlyArray<HealthRecord>) => Effect.Effect<void>
+}
+
+/**
+ * Provider health.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ProviderHealth extends Context.Tag("@checkpointer/core/ProviderHealth")<
+  ProviderHealth,
+  ProviderHealthService
+>() {
+  static readonly layer = (settings: Partial<HealthSettings> = {}): Layer.Layer<ProviderHealth> =>
+    Layer.effect(ProviderHealth, make({ ...defaultSettings, ...settings }))
+}
+
+/**
+ * Builds the in-memory health tracker.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (settings: HealthSettings = defaultSettings): Effect.Effect<ProviderHealthService> =>
+  Effect.gen(function*() {
+    const entries = yield* Ref.make(new Map<AccountId, Entry>())
+
+    const update = (provider: AccountId, change: (entry: Entry, now: number) => Entry) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const [from, to] = yield* Ref.modify(
+          entries,
+          (m): [[ProviderStatus, ProviderStatus], Map<AccountId, Entry>] => {
+            const before = m.get(provider) ?? blank
+            const after = change(before, now)
+            const status = statusOf(after, settings)
+            const recent = [...after.recent, { atMillis: now, status }].slice(-settings.recentStatuses)
+            return [[statusOf(before, settings), status], new Map(m).set(provider, { ...after, recent })]
+          }
+        )
+        if (from !== to) yield* publish(CheckpointEvent.ProviderStatusChanged({ provider, from, to }))
+      })
+
+    const snapshotOf = (provider: AccountId, entry: Entry, now: number): ProviderHealthSnapshot => ({
+      provider,
+      requests: entry.requests,
+      successes: entry.successes,
+      failures: entry.failures,
+      consecutiveFailures: entry.consecutiveFailures,
+      successRate: entry.requests === 0 ? 1 : entry.successes / entry.requests,
+      latencyEwmaMillis: Option.fromNullable(entry.ewma),
+      latencyP50Millis: percentile(entry.latencies, 50),
+      latencyP95Millis: percentile(entry.latencies, 95),
+      lastSuccessMillis: Option.fromNullable(entry.lastSuccessMillis),
+      lastFailureMillis: Option.fromNullable(entry.lastFailureMillis),
+      lastError: Option.fromNullable(entry.lastError),
+      recentStatuses: entry.recent,
+      status: statusOf(entry, settings),
+      breaker: entry.openUntil === undefined ? "Closed" : now >= entry.openUntil ? "HalfOpen" : "Open"
+    })
+
+    const snapshot = (provider: AccountId) =>
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => Effect.map(Ref.get(entries), (m) => snapshotOf(provider, m.get(provider) ?? blank, now))
+      )
+
+    const rank: Record<ProviderStatus, number> = { Healthy: 0, Unknown: 1, Degraded: 2, Unreachable: 3 }
+
+    return {
+      recordSuccess: (provider, latencyMillis) =>
+        update(provider, (e, now) => ({
+          ...e,
+          requests: e.requests + 1,
+          successes: e.successes + 1,
+          consecutiveFailures: 0,
+          ewma: e.ewma === undefined ? latencyMillis : e.ewma + settings.ewmaAlpha * (latencyMillis - e.ewma),
+          latencies: [...e.latencies, latencyMillis].slice(-settings.latencyWindow),
+          lastSuccessMillis: now,
+          openUntil: undefined,
+          halfOpenInFlight: false
+        })),
+      recordFailure: (provider, error) =>
+        update(provider, (e, now) => {
+          const consecutiveFailures = e.consecutiveFailures + 1
+          const trips = consecutiveFailures >= settings.unreachableAfter
+          return {
+            ...e,
+            requests: e.requests + 1,
+            failures: e.failures + 1,
+            consecutiveFailures,
+            lastFailureMillis: now,
+            lastError: error,
+            openUntil: trips ? now + Duration.toMillis(settings.breakerCooldown) : e.openUntil,
+            halfOpenInFlight: false
+          }
+        }),
+      snapshot,
+      all: Effect.flatMap(Ref.get(entries), (m) => Effect.forEach(Array.from(m.keys()), snapshot)),
+      ordered: (providers) =>
+        Effect.map(Effect.forEach(providers, snapshot), (snapshots) =>
+          snapshots
+            .map((s, index) => ({ s, index }))
+            .sort((a, b) =>
+              rank[a.s.status] - rank[b.s.status] ||
+              b.s.successRate - a.s.successRate ||
+              Option.getOrElse(a.s.latencyEwmaMillis, () => Infinity) -
+                Option.getOrElse(b.s.latencyEwmaMillis, () => Infinity) ||
+              a.index - b.index
+            )
+            .map(({ s }) => s.provider)),
+      hasEnoughHealthyProviders: (providers, required) =>
+        Effect.map(
+          Effect.forEach(providers, snapshot),
+          (snapshots) => snapshots.filter((s) => s.status === "Healthy").length >= required
+        ),
+      allowRequest: (provider) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Ref.modify(entries, (m): [boolean, Map<AccountId, Entry>] => {
+            const entry = m.get(provider) ?? blank
+            if (entry.openUntil === undefined) return [true, m]
+            if (now < entry.openUntil || entry.halfOpenInFlight) return [false, m]
+            return [true, new Map(m).set(provider, { ...entry, halfOpenInFlight: true })]
+          })),
+      records: Effect.map(Ref.get(entries), (m) =>
+        Array.from(m, ([provider, e]) =>
+          new HealthRecord({
+            provider,
+            requests: e.requests,
+            successes: e.successes,
+            failures: e.failures,
+            consecutiveFailures: e.consecutiveFailures,
+            lastSuccessMillis: Option.fromNullable(e.lastSuccessMillis),
+            lastFailureMillis: Option.fromNullable(e.lastFailureMillis),
+            latencyEwmaMillis: Option.fromNullable(e.ewma)
+          }, true))),
+      restore: (records) =>
+        Ref.update(entries, (m) => {
+          const next = new Map(m)
+          for (const r of records) {
+            next.set(r.provider, {
+              ...blank,
+              requests: r.requests,
+              successes: r.successes,
+              failures: r.failures,
+              consecutiveFailures: r.consecutiveFailures,
+              ewma: Option.getOrUndefined(r.latencyEwmaMillis),
+              lastSuccessMillis: Option.getOrUndefined(r.lastSuccessMillis),
+              lastFailureMillis: Option.getOrUndefined(r.lastFailureMillis)
+            })
+          }
+          return next
+        })
+    } satisfies ProviderHealthService
+  })
