@@ -247,8 +247,9 @@ const sameCommitment = Schema.equivalence(Commitment)
 
 /**
  * Retires, by chain state rather than age, unresolved attempts that can no longer matter: their
- * commitment is on chain already (`Finalized` if a receipt is known, else `Failed` as superseded) or a
- * later snapshot has superseded it.
+ * commitment is on chain with a known receipt (`Finalized`), or a later snapshot has superseded it
+ * (`Failed`). One whose commitment is on chain without a known receipt stays unresolved: it may be this
+ * very attempt, whose receipt the next resume will find.
  *
  * @since 0.1.0
  * @category operations
@@ -268,8 +269,10 @@ export const retire = (
       const ours = attempt.prepared.submission.commitment
       const same = sameCommitment(ours, held)
       const superseded = heldEnd > ours.startSeq + ours.leafCount
-      if (!same && !superseded) return attempt
       const receipt = journal.receipts.some((r) => r.extrinsicHash === attempt.prepared.extrinsicHash)
+      // The chain holding this very commitment may be this attempt, its receipt not found yet: keep it
+      // unresolved so the next resume records that receipt.
+      if ((same && !receipt) || (!same && !superseded)) return attempt
       return new SubmissionAttempt({
         ...attempt,
         status: receipt ? "Finalized" : "Failed",

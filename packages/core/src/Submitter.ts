@@ -34,6 +34,7 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type {
   BucketInfo,
@@ -303,7 +304,42 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               yield* shouldJournal(bucketId, (j) => Journal.addReceipt(j, found.value, atMillis))
               return found
             }
-            // Not on chain (yet). The same signed bytes can be sent again safely, if they still verify.
+            // Not on chain. If the chain already holds this commitment, a later one or a conflicting one, the
+            // old extrinsic must not land now: it is retired, never sent again.
+            const best = yield* read("bestBlock", chain.bestBlock)
+            const atBest = yield* read("bucket", chain.bucket(bucketId, best.hash))
+            const relation = snapshotRelation(atBest, prepared.submission.commitment)
+            if (relation === "Same") {
+              // Very likely ours, included but not final yet: wait (bounded) for its finality and receipt.
+              const untilFound = Schedule.recurUntil<Option.Option<CheckpointReceipt>>(Option.isSome).pipe(
+                Schedule.intersect(Schedule.spaced("1 second")),
+                Schedule.map(([found]) => found)
+              )
+              const later = yield* read("findReceipt", chain.findReceipt(prepared)).pipe(
+                Effect.orElseSucceed(() => Option.none<CheckpointReceipt>()),
+                Effect.repeat(untilFound),
+                Effect.timeoutOption(settings.submissionTimeout),
+                Effect.map(Option.flatten)
+              )
+              if (Option.isSome(later)) {
+                const atMillis = yield* Clock.currentTimeMillis
+                yield* shouldJournal(bucketId, (j) => Journal.addReceipt(j, later.value, atMillis))
+              }
+              return later
+            }
+            if (relation !== "Behind") {
+              const atMillis = yield* Clock.currentTimeMillis
+              yield* shouldJournal(bucketId, (j) =>
+                Journal.settleAttempt(
+                  j,
+                  prepared.extrinsicHash,
+                  "Failed",
+                  `not sent again: the chain's snapshot is ${relation === "Later" ? "later" : "in conflict with it"}`,
+                  atMillis
+                ))
+              return Option.none<CheckpointReceipt>()
+            }
+            // The same signed bytes can be sent again safely (same nonce), if they still verify.
             const valid = yield* stillValid(bucket, prepared.submission.commitment, prepared.submission.signatures)
             if (valid.length < prepared.submission.signatures.length) {
               const atMillis = yield* Clock.currentTimeMillis

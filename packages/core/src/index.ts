@@ -16,6 +16,8 @@ export * as CheckpointConfig from "./CheckpointConfig.js"
 /** @since 0.1.0 */
 export * as CheckpointEvents from "./CheckpointEvents.js"
 /** @since 0.1.0 */
+export * as CheckpointLoop from "./CheckpointLoop.js"
+/** @since 0.1.0 */
 export * as CheckpointManager from "./CheckpointManager.js"
 /** @since 0.1.0 */
 export * as CheckpointResult from "./CheckpointResult.js"

@@ -79,8 +79,10 @@ interface State {
   readonly finalizedBuckets: ReadonlyMap<BucketId, FakeBucket>
   readonly providers: ReadonlyMap<AccountId, ChainClient.ProviderRecord>
   readonly submissions: ReadonlyArray<RecordedSubmission>
-  /** The next nonce of each signer. */
+  /** The next nonce each signer will be given by `prepareCheckpoint` (reserved, like a client's nonce manager). */
   readonly nonces: ReadonlyMap<AccountId, number>
+  /** Nonces already taken by an included extrinsic, per signer. */
+  readonly usedNonces: ReadonlyMap<AccountId, ReadonlySet<number>>
   readonly challenges: ReadonlyArray<ChainClient.OffchainChallenge>
   readonly injected: ReadonlyArray<InjectedFailure>
   readonly unavailable: boolean
@@ -206,6 +208,7 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
       providers: new Map(),
       submissions: [],
       nonces: new Map(),
+      usedNonces: new Map(),
       challenges: [],
       injected: [],
       unavailable: false,
@@ -261,8 +264,10 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
           })
         }
         const signer = options.signer
-        const s = yield* Ref.get(state)
-        const nonce = s.nonces.get(signer) ?? 0
+        const [s, nonce] = yield* Ref.modify(state, (current): [[State, number], State] => {
+          const next = current.nonces.get(signer) ?? 0
+          return [[current, next], { ...current, nonces: new Map(current.nonces).set(signer, next + 1) }]
+        })
         const encoded = JSON.stringify(Schema.encodeSync(ChainClient.CheckpointSubmission)(submission))
         const body = `${signer}:${nonce}:${encoded}`
         return new ChainClient.PreparedCheckpoint({
@@ -290,8 +295,9 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
         const { submission } = prepared
         // Included at once in a new best block (the fee is paid even if dispatch fails) ...
         const recorded = yield* Ref.modify(state, (s): [RecordedSubmission | "Stale", State] => {
-          const expected = s.nonces.get(prepared.signer) ?? 0
-          if (prepared.nonce !== expected) return ["Stale", s]
+          // The fake's pool takes reserved nonces in any order; a nonce can be used once.
+          const used = s.usedNonces.get(prepared.signer) ?? new Set<number>()
+          if (used.has(prepared.nonce)) return ["Stale", s]
           const block = s.block + 1
           const result: ReturnType<typeof execute> = injected !== undefined
             ? Either.left(new ChainClient.DispatchFailed({ ...injected, blockHash: Option.some(blockHash(block)) }))
@@ -328,7 +334,7 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
             block,
             buckets,
             submissions: [...s.submissions, entry],
-            nonces: new Map(s.nonces).set(prepared.signer, expected + 1)
+            usedNonces: new Map(s.usedNonces).set(prepared.signer, new Set([...used, prepared.nonce]))
           }]
         })
         if (recorded === "Stale") {

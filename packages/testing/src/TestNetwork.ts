@@ -18,6 +18,7 @@
 import {
   ChainClient,
   CheckpointConfig,
+  CheckpointEvents,
   CheckpointManager,
   type CommitmentCollector,
   type Consensus,
@@ -25,6 +26,7 @@ import {
   EndpointPolicy,
   ProviderApi,
   type ProviderDiscovery,
+  ProviderHealth,
   ProviderHttpClient,
   ReceiptJournal,
   type RetryPolicy,
@@ -103,6 +105,8 @@ export interface NetworkSetup {
   readonly timeScale?: number | undefined
   /** A receipt journal for the round: in memory, or in a directory on the real file system. */
   readonly journal?: "memory" | { readonly directory: string } | undefined
+  /** Track provider health (and use its circuit breaker) with these settings. */
+  readonly health?: Partial<ProviderHealth.HealthSettings> | undefined
 }
 
 /**
@@ -291,7 +295,8 @@ export const layer = (setup: NetworkSetup): Layer.Layer<
   | CommitmentCollector.CommitmentCollector
   | Consensus.Consensus
   | Submitter.Submitter
-  | RetryPolicy.RetryPolicy,
+  | RetryPolicy.RetryPolicy
+  | CheckpointEvents.CheckpointEvents,
   ConfigError.ConfigError
 > =>
   CheckpointManager.CheckpointManager.layerRound.pipe(
@@ -300,7 +305,9 @@ export const layer = (setup: NetworkSetup): Layer.Layer<
         Layer.scopedContext(arrange(setup)),
         SignatureVerifier.SignatureVerifier.layer,
         CheckpointConfig.CheckpointConfig.layer(effectiveConfig(setup)),
-        journalLayer(setup)
+        journalLayer(setup),
+        CheckpointEvents.CheckpointEvents.layer,
+        setup.health === undefined ? Layer.empty : ProviderHealth.ProviderHealth.layer(setup.health)
       )
     )
   )

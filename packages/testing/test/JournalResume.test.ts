@@ -1,6 +1,6 @@
 import { ChainClient, ReceiptJournal } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Option } from "effect"
+import { Effect, Either, Option, TestClock } from "effect"
 import { FakeProviders, TestNetwork } from "../src/index.js"
 import { after, collect, inWorld, submissions, submit } from "./helpers.js"
 
@@ -79,6 +79,27 @@ describe("resuming what an earlier process left", () => {
         assert.strictEqual((yield* submissions).length, 1)
         const stored = yield* journaled(1)
         assert.deepStrictEqual(stored.receipts.map((r) => r.extrinsicHash), [prepared.extrinsicHash])
+      })
+    ))
+
+  it.effect("included but not yet final when resuming: waits for finality and records the receipt", () =>
+    inWorld(
+      { providers, buckets, journal: "memory", finalityDelay: "20 seconds" },
+      Effect.gen(function*() {
+        const prepared = yield* prepareAndJournal
+        const chain = yield* ChainClient.ChainClient
+        // The earlier process broadcast it; it is in a block, not final, when the next one starts.
+        yield* Effect.fork(chain.submitPrepared(prepared))
+        yield* TestClock.adjust("1 second")
+        const result = yield* after("1 minute", submit(1))
+        assert.strictEqual(result._tag, "AlreadyCheckpointed")
+        assert.strictEqual((yield* submissions).length, 1)
+        const stored = yield* journaled(1)
+        assert.deepStrictEqual(stored.receipts.map((r) => r.extrinsicHash), [prepared.extrinsicHash])
+        assert.strictEqual(
+          stored.attempts.find((a) => a.prepared.extrinsicHash === prepared.extrinsicHash)?.status,
+          "Finalized"
+        )
       })
     ))
 

@@ -1,6 +1,6 @@
 import { CheckpointManager, type CheckpointResult, type Domain } from "@checkpointer/core"
 import { Duration, Effect, Fiber, TestClock } from "effect"
-import type { ConfigError, Layer } from "effect"
+import type { ConfigError, Layer, Scope } from "effect"
 import { TestNetwork } from "../src/index.js"
 
 /** Test defaults: no jitter, so retry delays are exact. */
@@ -10,10 +10,10 @@ export const exact = { retryJitter: false } as const
 export type World = Layer.Layer.Success<ReturnType<typeof TestNetwork.layer>>
 
 /** Runs an effect in a fresh test world. */
-export const inWorld = <A, E>(
+export const inWorld = <A, E, R extends World | Scope.Scope = World>(
   setup: TestNetwork.NetworkSetup,
-  body: Effect.Effect<A, E, World>
-): Effect.Effect<A, E | ConfigError.ConfigError> =>
+  body: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | ConfigError.ConfigError, Exclude<R, World>> =>
   body.pipe(Effect.provide(TestNetwork.layer({ ...setup, config: { ...exact, ...setup.config } })))
 
 /**

@@ -1,0 +1,436 @@
+/**
+ * Batched background checkpoints for many buckets in one loop.
+ *
+ * The loop is driven by the chain's finalized heads (`Blocks(n)`: a bucket is due every n real blocks)
+ * or by time (`Duration`). At each due point a bucket is checkpointed if it is dirty (or always, with
+ * `submitOnEmpty`); a bucket that becomes dirty after its due point waits for the next one — that is
+ * the batching (use `submitNow` for an immediate checkpoint). A failure sets a backoff taken from a `Schedule` (exponential from
+ * `failureRetryDelay`, capped); after `maxConsecutiveFailures` the bucket pauses itself and a
+ * `LoopPaused` event says so.
+ *
+ * Commands act at once, even while rounds are in flight: `pause` and `stop` interrupt them (a journaled
+ * submission resumes safely later; without a journal an interrupted broadcast is held as in doubt),
+ * `resume` clears every failure streak (the anchor's resume did not, so an auto-paused loop paused again
+ * at once), `submitNow` runs a round right away — also while paused: it is an explicit request, and it
+ * does not unpause — and coalesces with a round already in flight for that bucket.
+ *
+ * @since 0.1.0
+ */
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberMap from "effect/FiberMap"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { ChainClient } from "./ChainClient.js"
+import { CheckpointEvent, publish, willRetry } from "./CheckpointEvents.js"
+import { CheckpointManager } from "./CheckpointManager.js"
+import type { CheckpointResult } from "./CheckpointResult.js"
+import type { BucketId } from "./Domain.js"
+import * as Metrics from "./Metrics.js"
+import { ProviderHealth } from "./ProviderHealth.js"
+import { JournalState, ReceiptJournal } from "./ReceiptJournal.js"
+import { backoff } from "./RetryPolicy.js"
+
+/**
+ * When buckets are due.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Interval =
+  | { readonly _tag: "Blocks"; readonly blocks: number }
+  | { readonly _tag: "Duration"; readonly duration: Duration.Duration }
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Blocks = (blocks: number): Interval => ({ _tag: "Blocks", blocks })
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Every = (duration: Duration.DurationInput): Interval => ({
+  _tag: "Duration",
+  duration: Duration.decode(duration)
+})
+
+/**
+ * The loop's settings; the defaults are the seed's `BatchedCheckpointConfig`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoopSettings {
+  readonly interval: Interval
+  readonly submitOnEmpty: boolean
+  readonly maxConsecutiveFailures: number
+  /** The first backoff after a failure; each further failure doubles it. */
+  readonly failureRetryDelay: Duration.Duration
+  readonly failureRetryMaxDelay: Duration.Duration
+  /** Rounds in flight at once across buckets. */
+  readonly concurrency: number
+  /** Emit `CheckpointOverdue` once a bucket has had no successful checkpoint for this long. */
+  readonly overdueAfter: Option.Option<Duration.Duration>
+}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultSettings: LoopSettings = {
+  interval: Blocks(100),
+  submitOnEmpty: false,
+  maxConsecutiveFailures: 5,
+  failureRetryDelay: Duration.seconds(30),
+  failureRetryMaxDelay: Duration.minutes(30),
+  concurrency: 4,
+  overdueAfter: Option.some(Duration.hours(1))
+}
+
+/**
+ * A bucket as the loop sees it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BucketLoopStatus {
+  readonly bucketId: BucketId
+  readonly dirty: boolean
+  readonly paused: boolean
+  readonly inFlight: boolean
+  readonly failureStreak: number
+  readonly lastAttemptMillis: Option.Option<number>
+  readonly lastSuccessMillis: Option.Option<number>
+  readonly lastResult: Option.Option<CheckpointResult["_tag"]>
+  readonly nextDueBlock: Option.Option<number>
+  readonly nextDueMillis: Option.Option<number>
+  readonly retryNotBeforeMillis: Option.Option<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface CheckpointLoopService {
+  /** Marks a bucket as having unrecorded changes (adding it to the loop if new). */
+  readonly markDirty: (bucketId: BucketId) => Effect.Effect<void>
+  /** Runs a round now for one bucket, or all; coalesces with one in flight. */
+  readonly submitNow: (bucketId?: BucketId) => Effect.Effect<void>
+  /** Runs a round now for one bucket and waits for its result. */
+  readonly submitNowAndWait: (bucketId: BucketId) => Effect.Effect<CheckpointResult>
+  readonly pause: Effect.Effect<void>
+  readonly resume: Effect.Effect<void>
+  readonly stop: Effect.Effect<void>
+  readonly isRunning: Effect.Effect<boolean>
+  readonly status: Effect.Effect<ReadonlyArray<BucketLoopStatus>>
+}
+
+interface BucketState {
+  readonly bucketId: BucketId
+  readonly dirty: boolean
+  /** Bumped by every `markDirty`: a round clears `dirty` only if nothing was written meanwhile. */
+  readonly generation: number
+  readonly paused: boolean
+  readonly inFlight: boolean
+  readonly rerun: boolean
+  readonly failureStreak: number
+  readonly lastAttemptMillis: number | undefined
+  readonly lastSuccessMillis: number | undefined
+  readonly lastResult: CheckpointResult["_tag"] | undefined
+  readonly nextDueBlock: number | undefined
+  readonly nextDueMillis: number | undefined
+  readonly retryNotBeforeMillis: number | undefined
+  readonly overdueReported: boolean
+  readonly sinceMillis: number
+}
+
+/**
+ * The n-th backoff delay (n ≥ 1) of the failure schedule.
+ *
+ * @since 0.1.0
+ * @category functions
+ */
+export const failureBackoff = (settings: LoopSettings, failures: number): Effect.Effect<Duration.Duration> =>
+  Schedule.run(
+    Schedule.delays(backoff({
+      base: settings.failureRetryDelay,
+      cap: settings.failureRetryMaxDelay,
+      times: Math.max(1, failures),
+      jitter: false
+    })),
+    0,
+    Array.from({ length: Math.max(1, failures) }, (_, i) => i)
+  ).pipe(Effect.map((delays) => Chunk.unsafeGet(delays, Math.max(1, failures) - 1)))
+
+/**
+ * The loop.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CheckpointLoop extends Context.Tag("@checkpointer/core/CheckpointLoop")<
+  CheckpointLoop,
+  CheckpointLoopService
+>() {
+  /** A loop over these buckets that runs for the layer's lifetime. */
+  static readonly layer = (
+    buckets: ReadonlyArray<BucketId>,
+    settings: Partial<LoopSettings> = {}
+  ): Layer.Layer<CheckpointLoop, never, CheckpointManager | ChainClient> =>
+    Layer.scoped(CheckpointLoop, make(buckets, settings))
+}
+
+/**
+ * Starts a loop over these buckets; it runs until `stop` or until the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  initialBuckets: ReadonlyArray<BucketId>,
+  overrides: Partial<LoopSettings> = {}
+): Effect.Effect<CheckpointLoopService, never, Scope.Scope | CheckpointManager | ChainClient> =>
+  Effect.gen(function*() {
+    const settings: LoopSettings = { ...defaultSettings, ...overrides }
+    const manager = yield* CheckpointManager
+    const chain = yield* ChainClient
+    const journal = yield* Effect.serviceOption(ReceiptJournal)
+    const health = yield* Effect.serviceOption(ProviderHealth)
+    const startedAt = yield* Clock.currentTimeMillis
+    const fresh = (bucketId: BucketId, now: number): BucketState => ({
+      bucketId,
+      dirty: false,
+      generation: 0,
+      paused: false,
+      inFlight: false,
+      rerun: false,
+      failureStreak: 0,
+      lastAttemptMillis: undefined,
+      lastSuccessMillis: undefined,
+      lastResult: undefined,
+      nextDueBlock: undefined,
+      nextDueMillis: undefined,
+      retryNotBeforeMillis: undefined,
+      overdueReported: false,
+      sinceMillis: now
+    })
+    const states = yield* Ref.make(new Map(initialBuckets.map((b) => [b, fresh(b, startedAt)] as const)))
+    const running = yield* Ref.make(true)
+    const paused = yield* Ref.make(false)
+    const lastHead = yield* Ref.make<number | undefined>(undefined)
+    const rounds = yield* FiberMap.make<BucketId>()
+    const slots = yield* Effect.makeSemaphore(settings.concurrency)
+
+    const modify = (bucketId: BucketId, change: (state: BucketState) => BucketState) =>
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => Ref.update(states, (m) => new Map(m).set(bucketId, change(m.get(bucketId) ?? fresh(bucketId, now))))
+      )
+
+    // Loop state and provider health survive restarts through the journal, with their real times.
+    const persist = Option.match(journal, {
+      onNone: () => Effect.void,
+      onSome: (j) =>
+        Effect.gen(function*() {
+          const dirtyBuckets = Array.from((yield* Ref.get(states)).values()).filter((s) => s.dirty).map((s) =>
+            s.bucketId
+          )
+          const records = Option.isSome(health) ? yield* health.value.records : []
+          yield* j.writeState(
+            new JournalState({ dirtyBuckets, health: records, updatedAtMillis: yield* Clock.currentTimeMillis }, true)
+          )
+        }).pipe(Effect.catchAll((error) => Effect.logWarning(`could not persist loop state: ${error.message}`)))
+    })
+    if (Option.isSome(journal)) {
+      const saved = yield* journal.value.readState.pipe(Effect.orElseSucceed(() => Option.none<JournalState>()))
+      if (Option.isSome(saved)) {
+        for (const bucketId of saved.value.dirtyBuckets) {
+          yield* modify(bucketId, (s) => ({ ...s, dirty: true, generation: s.generation + 1 }))
+        }
+        if (Option.isSome(health)) yield* health.value.restore(saved.value.health)
+      }
+    }
+
+    const advanceDue = (state: BucketState, head: number | undefined, now: number): BucketState =>
+      settings.interval._tag === "Blocks"
+        ? { ...state, nextDueBlock: head === undefined ? state.nextDueBlock : head + settings.interval.blocks }
+        : { ...state, nextDueMillis: now + Duration.toMillis(settings.interval.duration) }
+
+    /** One round for a bucket; records the outcome; runs again if a request came in meanwhile. */
+    const runRound = (bucketId: BucketId): Effect.Effect<CheckpointResult> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const before = yield* Ref.modify(states, (m): [BucketState, Map<BucketId, BucketState>] => {
+          const state = m.get(bucketId) ?? fresh(bucketId, now)
+          return [state, new Map(m).set(bucketId, { ...state, inFlight: true, rerun: false, lastAttemptMillis: now })]
+        })
+        const retries = before.failureStreak + 1 < settings.maxConsecutiveFailures
+        const result = yield* slots.withPermits(1)(
+          Effect.merge(manager.submitCheckpoint(bucketId)).pipe(Effect.locally(willRetry, retries))
+        ) as Effect.Effect<CheckpointResult>
+        const done = yield* Clock.currentTimeMillis
+        const success = result._tag === "Submitted" || result._tag === "AlreadyCheckpointed"
+        const delay = success ? Duration.zero : yield* failureBackoff(settings, before.failureStreak + 1)
+        const after = yield* Ref.modify(states, (m): [BucketState, Map<BucketId, BucketState>] => {
+          const state = m.get(bucketId) ?? before
+          const streak = success ? 0 : state.failureStreak + 1
+          const next: BucketState = {
+            ...state,
+            inFlight: false,
+            lastResult: result._tag,
+            failureStreak: streak,
+            dirty: success && state.generation === before.generation ? false : state.dirty,
+            lastSuccessMillis: success ? done : state.lastSuccessMillis,
+            overdueReported: success ? false : state.overdueReported,
+            retryNotBeforeMillis: success ? undefined : done + Duration.toMillis(delay),
+            paused: state.paused || (!success && streak >= settings.maxConsecutiveFailures)
+          }
+          return [next, new Map(m).set(bucketId, next)]
+        })
+        if (!success && after.paused && !before.paused && after.failureStreak >= settings.maxConsecutiveFailures) {
+          yield* publish(CheckpointEvent.LoopPaused({
+            bucketId,
+            reason: `${after.failureStreak} consecutive failures (last: ${result._tag})`
+          }))
+        }
+        yield* persist
+        // A request that came in while this round ran: one more round, in this same fiber.
+        if (after.rerun) return yield* runRound(bucketId)
+        return result
+      }).pipe(
+        // Interrupted (pause, stop): not a failure, nothing more to record.
+        Effect.onInterrupt(() => modify(bucketId, (s) => ({ ...s, inFlight: false })))
+      )
+
+    const start = (bucketId: BucketId) =>
+      Effect.gen(function*() {
+        const state = (yield* Ref.get(states)).get(bucketId)
+        if (state?.inFlight === true) return yield* modify(bucketId, (s) => ({ ...s, rerun: true }))
+        yield* FiberMap.run(rounds, bucketId, runRound(bucketId))
+      })
+
+    /** A scheduling pass: start every due bucket that has work and is not held back. */
+    const tick = (head: number | undefined) =>
+      Effect.gen(function*() {
+        if (!(yield* Ref.get(running)) || (yield* Ref.get(paused))) return
+        const now = yield* Clock.currentTimeMillis
+        if (head !== undefined) yield* Ref.set(lastHead, head)
+        const due: Array<BucketId> = []
+        const overdue: Array<BucketState> = []
+        yield* Ref.update(states, (m) => {
+          const next = new Map(m)
+          for (const state of m.values()) {
+            const since = state.lastSuccessMillis ?? state.sinceMillis
+            if (
+              Option.isSome(settings.overdueAfter) && !state.overdueReported &&
+              now - since >= Duration.toMillis(settings.overdueAfter.value)
+            ) {
+              overdue.push(state)
+              next.set(state.bucketId, { ...state, overdueReported: true })
+            }
+            if (state.paused || state.inFlight) continue
+            const isDue = settings.interval._tag === "Blocks"
+              ? state.nextDueBlock === undefined || (head !== undefined && head >= state.nextDueBlock)
+              : state.nextDueMillis === undefined || now >= state.nextDueMillis
+            if (!isDue) continue
+            if (
+              state.failureStreak > 0 && state.retryNotBeforeMillis !== undefined && now < state.retryNotBeforeMillis
+            ) {
+              continue
+            }
+            const current = next.get(state.bucketId) ?? state
+            next.set(state.bucketId, advanceDue(current, head, now))
+            if (state.dirty || settings.submitOnEmpty) due.push(state.bucketId)
+          }
+          return next
+        })
+        for (const state of (yield* Ref.get(states)).values()) {
+          const since = state.lastSuccessMillis ?? state.sinceMillis
+          yield* Metric.set(
+            Metric.tagged(Metrics.secondsSinceLastCheckpoint, "bucket", state.bucketId.toString()),
+            Math.floor((now - since) / 1000)
+          )
+        }
+        for (const state of overdue) {
+          yield* publish(CheckpointEvent.CheckpointOverdue({
+            bucketId: state.bucketId,
+            sinceMillis: state.lastSuccessMillis ?? state.sinceMillis
+          }))
+        }
+        for (const bucketId of due) yield* start(bucketId)
+      })
+
+    // Time-driven: the first pass runs now (before this returns, so the first due point is
+    // deterministic), then one per interval. Block-driven: one pass per finalized head.
+    if (settings.interval._tag === "Duration") yield* tick(undefined)
+    const ticks = settings.interval._tag === "Blocks"
+      ? chain.finalizedHeads.pipe(
+        Stream.runForEach((head) => tick(head.number)),
+        Effect.catchAll((error) => Effect.logError(`the loop lost the chain's finalized heads: ${error.message}`))
+      )
+      : tick(undefined).pipe(Effect.delay(settings.interval.duration), Effect.forever)
+    const scheduler = yield* Effect.forkScoped(ticks)
+
+    const targets = (bucketId?: BucketId) =>
+      bucketId === undefined ? Effect.map(Ref.get(states), (m) => Array.from(m.keys())) : Effect.succeed([bucketId])
+
+    const service: CheckpointLoopService = {
+      markDirty: (bucketId) =>
+        Effect.zipRight(modify(bucketId, (s) => ({ ...s, dirty: true, generation: s.generation + 1 })), persist),
+      submitNow: (bucketId) =>
+        Effect.flatMap(
+          targets(bucketId),
+          (buckets) => Effect.forEach(buckets, (b) => Effect.zipRight(modify(b, (s) => s), start(b)), { discard: true })
+        ),
+      submitNowAndWait: (bucketId) => runRound(bucketId),
+      pause: Effect.gen(function*() {
+        yield* Ref.set(paused, true)
+        yield* FiberMap.clear(rounds)
+        yield* publish(CheckpointEvent.LoopPaused({ bucketId: undefined, reason: "paused by request" }))
+      }),
+      resume: Effect.gen(function*() {
+        yield* Ref.set(paused, false)
+        yield* Ref.update(states, (m) => {
+          const next = new Map<BucketId, BucketState>()
+          for (const [id, s] of m) {
+            next.set(id, { ...s, paused: false, failureStreak: 0, retryNotBeforeMillis: undefined })
+          }
+          return next
+        })
+        yield* publish(CheckpointEvent.LoopResumed({ bucketId: undefined }))
+        yield* tick(yield* Ref.get(lastHead))
+      }),
+      stop: Effect.gen(function*() {
+        yield* Ref.set(running, false)
+        yield* FiberMap.clear(rounds)
+        yield* Fiber.interrupt(scheduler)
+      }),
+      isRunning: Ref.get(running),
+      status: Effect.map(Ref.get(states), (m) =>
+        Array.from(m.values()).map((s): BucketLoopStatus => ({
+          bucketId: s.bucketId,
+          dirty: s.dirty,
+          paused: s.paused,
+          inFlight: s.inFlight,
+          failureStreak: s.failureStreak,
+          lastAttemptMillis: Option.fromNullable(s.lastAttemptMillis),
+          lastSuccessMillis: Option.fromNullable(s.lastSuccessMillis),
+          lastResult: Option.fromNullable(s.lastResult),
+          nextDueBlock: Option.fromNullable(s.nextDueBlock),
+          nextDueMillis: Option.fromNullable(s.nextDueMillis),
+          retryNotBeforeMillis: Option.fromNullable(s.retryNotBeforeMillis)
+        })))
+    }
+    return service
+  })

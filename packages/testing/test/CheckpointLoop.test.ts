@@ -1,0 +1,400 @@
+import { CheckpointEvents, CheckpointLoop, type Domain, Metrics, ProviderHealth } from "@checkpointer/core"
+import { assert, describe, it } from "@effect/vitest"
+import type { MetricState } from "effect"
+import { Duration, Effect, Metric, Option, Ref, Stream, TestClock } from "effect"
+import { FakeProviders, TestNetwork } from "../src/index.js"
+import { inWorld, submissions } from "./helpers.js"
+
+const { Behaviour } = FakeProviders
+const providers = [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie" }]
+const bucket = (id: number, minProviders = 2): TestNetwork.BucketSetup => ({
+  id,
+  primaries: ["Alice", "Bob", "Charlie"],
+  minProviders
+})
+const quick = { maxRetries: 0, graceWindow: "10 millis" } as const
+
+/** Records every event from now on. */
+const recordEvents = Effect.gen(function*() {
+  const bus = yield* CheckpointEvents.CheckpointEvents
+  const seen = yield* Ref.make<ReadonlyArray<CheckpointEvents.CheckpointEvent>>([])
+  const stream = yield* bus.subscribe
+  yield* stream.pipe(Stream.runForEach((e) => Ref.update(seen, (all) => [...all, e])), Effect.forkScoped)
+  return Ref.get(seen)
+})
+
+const startLoop = (ids: ReadonlyArray<number>, settings: Partial<CheckpointLoop.LoopSettings>) =>
+  Effect.gen(function*() {
+    const world = yield* TestNetwork.TestNetwork
+    const loop = yield* CheckpointLoop.make(ids.map(world.bucketId), settings)
+    // Let the scheduler subscribe to the chain's heads before blocks are produced.
+    yield* TestClock.adjust("1 millis")
+    return loop
+  })
+
+const produce = (n: number) =>
+  Effect.flatMap(
+    TestNetwork.TestNetwork,
+    (world) => Effect.zipRight(world.chain.produceBlocks(n), TestClock.adjust("5 seconds"))
+  )
+
+const statusOf = (loop: CheckpointLoop.CheckpointLoopService, id: number) =>
+  Effect.map(loop.status, (all) => all.find((s) => s.bucketId === BigInt(id))!)
+
+describe("CheckpointLoop driven by finalized blocks", () => {
+  it.scoped("a dirty bucket is checkpointed when due, every n real blocks", () =>
+    inWorld(
+      { providers, buckets: [bucket(1)], config: quick },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const loop = yield* startLoop([1], { interval: CheckpointLoop.Blocks(10) })
+        yield* loop.markDirty(world.bucketId(1))
+        yield* produce(1) // head 2: first due
+        assert.strictEqual((yield* submissions).length, 1)
+        assert.strictEqual(Option.getOrThrow((yield* statusOf(loop, 1)).nextDueBlock), 12)
+        assert.isFalse((yield* statusOf(loop, 1)).dirty)
+
+        yield* world.network.append(world.bucketId(1), 3)
+        yield* loop.markDirty(world.bucketId(1))
+        yield* produce(5) // heads up to 8 (the submission made one block too): not due yet
+        assert.strictEqual((yield* submissions).length, 1)
+        yield* produce(4) // head 12: due
+        assert.strictEqual((yield* submissions).length, 2)
+      })
+    ))
+
+  it.scoped("a clean bucket is not checkpointed; with submitOnEmpty it is", () =>
+    inWorld(
+      { providers, buckets: [bucket(1), bucket(2)], config: quick },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        yield* startLoop([1], { interval: CheckpointLoop.Blocks(5) })
+        yield* produce(20)
+        assert.strictEqual((yield* submissions).length, 0)
+        yield* CheckpointLoop.make([world.bucketId(2)], { interval: CheckpointLoop.Blocks(5), submitOnEmpty: true })
+        yield* TestClock.adjust("1 millis")
+        yield* produce(1)
+        // Bucket 2 is checkpointed although nothing was marked dirty; bucket 1 still is not.
+        const recorded = yield* submissions
+        assert.deepStrictEqual(recorded.map((r) => r.submission.bucketId), [2n])
+      })
+    ))
+
+  it.scoped("a hundred buckets run in one loop", () =>
+    inWorld(
+      { providers, buckets: Array.from({ length: 100 }, (_, i) => bucket(i + 1)), config: quick },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const ids = Array.from({ length: 100 }, (_, i) => i + 1)
+        const loop = yield* startLoop(ids, { interval: CheckpointLoop.Blocks(10), concurrency: 8 })
+        for (const id of ids) yield* loop.markDirty(world.bucketId(id))
+        yield* produce(1)
+        for (let i = 0; i < 300; i++) yield* TestClock.adjust("200 millis")
+        const recorded = yield* submissions
+        assert.strictEqual(recorded.length, 100)
+        assert.strictEqual(new Set(recorded.map((r) => r.submission.bucketId)).size, 100)
+        assert.isTrue((yield* loop.status).every((s) => !s.dirty && s.failureStreak === 0))
+      })
+    ))
+})
+
+describe("CheckpointLoop failures, pause and resume", () => {
+  it.scoped("after N failures the bucket pauses itself with an event; resume clears the streak", () =>
+    inWorld(
+      {
+        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
+        buckets: [bucket(1)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const events = yield* recordEvents
+        const loop = yield* startLoop([1], {
+          interval: CheckpointLoop.Every("10 seconds"),
+          maxConsecutiveFailures: 3,
+          failureRetryDelay: Duration.seconds(1),
+          failureRetryMaxDelay: Duration.seconds(4)
+        })
+        yield* loop.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("2 minutes")
+        const paused = yield* statusOf(loop, 1)
+        assert.isTrue(paused.paused)
+        assert.strictEqual(paused.failureStreak, 3)
+        const failures = (yield* events).filter((e) => e._tag === "CheckpointFailed")
+        assert.deepStrictEqual(failures.map((e) => e._tag === "CheckpointFailed" && e.willRetry), [true, true, false])
+        assert.isTrue((yield* events).some((e) => e._tag === "LoopPaused" && e.bucketId === world.bucketId(1)))
+
+        // Still paused: more time brings no more attempts.
+        yield* TestClock.adjust("2 minutes")
+        assert.strictEqual((yield* statusOf(loop, 1)).failureStreak, 3)
+
+        for (const name of ["Alice", "Bob", "Charlie"]) yield* world.network.setBehaviour(name, Behaviour.honest())
+        yield* loop.resume
+        yield* TestClock.adjust("30 seconds")
+        const resumed = yield* statusOf(loop, 1)
+        assert.isFalse(resumed.paused)
+        assert.strictEqual(resumed.failureStreak, 0)
+        assert.deepStrictEqual(resumed.lastResult, Option.some("Submitted"))
+        assert.isTrue((yield* events).some((e) => e._tag === "LoopResumed"))
+      })
+    ))
+
+  it.effect("the failure backoff follows the schedule: doubling from the base, capped", () =>
+    Effect.gen(function*() {
+      const settings = {
+        ...CheckpointLoop.defaultSettings,
+        failureRetryDelay: Duration.seconds(30),
+        failureRetryMaxDelay: Duration.minutes(3)
+      }
+      const delays = yield* Effect.forEach([1, 2, 3, 4, 5], (n) => CheckpointLoop.failureBackoff(settings, n))
+      assert.deepStrictEqual(delays.map(Duration.toSeconds), [30, 60, 120, 180, 180])
+    }))
+
+  it.scoped("stop during an in-flight round returns at once; the round is interrupted, nothing recorded", () =>
+    inWorld(
+      {
+        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.slow("10 minutes") }],
+        buckets: [bucket(1, 3)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const loop = yield* startLoop([1], { interval: CheckpointLoop.Every("1 second") })
+        yield* loop.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("2 seconds")
+        assert.isTrue((yield* statusOf(loop, 1)).inFlight)
+        yield* loop.stop // no clock advance: it must not wait for the round
+        assert.isFalse(yield* loop.isRunning)
+        const status = yield* statusOf(loop, 1)
+        assert.isFalse(status.inFlight)
+        assert.isTrue(status.dirty)
+        assert.strictEqual(status.failureStreak, 0)
+        yield* TestClock.adjust("20 minutes")
+        assert.strictEqual((yield* submissions).length, 0)
+      })
+    ))
+
+  it.scoped("pause interrupts a round in flight; submitNow still runs while paused, and leaves it paused", () =>
+    inWorld(
+      { providers, buckets: [bucket(1)], config: quick },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const loop = yield* startLoop([1], { interval: CheckpointLoop.Every("1 minute") })
+        yield* loop.pause
+        yield* loop.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("5 minutes")
+        assert.strictEqual((yield* submissions).length, 0)
+        // An explicit request is honoured even while paused (a documented choice).
+        yield* loop.submitNow(world.bucketId(1))
+        yield* TestClock.adjust("5 seconds")
+        assert.strictEqual((yield* submissions).length, 1)
+        assert.isFalse((yield* statusOf(loop, 1)).dirty)
+        yield* world.network.append(world.bucketId(1), 1)
+        yield* loop.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("5 minutes")
+        assert.strictEqual((yield* submissions).length, 1, "the loop itself stays paused")
+      })
+    ))
+
+  it.scoped("a write during a round keeps the bucket dirty for the next round", () =>
+    inWorld(
+      {
+        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.slow("3 seconds") }],
+        buckets: [bucket(1, 3)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const loop = yield* startLoop([1], { interval: CheckpointLoop.Every("1 minute") })
+        yield* loop.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("61 seconds") // the next due point starts the round
+        assert.isTrue((yield* statusOf(loop, 1)).inFlight)
+        yield* loop.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("10 seconds")
+        const status = yield* statusOf(loop, 1)
+        assert.deepStrictEqual(status.lastResult, Option.some("Submitted"))
+        assert.isTrue(status.dirty, "the write made during the round is still to be checkpointed")
+      })
+    ))
+
+  it.scoped("submitNow during a round in flight coalesces into one more round", () =>
+    inWorld(
+      {
+        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.slow("3 seconds") }],
+        buckets: [bucket(1, 3)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const loop = yield* startLoop([1], { interval: CheckpointLoop.Every("1 hour") })
+        yield* loop.submitNow(world.bucketId(1))
+        yield* TestClock.adjust("1 second")
+        yield* loop.submitNow(world.bucketId(1))
+        yield* loop.submitNow(world.bucketId(1))
+        yield* TestClock.adjust("20 seconds")
+        // The first round, then exactly one more for both requests made while it ran.
+        const times = yield* world.network.requestTimes("Charlie")
+        assert.strictEqual(times.length, 2)
+      })
+    ))
+})
+
+describe("events, callbacks and metrics", () => {
+  it.scoped("events arrive in order: conflict, then success; a failure says whether it will be retried", () =>
+    inWorld(
+      {
+        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.lagging(2) }],
+        buckets: [bucket(1)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const events = yield* recordEvents
+        const loop = yield* startLoop([1], { interval: CheckpointLoop.Every("1 minute") })
+        yield* loop.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("65 seconds")
+        const tags = (yield* events).map((e) => e._tag)
+        assert.deepStrictEqual(tags, ["ProviderConflict", "CheckpointSubmitted"])
+        const conflict = (yield* events)[0]
+        assert.isTrue(
+          conflict._tag === "ProviderConflict" && conflict.disagreeing[0].conflict === "SyncDelay" &&
+            conflict.disagreeing[0].provider === world.account("Charlie")
+        )
+      })
+    ))
+
+  it.scoped("a callback that throws does not stop the loop, and the others still run", () =>
+    inWorld(
+      { providers, buckets: [bucket(1), bucket(2)], config: quick },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const delivered: Array<string> = []
+        const errors: Array<unknown> = []
+        yield* CheckpointEvents.callbacks({
+          onCheckpointSubmitted: (bucketId) => {
+            delivered.push(String(bucketId))
+            if (bucketId === world.bucketId(1)) throw new Error("user callback bug")
+          },
+          onCallbackError: (error) => errors.push(error)
+        })
+        const loop = yield* startLoop([1, 2], { interval: CheckpointLoop.Every("1 minute") })
+        yield* loop.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("65 seconds")
+        yield* loop.markDirty(world.bucketId(2))
+        yield* TestClock.adjust("2 minutes")
+        assert.deepStrictEqual(delivered, ["1", "2"])
+        assert.strictEqual(errors.length, 1)
+        assert.isTrue(yield* loop.isRunning)
+      })
+    ))
+
+  it.scoped("metrics after a scripted scenario: rounds, outcomes by bucket, signatures, broadcasts", () =>
+    inWorld(
+      {
+        providers,
+        buckets: [bucket(9001), bucket(9002, 4)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const count = (metric: Metric.Metric.Counter<number>) =>
+          Effect.map(Metric.value(metric), (state: MetricState.MetricState.Counter<number>) => state.count)
+        const outcome = (tag: string, id: number) =>
+          count(Metric.tagged(Metric.tagged(Metrics.outcomes, "outcome", tag), "bucket", String(id)))
+        const roundsBefore = yield* count(Metrics.rounds)
+        const signaturesBefore = yield* count(Metrics.signaturesCollected)
+        const loop = yield* startLoop([9001, 9002], { interval: CheckpointLoop.Every("1 minute") })
+        yield* loop.markDirty(world.bucketId(9001))
+        yield* loop.markDirty(world.bucketId(9002))
+        yield* TestClock.adjust("65 seconds")
+        assert.strictEqual(yield* outcome("Submitted", 9001), 1)
+        assert.strictEqual(yield* outcome("InsufficientConsensus", 9002), 1)
+        // Other tests run concurrently and share the registry: compare at least what this one added.
+        assert.isAtLeast((yield* count(Metrics.rounds)) - roundsBefore, 2)
+        // Three signatures from bucket 9001's round; 9002's failed round carries no decision.
+        assert.isAtLeast((yield* count(Metrics.signaturesCollected)) - signaturesBefore, 3)
+        const gauge = yield* Metric.value(Metric.tagged(Metrics.secondsSinceLastCheckpoint, "bucket", "9002"))
+        assert.isAtLeast(gauge.value, 0)
+      })
+    ))
+
+  it.scoped("the watchdog reports a bucket with no successful checkpoint for too long, once", () =>
+    inWorld(
+      {
+        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
+        buckets: [bucket(1)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const events = yield* recordEvents
+        yield* startLoop([1], {
+          interval: CheckpointLoop.Every("1 minute"),
+          overdueAfter: Option.some(Duration.minutes(10))
+        })
+        yield* TestClock.adjust("9 minutes")
+        assert.isFalse((yield* events).some((e) => e._tag === "CheckpointOverdue"))
+        yield* TestClock.adjust("5 minutes")
+        yield* TestClock.adjust("30 minutes")
+        assert.strictEqual((yield* events).filter((e) => e._tag === "CheckpointOverdue").length, 1)
+      })
+    ))
+})
+
+describe("provider health in rounds", () => {
+  it.scoped("status changes are events, and an open breaker stops asking a failing provider", () =>
+    inWorld(
+      {
+        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.unreachable() }],
+        buckets: [bucket(1)],
+        config: quick,
+        health: { unreachableAfter: 2, breakerCooldown: Duration.minutes(10) }
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const events = yield* recordEvents
+        const loop = yield* startLoop([1], { interval: CheckpointLoop.Every("1 minute"), submitOnEmpty: true })
+        yield* TestClock.adjust("5 minutes")
+        const health = yield* Effect.map(Effect.serviceOption(ProviderHealth.ProviderHealth), Option.getOrThrow)
+        const charlie = yield* health.snapshot(world.account("Charlie"))
+        assert.strictEqual(charlie.status, "Unreachable")
+        assert.strictEqual(charlie.breaker, "Open")
+        // Two failed requests opened the breaker; the later rounds did not ask Charlie at all.
+        assert.strictEqual((yield* world.network.requestTimes("Charlie")).length, 2)
+        assert.isAtLeast((yield* world.network.requestTimes("Alice")).length, 5)
+        const changes = (yield* events).filter((e) => e._tag === "ProviderStatusChanged")
+        assert.isTrue(changes.some((e) => e._tag === "ProviderStatusChanged" && e.to === "Unreachable"))
+        assert.isTrue(yield* loop.isRunning)
+      })
+    ))
+})
+
+describe("ProviderHealth rules", () => {
+  it("one boundary: 80 % success with no failure streak is Healthy, below is Degraded", () => {
+    assert.strictEqual(ProviderHealth.statusOf({ requests: 0, successes: 0, consecutiveFailures: 0 }), "Unknown")
+    assert.strictEqual(ProviderHealth.statusOf({ requests: 5, successes: 4, consecutiveFailures: 0 }), "Healthy")
+    assert.strictEqual(ProviderHealth.statusOf({ requests: 10, successes: 7, consecutiveFailures: 0 }), "Degraded")
+    assert.strictEqual(ProviderHealth.statusOf({ requests: 10, successes: 9, consecutiveFailures: 1 }), "Degraded")
+    assert.strictEqual(ProviderHealth.statusOf({ requests: 10, successes: 5, consecutiveFailures: 5 }), "Unreachable")
+  })
+
+  it.effect("latency average and percentiles, real times, ordering by health", () =>
+    Effect.gen(function*() {
+      const health = yield* ProviderHealth.make()
+      const [a, b, c] = [
+        "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+        "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty",
+        "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"
+      ] as Array<Domain.AccountId>
+      yield* TestClock.setTime(1_700_000_000_000)
+      for (const latency of [10, 20, 30, 40, 100]) yield* health.recordSuccess(a, latency)
+      yield* health.recordSuccess(b, 5)
+      yield* health.recordFailure(b, "timeout")
+      const snap = yield* health.snapshot(a)
+      assert.deepStrictEqual(snap.latencyP50Millis, Option.some(30))
+      assert.deepStrictEqual(snap.latencyP95Millis, Option.some(100))
+      assert.deepStrictEqual(snap.lastSuccessMillis, Option.some(1_700_000_000_000))
+      assert.deepStrictEqual(yield* health.ordered([c, b, a]), [a, c, b])
+      assert.isTrue(yield* health.hasEnoughHealthyProviders([a, b, c], 1))
+      assert.isFalse(yield* health.hasEnoughHealthyProviders([a, b, c], 2))
+    }))
+})
