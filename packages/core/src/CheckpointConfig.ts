@@ -63,6 +63,13 @@ export interface CheckpointSettings {
    * signatures (verified again) instead of running a new round, if it is younger than this.
    */
   readonly reuseSignaturesFor: Duration.Duration
+  /** Challenge (`challenge_offchain`) a provider that diverged in `challengeAfterRounds` rounds in a row (default off). */
+  readonly autoChallenge: boolean
+  readonly challengeAfterRounds: number
+  /** A provider is challenged at most once per cooldown. */
+  readonly challengeCooldown: Duration.Duration
+  /** At most this many challenges (each costs a deposit) for the life of the process. */
+  readonly challengeBudget: number
   /** Provider endpoints given by hand; resolved to accounts through `/info`, merged with chain discovery. */
   readonly manualEndpoints: ReadonlyArray<Endpoint>
 }
@@ -89,7 +96,8 @@ const DURATION_KEYS = [
   "submissionTimeout",
   "chainTimeout",
   "inDoubtHold",
-  "reuseSignaturesFor"
+  "reuseSignaturesFor",
+  "challengeCooldown"
 ] as const
 
 /**
@@ -115,6 +123,10 @@ export const defaults: CheckpointSettings = {
   chainTimeout: Duration.seconds(30),
   inDoubtHold: Duration.minutes(10),
   reuseSignaturesFor: Duration.minutes(10),
+  autoChallenge: false,
+  challengeAfterRounds: 3,
+  challengeCooldown: Duration.hours(1),
+  challengeBudget: 10,
   manualEndpoints: []
 }
 
@@ -138,6 +150,8 @@ export const problems = (settings: CheckpointSettings): ReadonlyArray<string> =>
   int(settings.maxRetries, "maxRetries", 0, 50)
   int(settings.maxConcurrency, "maxConcurrency", 1, 10_000)
   int(settings.syncRequeries, "syncRequeries", 0, 100)
+  int(settings.challengeAfterRounds, "challengeAfterRounds", 1, 1000)
+  int(settings.challengeBudget, "challengeBudget", 0, 1_000_000)
   positive(settings.providerTimeout, "providerTimeout")
   positive(settings.retryDelay, "retryDelay")
   positive(settings.retryMaxDelay, "retryMaxDelay")
@@ -211,6 +225,12 @@ export const config: Config.Config<CheckpointSettings> = Config.all({
   chainTimeout: Config.duration("CHAIN_TIMEOUT").pipe(Config.withDefault(defaults.chainTimeout)),
   inDoubtHold: Config.duration("IN_DOUBT_HOLD").pipe(Config.withDefault(defaults.inDoubtHold)),
   reuseSignaturesFor: Config.duration("REUSE_SIGNATURES_FOR").pipe(Config.withDefault(defaults.reuseSignaturesFor)),
+  autoChallenge: Config.boolean("AUTO_CHALLENGE").pipe(Config.withDefault(defaults.autoChallenge)),
+  challengeAfterRounds: Config.integer("CHALLENGE_AFTER_ROUNDS").pipe(
+    Config.withDefault(defaults.challengeAfterRounds)
+  ),
+  challengeCooldown: Config.duration("CHALLENGE_COOLDOWN").pipe(Config.withDefault(defaults.challengeCooldown)),
+  challengeBudget: Config.integer("CHALLENGE_BUDGET").pipe(Config.withDefault(defaults.challengeBudget)),
   manualEndpoints: Config.array(Config.string(), "PROVIDER_ENDPOINTS").pipe(
     Config.withDefault([] as ReadonlyArray<string>),
     Config.map((urls) => urls.filter((url) => url.trim() !== "").map((url) => url.trim() as Endpoint))

@@ -22,16 +22,16 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type { BucketInfo, BucketSnapshot, ChainReadError } from "./ChainClient.js"
-import { ChainClient } from "./ChainClient.js"
+import { ChainClient, ChunkLocation, OffchainChallenge } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import { CheckpointEvent, publish, willRetry } from "./CheckpointEvents.js"
 import type { AlreadyCheckpointed, CheckpointError, CheckpointResult, Submitted } from "./CheckpointResult.js"
 import { InsufficientConsensus, NoProviders, ProvidersUnreachable, TransactionFailed } from "./CheckpointResult.js"
 import type { Collection } from "./CommitmentCollector.js"
 import { CommitmentCollector } from "./CommitmentCollector.js"
-import type { Decision } from "./Consensus.js"
+import type { ChallengeEvidence, Decision } from "./Consensus.js"
 import { Consensus } from "./Consensus.js"
-import type { BucketId, Commitment } from "./Domain.js"
+import type { BucketId, Commitment, U64 } from "./Domain.js"
 import * as Metrics from "./Metrics.js"
 import type { Discovered } from "./ProviderDiscovery.js"
 import { ProviderDiscovery } from "./ProviderDiscovery.js"
@@ -204,6 +204,63 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
             })
         })
 
+      // Automatic challenges: consecutive divergent rounds per (bucket, provider), cooldowns, a budget.
+      const divergence = yield* Ref.make(new Map<string, { streak: number; lastChallengeMillis: number | undefined }>())
+      const budget = yield* Ref.make(settings.challengeBudget)
+
+      const considerChallenges = (decision: Decision) =>
+        Effect.gen(function*() {
+          const divergent = new Map(decision.challengeCandidates.map((c) => [c.provider as string, c]))
+          const answered = new Set(
+            decision.outcomes.filter((o) => o._tag === "Answered").map((o) => o.provider as string)
+          )
+          const due: Array<ChallengeEvidence> = []
+          const now = yield* Clock.currentTimeMillis
+          yield* Ref.update(divergence, (m) => {
+            const next = new Map(m)
+            for (const provider of answered) {
+              const key = `${decision.bucketId}:${provider}`
+              const before = next.get(key) ?? { streak: 0, lastChallengeMillis: undefined }
+              const evidence = divergent.get(provider)
+              const streak = evidence === undefined ? 0 : before.streak + 1
+              next.set(key, { ...before, streak })
+              const cooled = before.lastChallengeMillis === undefined ||
+                now - before.lastChallengeMillis >= Duration.toMillis(settings.challengeCooldown)
+              if (evidence !== undefined && streak >= settings.challengeAfterRounds && cooled) due.push(evidence)
+            }
+            return next
+          })
+          if (!settings.autoChallenge) return
+          for (const evidence of due) {
+            const commitment = evidence.providerCommitment
+            // The newest leaf the provider itself committed to; never a leaf outside its range.
+            if (commitment.leafCount === 0n) continue
+            const spent = yield* Ref.modify(budget, (left) => (left > 0 ? [true, left - 1] : [false, left]))
+            if (!spent) {
+              yield* Effect.logWarning("challenge budget exhausted; not challenging")
+              return
+            }
+            const challenge = new OffchainChallenge({
+              bucketId: evidence.bucketId,
+              provider: evidence.provider,
+              commitment,
+              target: new ChunkLocation({
+                leafIndex: (commitment.startSeq + commitment.leafCount - 1n) as U64,
+                chunkIndex: 0n as U64
+              }, true),
+              signature: evidence.providerSignature
+            }, true)
+            const receipt = yield* Effect.either(chain.challengeOffchain(challenge))
+            yield* Ref.update(divergence, (m) =>
+              new Map(m).set(`${evidence.bucketId}:${evidence.provider}`, { streak: 0, lastChallengeMillis: now }))
+            if (receipt._tag === "Right") {
+              yield* publish(CheckpointEvent.ChallengeSubmitted({ challenge, deadline: receipt.right.deadline }))
+            } else {
+              yield* Effect.logWarning(`challenge of ${evidence.provider} failed: ${receipt.left.message}`)
+            }
+          }
+        })
+
       const attempt = (bucketId: BucketId) =>
         Effect.gen(function*() {
           // What an earlier process left in flight is settled first.
@@ -217,6 +274,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           const report = yield* collectWithConflicts(bucketId)
           const { decision } = report
           yield* recordRound(decision)
+          yield* considerChallenges(decision)
           if (!decision.thresholdMet) {
             // Nobody answered at all (some were not awaited once the round could no longer succeed).
             const nobodyAnswered = decision.outcomes.some((o) => o._tag === "Unreachable") &&

@@ -30,6 +30,8 @@ export * as Consensus from "./Consensus.js"
 /** @since 0.1.0 */
 export * as Domain from "./Domain.js"
 /** @since 0.1.0 */
+export * as Drive from "./Drive.js"
+/** @since 0.1.0 */
 export * as EndpointPolicy from "./EndpointPolicy.js"
 /** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
