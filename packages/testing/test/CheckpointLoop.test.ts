@@ -398,3 +398,41 @@ describe("ProviderHealth rules", () => {
       assert.isFalse(yield* health.hasEnoughHealthyProviders([a, b, c], 2))
     }))
 })
+
+describe("loop state survives a restart through the journal", () => {
+  it.scoped("dirty buckets and provider health come back, with their real times", () =>
+    inWorld(
+      {
+        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.unreachable() }],
+        buckets: [bucket(1), bucket(2)],
+        config: quick,
+        journal: "memory",
+        health: {}
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        yield* TestClock.setTime(1_700_000_000_000)
+        const first = yield* startLoop([1, 2], { interval: CheckpointLoop.Every("1 minute") })
+        yield* first.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("61 seconds")
+        yield* first.markDirty(world.bucketId(2))
+        yield* first.stop
+        const health = yield* Effect.map(Effect.serviceOption(ProviderHealth.ProviderHealth), Option.getOrThrow)
+        const failedAt = Option.getOrThrow((yield* health.snapshot(world.account("Charlie"))).lastFailureMillis)
+        assert.isAtLeast(failedAt, 1_700_000_000_000)
+
+        // A new loop (as after a restart) starts from what was journaled.
+        yield* health.restore([])
+        assert.deepStrictEqual((yield* submissions).map((r) => r.submission.bucketId), [1n])
+        const second = yield* startLoop([], { interval: CheckpointLoop.Every("1 minute") })
+        yield* TestClock.adjust("5 seconds")
+        // Bucket 2 was never marked dirty in this loop: the journal remembered it, and it was checkpointed.
+        assert.deepStrictEqual((yield* submissions).map((r) => r.submission.bucketId), [1n, 2n])
+        assert.isTrue((yield* second.status).some((s) => s.bucketId === world.bucketId(2) && !s.dirty))
+        // The journaled failure (cleared from memory above) came back, and the new round added one.
+        const charlie = yield* health.snapshot(world.account("Charlie"))
+        assert.strictEqual(charlie.failures, 2)
+        assert.isTrue(Option.getOrThrow(charlie.lastFailureMillis) >= failedAt)
+      })
+    ))
+})
