@@ -156,35 +156,28 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
 
         const journalOption = yield* Effect.serviceOption(Journal.ReceiptJournal)
 
-        /** A journal write that must succeed before going on (nothing is broadcast unjournaled). */
-        const mustJournal = (
+        const journalWrite = (
           bucketId: BucketId,
           change: (journal: Journal.BucketJournal) => Journal.BucketJournal
-        ) =>
+        ): Effect.Effect<void, Journal.JournalError> =>
           Option.match(journalOption, {
             onNone: () => Effect.void,
-            onSome: (journal) =>
-              journal.update(bucketId, change).pipe(
-                Effect.asVoid,
-                Effect.mapError((error) => notSent(bucketId, "JournalUnavailable", error.message))
-              )
+            onSome: (journal) => Effect.asVoid(journal.update(bucketId, change))
           })
 
+        /** A journal write that must succeed before going on (nothing is broadcast unjournaled). */
+        const mustJournal = (bucketId: BucketId, change: (journal: Journal.BucketJournal) => Journal.BucketJournal) =>
+          journalWrite(bucketId, change).pipe(
+            Effect.mapError((error) => notSent(bucketId, "JournalUnavailable", error.message))
+          )
+
         /** A journal write after the fact: a failure is logged; the next start recovers it from chain. */
-        const shouldJournal = (
-          bucketId: BucketId,
-          change: (journal: Journal.BucketJournal) => Journal.BucketJournal
-        ) =>
-          Option.match(journalOption, {
-            onNone: () => Effect.void,
-            onSome: (journal) =>
-              journal.update(bucketId, change).pipe(
-                Effect.asVoid,
-                Effect.catchAll((error) =>
-                  Effect.logWarning(`journal write failed; the next start recovers it from chain: ${error.message}`)
-                )
-              )
-          })
+        const shouldJournal = (bucketId: BucketId, change: (journal: Journal.BucketJournal) => Journal.BucketJournal) =>
+          journalWrite(bucketId, change).pipe(
+            Effect.catchAll((error) =>
+              Effect.logWarning(`journal write failed; the next start recovers it from chain: ${error.message}`)
+            )
+          )
 
         const broadcast = (prepared: PreparedCheckpoint) => {
           const bucketId = prepared.submission.bucketId

@@ -19,6 +19,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
+import { prng } from "./internal/prng.js"
 
 type BucketId = Domain.BucketId
 
@@ -168,18 +169,6 @@ export class FakeProviderNetwork extends Context.Tag("@checkpointer/testing/Fake
 /** A derived root, distinct per reason, so fakes can disagree in controlled ways. */
 const deriveRoot = (root: Domain.H256, reason: string): Domain.H256 =>
   blake2AsHex(`${root}:${reason}`, 256) as Domain.H256
-
-/** mulberry32: a tiny seeded PRNG, so flaky providers fail the same way on every run. */
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const hex = (bytes: Uint8Array) => "0x" + Buffer.from(bytes).toString("hex")
 

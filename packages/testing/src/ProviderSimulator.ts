@@ -33,6 +33,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createServer } from "node:http"
+import { prng } from "./internal/prng.js"
 import { Mmr } from "./Mmr.js"
 
 /**
@@ -130,18 +131,6 @@ export interface SimulatorOptions {
 }
 
 const hex = (bytes: Uint8Array) => "0x" + Buffer.from(bytes).toString("hex")
-
-/** mulberry32: a small seeded PRNG. */
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const leafOf = (label: string) => blake2AsU8a(label, 256)
 
