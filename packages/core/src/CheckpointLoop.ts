@@ -231,6 +231,7 @@ export const make = (
     const lastHead = yield* Ref.make<number | undefined>(undefined)
     const rounds = yield* FiberMap.make<BucketId>()
     const slots = yield* Effect.makeSemaphore(settings.concurrency)
+    const persistLock = yield* Effect.makeSemaphore(1)
 
     const modify = (bucketId: BucketId, change: (state: BucketState) => BucketState) =>
       Effect.flatMap(
@@ -238,29 +239,40 @@ export const make = (
         (now) => Ref.update(states, (m) => new Map(m).set(bucketId, change(m.get(bucketId) ?? fresh(bucketId, now))))
       )
 
-    // Loop state and provider health survive restarts through the journal, with their real times.
+    // Loop state and provider health survive restarts through the journal, with their real times. A state
+    // file that cannot be read (damaged, or from a newer version) is never overwritten: persistence is off.
+    let persistable = Option.isSome(journal)
+    if (Option.isSome(journal)) {
+      const saved = yield* Effect.either(journal.value.readState)
+      if (saved._tag === "Left") {
+        persistable = false
+        yield* Effect.logError(`loop state not restored, and will not be saved: ${saved.left.message}`)
+      } else if (Option.isSome(saved.right)) {
+        for (const bucketId of saved.right.value.dirtyBuckets) {
+          yield* modify(bucketId, (s) => ({ ...s, dirty: true, generation: s.generation + 1 }))
+        }
+        if (Option.isSome(health)) yield* health.value.restore(saved.right.value.health)
+      }
+    }
     const persist = Option.match(journal, {
       onNone: () => Effect.void,
       onSome: (j) =>
         Effect.gen(function*() {
-          const dirtyBuckets = Array.from((yield* Ref.get(states)).values()).filter((s) => s.dirty).map((s) =>
-            s.bucketId
-          )
-          const records = Option.isSome(health) ? yield* health.value.records : []
+          if (!persistable) return
+          const mine = yield* Ref.get(states)
+          // Other loops (other drives) share the file: keep their buckets, set ours.
+          const stored = Option.getOrUndefined(yield* j.readState)
+          const others = (stored?.dirtyBuckets ?? []).filter((b) => !mine.has(b))
+          const dirtyBuckets = [...others, ...Array.from(mine.values()).filter((s) => s.dirty).map((s) => s.bucketId)]
+          const records = Option.isSome(health) ? yield* health.value.records : stored?.health ?? []
           yield* j.writeState(
             new JournalState({ dirtyBuckets, health: records, updatedAtMillis: yield* Clock.currentTimeMillis }, true)
           )
-        }).pipe(Effect.catchAll((error) => Effect.logWarning(`could not persist loop state: ${error.message}`)))
+        }).pipe(
+          persistLock.withPermits(1),
+          Effect.catchAll((error) => Effect.logWarning(`could not persist loop state: ${error.message}`))
+        )
     })
-    if (Option.isSome(journal)) {
-      const saved = yield* journal.value.readState.pipe(Effect.orElseSucceed(() => Option.none<JournalState>()))
-      if (Option.isSome(saved)) {
-        for (const bucketId of saved.value.dirtyBuckets) {
-          yield* modify(bucketId, (s) => ({ ...s, dirty: true, generation: s.generation + 1 }))
-        }
-        if (Option.isSome(health)) yield* health.value.restore(saved.value.health)
-      }
-    }
 
     const advanceDue = (state: BucketState, head: number | undefined, now: number): BucketState =>
       settings.interval._tag === "Blocks"
@@ -290,7 +302,12 @@ export const make = (
             inFlight: false,
             lastResult: result._tag,
             failureStreak: streak,
-            dirty: success && state.generation === before.generation ? false : state.dirty,
+            // Clean only if nothing was written during the round, and the round was a fresh one: a
+            // journaled round's signatures (reused after a restart) may predate the latest writes.
+            dirty: success && state.generation === before.generation &&
+                !(result._tag === "Submitted" && result.reused)
+              ? false
+              : state.dirty,
             lastSuccessMillis: success ? done : state.lastSuccessMillis,
             overdueReported: success ? false : state.overdueReported,
             retryNotBeforeMillis: success ? undefined : done + Duration.toMillis(delay),
@@ -309,16 +326,58 @@ export const make = (
         if (after.rerun) return yield* runRound(bucketId)
         return result
       }).pipe(
-        // Interrupted (pause, stop): not a failure, nothing more to record.
-        Effect.onInterrupt(() => modify(bucketId, (s) => ({ ...s, inFlight: false })))
+        // However it ends (interrupted by pause or stop, or a defect), the bucket is not left in flight.
+        Effect.onExit((exit) =>
+          exit._tag === "Success" ? Effect.void : modify(bucketId, (s) => ({ ...s, inFlight: false }))
+        )
       )
 
+    /** Starts a round in the loop's fiber map (never replacing one running), or asks it to run once more. */
     const start = (bucketId: BucketId) =>
       Effect.gen(function*() {
-        const state = (yield* Ref.get(states)).get(bucketId)
-        if (state?.inFlight === true) return yield* modify(bucketId, (s) => ({ ...s, rerun: true }))
-        yield* FiberMap.run(rounds, bucketId, runRound(bucketId))
+        if (!(yield* Ref.get(running))) return
+        const running_ = yield* FiberMap.get(rounds, bucketId).pipe(Effect.option)
+        if (Option.isSome(running_)) return yield* modify(bucketId, (s) => ({ ...s, rerun: true }))
+        yield* FiberMap.run(rounds, bucketId, runRound(bucketId), { onlyIfMissing: true })
       })
+
+    const watchInterval = Option.match(settings.overdueAfter, {
+      onNone: () => Duration.minutes(1),
+      onSome: (d) => Duration.min(Duration.minutes(1), Duration.max(Duration.seconds(1), Duration.times(d, 0.1)))
+    })
+
+    /** The liveness watchdog: the per-bucket gauge, and `CheckpointOverdue` once per overdue spell. */
+    const watch = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const overdue = yield* Ref.modify(states, (m): [Array<BucketState>, Map<BucketId, BucketState>] => {
+        const found: Array<BucketState> = []
+        const next = new Map(m)
+        for (const state of m.values()) {
+          const since = state.lastSuccessMillis ?? state.sinceMillis
+          if (
+            Option.isSome(settings.overdueAfter) && !state.overdueReported &&
+            now - since >= Duration.toMillis(settings.overdueAfter.value)
+          ) {
+            found.push(state)
+            next.set(state.bucketId, { ...state, overdueReported: true })
+          }
+        }
+        return [found, next]
+      })
+      for (const state of (yield* Ref.get(states)).values()) {
+        const since = state.lastSuccessMillis ?? state.sinceMillis
+        yield* Metric.set(
+          Metric.tagged(Metrics.secondsSinceLastCheckpoint, "bucket", state.bucketId.toString()),
+          Math.floor((now - since) / 1000)
+        )
+      }
+      for (const state of overdue) {
+        yield* publish(CheckpointEvent.CheckpointOverdue({
+          bucketId: state.bucketId,
+          sinceMillis: state.lastSuccessMillis ?? state.sinceMillis
+        }))
+      }
+    })
 
     /** A scheduling pass: start every due bucket that has work and is not held back. */
     const tick = (head: number | undefined) =>
@@ -327,18 +386,9 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         if (head !== undefined) yield* Ref.set(lastHead, head)
         const due: Array<BucketId> = []
-        const overdue: Array<BucketState> = []
         yield* Ref.update(states, (m) => {
           const next = new Map(m)
           for (const state of m.values()) {
-            const since = state.lastSuccessMillis ?? state.sinceMillis
-            if (
-              Option.isSome(settings.overdueAfter) && !state.overdueReported &&
-              now - since >= Duration.toMillis(settings.overdueAfter.value)
-            ) {
-              overdue.push(state)
-              next.set(state.bucketId, { ...state, overdueReported: true })
-            }
             if (state.paused || state.inFlight) continue
             const isDue = settings.interval._tag === "Blocks"
               ? state.nextDueBlock === undefined || (head !== undefined && head >= state.nextDueBlock)
@@ -355,32 +405,27 @@ export const make = (
           }
           return next
         })
-        for (const state of (yield* Ref.get(states)).values()) {
-          const since = state.lastSuccessMillis ?? state.sinceMillis
-          yield* Metric.set(
-            Metric.tagged(Metrics.secondsSinceLastCheckpoint, "bucket", state.bucketId.toString()),
-            Math.floor((now - since) / 1000)
-          )
-        }
-        for (const state of overdue) {
-          yield* publish(CheckpointEvent.CheckpointOverdue({
-            bucketId: state.bucketId,
-            sinceMillis: state.lastSuccessMillis ?? state.sinceMillis
-          }))
-        }
+        yield* watch
         for (const bucketId of due) yield* start(bucketId)
       })
 
     // Time-driven: the first pass runs now (before this returns, so the first due point is
     // deterministic), then one per interval. Block-driven: one pass per finalized head.
     if (settings.interval._tag === "Duration") yield* tick(undefined)
+    // Finalized heads are followed again if the subscription fails or ends.
     const ticks = settings.interval._tag === "Blocks"
       ? chain.finalizedHeads.pipe(
         Stream.runForEach((head) => tick(head.number)),
-        Effect.catchAll((error) => Effect.logError(`the loop lost the chain's finalized heads: ${error.message}`))
+        Effect.catchAll((error) => Effect.logError(`the loop lost the chain's finalized heads: ${error.message}`)),
+        Effect.zipRight(Effect.sleep("5 seconds")),
+        Effect.forever
       )
       : tick(undefined).pipe(Effect.delay(settings.interval.duration), Effect.forever)
     const scheduler = yield* Effect.forkScoped(ticks)
+    // The watchdog keeps its own time: it also watches while paused, or while the chain is silent.
+    const watchdog = yield* Effect.forkScoped(
+      Effect.forever(Effect.zipRight(Effect.sleep(watchInterval), watch))
+    )
 
     const targets = (bucketId?: BucketId) =>
       bucketId === undefined ? Effect.map(Ref.get(states), (m) => Array.from(m.keys())) : Effect.succeed([bucketId])
@@ -393,7 +438,18 @@ export const make = (
           targets(bucketId),
           (buckets) => Effect.forEach(buckets, (b) => Effect.zipRight(modify(b, (s) => s), start(b)), { discard: true })
         ),
-      submitNowAndWait: (bucketId) => runRound(bucketId),
+      submitNowAndWait: (bucketId) =>
+        Effect.gen(function*() {
+          // Joins the round in flight for the bucket, or starts one, in the loop's fiber map: pause and stop
+          // reach it like any other round.
+          yield* start(bucketId)
+          const fiber = yield* FiberMap.get(rounds, bucketId).pipe(Effect.option)
+          if (Option.isNone(fiber)) {
+            return yield* Effect.interrupt
+          }
+          const exit = yield* fiber.value.await
+          return exit._tag === "Success" ? exit.value : yield* Effect.failCause(exit.cause)
+        }) as Effect.Effect<CheckpointResult>,
       pause: Effect.gen(function*() {
         yield* Ref.set(paused, true)
         yield* FiberMap.clear(rounds)
@@ -415,6 +471,7 @@ export const make = (
         yield* Ref.set(running, false)
         yield* FiberMap.clear(rounds)
         yield* Fiber.interrupt(scheduler)
+        yield* Fiber.interrupt(watchdog)
       }),
       isRunning: Ref.get(running),
       status: Effect.map(Ref.get(states), (m) =>

@@ -25,8 +25,14 @@ import type { BucketInfo, BucketSnapshot, ChainReadError } from "./ChainClient.j
 import { ChainClient, ChunkLocation, OffchainChallenge } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import { CheckpointEvent, publish, willRetry } from "./CheckpointEvents.js"
-import type { AlreadyCheckpointed, CheckpointError, CheckpointResult, Submitted } from "./CheckpointResult.js"
-import { InsufficientConsensus, NoProviders, ProvidersUnreachable, TransactionFailed } from "./CheckpointResult.js"
+import type { AlreadyCheckpointed, CheckpointError, CheckpointResult } from "./CheckpointResult.js"
+import {
+  InsufficientConsensus,
+  NoProviders,
+  ProvidersUnreachable,
+  Submitted,
+  TransactionFailed
+} from "./CheckpointResult.js"
 import type { Collection } from "./CommitmentCollector.js"
 import { CommitmentCollector } from "./CommitmentCollector.js"
 import type { ChallengeEvidence, Decision } from "./Consensus.js"
@@ -268,7 +274,11 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           const reuse = yield* reusable(bucketId)
           if (Option.isSome(reuse)) {
             const reused = yield* Effect.either(submitter.submit(reuse.value))
-            if (Either.isRight(reused)) return reused.right
+            if (Either.isRight(reused)) {
+              return reused.right._tag === "Submitted"
+                ? new Submitted({ ...reused.right, reused: true }, true)
+                : reused.right
+            }
             yield* Effect.logInfo(`journaled signatures not usable, asking the providers again: ${reused.left.message}`)
           }
           const report = yield* collectWithConflicts(bucketId)

@@ -23,7 +23,9 @@ import { AccountId, BucketId, H256 } from "./Domain.js"
  */
 export class Submitted extends Schema.TaggedClass<Submitted>()("Submitted", {
   receipt: CheckpointReceipt,
-  decision: Decision
+  decision: Decision,
+  /** Submitted with a journaled round's signatures (after a restart), not a fresh round's. */
+  reused: Schema.optionalWith(Schema.Boolean, { default: () => false })
 }) {}
 
 /**

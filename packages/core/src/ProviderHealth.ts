@@ -91,7 +91,8 @@ interface Entry {
   readonly lastError: string | undefined
   readonly recent: ReadonlyArray<{ readonly atMillis: number; readonly status: ProviderStatus }>
   readonly openUntil: number | undefined
-  readonly halfOpenInFlight: boolean
+  /** When the half-open probe was let through; it expires after a cooldown (the probe may never report). */
+  readonly halfOpenSince: number | undefined
 }
 
 const blank: Entry = {
@@ -106,7 +107,7 @@ const blank: Entry = {
   lastError: undefined,
   recent: [],
   openUntil: undefined,
-  halfOpenInFlight: false
+  halfOpenSince: undefined
 }
 
 /**
@@ -228,7 +229,7 @@ export const make = (settings: HealthSettings = defaultSettings): Effect.Effect<
           latencies: [...e.latencies, latencyMillis].slice(-settings.latencyWindow),
           lastSuccessMillis: now,
           openUntil: undefined,
-          halfOpenInFlight: false
+          halfOpenSince: undefined
         })),
       recordFailure: (provider, error) =>
         update(provider, (e, now) => {
@@ -242,7 +243,7 @@ export const make = (settings: HealthSettings = defaultSettings): Effect.Effect<
             lastFailureMillis: now,
             lastError: error,
             openUntil: trips ? now + Duration.toMillis(settings.breakerCooldown) : e.openUntil,
-            halfOpenInFlight: false
+            halfOpenSince: undefined
           }
         }),
       snapshot,
@@ -269,8 +270,10 @@ export const make = (settings: HealthSettings = defaultSettings): Effect.Effect<
           Ref.modify(entries, (m): [boolean, Map<AccountId, Entry>] => {
             const entry = m.get(provider) ?? blank
             if (entry.openUntil === undefined) return [true, m]
-            if (now < entry.openUntil || entry.halfOpenInFlight) return [false, m]
-            return [true, new Map(m).set(provider, { ...entry, halfOpenInFlight: true })]
+            const probing = entry.halfOpenSince !== undefined &&
+              now - entry.halfOpenSince < Duration.toMillis(settings.breakerCooldown)
+            if (now < entry.openUntil || probing) return [false, m]
+            return [true, new Map(m).set(provider, { ...entry, halfOpenSince: now })]
           })),
       records: Effect.map(Ref.get(entries), (m) =>
         Array.from(m, ([provider, e]) =>

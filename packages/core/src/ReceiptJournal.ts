@@ -23,6 +23,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -449,7 +450,7 @@ export const layerMemory = (retention: Retention = defaultRetention): Layer.Laye
 export interface FileSystemJournalOptions {
   readonly directory: string
   readonly retention?: Retention | undefined
-  /** How long to wait for another process's lock before failing with `Locked` (default 60 s). */
+  /** How long to wait for another process's lock before failing with `Locked` (default 15 min: longer than a submission). */
   readonly lockTimeout?: Duration.DurationInput | undefined
   /** Whether a process id is alive (default: `process.kill(pid, 0)` where `process` exists). */
   readonly isProcessAlive?: ((pid: number) => boolean) | undefined
@@ -469,7 +470,19 @@ const defaultIsAlive = (pid: number): boolean => {
   }
 }
 
-const LockBody = Schema.parseJson(Schema.Struct({ pid: Schema.Number, token: Schema.String, atMillis: Schema.Number }))
+const LockBody = Schema.parseJson(Schema.Struct({
+  pid: Schema.Number,
+  instance: Schema.String,
+  token: Schema.String,
+  atMillis: Schema.Number
+}))
+
+/** Journal instances alive in this process: a lock with our pid but another instance is a previous life's. */
+const liveInstances = new Set<string>()
+
+/** The bucket locks the current fiber holds (so journal updates inside a held lock do not wait for it). */
+const heldLocks = FiberRef.unsafeMake<ReadonlySet<string>>(new Set())
+const heldLocksOf = (held: ReadonlySet<string>) => held
 
 /**
  * A journal in a directory, on `@effect/platform`'s `FileSystem`.
@@ -480,7 +493,7 @@ const LockBody = Schema.parseJson(Schema.Struct({ pid: Schema.Number, token: Sch
 export const layerFileSystem = (
   options: FileSystemJournalOptions
 ): Layer.Layer<ReceiptJournal, JournalError, FileSystem.FileSystem | Path.Path> =>
-  Layer.effect(
+  Layer.scoped(
     ReceiptJournal,
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
@@ -488,7 +501,12 @@ export const layerFileSystem = (
       const retention = options.retention ?? defaultRetention
       const isAlive = options.isProcessAlive ?? defaultIsAlive
       const pid = options.processId ?? (globalThis as { process?: { pid?: number } }).process?.pid ?? 0
-      const lockTimeout = Duration.decode(options.lockTimeout ?? Duration.seconds(60))
+      const lockTimeout = Duration.decode(options.lockTimeout ?? Duration.minutes(15))
+      const instance = `${pid}-${Math.random().toString(36).slice(2)}`
+      yield* Effect.acquireRelease(
+        Effect.sync(() => liveInstances.add(instance)),
+        () => Effect.sync(() => liveInstances.delete(instance))
+      )
       const root = path.resolve(options.directory)
       const bucketsDir = path.join(root, "buckets")
       const locksDir = path.join(root, "locks")
@@ -557,8 +575,20 @@ export const layerFileSystem = (
         })
 
       /** Reads a file; a damaged one is moved to quarantine and reported, never taken as empty. */
+      const tombstone = (target: string) => `${target}.quarantined`
       const readFile = <A, I>(schema: Schema.Schema<A, I>, target: string) =>
         Effect.gen(function*() {
+          // A file set aside earlier stays unreadable (never "empty") until someone looks at it.
+          const marker = tombstone(target)
+          if (yield* fs.exists(marker).pipe(Effect.mapError(io(marker, "cannot check")))) {
+            const moved = yield* fs.readFileString(marker).pipe(Effect.orElseSucceed(() => "quarantine/"))
+            return yield* new JournalError({
+              reason: "Corrupt",
+              path: target,
+              detail: `this file was damaged and set aside; inspect it, then delete ${marker} to start afresh`,
+              quarantinedTo: Option.some(moved)
+            })
+          }
           const exists = yield* fs.exists(target).pipe(Effect.mapError(io(target, "cannot check")))
           if (!exists) return Option.none<A>()
           const text = yield* fs.readFileString(target).pipe(Effect.mapError(io(target, "cannot read")))
@@ -570,6 +600,7 @@ export const layerFileSystem = (
           }
           const now = yield* Clock.currentTimeMillis
           const moved = path.join(quarantineDir, `${path.basename(target)}.${now}.corrupt`)
+          yield* writeAtomic(tombstone(target), moved)
           yield* fs.rename(target, moved).pipe(Effect.mapError(io(target, "cannot quarantine")))
           yield* syncDirectory(path.dirname(target))
           return yield* new JournalError({ ...problem, path: target, quarantinedTo: Option.some(moved) })
@@ -580,23 +611,59 @@ export const layerFileSystem = (
       const read = (bucketId: BucketId) => readFile(BucketJournal, bucketFile(bucketId))
 
       const lockFile = (bucketId: BucketId) => path.join(locksDir, `${bucketId}.lock`)
+      const LOCK_GRACE_MILLIS = 10_000
+
+      const readHolder = (target: string) =>
+        fs.readFileString(target).pipe(
+          Effect.map((text) => ({ text, holder: Either.getOrUndefined(Schema.decodeEither(LockBody)(text)) })),
+          Effect.option
+        )
+
+      /**
+       * Whether a lock's holder is gone: a dead process; or this process's pid with an instance this process
+       * does not run (a previous incarnation that got the same pid, common in containers); or an unreadable
+       * lock older than the grace period (a lock is written whole, so unreadable means damaged).
+       */
+      const isStale = (target: string, holder: typeof LockBody.Type | undefined) =>
+        Effect.gen(function*() {
+          if (holder !== undefined) {
+            if (holder.pid === pid) return !liveInstances.has(holder.instance)
+            return !isAlive(holder.pid)
+          }
+          const info = yield* fs.stat(target).pipe(Effect.option)
+          const mtime = Option.flatMap(info, (i) => i.mtime)
+          const now = yield* Clock.currentTimeMillis
+          return Option.isSome(mtime) && now - mtime.value.getTime() > LOCK_GRACE_MILLIS
+        })
+
       const tryLock = (bucketId: BucketId, token: string) =>
         Effect.gen(function*() {
           const target = lockFile(bucketId)
           const now = yield* Clock.currentTimeMillis
-          const body = Schema.encodeSync(LockBody)({ pid, token, atMillis: now })
-          const created = yield* fs.writeFileString(target, body, { flag: "wx" }).pipe(Effect.either)
-          if (Either.isRight(created)) return true
-          if (created.left._tag !== "SystemError" || created.left.reason !== "AlreadyExists") {
-            return yield* io(target, "cannot lock")(created.left)
+          // Written whole to a temp file, then linked into place: the lock never exists half-written, and
+          // `link` fails if another process holds it.
+          const tmp = `${target}.${token}.tmp`
+          yield* fs.writeFileString(tmp, Schema.encodeSync(LockBody)({ pid, instance, token, atMillis: now }))
+            .pipe(Effect.mapError(io(target, "cannot write the lock")))
+          const linked = yield* fs.link(tmp, target).pipe(Effect.either)
+          yield* fs.remove(tmp).pipe(Effect.ignore)
+          if (Either.isRight(linked)) return true
+          if (linked.left._tag !== "SystemError" || linked.left.reason !== "AlreadyExists") {
+            return yield* io(target, "cannot lock")(linked.left)
           }
-          // Held: by a live process (wait), or left by a dead one (recover).
-          const holder = yield* fs.readFileString(target).pipe(
-            Effect.map((text) => Either.getOrUndefined(Schema.decodeEither(LockBody)(text))),
-            Effect.orElseSucceed(() => undefined)
-          )
-          if (holder !== undefined && isAlive(holder.pid)) return false
-          yield* fs.remove(target).pipe(Effect.ignore)
+          const seen = yield* readHolder(target)
+          if (Option.isNone(seen)) return false
+          if (!(yield* isStale(target, seen.value.holder))) return false
+          // Reap by renaming (atomic), then check that what was moved is the stale lock that was judged,
+          // not a fresh one another process made in between; a fresh one is put back.
+          const reaped = `${target}.${token}.reap`
+          const moved = yield* fs.rename(target, reaped).pipe(Effect.either)
+          if (Either.isLeft(moved)) return false
+          const check = yield* readHolder(reaped)
+          if (Option.isSome(check) && check.value.text !== seen.value.text) {
+            yield* fs.link(reaped, target).pipe(Effect.ignore)
+          }
+          yield* fs.remove(reaped).pipe(Effect.ignore)
           return false
         })
 
@@ -610,8 +677,9 @@ export const layerFileSystem = (
           Effect.ignore
         )
 
-      // Waiting for the lock is interruptible (and bounded); once it is held, its release is registered
-      // before anything else can interrupt, so a lock is never leaked by this process.
+      // Waiting for the lock is interruptible (and bounded); an interruption that lands just after the lock
+      // was taken releases it by its token, and once held its release is registered before anything else
+      // can interrupt, so this process never leaks a lock.
       const withLock = <A, E, R>(bucketId: BucketId, effect: Effect.Effect<A, E, R>) =>
         Effect.flatMap(semaphore(`l${bucketId}`), (local) =>
           local.withPermits(1)(Effect.uninterruptibleMask((restore) =>
@@ -635,22 +703,35 @@ export const layerFileSystem = (
                       })
                   })
                 )
-              )
-              return yield* restore(effect).pipe(Effect.ensuring(release(bucketId, token)))
+              ).pipe(Effect.onInterrupt(() => release(bucketId, token)))
+              return yield* restore(
+                Effect.locally(
+                  heldLocks,
+                  new Set([...heldLocksOf(yield* FiberRef.get(heldLocks)), `${root}:${bucketId}`])
+                )(
+                  effect
+                )
+              ).pipe(Effect.ensuring(release(bucketId, token)))
             })
           )))
 
       return ReceiptJournal.of({
         read,
-        update: (bucketId, change) =>
-          Effect.flatMap(semaphore(`u${bucketId}`), (lock) =>
-            lock.withPermits(1)(Effect.gen(function*() {
-              const current = Option.getOrElse(yield* read(bucketId), () =>
-                empty(bucketId))
-              const next = compact(change(current), retention)
-              yield* writeAtomic(bucketFile(bucketId), encodeFile(BucketJournal, next))
-              return next
-            }))),
+        // Read-modify-write under the bucket's lock, shared with other processes, so that no process
+        // overwrites what another one was told is recorded. Inside a held lock it is taken already.
+        update: (bucketId, change) => {
+          const write = Effect.gen(function*() {
+            const current = Option.getOrElse(yield* read(bucketId), () =>
+              empty(bucketId))
+            const next = compact(change(current), retention)
+            yield* writeAtomic(bucketFile(bucketId), encodeFile(BucketJournal, next))
+            return next
+          })
+          return Effect.flatMap(FiberRef.get(heldLocks), (held) =>
+            held.has(`${root}:${bucketId}`)
+              ? write
+              : Effect.flatMap(semaphore(`u${bucketId}`), (lock) => lock.withPermits(1)(withLock(bucketId, write))))
+        },
         buckets: fs.readDirectory(bucketsDir).pipe(
           Effect.mapError(io(bucketsDir, "cannot list")),
           Effect.map((names) =>

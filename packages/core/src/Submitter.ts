@@ -269,44 +269,41 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
          * Resolves what an earlier attempt left unresolved. Returns the receipt when that attempt's
          * extrinsic is (now) on chain.
          */
-        const resumeUnresolved = (journal: ReceiptJournalService, bucketId: BucketId, bucket: BucketInfo) =>
+        /** Settles one unresolved attempt; sends it again only if `resend` (the newest one). */
+        const resumeAttempt = (bucketId: BucketId, bucket: BucketInfo, prepared: PreparedCheckpoint, resend: boolean) =>
           Effect.gen(function*() {
-            const stored = yield* journal.read(bucketId).pipe(
-              Effect.mapError((error) => notSent(bucketId, "JournalUnreadable", error.message))
-            )
-            const attempt = Option.flatMap(stored, (j) => j.unresolved)
-            if (Option.isNone(attempt)) return Option.none<CheckpointReceipt>()
-            const { prepared } = attempt.value
+            const settle = (status: Journal.SubmissionAttempt["status"], detail: string) =>
+              Effect.flatMap(
+                Clock.currentTimeMillis,
+                (atMillis) =>
+                  shouldJournal(bucketId, (j) =>
+                    Journal.settleAttempt(j, prepared.extrinsicHash, status, detail, atMillis))
+              )
+            const record = (receipt: CheckpointReceipt) =>
+              Effect.flatMap(
+                Clock.currentTimeMillis,
+                (atMillis) => shouldJournal(bucketId, (j) => Journal.addReceipt(j, receipt, atMillis))
+              )
             const found = yield* read("findReceipt", chain.findReceipt(prepared)).pipe(
-              Effect.catchTag("DispatchFailed", (error) =>
-                Effect.zipRight(
-                  Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
-                    shouldJournal(bucketId, (j) =>
-                      Journal.settleAttempt(
-                        j,
-                        prepared.extrinsicHash,
-                        "Failed",
-                        `${error.module}.${error.error}`,
-                        atMillis
-                      ))),
-                  Effect.succeed(Option.none<CheckpointReceipt>())
-                ))
+              Effect.catchTag(
+                "DispatchFailed",
+                (error) =>
+                  Effect.zipRight(settle("Failed", `${error.module}.${error.error}`), Effect.succeed(Option.none()))
+              )
             )
             if (Option.isSome(found)) {
-              const atMillis = yield* Clock.currentTimeMillis
-              yield* shouldJournal(bucketId, (j) => Journal.addReceipt(j, found.value, atMillis))
+              yield* record(found.value)
               return found
             }
-            // Not on chain. If the chain already holds this commitment, a later one or a conflicting one, the
-            // old extrinsic must not land now: it is retired, never sent again.
+            // Not final on chain. What the chain holds decides the rest.
             const best = yield* read("bestBlock", chain.bestBlock)
             const atBest = yield* read("bucket", chain.bucket(bucketId, best.hash))
             const relation = snapshotRelation(atBest, prepared.submission.commitment)
             if (relation === "Same") {
-              // Very likely ours, included but not final yet: wait (bounded) for its finality and receipt.
+              // Very likely this extrinsic, included but not final: wait (bounded) for its receipt.
               const untilFound = Schedule.recurUntil<Option.Option<CheckpointReceipt>>(Option.isSome).pipe(
                 Schedule.intersect(Schedule.spaced("1 second")),
-                Schedule.map(([found]) => found)
+                Schedule.map(([receipt]) => receipt)
               )
               const later = yield* read("findReceipt", chain.findReceipt(prepared)).pipe(
                 Effect.orElseSucceed(() => Option.none<CheckpointReceipt>()),
@@ -314,39 +311,23 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                 Effect.timeoutOption(settings.submissionTimeout),
                 Effect.map(Option.flatten)
               )
-              if (Option.isSome(later)) {
-                const atMillis = yield* Clock.currentTimeMillis
-                yield* shouldJournal(bucketId, (j) => Journal.addReceipt(j, later.value, atMillis))
-              }
+              if (Option.isSome(later)) yield* record(later.value)
+              else yield* settle("InDoubt", "the chain holds this commitment; its receipt is not final yet")
               return later
             }
             if (relation !== "Behind") {
-              const atMillis = yield* Clock.currentTimeMillis
-              yield* shouldJournal(bucketId, (j) =>
-                Journal.settleAttempt(
-                  j,
-                  prepared.extrinsicHash,
-                  "Failed",
-                  `not sent again: the chain's snapshot is ${relation === "Later" ? "later" : "in conflict with it"}`,
-                  atMillis
-                ))
+              // Superseded or in conflict, and not on chain: it must not land now.
+              yield* settle(
+                "Failed",
+                `not sent again: the chain's snapshot is ${relation === "Later" ? "later" : "in conflict"}`
+              )
               return Option.none<CheckpointReceipt>()
             }
+            if (!resend) return Option.none<CheckpointReceipt>()
             // The same signed bytes can be sent again safely (same nonce), if they still verify.
             const valid = yield* stillValid(bucket, prepared.submission.commitment, prepared.submission.signatures)
             if (valid.length < prepared.submission.signatures.length) {
-              const atMillis = yield* Clock.currentTimeMillis
-              yield* shouldJournal(
-                bucketId,
-                (j) =>
-                  Journal.settleAttempt(
-                    j,
-                    prepared.extrinsicHash,
-                    "Failed",
-                    "its signatures no longer verify",
-                    atMillis
-                  )
-              )
+              yield* settle("Failed", "its signatures no longer verify")
               return Option.none<CheckpointReceipt>()
             }
             return yield* broadcast(prepared).pipe(
@@ -356,6 +337,32 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                 () => Effect.succeed(Option.none<CheckpointReceipt>())
               )
             )
+          })
+
+        /**
+         * Resolves what earlier attempts left unresolved, oldest first, each through the chain: a receipt
+         * found is recorded; only the newest is ever sent again. Returns the newest receipt found.
+         */
+        const resumeUnresolved = (journal: ReceiptJournalService, bucketId: BucketId, bucket: BucketInfo) =>
+          Effect.gen(function*() {
+            const stored = yield* journal.read(bucketId).pipe(
+              Effect.mapError((error) => notSent(bucketId, "JournalUnreadable", error.message))
+            )
+            const unresolved = Option.match(stored, {
+              onNone: () => [],
+              onSome: (j) => j.attempts.filter((a) => a.unresolved)
+            })
+            let latest = Option.none<CheckpointReceipt>()
+            for (let i = 0; i < unresolved.length; i++) {
+              const receipt = yield* resumeAttempt(
+                bucketId,
+                bucket,
+                unresolved[i].prepared,
+                i === unresolved.length - 1
+              )
+              if (Option.isSome(receipt)) latest = receipt
+            }
+            return latest
           })
 
         const submitLocked = (decision: Decision) =>
@@ -383,8 +390,6 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                   next.delete(bucketId)
                   return next
                 })
-                const atMillis = yield* Clock.currentTimeMillis
-                yield* shouldJournal(bucketId, (j) => Journal.retire(j, state.snapshot, atMillis))
                 return new AlreadyCheckpointed({ bucketId, snapshot: state.snapshot.value, relation, decision }, true)
               }
             }

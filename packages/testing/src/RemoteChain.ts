@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -76,9 +77,14 @@ export const serve = (
         yield* onStep("Received", prepared)
         const fiber = yield* Effect.fork(client.submitPrepared(prepared))
         // Inclusion is immediate in the fake chain; finality follows its finality delay.
-        yield* Effect.repeat(chain.submissions, {
-          until: (all) => all.some((r) => r.extrinsicHash === prepared.extrinsicHash)
-        })
+        // Polled, not spun; a submission that fails before inclusion ends the wait.
+        yield* Effect.raceFirst(
+          Effect.repeat(chain.submissions, {
+            schedule: Schedule.spaced("10 millis"),
+            until: (all) => all.some((r) => r.extrinsicHash === prepared.extrinsicHash)
+          }),
+          fiber.await
+        )
         yield* onStep("Included", prepared)
         const result = yield* Effect.either(fiber.await.pipe(Effect.flatten))
         yield* onStep("Finalized", prepared)
