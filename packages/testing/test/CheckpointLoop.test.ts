@@ -196,6 +196,43 @@ describe("CheckpointLoop failures, pause and resume", () => {
       })
     ))
 
+  it.scoped("pause interrupts a round that is in flight: nothing is submitted, the bucket stays dirty", () =>
+    inWorld(
+      {
+        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.slow("10 seconds") }],
+        buckets: [bucket(1, 3)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const loop = yield* startLoop([1], { interval: CheckpointLoop.Every("1 minute") })
+        yield* loop.submitNow(world.bucketId(1))
+        yield* TestClock.adjust("1 second")
+        assert.isTrue((yield* statusOf(loop, 1)).inFlight)
+        yield* loop.markDirty(world.bucketId(1))
+        yield* loop.pause
+        const status = yield* statusOf(loop, 1)
+        assert.isFalse(status.inFlight)
+        assert.isTrue(status.dirty)
+        yield* TestClock.adjust("5 minutes")
+        assert.strictEqual((yield* submissions).length, 0)
+      })
+    ))
+
+  it.scoped("after stop, nothing is submitted, not even on request", () =>
+    inWorld(
+      { providers, buckets: [bucket(1)], config: quick },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const loop = yield* startLoop([1], { interval: CheckpointLoop.Every("1 minute") })
+        yield* loop.stop
+        yield* loop.markDirty(world.bucketId(1))
+        yield* loop.submitNow(world.bucketId(1))
+        yield* TestClock.adjust("5 minutes")
+        assert.strictEqual((yield* submissions).length, 0)
+      })
+    ))
+
   it.scoped("a write during a round keeps the bucket dirty for the next round", () =>
     inWorld(
       {
@@ -367,6 +404,30 @@ describe("provider health in rounds", () => {
         assert.isTrue(yield* loop.isRunning)
       })
     ))
+})
+
+describe("ProviderHealth breaker", () => {
+  it.effect("opens after the failure limit, lets one probe through after the cooldown, and a lost probe expires", () =>
+    Effect.gen(function*() {
+      const health = yield* ProviderHealth.make({
+        ...ProviderHealth.defaultSettings,
+        unreachableAfter: 2,
+        breakerCooldown: Duration.seconds(30)
+      })
+      const p = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY" as Domain.AccountId
+      yield* health.recordFailure(p, "x")
+      yield* health.recordFailure(p, "x")
+      assert.isFalse(yield* health.allowRequest(p))
+      yield* TestClock.adjust("31 seconds")
+      assert.isTrue(yield* health.allowRequest(p), "one probe")
+      assert.isFalse(yield* health.allowRequest(p), "only one")
+      // The probe never reports (its round ended first): it expires, and another probe is allowed.
+      yield* TestClock.adjust("31 seconds")
+      assert.isTrue(yield* health.allowRequest(p))
+      yield* health.recordSuccess(p, 5)
+      assert.strictEqual((yield* health.snapshot(p)).breaker, "Closed")
+      assert.isTrue(yield* health.allowRequest(p))
+    }))
 })
 
 describe("ProviderHealth rules", () => {

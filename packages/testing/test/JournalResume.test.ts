@@ -103,6 +103,30 @@ describe("resuming what an earlier process left", () => {
       })
     ))
 
+  it.effect("several unresolved attempts are settled oldest first: a landed one's receipt is not lost", () =>
+    inWorld(
+      { providers, buckets, journal: "memory" },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const chain = yield* ChainClient.ChainClient
+        // Attempt A: included and final, but its receipt was never written.
+        const first = yield* prepareAndJournal
+        yield* after("5 seconds", chain.submitPrepared(first))
+        // Attempt B, for newer data: journaled, never sent.
+        yield* world.network.append(world.bucketId(1), 2)
+        const second = yield* prepareAndJournal
+        const result = yield* after("10 seconds", submit(1))
+        assert.include(["Submitted", "AlreadyCheckpointed"], result._tag)
+        const stored = yield* journaled(1)
+        assert.deepStrictEqual(
+          stored.receipts.map((r) => r.extrinsicHash).sort(),
+          [first.extrinsicHash, second.extrinsicHash].sort()
+        )
+        assert.isTrue(Option.isNone(stored.unresolved))
+        assert.strictEqual((yield* submissions).length, 2)
+      })
+    ))
+
   it.effect("an extrinsic whose nonce another one used is settled as failed; the chain state decides the rest", () =>
     inWorld(
       { providers, buckets, journal: "memory" },

@@ -363,6 +363,78 @@ describe("ReceiptJournal on disk: faults", () => {
       assert.isTrue(fs.existsSync(lockPath), "another process's lock is never removed")
     }))
 
+  it.live("after a file is set aside, it stays unreadable (never empty) and updates are refused", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* seed(directory)
+      fs.writeFileSync(bucketPath(directory), "{ torn")
+      assert.strictEqual((yield* readError(directory)).reason, "Corrupt")
+      const again = yield* readError(directory)
+      assert.strictEqual(again.reason, "Corrupt")
+      assert.include(again.detail, "set aside")
+      const update = yield* Effect.flip(
+        withJournal(
+          directory,
+          Effect.flatMap(
+            ReceiptJournal.ReceiptJournal,
+            (j) => j.update(bucket, (x) => ReceiptJournal.addRound(x, round(9)))
+          )
+        )
+      )
+      assert.strictEqual(update.reason, "Corrupt")
+      // An operator who inspected the quarantined file clears the marker: the bucket starts afresh.
+      fs.rmSync(`${bucketPath(directory)}.quarantined`)
+      const fresh = yield* withJournal(directory, Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.read(bucket)))
+      assert.isTrue(Option.isNone(fresh))
+    }))
+
+  it.live("a lock being written (unreadable, but recent) is not taken over", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      fs.mkdirSync(nodePath.join(directory, "locks"), { recursive: true })
+      fs.writeFileSync(nodePath.join(directory, "locks", `${bucket}.lock`), "")
+      const blocked = yield* Effect.flip(withJournal(
+        directory,
+        Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.withLock(bucket, Effect.succeed("ran"))),
+        { lockTimeout: "300 millis" }
+      ))
+      assert.strictEqual(blocked.reason, "Locked")
+    }))
+
+  it.live("a lock left by a previous life of this same pid is recovered", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      fs.mkdirSync(nodePath.join(directory, "locks"), { recursive: true })
+      const lockPath = nodePath.join(directory, "locks", `${bucket}.lock`)
+      fs.writeFileSync(lockPath, JSON.stringify({ pid: 1, instance: "1-previous-life", token: "old", atMillis: 0 }))
+      const ran = yield* withJournal(
+        directory,
+        Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.withLock(bucket, Effect.succeed("ran"))),
+        { processId: 1, isProcessAlive: () => true, lockTimeout: "2 seconds" }
+      )
+      assert.strictEqual(ran, "ran")
+      assert.isFalse(fs.existsSync(lockPath))
+    }))
+
+  it.live("two journal instances on one directory do not lose each other's updates", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      const a = fileLayer(directory, { processId: 101, isProcessAlive: () => true })
+      const b = fileLayer(directory, { processId: 102, isProcessAlive: () => true })
+      const p = prepared(10)
+      const updateWith = (layer: typeof a, change: (j: ReceiptJournal.BucketJournal) => ReceiptJournal.BucketJournal) =>
+        Effect.provide(Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.update(bucket, change)), layer)
+      yield* Effect.all([
+        updateWith(a, (j) => ReceiptJournal.addAttempt(j, p, 1)),
+        updateWith(b, (j) => ReceiptJournal.addRound(j, round(2)))
+      ], { concurrency: 2 })
+      const stored = Option.getOrThrow(
+        yield* Effect.provide(Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.read(bucket)), a)
+      )
+      assert.strictEqual(stored.attempts.length, 1)
+      assert.strictEqual(stored.rounds.length, 1)
+    }))
+
   it("decodeFile refuses garbage without throwing", () => {
     for (const text of ["", "null", "{}", "{\"version\":1}", "{\"version\":1,\"checksum\":\"x\",\"body\":{}}"]) {
       assert.isTrue(Either.isLeft(ReceiptJournal.decodeFile(ReceiptJournal.BucketJournal, text)), text)
