@@ -1,133 +1,128 @@
 /**
- * What `npm start` runs until the embedded devnet exists: a short, honest walk through the parts of
- * Checkpointer that are built — decoding on-chain provider records, turning multiaddrs into URLs,
- * the exact bytes providers sign, local signature verification and the threshold rule — on three
- * dev providers, one of which disagrees and one of which sends a broken signature. Nothing here
- * talks to a chain or a network; the output says so.
+ * What `npm start` runs until the embedded devnet exists: the real checkpointing machinery on a small
+ * simulated network. Four storage providers run as HTTP servers on loopback ports (each keeping a real
+ * MMR of the bucket's data and signing like the real node), reached by the live HTTP client; the
+ * checkpoint loop decides, submits and journals receipts to a temporary directory. The chain is the
+ * in-memory one from `@checkpointer/testing` — it enforces the pallet's checkpoint rules, but it is not
+ * a node: the devchain (a real JSON-RPC node for `@polkadot/api`) is still to come, and the output says so.
  *
  * @since 0.1.0
  */
-import {
-  Domain,
-  encodeCommitmentPayload,
-  multiaddrToUrl,
-  requiredSignatures,
-  SignatureVerifier
-} from "@checkpointer/core"
-import { Keyring } from "@polkadot/keyring"
-import { cryptoWaitReady } from "@polkadot/util-crypto"
+import type { Domain } from "@checkpointer/core"
+import { CheckpointEvents, CheckpointLoop, ReceiptJournal } from "@checkpointer/core"
+import { FakeProviders, TestNetwork } from "@checkpointer/testing"
 import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 
-/** A provider record as the chain stores it (hex bytes), and what this provider answers. */
-interface DemoProvider {
-  readonly name: string
-  readonly multiaddrHex: string
-  readonly answer: "agrees" | "divergent" | "broken-signature"
-}
+const { Behaviour } = FakeProviders
 
-const utf8Hex = (text: string) => "0x" + Buffer.from(text, "utf8").toString("hex")
-
-const PROVIDERS: ReadonlyArray<DemoProvider> = [
-  { name: "Alice", multiaddrHex: utf8Hex("/ip4/127.0.0.1/tcp/3333"), answer: "agrees" },
-  { name: "Bob", multiaddrHex: utf8Hex("/dns4/bob.example/tcp/443/tls/http/http-path/provider"), answer: "agrees" },
-  { name: "Charlie", multiaddrHex: utf8Hex("/ip6/::1/tcp/3335"), answer: "divergent" },
-  { name: "Dave", multiaddrHex: utf8Hex("/ip4/127.0.0.1/tcp/3336"), answer: "broken-signature" },
-  { name: "Eve", multiaddrHex: utf8Hex("/dns/eve.example/tcp/80/http"), answer: "agrees" }
-]
-
-const BUCKET = 7n
-const MIN_PROVIDERS = 2
-const THRESHOLD_PERCENT = 51
-
-const hexOf = (bytes: Uint8Array) => "0x" + Buffer.from(bytes).toString("hex")
+const short = (hex: string) => `${hex.slice(0, 10)}…`
 
 /**
- * The demo as an Effect: prints to the `Console` service, needs a `SignatureVerifier`.
+ * The demo: three rounds of writes and checkpoints, one with a divergent provider, one with a provider
+ * down. `pause` is the time given to each round (real time).
  *
  * @since 0.1.0
  * @category programs
  */
-export const demo: Effect.Effect<void, never, SignatureVerifier.SignatureVerifier> = Effect.gen(function*() {
-  yield* Effect.promise(() => cryptoWaitReady())
-  const verifier = yield* SignatureVerifier.SignatureVerifier
-  const keyring = new Keyring({ type: "sr25519", ss58Format: 42 })
-  const bucketId = Schema.decodeSync(Domain.BucketId)(BUCKET)
-  const agreed = Schema.decodeSync(Domain.Commitment)({ mmrRoot: "0x" + "ab".repeat(32), startSeq: 0, leafCount: 10 })
-  const divergent = Schema.decodeSync(Domain.Commitment)({
-    mmrRoot: "0x" + "cd".repeat(32),
-    startSeq: 0,
-    leafCount: 10
-  })
-
-  yield* Console.log("Checkpointer demo: the foundation (no chain, no network yet)")
-  yield* Console.log("=".repeat(64))
-  yield* Console.log(`Bucket ${bucketId}: ${PROVIDERS.length} primary providers, min_providers ${MIN_PROVIDERS}`)
-  yield* Console.log("")
-  yield* Console.log("1. Provider records from chain state, decoded at the edge")
-
-  const payload = encodeCommitmentPayload({ bucketId, ...agreed })
-  let valid = 0
-  const lines: Array<string> = []
-  for (const provider of PROVIDERS) {
-    const pair = keyring.addFromUri(`//${provider.name}`)
-    const account = Schema.decodeSync(Domain.AccountId)(hexOf(pair.publicKey))
-    const multiaddr = Buffer.from(Schema.decodeSync(Domain.BytesFromHex)(provider.multiaddrHex)).toString("utf8")
-    const endpoint = Either.match(multiaddrToUrl(multiaddr), {
-      onLeft: (e) => `(refused: ${e.detail})`,
-      onRight: (u) => u
+export const demo = (options: { readonly pause?: Duration.DurationInput } = {}): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const pause = Duration.decode(options.pause ?? Duration.seconds(2))
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), "checkpointer-demo-"))
+    const names = ["Alice", "Bob", "Charlie", "Dave"]
+    const world = TestNetwork.layer({
+      transport: "http",
+      providers: names.map((name) => ({ name })),
+      buckets: [{ id: 1, primaries: names, minProviders: 3, leafCount: 0 }],
+      journal: { directory },
+      // Chain-scale settings (retries in seconds) run 50x faster here.
+      timeScale: 0.02
     })
-    yield* Console.log(`   ${provider.name.padEnd(8)} ${account}`)
-    yield* Console.log(`            ${multiaddr}  ->  ${endpoint}`)
 
-    // What the provider would answer on GET /checkpoint-signature (64 raw bytes, or 65 SCALE bytes).
-    const signed = provider.answer === "divergent" ? encodeCommitmentPayload({ bucketId, ...divergent }) : payload
-    const raw = pair.sign(signed)
-    const sentHex = provider.answer === "broken-signature" ? hexOf(raw.subarray(1)) : hexOf(raw)
-    const decoded = Schema.decodeEither(Domain.MultiSignatureFromHex)(sentHex)
-    if (Either.isLeft(decoded)) {
-      const reason = decoded.left.message.split("\n").pop()?.replace(/^[\s└─]+/, "") ?? "malformed"
-      lines.push(`   ${provider.name.padEnd(8)} signature rejected at decode: ${reason}`)
-      continue
-    }
-    const publicKey = Schema.decodeSync(Domain.PublicKey)(hexOf(pair.publicKey))
-    const verdict = yield* Effect.either(verifier.verify({ signature: decoded.right, message: payload, publicKey }))
-    if (Either.isRight(verdict)) {
-      valid += 1
-      lines.push(`   ${provider.name.padEnd(8)} ${decoded.right._tag} signature verifies against its registered key`)
-    } else {
-      lines.push(
-        `   ${provider.name.padEnd(8)} signature does not verify (${verdict.left.reason}): signed another root`
+    yield* Effect.gen(function*() {
+      const network = yield* TestNetwork.TestNetwork
+      const bucket = network.bucketId(1)
+      const nameOf = new Map(names.map((name) => [network.account(name) as string, name]))
+      const who = (account: Domain.AccountId) => nameOf.get(account) ?? account.slice(0, 8)
+
+      yield* Console.log("Checkpointer demo: simulated providers over HTTP, in-memory chain")
+      yield* Console.log("=".repeat(72))
+      for (const provider of network.network.providers) {
+        yield* Console.log(`  provider ${provider.name.padEnd(8)} ${provider.endpoint}  (${provider.multiaddr})`)
+      }
+      yield* Console.log(`  bucket 1: primaries ${names.join(", ")}; at least 3 signatures per checkpoint`)
+      yield* Console.log(`  journal: ${directory}`)
+      yield* Console.log("")
+
+      const bus = yield* CheckpointEvents.CheckpointEvents
+      const events = yield* bus.subscribe
+      yield* events.pipe(
+        Stream.runForEach((event) =>
+          CheckpointEvents.CheckpointEvent.$match(event, {
+            CheckpointSubmitted: ({ receipt }) =>
+              Console.log(
+                `  ✓ checkpoint of bucket ${receipt.bucketId}: ${receipt.commitment.leafCount} leaves, root ${
+                  short(receipt.commitment.mmrRoot)
+                }, in block #${receipt.blockNumber} (extrinsic ${short(receipt.extrinsicHash)}), signed by ${
+                  receipt.signers.map(who).join(", ")
+                }`
+              ),
+            CheckpointFailed: ({ reason, willRetry }) =>
+              Console.log(`  ✗ checkpoint failed: ${reason}${willRetry ? " (will retry)" : ""}`),
+            ProviderConflict: ({ disagreeing }) =>
+              Console.log(
+                `  ! providers disagree: ${disagreeing.map((d) => `${who(d.provider)} ${d.conflict}`).join(", ")}`
+              ),
+            LoopPaused: ({ reason }) => Console.log(`  ‖ loop paused: ${reason}`),
+            LoopResumed: () => Console.log("  ▶ loop resumed"),
+            ProviderStatusChanged: () => Effect.void,
+            ChallengeSubmitted: () => Effect.void,
+            CheckpointOverdue: () => Effect.void
+          })
+        ),
+        Effect.forkScoped
       )
-    }
-  }
 
-  yield* Console.log("")
-  yield* Console.log("2. The 57-byte payload every provider signs for the agreed commitment")
-  yield* Console.log(`   ${hexOf(payload)}`)
-  yield* Console.log("")
-  yield* Console.log("3. Each provider's signature, verified locally before any fee is paid")
-  for (const line of lines) yield* Console.log(line)
+      const loop = yield* CheckpointLoop.make([bucket], { interval: CheckpointLoop.Every(Duration.millis(250)) })
+      const step = (title: string, arrange: Effect.Effect<void>) =>
+        Effect.gen(function*() {
+          yield* Console.log(title)
+          yield* arrange
+          const data = yield* network.network.append(bucket, 5)
+          yield* Console.log(
+            `  wrote 5 more leaves: the providers now hold ${data.leafCount}, root ${short(data.mmrRoot)}`
+          )
+          yield* loop.markDirty(bucket)
+          yield* Effect.sleep(pause)
+          yield* Console.log("")
+        })
 
-  const required = requiredSignatures({
-    total: PROVIDERS.length,
-    thresholdPercent: THRESHOLD_PERCENT,
-    minProviders: MIN_PROVIDERS
+      yield* step("1. Everyone honest", Effect.void)
+      yield* step("2. Dave's data diverges", network.network.setBehaviour("Dave", Behaviour.divergent()))
+      yield* step(
+        "3. Dave is back; Charlie is down",
+        Effect.zipRight(
+          network.network.setBehaviour("Dave", Behaviour.honest()),
+          network.network.setBehaviour("Charlie", Behaviour.unreachable())
+        )
+      )
+      yield* loop.stop
+
+      const recorded = yield* network.chain.submissions
+      const journal = yield* Effect.serviceOption(ReceiptJournal.ReceiptJournal)
+      const stored = Option.isSome(journal) ? yield* Effect.option(journal.value.read(bucket)) : Option.none()
+      const receipts = Option.match(Option.flatten(stored), { onNone: () => 0, onSome: (j) => j.receipts.length })
+      yield* Console.log(`Checkpoints on chain: ${recorded.length}; receipts in the journal: ${receipts}.`)
+      yield* Console.log("")
+      yield* Console.log("Not built yet: the devchain (a node @polkadot/api connects to), the live chain layer,")
+      yield* Console.log("the checkpointer commands and the benchmarks. `npm start` becomes the embedded devnet")
+      yield* Console.log("doing these checkpoints on a real node when they land (see README).")
+    }).pipe(Effect.provide(world), Effect.scoped, Effect.orDie)
+    fs.rmSync(directory, { recursive: true, force: true })
   })
-  yield* Console.log("")
-  yield* Console.log("4. The threshold")
-  yield* Console.log(
-    `   required = max(ceil(${PROVIDERS.length} x ${THRESHOLD_PERCENT} / 100), ${MIN_PROVIDERS}) = ${required}; ` +
-      `valid signatures on the agreed root: ${valid}`
-  )
-  yield* Console.log(
-    valid >= required
-      ? "   Enough signatures: this commitment could be checkpointed."
-      : "   Not enough signatures: no checkpoint would be submitted."
-  )
-  yield* Console.log("")
-  yield* Console.log("Not built yet: the round engine, the devchain, the HTTP client, the journal and the loop.")
-  yield* Console.log("`npm start` becomes the embedded devnet doing real checkpoints when they land (see README).")
-})
