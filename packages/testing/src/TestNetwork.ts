@@ -320,5 +320,7 @@ const journalLayer = (setup: NetworkSetup): Layer.Layer<never, ConfigError.Confi
       Layer.provide(NodeContext.layer),
       Layer.orDie
     )
+  // The journal is optional, so it is not part of the layer's declared outputs (the type would otherwise
+  // depend on the setup); callers reach it with `Effect.serviceOption(ReceiptJournal.ReceiptJournal)`.
   return journal as unknown as Layer.Layer<never, ConfigError.ConfigError>
 }

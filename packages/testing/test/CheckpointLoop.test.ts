@@ -13,6 +13,10 @@ const bucket = (id: number, minProviders = 2): TestNetwork.BucketSetup => ({
   minProviders
 })
 const quick = { maxRetries: 0, graceWindow: "10 millis" } as const
+/** Alice and Bob answer at once; Charlie takes `latency`, which keeps a round needing all three in flight. */
+const withSlowCharlie = (
+  latency: Duration.DurationInput
+) => [...providers.slice(0, 2), { name: "Charlie", behaviour: Behaviour.slow(latency) }]
 
 /** Records every event from now on. */
 const recordEvents = Effect.gen(function*() {
@@ -153,7 +157,7 @@ describe("CheckpointLoop failures, pause and resume", () => {
   it.scoped("stop during an in-flight round returns at once; the round is interrupted, nothing recorded", () =>
     inWorld(
       {
-        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.slow("10 minutes") }],
+        providers: withSlowCharlie("10 minutes"),
         buckets: [bucket(1, 3)],
         config: quick
       },
@@ -199,7 +203,7 @@ describe("CheckpointLoop failures, pause and resume", () => {
   it.scoped("pause interrupts a round that is in flight: nothing is submitted, the bucket stays dirty", () =>
     inWorld(
       {
-        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.slow("10 seconds") }],
+        providers: withSlowCharlie("10 seconds"),
         buckets: [bucket(1, 3)],
         config: quick
       },
@@ -236,7 +240,7 @@ describe("CheckpointLoop failures, pause and resume", () => {
   it.scoped("a write during a round keeps the bucket dirty for the next round", () =>
     inWorld(
       {
-        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.slow("3 seconds") }],
+        providers: withSlowCharlie("3 seconds"),
         buckets: [bucket(1, 3)],
         config: quick
       },
@@ -257,7 +261,7 @@ describe("CheckpointLoop failures, pause and resume", () => {
   it.scoped("submitNow during a round in flight coalesces into one more round", () =>
     inWorld(
       {
-        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.slow("3 seconds") }],
+        providers: withSlowCharlie("3 seconds"),
         buckets: [bucket(1, 3)],
         config: quick
       },

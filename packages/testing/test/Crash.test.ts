@@ -2,7 +2,7 @@ import { ChainClient, Domain, ReceiptJournal } from "@checkpointer/core"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import { Keyring } from "@polkadot/keyring"
-import { Effect, Either, Layer, Option } from "effect"
+import { Effect, Either, Layer, Option, Schedule } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -100,8 +100,11 @@ describe("crash at each step boundary, then restart: one checkpoint, receipt jou
         const result = JSON.parse(second.stdout.trim()) as { tag: string }
         assert.include(["Submitted", "AlreadyCheckpointed"], result.tag)
 
-        // Exactly one checkpoint extrinsic reached the chain, and it succeeded.
-        yield* Effect.sleep("400 millis")
+        // Exactly one checkpoint extrinsic reached the chain, and it succeeded (once its block is final).
+        yield* chain.client.finalizedBlock.pipe(
+          Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (head) => head.number >= 2 }),
+          Effect.timeout("10 seconds")
+        )
         const recorded = yield* chain.submissions
         assert.strictEqual(recorded.length, 1)
         assert.isTrue(Either.isRight(recorded[0].outcome))
