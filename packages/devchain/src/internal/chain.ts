@@ -1,0 +1,526 @@
+/**
+ * The chain: genesis, blocks (header hashing as Substrate does, so the api's own `header.hash` agrees),
+ * a transaction pool with ready and future queues, block production, finality after a lag, runtime
+ * upgrades, and listeners for the RPC layer's subscriptions.
+ *
+ * @internal
+ */
+import { compactToU8a, hexToU8a, u8aConcat, u8aToHex } from "@polkadot/util"
+import { blake2AsU8a } from "@polkadot/util-crypto"
+import { DEFAULT_SETTINGS, EMPTY_ROOTS, Executive, StorageProviderState } from "./executive.js"
+import { type Extrinsic, INVALID_MESSAGE, type InvalidReason, parseExtrinsic } from "./extrinsic.js"
+import * as P from "./pallets.js"
+import {
+  buildMetadata,
+  type Profile,
+  profile as profileOf,
+  type RuntimeCall,
+  type RuntimeVersion,
+  runtimeVersion
+} from "./runtime.js"
+import { type RawStorage, State } from "./storage.js"
+import type { Hex } from "./types.js"
+
+export interface GenesisConfig {
+  readonly era: P.Era
+  readonly endowments: ReadonlyArray<{ readonly account: Hex; readonly free: bigint }>
+  readonly sudo: Hex | undefined
+  readonly providers: ReadonlyArray<{
+    readonly account: Hex
+    readonly multiaddr: string
+    readonly publicKey: Hex
+    readonly stake: bigint
+  }>
+  readonly buckets: ReadonlyArray<{
+    readonly admin: Hex
+    readonly minProviders: number
+    readonly primaries: ReadonlyArray<Hex>
+    readonly members: ReadonlyArray<{ readonly account: Hex; readonly role: "Admin" | "Writer" | "Reader" }>
+  }>
+  readonly genesisTime: bigint
+}
+
+export interface ChainOptions {
+  /** Blocks behind best that finality trails (0: every block is finalized as soon as it is built). */
+  readonly finalityLag: number
+  /** Block time: the timestamp step per block, in ms. */
+  readonly blockTimeMs: number
+  /** How many recent blocks keep their full state for `api.at(hash)`; older state is discarded. */
+  readonly stateRetention: number
+  readonly maxExtrinsicsPerBlock: number
+}
+
+/** A loaded runtime: its profile, version, metadata and logic. */
+export interface Runtime {
+  readonly profile: Profile
+  readonly version: RuntimeVersion
+  readonly metadata: Uint8Array
+  readonly executive: Executive
+}
+
+export const loadRuntime = (era: P.Era, specVersion?: number): Runtime => {
+  const profile = profileOf(era)
+  const version = runtimeVersion(era, specVersion)
+  return { profile, version, metadata: buildMetadata(era), executive: new Executive(profile, version) }
+}
+
+export interface HeaderJson {
+  readonly parentHash: Hex
+  readonly number: Hex
+  readonly stateRoot: Hex
+  readonly extrinsicsRoot: Hex
+  readonly digest: { readonly logs: ReadonlyArray<Hex> }
+}
+
+export interface Block {
+  readonly number: number
+  readonly hash: Hex
+  readonly header: HeaderJson
+  readonly extrinsics: ReadonlyArray<Uint8Array>
+  /** Discarded (undefined) once the block is older than the retention window. */
+  storage: RawStorage | undefined
+  readonly changed: ReadonlyArray<Hex>
+  readonly runtime: Runtime
+}
+
+export type TxStatus =
+  | "ready"
+  | "future"
+  | { readonly inBlock: Hex }
+  | { readonly finalized: Hex }
+  | "invalid"
+  | "dropped"
+  | { readonly usurped: Hex }
+
+/** A JSON-RPC error a node returns for a submission (1010 invalid, 1013 already imported, 1014 priority...). */
+export class RpcError extends Error {
+  constructor(readonly code: number, message: string, readonly data?: string) {
+    super(message)
+  }
+}
+
+interface PoolTx {
+  readonly ext: Extrinsic<RuntimeCall>
+  readonly sender: Hex
+  readonly nonce: number
+}
+
+export interface ChainListener {
+  readonly onBlock?: (block: Block) => void
+  readonly onFinalized?: (block: Block) => void
+  readonly onRuntime?: (block: Block) => void
+}
+
+const hashHeader = (h: { parentHash: Hex; number: number; stateRoot: Hex; extrinsicsRoot: Hex }): Hex =>
+  u8aToHex(
+    blake2AsU8a(
+      u8aConcat(
+        hexToU8a(h.parentHash),
+        compactToU8a(h.number),
+        hexToU8a(h.stateRoot),
+        hexToU8a(h.extrinsicsRoot),
+        new Uint8Array([0]) // empty digest
+      ),
+      256
+    )
+  )
+
+const stateRootOf = (previous: Hex, storage: RawStorage, changed: ReadonlyArray<Hex>): Hex =>
+  // Not a trie root (the devchain serves no proofs): a digest chaining every change, so equal
+  // states reached by different histories differ, as block hashes do anyway.
+  u8aToHex(
+    blake2AsU8a(
+      u8aConcat(
+        hexToU8a(previous),
+        ...[...changed].sort().flatMap((k) => [hexToU8a(k), storage.get(k) ?? new Uint8Array()])
+      ),
+      256
+    )
+  )
+
+export class Chain {
+  readonly blocks = new Map<Hex, Block>()
+  /** Canonical chain by number. */
+  readonly canonical: Array<Hex> = []
+  genesisHash: Hex
+  private finalizedNumber = 0
+  private runtime: Runtime
+  private pendingRuntime: Runtime | undefined
+  private readonly ready: Array<PoolTx> = []
+  private readonly future: Array<PoolTx> = []
+  private readonly listeners = new Set<ChainListener>()
+  private readonly watchers = new Map<Hex, Set<(status: TxStatus) => void>>()
+  private readonly txBlock = new Map<Hex, Hex>()
+  readonly events = new Map<Hex, ReadonlyArray<unknown>>()
+
+  constructor(genesis: GenesisConfig, readonly options: ChainOptions) {
+    this.runtime = loadRuntime(genesis.era)
+    const state = new State(new Map())
+    buildGenesis(state, genesis, this.runtime)
+    const { storage, changed } = state.commit()
+    const header = {
+      parentHash: `0x${"00".repeat(32)}` as Hex,
+      number: 0,
+      stateRoot: stateRootOf(`0x${"00".repeat(32)}`, storage, changed),
+      extrinsicsRoot: u8aToHex(blake2AsU8a(new Uint8Array(), 256))
+    }
+    const hash = hashHeader(header)
+    this.genesisHash = hash
+    this.addBlock({
+      number: 0,
+      hash,
+      header: { ...header, number: "0x0", digest: { logs: [] } },
+      extrinsics: [],
+      storage,
+      changed,
+      runtime: this.runtime
+    }, [])
+    this.finalizedNumber = 0
+  }
+
+  // ------------------------------------------------------------------------- reads
+
+  get best(): Block {
+    return this.blocks.get(this.canonical[this.canonical.length - 1]!)!
+  }
+  get finalized(): Block {
+    return this.blocks.get(this.canonical[this.finalizedNumber]!)!
+  }
+  get currentRuntime(): Runtime {
+    return this.runtime
+  }
+  blockAt(hashOrUndefined: Hex | undefined | null): Block | undefined {
+    return hashOrUndefined == null ? this.best : this.blocks.get(hashOrUndefined.toLowerCase() as Hex)
+  }
+  hashAt(n: number): Hex | undefined {
+    return this.canonical[n]
+  }
+  /** State of a block, for reads; `undefined` when the block is unknown or its state discarded. */
+  stateAt(hash: Hex | undefined | null): State | undefined {
+    const block = this.blockAt(hash)
+    return block?.storage === undefined ? undefined : new State(block.storage)
+  }
+  pending(): ReadonlyArray<Uint8Array> {
+    return [...this.ready, ...this.future].map((t) => t.ext.bytes)
+  }
+  /** The next nonce for an account, counting its transactions in the pool (`system_accountNextIndex`). */
+  nextIndex(account: Hex): number {
+    const state = new State(this.best.storage!)
+    let nonce = state.getOr(P.System.Account, account).nonce
+    const queued = new Set([...this.ready, ...this.future].filter((t) => t.sender === account).map((t) => t.nonce))
+    while (queued.has(nonce)) nonce++
+    return nonce
+  }
+
+  listen(listener: ChainListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  // ------------------------------------------------------------------------- pool
+
+  /** Validates and queues a transaction; throws `RpcError` as a node would. Returns its hash and status. */
+  submit(bytes: Uint8Array, watch?: (status: TxStatus) => void): { hash: Hex; status: "ready" | "future" } {
+    let ext: Extrinsic<RuntimeCall>
+    try {
+      ext = parseExtrinsic(this.runtime.profile, bytes)
+    } catch (error) {
+      throw new RpcError(
+        1002,
+        "Verification Error: Runtime error: Execution failed",
+        `Could not decode: ${String((error as Error).message)}`
+      )
+    }
+    if ([...this.ready, ...this.future].some((t) => t.ext.hash === ext.hash) || this.txBlock.has(ext.hash)) {
+      throw new RpcError(1013, "Transaction Already Imported")
+    }
+    const best = this.best
+    const validity = this.runtime.executive.validate(new State(best.storage!), ext, best.number + 1, {
+      genesisHash: this.genesisHash,
+      blockHash: (n) => this.canonical[n]
+    })
+    if (validity._tag === "Invalid") throw invalid(validity.reason)
+    const clash = [...this.ready, ...this.future].find((t) =>
+      t.sender === validity.sender && t.nonce === validity.nonce
+    )
+    if (clash !== undefined) {
+      // Same sender and nonce, same fee model: the newcomer cannot outbid the queued one.
+      throw new RpcError(
+        1014,
+        "Priority is too low: (0 vs 0)",
+        "The transaction has too low priority to replace another transaction already in the pool."
+      )
+    }
+    const tx: PoolTx = { ext, sender: validity.sender, nonce: validity.nonce }
+    if (watch !== undefined) this.watch(ext.hash, watch)
+    const expected = this.poolNonce(validity.sender, validity.stateNonce)
+    if (validity.nonce === expected) {
+      this.ready.push(tx)
+      this.notify(ext.hash, "ready")
+      this.promote(validity.sender, validity.stateNonce)
+      return { hash: ext.hash, status: "ready" }
+    }
+    this.future.push(tx)
+    this.notify(ext.hash, "future")
+    return { hash: ext.hash, status: "future" }
+  }
+
+  /** Removes a transaction from the pool (as a pool eviction would); its watchers see `dropped`. */
+  drop(hash: Hex): boolean {
+    for (const queue of [this.ready, this.future]) {
+      const index = queue.findIndex((t) => t.ext.hash === hash)
+      if (index >= 0) {
+        queue.splice(index, 1)
+        this.notify(hash, "dropped")
+        this.watchers.delete(hash)
+        return true
+      }
+    }
+    return false
+  }
+
+  get hasReady(): boolean {
+    return this.ready.length > 0
+  }
+
+  watch(hash: Hex, watcher: (status: TxStatus) => void): () => void {
+    const set = this.watchers.get(hash) ?? new Set()
+    set.add(watcher)
+    this.watchers.set(hash, set)
+    return () => set.delete(watcher)
+  }
+
+  private notify(hash: Hex, status: TxStatus): void {
+    for (const watcher of this.watchers.get(hash) ?? []) watcher(status)
+  }
+
+  private poolNonce(sender: Hex, stateNonce: number): number {
+    let nonce = stateNonce
+    const readyNonces = new Set(this.ready.filter((t) => t.sender === sender).map((t) => t.nonce))
+    while (readyNonces.has(nonce)) nonce++
+    return nonce
+  }
+
+  private promote(sender: Hex, stateNonce: number): void {
+    for (;;) {
+      const expected = this.poolNonce(sender, stateNonce)
+      const index = this.future.findIndex((t) => t.sender === sender && t.nonce === expected)
+      if (index < 0) return
+      const [tx] = this.future.splice(index, 1)
+      this.ready.push(tx!)
+      this.notify(tx!.ext.hash, "ready")
+    }
+  }
+
+  // ------------------------------------------------------------------------- blocks
+
+  /** Schedules a runtime upgrade: the next block runs `era` with a new spec version. */
+  upgradeRuntime(era: P.Era): void {
+    this.pendingRuntime = loadRuntime(era, this.runtime.version.specVersion + 1)
+  }
+
+  /** Builds, imports and (after the lag) finalizes one block from the ready queue. */
+  produceBlock(timestamp?: bigint): Block {
+    const parent = this.best
+    if (this.pendingRuntime !== undefined) {
+      this.runtime = this.pendingRuntime
+      this.pendingRuntime = undefined
+    }
+    const runtime = this.runtime
+    const number = parent.number + 1
+    const state = new State(parent.storage!)
+    const executive = runtime.executive
+    executive.initializeBlock(state, number, parent.hash)
+    const parentTime = new State(parent.storage!).getOr(P.Timestamp.Now)
+    const now = timestamp ?? parentTime + BigInt(this.options.blockTimeMs)
+    executive.applyInherent(state, now)
+    const inherent = u8aConcat(
+      compactToU8a(1 + 2 + compactToU8a(now).length),
+      new Uint8Array([4, 2, 0]),
+      compactToU8a(now)
+    )
+    const included: Array<PoolTx> = []
+    const invalidated: Array<PoolTx> = []
+    const queue = [...this.ready]
+    this.ready.length = 0
+    for (const tx of queue) {
+      if (included.length >= this.options.maxExtrinsicsPerBlock) {
+        this.ready.push(tx)
+        continue
+      }
+      const applied = executive.applyExtrinsic(state, tx.ext, included.length + 1, number)
+      if (applied) included.push(tx)
+      else invalidated.push(tx)
+    }
+    const events = executive.finalizeBlock(state)
+    const { storage, changed } = state.commit()
+    const extrinsics = [inherent, ...included.map((t) => t.ext.bytes)]
+    const headerFields = {
+      parentHash: parent.hash,
+      number,
+      stateRoot: stateRootOf(parent.header.stateRoot, storage, changed),
+      extrinsicsRoot: u8aToHex(blake2AsU8a(u8aConcat(...extrinsics), 256))
+    }
+    const hash = hashHeader(headerFields)
+    const block: Block = {
+      number,
+      hash,
+      header: { ...headerFields, number: `0x${number.toString(16)}`, digest: { logs: [] } },
+      extrinsics,
+      storage,
+      changed,
+      runtime
+    }
+    this.addBlock(block, events)
+    for (const tx of included) {
+      this.txBlock.set(tx.ext.hash, hash)
+      this.notify(tx.ext.hash, { inBlock: hash })
+    }
+    for (const tx of invalidated) {
+      this.notify(tx.ext.hash, "invalid")
+      this.watchers.delete(tx.ext.hash)
+    }
+    this.revalidatePool(block)
+    if (runtime !== parent.runtime) { for (const l of this.listeners) l.onRuntime?.(block) }
+    this.advanceFinality(Math.max(0, number - this.options.finalityLag))
+    return block
+  }
+
+  /** Finalizes up to block `n` (at most the best block); emits each newly finalized block in order. */
+  advanceFinality(n: number): void {
+    const target = Math.min(n, this.best.number)
+    while (this.finalizedNumber < target) {
+      this.finalizedNumber++
+      const block = this.blocks.get(this.canonical[this.finalizedNumber]!)!
+      for (const [tx, at] of this.txBlock) {
+        if (at === block.hash) {
+          this.notify(tx, { finalized: block.hash })
+          this.watchers.delete(tx)
+        }
+      }
+      for (const l of this.listeners) l.onFinalized?.(block)
+    }
+  }
+
+  private addBlock(block: Block, events: ReadonlyArray<unknown>): void {
+    this.blocks.set(block.hash, block)
+    this.canonical.push(block.hash)
+    this.events.set(block.hash, events)
+    const stale = this.canonical.length - 1 - this.options.stateRetention
+    if (stale > 0) {
+      const old = this.blocks.get(this.canonical[stale]!)
+      if (old !== undefined) old.storage = undefined
+    }
+    for (const l of this.listeners) l.onBlock?.(block)
+  }
+
+  /** After a block: drop transactions that became stale; promote futures whose turn came. */
+  private revalidatePool(block: Block): void {
+    const state = new State(block.storage!)
+    const keep = (tx: PoolTx) => {
+      if (tx.nonce >= state.getOr(P.System.Account, tx.sender).nonce) return true
+      this.notify(tx.ext.hash, "invalid")
+      this.watchers.delete(tx.ext.hash)
+      return false
+    }
+    const ready = this.ready.filter(keep)
+    const future = this.future.filter(keep)
+    this.ready.length = 0
+    this.future.length = 0
+    for (const tx of future) this.future.push(tx)
+    // Re-derive readiness per sender from the new state nonce.
+    for (const tx of ready.sort((a, b) => a.nonce - b.nonce)) {
+      const expected = this.poolNonce(tx.sender, state.getOr(P.System.Account, tx.sender).nonce)
+      if (tx.nonce === expected) this.ready.push(tx)
+      else this.future.push(tx)
+    }
+    for (const sender of new Set(this.future.map((t) => t.sender))) {
+      this.promote(sender, state.getOr(P.System.Account, sender).nonce)
+    }
+  }
+}
+
+const invalid = (reason: InvalidReason) =>
+  new RpcError(
+    reason === "CannotLookup" ? 1011 : 1010,
+    reason === "CannotLookup" ? "Unknown Transaction Validity" : "Invalid Transaction",
+    INVALID_MESSAGE[reason]
+  )
+
+const buildGenesis = (state: State, genesis: GenesisConfig, runtime: Runtime): void => {
+  let issuance = 0n
+  for (const { account, free } of genesis.endowments) {
+    const info = state.getOr(P.System.Account, account)
+    state.put(P.System.Account, [account], {
+      ...info,
+      providers: 1,
+      data: { ...info.data, free: info.data.free + free }
+    })
+    issuance += free
+  }
+  state.put(P.Balances.TotalIssuance, [], issuance)
+  if (genesis.sudo !== undefined) state.put(P.Sudo.Key, [], genesis.sudo)
+  state.put(P.Timestamp.Now, [], genesis.genesisTime)
+  const sp = new StorageProviderState(state, runtime.profile.era)
+  for (const p of genesis.providers) {
+    const info = state.getOr(P.System.Account, p.account)
+    if (info.data.free < p.stake) throw new Error(`genesis provider ${p.account} cannot reserve its stake`)
+    state.put(P.System.Account, [p.account], {
+      ...info,
+      data: { ...info.data, free: info.data.free - p.stake, reserved: info.data.reserved + p.stake }
+    })
+    sp.putProvider(p.account, {
+      multiaddr: new TextEncoder().encode(p.multiaddr),
+      public_key: hexToU8a(p.publicKey),
+      stake: p.stake,
+      committed_bytes: 0n,
+      settings: DEFAULT_SETTINGS,
+      stats: {
+        registered_at: 0,
+        agreements_total: 0,
+        agreements_extended: 0,
+        agreements_not_extended: 0,
+        agreements_burned: 0,
+        total_bytes_committed: 0n,
+        challenges_received_authorized: 0,
+        challenges_received_public: 0,
+        challenges_failed: 0
+      },
+      deregister_at: undefined
+    })
+  }
+  let next = 0n
+  for (const b of genesis.buckets) {
+    const members: Array<{ account: Hex; role: P.Role }> = [{ account: b.admin, role: { _tag: "Admin" } }]
+    for (const m of b.members) {
+      if (m.account !== b.admin) members.push({ account: m.account, role: { _tag: m.role } })
+    }
+    for (const primary of b.primaries) {
+      if (sp.provider(primary) === undefined) throw new Error(`genesis bucket primary ${primary} is not a provider`)
+      sp.putAgreement(next, primary, {
+        owner: b.admin,
+        max_bytes: 1n << 30n,
+        payment_locked: 0n,
+        price_per_byte: 0n,
+        expires_at: 0xffffffff,
+        extensions_blocked: false,
+        started_at: 0
+      })
+    }
+    if (b.minProviders > b.primaries.length) {
+      throw new Error(`genesis bucket: min_providers ${b.minProviders} > ${b.primaries.length} primaries`)
+    }
+    sp.putBucket(next, {
+      members,
+      frozen_start_seq: undefined,
+      min_providers: b.minProviders,
+      primary_providers: [...b.primaries],
+      snapshot: undefined,
+      historical_roots: EMPTY_ROOTS,
+      total_snapshots: 0,
+      visibility: { _tag: "Public" }
+    })
+    next++
+  }
+  state.put(sp.items.NextBucketId, [], next)
+}
