@@ -10,6 +10,7 @@ import type { Codec } from "@polkadot/types/types"
 import { u8aConcat, u8aToHex } from "@polkadot/util"
 import { blake2AsU8a } from "@polkadot/util-crypto"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Devchain from "../src/Devchain.js"
 
@@ -65,6 +66,8 @@ export const send = (
         if (result.dispatchError.isModule) {
           const meta = api.registry.findMetaError(result.dispatchError.asModule)
           error = `${meta.section}.${meta.name}`
+        } else if (result.dispatchError.isToken) {
+          error = `Token.${result.dispatchError.asToken.type}`
         } else {
           error = result.dispatchError.type
         }
@@ -117,3 +120,10 @@ export const eventJson = (outcome: Outcome, name: string): ReadonlyArray<unknown
   if (event === undefined) throw new Error(`no ${name} in ${outcome.events.join(", ")}`)
   return event.data.toJSON() as ReadonlyArray<unknown>
 }
+
+/** Polls (real time, every 10 ms, at most 5 s) until `check` holds: for effects of network pushes. */
+export const eventually = (check: () => boolean, what = "condition"): Effect.Effect<void, string> =>
+  Effect.suspend(() => (check() ? Effect.void : Effect.fail("not yet"))).pipe(
+    Effect.retry(Schedule.spaced("10 millis")),
+    Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => `timed out waiting for ${what}` })
+  )

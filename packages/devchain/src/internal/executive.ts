@@ -587,7 +587,8 @@ export class Executive {
     const key = this.era === "A"
       ? hexToU8a(signer)
       : (sp.provider(signer) ?? this.spFail("ProviderNotFound")).public_key
-    if (![32, 33].includes(key.length)) this.spFail("InvalidPublicKey")
+    // The key must suit the signature's scheme (32 bytes for sr25519/ed25519, 33 for ecdsa).
+    if (key.length !== (signature._tag === "Ecdsa" ? 33 : 32)) this.spFail("InvalidPublicKey")
     if (!verifyWithKey(signature, payload, key)) this.spFail("InvalidSignature")
   }
 
