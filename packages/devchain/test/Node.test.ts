@@ -101,7 +101,7 @@ describe("devchain node", () => {
       const { api, chain } = yield* world({ blockMode: "instant", finalityLag: 2 })
       const statuses: Array<string> = []
       yield* Effect.promise(() =>
-        api.tx.system.remark("0x01").signAndSend(dev("Alice"), (r) => statuses.push(r.status.type))
+        api.tx.system.remark("0x01").signAndSend(dev("Alice"), (r) => void statuses.push(r.status.type))
       )
       yield* eventually(() => statuses.length === 2, "InBlock")
       expect(statuses).toEqual(["Ready", "InBlock"])
@@ -152,7 +152,7 @@ describe("devchain node", () => {
       const { api, chain } = yield* world({ blockMode: "manual" })
       const statuses: Array<string> = []
       const tx = api.tx.system.remark("0x01")
-      yield* Effect.promise(() => tx.signAndSend(dev("Alice"), (r) => statuses.push(r.status.type)))
+      yield* Effect.promise(() => tx.signAndSend(dev("Alice"), (r) => void statuses.push(r.status.type)))
       yield* eventually(() => statuses.length === 1, "Ready")
       expect(yield* chain.dropExtrinsic(tx.hash.toHex() as `0x${string}`)).toBe(true)
       yield* eventually(() => statuses.length === 2, "Dropped")
