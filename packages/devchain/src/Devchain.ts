@@ -206,10 +206,35 @@ const toGenesis = (config: DevchainConfig): Effect.Effect<GenesisConfig, Devchai
     catch: (error) => new DevchainError({ reason: "Config", message: `bad genesis: ${(error as Error).message}` })
   })
 
+/** `era: expected "C" or "A", got "X"`: one entry per bad field, alternatives joined. */
+const formatIssues = (issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>): string => {
+  const byPath = new Map<string, { expected: Array<string>; actual: string | undefined; other: Array<string> }>()
+  for (const issue of issues) {
+    const path = issue.path.length === 0 ? "config" : issue.path.join(".")
+    const entry = byPath.get(path) ?? { expected: [], actual: undefined, other: [] }
+    const match = /^Expected (.*), actual (.*)$/s.exec(issue.message)
+    if (match === null) entry.other.push(issue.message)
+    else if (match[1] !== "undefined") {
+      entry.expected.push(match[1]!)
+      entry.actual = match[2]
+    }
+    byPath.set(path, entry)
+  }
+  return [...byPath].map(([path, e]) =>
+    e.expected.length > 0
+      ? `${path}: expected ${e.expected.join(" or ")}, got ${e.actual}`
+      : `${path}: ${e.other.join("; ")}`
+  ).join("; ")
+}
+
 const decodeConfig = (input: DevchainConfigInput | undefined) =>
-  Schema.decodeUnknown(DevchainConfig)(input ?? {}).pipe(
+  Schema.decodeUnknown(DevchainConfig, { errors: "all" })(input ?? {}).pipe(
     Effect.mapError((error) =>
-      new DevchainError({ reason: "Config", message: ParseResult.TreeFormatter.formatErrorSync(error) })
+      new DevchainError({
+        reason: "Config",
+        // One line naming each bad field, e.g. `era: Expected "C", actual "X"`.
+        message: formatIssues(ParseResult.ArrayFormatter.formatErrorSync(error))
+      })
     )
   )
 
@@ -262,12 +287,27 @@ export const start = (
     })
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
-        for (const client of server.clients) {
-          client.terminate()
+        // A clean close handshake first (clients see 1001 "going away"), bounded: whatever lingers is cut.
+        const clients = [...server.clients]
+        let open = clients.length
+        let cut: ReturnType<typeof setTimeout> | undefined
+        const finish = () => {
+          clearTimeout(cut)
+          for (const client of server.clients) {
+            client.terminate()
+          }
+          server.close(() =>
+            resume(Effect.void)
+          )
         }
-        server.close(() =>
-          resume(Effect.void)
-        )
+        if (open === 0) return finish()
+        cut = setTimeout(finish, 500)
+        for (const client of clients) {
+          client.once("close", () => {
+            if (--open === 0) finish()
+          })
+          client.close(1001, "devchain stopped")
+        }
       })
     )
     server.on("connection", (socket: WebSocket) => {
