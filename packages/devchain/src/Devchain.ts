@@ -290,7 +290,6 @@ export const start = (
         // A clean close handshake first (clients see 1001 "going away"), bounded: whatever lingers is cut.
         const clients = [...server.clients]
         let open = clients.length
-        let cut: ReturnType<typeof setTimeout> | undefined
         const finish = () => {
           clearTimeout(cut)
           for (const client of server.clients) {
@@ -300,8 +299,8 @@ export const start = (
             resume(Effect.void)
           )
         }
+        const cut = setTimeout(finish, 500)
         if (open === 0) return finish()
-        cut = setTimeout(finish, 500)
         for (const client of clients) {
           client.once("close", () => {
             if (--open === 0) finish()
