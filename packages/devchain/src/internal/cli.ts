@@ -84,8 +84,8 @@ export const cliProgram = (argv: ReadonlyArray<string>) =>
         const stop = chain.chain.listen({
           onBlock: (block) => {
             if (block.extrinsics.length > 1) {
-              console.log(
-                `block #${block.number} ${block.hash.slice(0, 18)}… ${block.extrinsics.length - 1} extrinsic(s)`
+              process.stdout.write(
+                `block #${block.number} ${block.hash.slice(0, 18)}… ${block.extrinsics.length - 1} extrinsic(s)\n`
               )
             }
           }
