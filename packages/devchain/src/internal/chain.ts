@@ -150,7 +150,12 @@ export class Chain {
   private readonly future: Array<PoolTx> = []
   private readonly listeners = new Set<ChainListener>()
   private readonly watchers = new Map<Hex, Set<(status: TxStatus) => void>>()
+  /** Every included transaction's block (a resubmission is "already imported"). */
   private readonly txBlock = new Map<Hex, Hex>()
+  /** Included transactions by block, until the block is finalized (their watchers then see `finalized`). */
+  private readonly unfinalizedTxs = new Map<Hex, ReadonlyArray<Hex>>()
+  /** Hashes of the transactions in the pool, for duplicate detection. */
+  private readonly pooled = new Set<Hex>()
   readonly events = new Map<Hex, ReadonlyArray<unknown>>()
 
   constructor(genesis: GenesisConfig, readonly options: ChainOptions) {
@@ -231,7 +236,7 @@ export class Chain {
         `Could not decode: ${String((error as Error).message)}`
       )
     }
-    if ([...this.ready, ...this.future].some((t) => t.ext.hash === ext.hash) || this.txBlock.has(ext.hash)) {
+    if (this.pooled.has(ext.hash) || this.txBlock.has(ext.hash)) {
       throw new RpcError(1013, "Transaction Already Imported")
     }
     const best = this.best
@@ -252,6 +257,7 @@ export class Chain {
       )
     }
     const tx: PoolTx = { ext, sender: validity.sender, nonce: validity.nonce }
+    this.pooled.add(ext.hash)
     if (watch !== undefined) this.watch(ext.hash, watch)
     const expected = this.poolNonce(validity.sender, validity.stateNonce)
     if (validity.nonce === expected) {
@@ -271,6 +277,7 @@ export class Chain {
       const index = queue.findIndex((t) => t.ext.hash === hash)
       if (index >= 0) {
         queue.splice(index, 1)
+        this.pooled.delete(hash)
         this.notify(hash, "dropped")
         this.watchers.delete(hash)
         return true
@@ -374,9 +381,12 @@ export class Chain {
     this.addBlock(block, events)
     for (const tx of included) {
       this.txBlock.set(tx.ext.hash, hash)
+      this.pooled.delete(tx.ext.hash)
       this.notify(tx.ext.hash, { inBlock: hash })
     }
+    this.unfinalizedTxs.set(hash, included.map((tx) => tx.ext.hash))
     for (const tx of invalidated) {
+      this.pooled.delete(tx.ext.hash)
       this.notify(tx.ext.hash, "invalid")
       this.watchers.delete(tx.ext.hash)
     }
@@ -392,12 +402,11 @@ export class Chain {
     while (this.finalizedNumber < target) {
       this.finalizedNumber++
       const block = this.blocks.get(this.canonical[this.finalizedNumber]!)!
-      for (const [tx, at] of this.txBlock) {
-        if (at === block.hash) {
-          this.notify(tx, { finalized: block.hash })
-          this.watchers.delete(tx)
-        }
+      for (const tx of this.unfinalizedTxs.get(block.hash) ?? []) {
+        this.notify(tx, { finalized: block.hash })
+        this.watchers.delete(tx)
       }
+      this.unfinalizedTxs.delete(block.hash)
       for (const l of this.listeners) l.onFinalized?.(block)
     }
   }
@@ -419,6 +428,7 @@ export class Chain {
     const state = new State(block.storage!)
     const keep = (tx: PoolTx) => {
       if (tx.nonce >= state.getOr(P.System.Account, tx.sender).nonce) return true
+      this.pooled.delete(tx.ext.hash)
       this.notify(tx.ext.hash, "invalid")
       this.watchers.delete(tx.ext.hash)
       return false

@@ -7,6 +7,7 @@
  */
 import { u8aConcat, u8aEq, u8aToHex } from "@polkadot/util"
 import { blake2AsU8a, ed25519Verify, secp256k1Compress, secp256k1Recover, sr25519Verify } from "@polkadot/util-crypto"
+import * as wasmCrypto from "@polkadot/wasm-crypto"
 import type { Profile } from "./runtime.js"
 import * as S from "./scale.js"
 import type { Hex, MultiSignature } from "./types.js"
@@ -151,7 +152,7 @@ export const verifyBy = (signature: MultiSignature, message: Uint8Array, account
   try {
     switch (signature._tag) {
       case "Sr25519":
-        return sr25519Verify(message, signature.value, account)
+        return fastSr25519Verify(message, signature.value, account)
       case "Ed25519":
         return ed25519Verify(message, signature.value, account)
       case "Ecdsa":
@@ -176,6 +177,15 @@ export const verifyWithKey = (signature: MultiSignature, message: Uint8Array, ke
     return false
   }
 }
+
+/**
+ * sr25519 through the wasm build of schnorrkel when it is initialised (about 7x faster than the pure-JS
+ * path util-crypto 14 takes), else util-crypto's.
+ */
+const fastSr25519Verify = (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean =>
+  wasmCrypto.isReady() && publicKey.length === 32 && signature.length === 64
+    ? wasmCrypto.sr25519Verify(signature, message, publicKey)
+    : sr25519Verify(message, signature, publicKey)
 
 const recoverCompressed = (message: Uint8Array, signature: Uint8Array): Uint8Array => {
   const recovery = signature[64]!
