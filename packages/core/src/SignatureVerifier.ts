@@ -171,7 +171,9 @@ export const verifyMultiSignature = (input: VerifyInput): Either.Either<void, In
       if (bytes.length !== 64) return invalid(input, "Malformed", `expected 64 bytes, got ${bytes.length}`)
       let ok: boolean
       try {
-        ok = _tag === "Sr25519" ? fastSr25519Verify(input.message, bytes, key) : ed25519Verify(input.message, bytes, key)
+        ok = _tag === "Sr25519"
+          ? fastSr25519Verify(input.message, bytes, key)
+          : ed25519Verify(input.message, bytes, key)
       } catch {
         // @scure/sr25519 throws when the key bytes do not decode to a curve point.
         ok = false
