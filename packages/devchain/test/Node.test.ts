@@ -9,6 +9,7 @@ import * as Devchain from "../src/Devchain.js"
 import { commitmentPayload, connect, dev, eventJson, eventually, send, world } from "./helpers.js"
 
 const UNIT = 1_000_000_000_000n
+const P_TIMESTAMP_NOW = "0xf0c365c3cf59d671eb72da0e7a4113c49f1f0515f462cdcf84e0f1d6045dfcbb"
 
 /** One raw JSON-RPC call over a fresh socket (what the api hides). */
 const rawCall = (url: string, method: string, params: ReadonlyArray<unknown> = []) =>
@@ -128,6 +129,31 @@ describe("devchain node", () => {
       )
       expect(outcomes.every((o) => o.error === undefined && o.events.includes("system.Remarked"))).toBe(true)
       expect((yield* Effect.promise(() => api.rpc.system.accountNextIndex(alice.address))).toNumber()).toBe(base + 20)
+    }), 30_000)
+
+  it.scoped(
+    "nonce -1 asks the runtime (AccountNonceApi, a little-endian u32) and is right",
+    () =>
+      Effect.gen(function*() {
+        const { api } = yield* world()
+        for (let i = 0; i < 3; i++) {
+          expect((yield* send(api, api.tx.system.remark("0x01"), dev("Bob"), { nonce: -1 })).error).toBeUndefined()
+        }
+        const account = (yield* Effect.promise(() => api.query.system.account(dev("Bob").address))).toJSON()
+        expect(account).toMatchObject({ nonce: 3 })
+      }),
+    30_000
+  )
+
+  it.scoped("state older than the retention window is discarded, as on a pruned node", () =>
+    Effect.gen(function*() {
+      const { api, chain } = yield* world({ blockMode: "manual", stateRetention: 16 })
+      yield* chain.newBlock(20)
+      const old = chain.chain.hashAt(2)!
+      const error = yield* Effect.flip(Effect.tryPromise(() => api.rpc.state.getStorage(P_TIMESTAMP_NOW, old)))
+      expect(String(error.cause)).toContain("State already discarded")
+      const recent = yield* Effect.promise(() => api.at(chain.chain.hashAt(10)!))
+      expect(Number((yield* Effect.promise(() => recent.query.timestamp.now())).toJSON())).toBeGreaterThan(0)
     }), 30_000)
 
   it.scoped(
