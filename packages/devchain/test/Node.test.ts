@@ -378,3 +378,24 @@ describe("devchain node", () => {
       yield* Scope.close(apiScope, Exit.void)
     }), 30_000)
 })
+
+describe("Devchain.layer", () => {
+  it.layer(Devchain.layer({ blockMode: "manual" }))((it) => {
+    it.effect("provides a running devchain for the layer's lifetime", () =>
+      Effect.gen(function*() {
+        const chain = yield* Devchain.Devchain
+        expect(chain.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
+        yield* chain.newBlock(2)
+        expect(chain.bestNumber()).toBe(2)
+      }))
+  })
+
+  it.effect("a bad config is a typed error naming the field", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(Devchain.start({ finalityLag: -1, era: "B" as "C" })))
+      expect(error.reason).toBe("Config")
+      expect(error.message).toBe(
+        `era: expected "C" or "A", got "B"; finalityLag: expected a non-negative number, got -1`
+      )
+    }))
+})
