@@ -173,7 +173,9 @@ export class CheckpointReceipt extends Schema.Class<CheckpointReceipt>("Checkpoi
   extrinsicIndex: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
   event: BucketCheckpointed,
   submittedAtMillis: Schema.Number,
-  finalizedAtMillis: Schema.Number
+  finalizedAtMillis: Schema.Number,
+  /** The fee the extrinsic paid (`TransactionFeePaid.actual_fee`), where the chain reports it. */
+  fee: Schema.optional(Schema.BigInt)
 }) {}
 
 /**

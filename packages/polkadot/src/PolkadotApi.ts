@@ -1,0 +1,160 @@
+/**
+ * `@polkadot/api` as a scoped resource, in the manner of `@effect/sql-pg`'s client: connected with a
+ * bounded wait (`isReadyOrError`), disconnected (bounded) when the scope closes, reconnected by the
+ * provider after a drop, with failover across an endpoint list.
+ *
+ * @since 0.1.0
+ */
+import { ApiPromise, WsProvider } from "@polkadot/api"
+import type { ProviderInterface } from "@polkadot/rpc-provider/types"
+import { cryptoWaitReady } from "@polkadot/util-crypto"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+
+/**
+ * The connection could not be established (bad endpoint, no node, metadata not loadable in time).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConnectionFailed extends Data.TaggedError("ConnectionFailed")<{
+  readonly endpoints: ReadonlyArray<string>
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `cannot connect to ${this.endpoints.join(", ")}: ${this.detail}`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectOptions {
+  /** WebSocket endpoints; on a drop the provider moves to the next one. */
+  readonly endpoints: ReadonlyArray<string>
+  /** Bound on connecting and loading metadata (default 30 s). */
+  readonly connectTimeout?: Duration.DurationInput
+  /** Delay before reconnecting after a drop (default 1 s). */
+  readonly reconnectDelay?: Duration.DurationInput
+  /** Bound on any single RPC request (default 30 s). */
+  readonly requestTimeout?: Duration.DurationInput
+}
+
+/**
+ * A connected api, and whether its socket is connected right now (the provider reconnects by itself).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PolkadotApiService {
+  readonly api: ApiPromise
+  readonly endpoints: ReadonlyArray<string>
+  /** `true` while the socket is up; changes as the provider disconnects and reconnects. */
+  readonly connected: SubscriptionRef.SubscriptionRef<boolean>
+  /** Bumped at every (re)connection: a subscription made on an older connection is gone. */
+  readonly connection: SubscriptionRef.SubscriptionRef<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class PolkadotApi extends Context.Tag("@checkpointer/polkadot/PolkadotApi")<PolkadotApi, PolkadotApiService>() {}
+
+/**
+ * Connects, waits until the api is ready (bounded), and disconnects when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: ConnectOptions): Effect.Effect<PolkadotApiService, ConnectionFailed, Scope.Scope> =>
+  Effect.gen(function*() {
+    if (options.endpoints.length === 0) {
+      return yield* new ConnectionFailed({ endpoints: [], detail: "no endpoint configured" })
+    }
+    yield* Effect.promise(() => cryptoWaitReady())
+    const connected = yield* SubscriptionRef.make(false)
+    const connection = yield* SubscriptionRef.make(0)
+    const provider = new WsProvider(
+      [...options.endpoints],
+      Duration.toMillis(options.reconnectDelay ?? Duration.seconds(1)),
+      {},
+      Duration.toMillis(options.requestTimeout ?? Duration.seconds(30))
+    )
+    const onConnected = () => {
+      Effect.runSync(SubscriptionRef.set(connected, true))
+      Effect.runSync(SubscriptionRef.update(connection, (n) => n + 1))
+    }
+    const onDisconnected = () => Effect.runSync(SubscriptionRef.set(connected, false))
+    const offConnected = provider.on("connected", onConnected)
+    const offDisconnected = provider.on("disconnected", onDisconnected)
+    if (provider.isConnected) onConnected()
+
+    const api = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        // WsProvider's optional members clash with `exactOptionalPropertyTypes`; it is the api's own provider type.
+        try: () => ApiPromise.create({ provider: provider as unknown as ProviderInterface, noInitWarn: true }),
+        catch: (error) => new ConnectionFailed({ endpoints: options.endpoints, detail: String(error) })
+      }),
+      (api) =>
+        Effect.promise(() => api.disconnect()).pipe(
+          Effect.timeoutOption(Duration.seconds(2)),
+          Effect.ensuring(Effect.sync(() => {
+            offConnected()
+            offDisconnected()
+          }))
+        )
+    ).pipe(
+      Effect.tap((api) =>
+        Effect.tryPromise({
+          try: () => api.isReadyOrError,
+          catch: (error) => new ConnectionFailed({ endpoints: options.endpoints, detail: String(error) })
+        })
+      ),
+      Effect.timeoutFail({
+        duration: options.connectTimeout ?? Duration.seconds(30),
+        onTimeout: () =>
+          new ConnectionFailed({
+            endpoints: options.endpoints,
+            detail: `not ready within ${Duration.format(options.connectTimeout ?? Duration.seconds(30))}`
+          })
+      }),
+      // A failed connect must not leave the provider retrying in the background.
+      Effect.tapError(() => Effect.promise(() => provider.disconnect()).pipe(Effect.ignore))
+    )
+    return { api, endpoints: options.endpoints, connected, connection }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: ConnectOptions): Layer.Layer<PolkadotApi, ConnectionFailed> =>
+  Layer.scoped(PolkadotApi, make(options))
+
+/**
+ * From configuration: `CHECKPOINTER_CHAIN_ENDPOINTS` (comma-separated WebSocket URLs) and optional
+ * `CHECKPOINTER_CHAIN_CONNECT_TIMEOUT` (a duration such as `30 seconds`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<PolkadotApi, ConnectionFailed | ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const endpoints = yield* Config.array(Config.string(), "CHECKPOINTER_CHAIN_ENDPOINTS")
+    const connectTimeout = yield* Config.option(Config.duration("CHECKPOINTER_CHAIN_CONNECT_TIMEOUT"))
+    return layer({
+      endpoints: endpoints.map((e) => e.trim()).filter((e) => e.length > 0),
+      ...(Option.isSome(connectTimeout) ? { connectTimeout: connectTimeout.value } : {})
+    })
+  })
+)

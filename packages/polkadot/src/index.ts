@@ -1,0 +1,10 @@
+/**
+ * `@checkpointer/polkadot`: the live chain layer over `@polkadot/api`.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as PolkadotApi from "./PolkadotApi.js"
+/** @since 0.1.0 */
+export * as PolkadotChainClient from "./PolkadotChainClient.js"
