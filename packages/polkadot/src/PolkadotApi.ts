@@ -57,6 +57,8 @@ export interface ConnectOptions {
  */
 export interface PolkadotApiService {
   readonly api: ApiPromise
+  /** The provider under the api, for calls that must not go through rpc-core's memoisation. */
+  readonly provider: ProviderInterface
   readonly endpoints: ReadonlyArray<string>
   /** `true` while the socket is up; changes as the provider disconnects and reconnects. */
   readonly connected: SubscriptionRef.SubscriptionRef<boolean>
@@ -131,7 +133,13 @@ export const make = (options: ConnectOptions): Effect.Effect<PolkadotApiService,
       // A failed connect must not leave the provider retrying in the background.
       Effect.tapError(() => Effect.promise(() => provider.disconnect()).pipe(Effect.ignore))
     )
-    return { api, endpoints: options.endpoints, connected, connection }
+    return {
+      api,
+      provider: provider as unknown as ProviderInterface,
+      endpoints: options.endpoints,
+      connected,
+      connection
+    }
   })
 
 /**

@@ -21,7 +21,7 @@ import type { SubmittableExtrinsic } from "@polkadot/api/types"
 import { Keyring } from "@polkadot/keyring"
 import type { KeyringPair } from "@polkadot/keyring/types"
 import type { Codec } from "@polkadot/types-codec/types"
-import type { ExtrinsicStatus, Header } from "@polkadot/types/interfaces"
+import type { Header } from "@polkadot/types/interfaces"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -100,6 +100,17 @@ const decodeWith = <A, I>(schema: Schema.Schema<A, I>, operation: string) => (pl
 
 const RPC_ERROR = /^(-?\d+): (.*)$/s
 
+/** Substrate's transaction status notifications (`author_extrinsicUpdate`). */
+const TransactionStatus = Schema.Union(
+  Schema.Literal("future", "ready", "dropped", "invalid"),
+  Schema.Struct({ broadcast: Schema.Array(Schema.String) }),
+  Schema.Struct({ inBlock: Domain.H256 }),
+  Schema.Struct({ retracted: Domain.H256 }),
+  Schema.Struct({ finalityTimeout: Domain.H256 }),
+  Schema.Struct({ finalized: Domain.H256 }),
+  Schema.Struct({ usurped: Domain.H256 })
+)
+
 /**
  * Builds the client on a connected api.
  *
@@ -108,7 +119,7 @@ const RPC_ERROR = /^(-?\d+): (.*)$/s
  */
 export const make = (options: ClientOptions = {}) =>
   Effect.gen(function*() {
-    const { api, connected } = yield* PolkadotApi
+    const { api, connected, provider: rpcProvider } = yield* PolkadotApi
     const finalityTimeout = options.finalityTimeout ?? Duration.minutes(2)
     const period = options.mortalityPeriod ?? 256
     const readRetry = options.readRetry ??
@@ -301,26 +312,48 @@ export const make = (options: ClientOptions = {}) =>
 
     // --------------------------------------------------------------------------- following a transaction
 
-    /** Broadcasts and follows one extrinsic until it is finalized, refused, gone, or the socket drops. */
+    /**
+     * Broadcasts and follows one extrinsic until it is finalized, refused, gone, or the socket drops.
+     * It talks to the provider directly: rpc-core memoises subscriptions by their parameters (and
+     * keeps a closed one for a while), so sending the same bytes again after a reconnect through
+     * `api.rpc` would only replay the old, dead subscription.
+     */
     const watch = (bytes: `0x${string}`): Effect.Effect<Watched> => {
       const follow = Effect.async<Watched>((resume) => {
-        let unsubscribe: (() => void) | undefined
+        let subscription: string | number | undefined
         let done = false
+        const unsubscribe = () => {
+          if (subscription !== undefined) {
+            rpcProvider.unsubscribe("author_extrinsicUpdate", "author_unwatchExtrinsic", subscription).catch(() => {})
+          }
+        }
         const finish = (outcome: Watched) => {
           if (done) return
           done = true
-          unsubscribe?.()
+          unsubscribe()
           resume(Effect.succeed(outcome))
         }
-        api.rpc.author.submitAndWatchExtrinsic(bytes, (status: ExtrinsicStatus) => {
-          if (status.isFinalized) finish({ _tag: "Finalized", blockHash: status.asFinalized.toHex() as Domain.H256 })
-          else if (status.isDropped || status.isInvalid || status.isUsurped || status.isFinalityTimeout) {
-            finish({ _tag: "Gone", status: status.type })
+        rpcProvider.subscribe(
+          "author_extrinsicUpdate",
+          "author_submitAndWatchExtrinsic",
+          [bytes],
+          (error: Error | null, result: unknown) => {
+            if (error !== null) return
+            const status = Schema.decodeUnknownOption(TransactionStatus)(result)
+            if (Option.isNone(status)) return
+            const value = status.value
+            if (typeof value === "object" && "finalized" in value) {
+              finish({ _tag: "Finalized", blockHash: value.finalized })
+            } else if (value === "dropped" || value === "invalid") {
+              finish({ _tag: "Gone", status: value })
+            } else if (typeof value === "object" && ("usurped" in value || "finalityTimeout" in value)) {
+              finish({ _tag: "Gone", status: "usurped" in value ? "usurped" : "finalityTimeout" })
+            }
           }
-        }).then(
-          (unsub) => {
-            unsubscribe = unsub
-            if (done) unsub()
+        ).then(
+          (id) => {
+            subscription = id
+            if (done) unsubscribe()
           },
           (error: Error) => {
             const match = RPC_ERROR.exec(error.message)
@@ -333,7 +366,7 @@ export const make = (options: ClientOptions = {}) =>
         )
         return Effect.sync(() => {
           done = true
-          unsubscribe?.()
+          unsubscribe()
         })
       })
       // The provider does not re-subscribe author_* subscriptions after a reconnect: a drop ends the watch.
@@ -468,16 +501,18 @@ export const make = (options: ClientOptions = {}) =>
             }
             case "Gone":
               return yield* new ChainClient.SubmissionFailed({
-                stage: outcome.status === "Usurped" ? "Stale" : "Dropped",
+                stage: outcome.status === "usurped" ? "Stale" : "Dropped",
                 detail: `the pool reported ${outcome.status}`,
                 maybeIncluded: false
               })
             case "Rejected": {
               if (outcome.code === 1013) {
-                // Already in the pool (sent before a reconnect): follow it through the chain.
+                // Already in the pool (sent before a reconnect): follow it through the chain while the
+                // pool holds it; if the pool lets it go unincluded, the same bytes go out again.
                 broadcastOnce = true
                 const found = yield* awaitIncluded(prepared, signer.address)
-                return { prepared, included: yield* dispatchOutcome(found) }
+                if (Option.isSome(found)) return { prepared, included: yield* dispatchOutcome(found.value) }
+                continue
               }
               const nonceClash = outcome.code === 1014 ||
                 (outcome.code === 1010 && /outdated|stale/i.test(outcome.message))
@@ -517,17 +552,28 @@ export const make = (options: ClientOptions = {}) =>
       )
 
     /** Polls finalized blocks until the extrinsic shows up (it is in the pool or a block already). */
-    const awaitIncluded = (
-      prepared: PreparedTx,
-      signer: string
-    ): Effect.Effect<Included, ChainClient.ChainUnavailable> =>
-      locate(prepared, signer).pipe(
+    /** The extrinsic is in the pool's hands: waits for it in a finalized block, or for the pool to let it go. */
+    const awaitIncluded = (prepared: PreparedTx, signer: string) =>
+      Effect.gen(function*() {
+        const found = yield* locate(prepared, signer)
+        if (Option.isSome(found)) return found
+        const pending = yield* read("pendingExtrinsics", () => api.rpc.author.pendingExtrinsics())
+        // Still pending (or in a block not yet final): keep waiting. Gone: `None`, so it is sent again.
+        const inPool = pending.some((ext) => ext.hash.toHex() === prepared.hash)
+        return inPool || (yield* inBestChain(prepared, signer)) ? undefined : Option.none<Included>()
+      }).pipe(
         Effect.repeat(
-          Schedule.recurUntil<Option.Option<Included>>(Option.isSome).pipe(
+          Schedule.recurUntil<Option.Option<Included> | undefined>((r) => r !== undefined).pipe(
             Schedule.addDelay(() => Duration.millis(500))
           )
         ),
-        Effect.flatMap(Option.match({ onNone: () => Effect.never, onSome: Effect.succeed }))
+        Effect.map((r) => r ?? Option.none<Included>())
+      )
+
+    /** Whether the signer's nonce at the best block moved past this extrinsic's (it may be in a block not final yet). */
+    const inBestChain = (prepared: PreparedTx, signer: string) =>
+      read("accountNextIndex", () => api.rpc.system.accountNextIndex(signer)).pipe(
+        Effect.map((next) => next.toNumber() > prepared.nonce)
       )
 
     // --------------------------------------------------------------------------- checkpoints
