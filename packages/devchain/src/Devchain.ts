@@ -154,7 +154,11 @@ export interface DevchainHandle {
   readonly finalizedNumber: () => number
   /** Builds `count` blocks now (any mode); returns their hashes. */
   readonly newBlock: (count?: number) => Effect.Effect<ReadonlyArray<Hex>>
-  /** Schedules a runtime upgrade to `era` at the next block (a new spec version; clients refetch metadata). */
+  /**
+   * Upgrades the runtime to `era` (a new spec version), as `set_code` would: a block is built now
+   * holding the new code, and the next block runs it, migrating the pallet's storage first.
+   * Connected clients are told through `state_subscribeRuntimeVersion` and refetch the metadata.
+   */
   readonly upgradeRuntime: (era: "C" | "A") => Effect.Effect<void>
   /** Evicts a transaction from the pool; its watchers see `dropped`. */
   readonly dropExtrinsic: (hash: Hex) => Effect.Effect<boolean>
@@ -263,6 +267,15 @@ export const start = (
       catch: (error) => new DevchainError({ reason: "Config", message: `bad genesis: ${(error as Error).message}` })
     })
 
+    // A block that cannot be built is reported, not thrown into a timer callback (which would crash
+    // the process hosting the devchain).
+    const guarded = (build: () => void) => {
+      try {
+        build()
+      } catch (error) {
+        process.stderr.write(`checkpointer-devchain: block production failed: ${String(error)}\n`)
+      }
+    }
     let instantScheduled = false
     const newBlocks = (count: number) => Array.from({ length: count }, () => chain.produceBlock().hash)
     const onReady = () => {
@@ -271,7 +284,9 @@ export const start = (
       // Submissions made in the same tick share one block.
       setImmediate(() => {
         instantScheduled = false
-        while (chain.hasReady) chain.produceBlock()
+        guarded(() => {
+          while (chain.hasReady) chain.produceBlock()
+        })
       })
     }
     const handlers = makeHandlers(chain, { onReady, newBlocks })
@@ -337,7 +352,7 @@ export const start = (
     })
 
     if (config.blockMode === "interval") {
-      const timer = setInterval(() => chain.produceBlock(), blockTimeMs)
+      const timer = setInterval(() => guarded(() => chain.produceBlock()), blockTimeMs)
       yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(timer)))
     }
     const address = server.address()
@@ -352,7 +367,7 @@ export const start = (
       bestNumber: () => chain.best.number,
       finalizedNumber: () => chain.finalized.number,
       newBlock: (count = 1) => Effect.sync(() => newBlocks(count)),
-      upgradeRuntime: (era) => Effect.sync(() => chain.upgradeRuntime(era)),
+      upgradeRuntime: (era) => Effect.sync(() => void chain.upgradeRuntime(era)),
       dropExtrinsic: (hash) => Effect.sync(() => chain.drop(hash)),
       disconnectAll: () =>
         Effect.sync(() => {

@@ -186,17 +186,40 @@ describe("devchain node", () => {
     }), 30_000)
 
   it.scopedLive(
-    "a runtime upgrade to era A is seen by a connected api: new spec version, flat checkpoint",
+    "a runtime upgrade to era A: CodeUpdated, a new spec version, flat checkpoint, migrated storage",
     () =>
       Effect.gen(function*() {
-        const { api, chain } = yield* world()
+        const { api, chain } = yield* world({
+          providers: [{ account: "//Bob", multiaddr: "/ip4/127.0.0.1/tcp/4001" }],
+          buckets: [{ admin: "//Alice", minProviders: 1, primaries: ["//Bob"] }]
+        })
         expect(api.tx.storageProvider.checkpoint.meta.args.length).toBe(3)
+        const upgradeBlock = chain.chain.best.number + 1
         yield* chain.upgradeRuntime("A")
-        yield* chain.newBlock(1)
         yield* eventually(() => api.runtimeVersion.specVersion.toNumber() === 5, "the new runtime version")
         yield* eventually(() => api.tx.storageProvider.checkpoint.meta.args.length === 5, "the new metadata")
-        expect(api.tx.storageProvider.checkpoint.meta.args.length).toBe(5)
+        const events = yield* Effect.promise(async () =>
+          (await api.at(chain.chain.hashAt(upgradeBlock)!)).query.system.events()
+        )
+        const names = (events as unknown as ReadonlyArray<{ event: { section: string; method: string } }>)
+          .map(({ event }) => `${event.section}.${event.method}`)
+        expect(names).toContain("system.CodeUpdated")
         expect((yield* send(api, api.tx.system.remark("0x01"), dev("Alice"))).error).toBeUndefined()
+        // The bucket and provider written in era C's layout read back in era A's after the migration.
+        expect((yield* Effect.promise(() => api.query.storageProvider.buckets(0))).toJSON()).toMatchObject({
+          minProviders: 1,
+          primaryProviders: [dev("Bob").address]
+        })
+        expect((yield* Effect.promise(() => api.query.storageProvider.providers(dev("Bob").address))).toJSON())
+          .not.toHaveProperty("publicKey")
+        const root = new Uint8Array(32).fill(4)
+        const sig = { Sr25519: u8aToHex(dev("Bob").sign(commitmentPayload(0n, root, 0n, 2n))) }
+        const out = yield* send(
+          api,
+          api.tx.storageProvider.checkpoint(0, u8aToHex(root), 0, 2, [[dev("Bob").address, sig]]),
+          dev("Alice")
+        )
+        expect(out.error).toBeUndefined()
       }),
     30_000
   )

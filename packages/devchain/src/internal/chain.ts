@@ -18,6 +18,7 @@ import {
   type RuntimeVersion,
   runtimeVersion
 } from "./runtime.js"
+import * as S from "./scale.js"
 import { type RawStorage, State } from "./storage.js"
 import type { Hex } from "./types.js"
 
@@ -80,7 +81,14 @@ export interface Block {
   /** Discarded (undefined) once the block is older than the retention window. */
   storage: RawStorage | undefined
   readonly changed: ReadonlyArray<Hex>
+  /** The runtime that executed this block (its events are that runtime's). */
   readonly runtime: Runtime
+  /**
+   * The runtime code in this block's state (`:code`): what `state_getRuntimeVersion` and
+   * `state_getMetadata` report at this block, and what executes its child. It differs from `runtime`
+   * only in the block that performed an upgrade.
+   */
+  readonly code: Runtime
 }
 
 export type TxStatus =
@@ -145,7 +153,6 @@ export class Chain {
   genesisHash: Hex
   private finalizedNumber = 0
   private runtime: Runtime
-  private pendingRuntime: Runtime | undefined
   private readonly ready: Array<PoolTx> = []
   private readonly future: Array<PoolTx> = []
   private readonly listeners = new Set<ChainListener>()
@@ -178,7 +185,8 @@ export class Chain {
       extrinsics: [],
       storage,
       changed,
-      runtime: this.runtime
+      runtime: this.runtime,
+      code: this.runtime
     }, [])
     this.finalizedNumber = 0
   }
@@ -321,21 +329,25 @@ export class Chain {
 
   // ------------------------------------------------------------------------- blocks
 
-  /** Schedules a runtime upgrade: the next block runs `era` with a new spec version. */
-  upgradeRuntime(era: P.Era): void {
-    this.pendingRuntime = loadRuntime(era, this.runtime.version.specVersion + 1)
+  /**
+   * A runtime upgrade, as `set_code` performs it: a block is built now whose state holds the new code
+   * (a new spec version for `era`; `System.CodeUpdated` in its events); the next block runs the new
+   * runtime, starting with its storage migration.
+   */
+  upgradeRuntime(era: P.Era): Block {
+    return this.produceBlock(undefined, loadRuntime(era, this.runtime.version.specVersion + 1))
   }
 
   /** Builds, imports and (after the lag) finalizes one block from the ready queue. */
-  produceBlock(timestamp?: bigint): Block {
+  produceBlock(timestamp?: bigint, setCode?: Runtime): Block {
     const parent = this.best
-    if (this.pendingRuntime !== undefined) {
-      this.runtime = this.pendingRuntime
-      this.pendingRuntime = undefined
-    }
-    const runtime = this.runtime
-    const number = parent.number + 1
     const state = new State(parent.storage!)
+    if (parent.code !== parent.runtime) {
+      // The first block of a new runtime runs its migration: the pallet's storage re-encoded for the new era.
+      migrateStorageProvider(state, parent.runtime.profile.era, parent.code.profile.era)
+    }
+    const runtime = parent.code
+    const number = parent.number + 1
     const executive = runtime.executive
     executive.initializeBlock(state, number, parent.hash)
     const parentTime = new State(parent.storage!).getOr(P.Timestamp.Now)
@@ -359,6 +371,7 @@ export class Chain {
       if (applied) included.push(tx)
       else invalidated.push(tx)
     }
+    if (setCode !== undefined) executive.codeUpdated()
     const events = executive.finalizeBlock(state)
     const { storage, changed } = state.commit()
     const extrinsics = [inherent, ...included.map((t) => t.ext.bytes)]
@@ -376,7 +389,8 @@ export class Chain {
       extrinsics,
       storage,
       changed,
-      runtime
+      runtime,
+      code: setCode ?? runtime
     }
     this.addBlock(block, events)
     for (const tx of included) {
@@ -391,7 +405,10 @@ export class Chain {
       this.watchers.delete(tx.ext.hash)
     }
     this.revalidatePool(block)
-    if (runtime !== parent.runtime) { for (const l of this.listeners) l.onRuntime?.(block) }
+    if (block.code !== parent.code) {
+      this.runtime = block.code
+      for (const l of this.listeners) l.onRuntime?.(block)
+    }
     this.advanceFinality(Math.max(0, number - this.options.finalityLag))
     return block
   }
@@ -448,6 +465,45 @@ export class Chain {
       this.promote(sender, state.getOr(P.System.Account, sender).nonce)
     }
   }
+}
+
+/**
+ * Re-encodes `StorageProvider` storage from one era's layout to another's (providers, buckets,
+ * agreements; era-specific items such as pending requests and challenges are cleared).
+ */
+const migrateStorageProvider = (state: State, from: P.Era, to: P.Era): void => {
+  if (from === to) return
+  const before = new StorageProviderState(state, from)
+  const after = new StorageProviderState(state, to)
+  const tail = (key: Hex, bytes: number) => key.slice(key.length - bytes * 2)
+  for (const [key] of state.entries(before.items.Providers.prefix)) {
+    const who = `0x${tail(key, 32)}` as Hex
+    const provider = before.provider(who)
+    if (provider !== undefined) after.putProvider(who, provider)
+  }
+  for (const [key] of state.entries(before.items.Buckets.prefix)) {
+    const id = S.decode(S.u64, hexToU8a(`0x${tail(key, 8)}`))
+    const bucket = before.bucket(id)
+    if (bucket !== undefined) after.putBucket(id, bucket)
+  }
+  for (const [key] of state.entries(before.items.StorageAgreements.prefix)) {
+    // blake2_128(bucket) ++ bucket(8) ++ blake2_128(provider) ++ provider(32)
+    const provider = `0x${tail(key, 32)}` as Hex
+    const bucket = S.decode(
+      S.u64,
+      hexToU8a(`0x${key.slice(key.length - (32 + 16 + 8) * 2, key.length - (32 + 16) * 2)}`)
+    )
+    const agreement = before.agreement(bucket, provider)
+    if (agreement !== undefined) after.putAgreement(bucket, provider, agreement)
+  }
+  const eraSpecific = from === "A"
+    ? [P.eraA.storage.AgreementRequests.prefix, P.eraA.storage.Challenges.prefix]
+    : [
+      P.eraC.storage.Challenges.prefix,
+      P.eraC.storage.NextChallengeIndex.prefix,
+      P.eraC.storage.AgreementNonces.prefix
+    ]
+  for (const prefix of eraSpecific) for (const [key] of state.entries(prefix)) state.writeRaw(key, null)
 }
 
 const invalid = (reason: InvalidReason) =>

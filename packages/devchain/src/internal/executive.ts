@@ -182,6 +182,12 @@ export class Executive {
     return true
   }
 
+  /** `System.CodeUpdated`, in the block that sets new runtime code. */
+  codeUpdated(): void {
+    this.phase = { _tag: "Finalization" }
+    this.deposit({ _tag: "System", value: { _tag: "CodeUpdated" } } as RuntimeEvent)
+  }
+
   /** Writes `System.Events` for the block; returns the events. */
   finalizeBlock(state: State): ReadonlyArray<{ phase: Phase; event: RuntimeEvent; topics: ReadonlyArray<Hex> }> {
     this.phase = { _tag: "Finalization" }
@@ -205,7 +211,9 @@ export class Executive {
         return undefined
       } catch (failure) {
         if (failure instanceof DispatchFailure) return failure.error
-        throw failure
+        // Undecodable storage (or a bug): where a node would fail the block, fail the call instead,
+        // so one bad entry cannot stop block production.
+        return { _tag: "Corruption" } as const
       }
     }, (error) => error === undefined)
     // A failed call's events are discarded with its writes.

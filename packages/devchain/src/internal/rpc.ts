@@ -90,12 +90,12 @@ export const makeHandlers = (chain: Chain, hooks: NodeHooks): Record<string, Han
     return raw === undefined ? null : u8aToHex(raw)
   }
   const headerOf = (block: Block) => block.header
-  const metadataOf = (hash: unknown) => stateOf(hash).block.runtime.metadata
+  const metadataOf = (hash: unknown) => stateOf(hash).block.code.metadata
 
   const stateCall = (method: unknown, data: unknown, at: unknown): Hex => {
     const { block, state } = stateOf(at)
     const input = hexToU8a(hexParam(data, "call data"))
-    const metadata = block.runtime.metadata
+    const metadata = block.code.metadata
     switch (method) {
       case "Metadata_metadata_versions":
         return u8aToHex(S.encode(S.vec(S.u32), [14]))
@@ -114,7 +114,7 @@ export const makeHandlers = (chain: Chain, hooks: NodeHooks): Record<string, Han
         const length = Number(S.decode(S.u32, input.subarray(input.length - 4)))
         let tip = 0n
         try {
-          tip = parseExtrinsic(block.runtime.profile, input.subarray(0, input.length - 4)).signed?.tip ?? 0n
+          tip = parseExtrinsic(block.code.profile, input.subarray(0, input.length - 4)).signed?.tip ?? 0n
         } catch (error) {
           throw stateError(`Execution failed: Could not decode extrinsic: ${(error as Error).message}`)
         }
@@ -190,12 +190,12 @@ export const makeHandlers = (chain: Chain, hooks: NodeHooks): Record<string, Han
       }),
     chain_unsubscribeFinalizedHeads: ([id], conn) => conn.unsubscribe(id),
 
-    state_getRuntimeVersion: ([hash]) => versionJson(stateOf(hash).block.runtime.version),
-    chain_getRuntimeVersion: ([hash]) => versionJson(stateOf(hash).block.runtime.version),
+    state_getRuntimeVersion: ([hash]) => versionJson(stateOf(hash).block.code.version),
+    chain_getRuntimeVersion: ([hash]) => versionJson(stateOf(hash).block.code.version),
     state_subscribeRuntimeVersion: (_, conn) =>
       conn.subscribe("state_runtimeVersion", (_id, push) => {
-        push(versionJson(chain.best.runtime.version))
-        return chain.listen({ onRuntime: (b) => push(versionJson(b.runtime.version)) })
+        push(versionJson(chain.best.code.version))
+        return chain.listen({ onRuntime: (b) => push(versionJson(b.code.version)) })
       }),
     state_unsubscribeRuntimeVersion: ([id], conn) => conn.unsubscribe(id),
     state_getMetadata: ([hash]) => u8aToHex(metadataOf(hash)),
