@@ -72,6 +72,16 @@ export interface PolkadotApiService {
  */
 export class PolkadotApi extends Context.Tag("@checkpointer/polkadot/PolkadotApi")<PolkadotApi, PolkadotApiService>() {}
 
+const describeError = (error: unknown): string => {
+  if (error instanceof Error) return error.message
+  if (typeof error === "object" && error !== null) {
+    const inner = (error as { error?: unknown; message?: unknown }).error ?? (error as { message?: unknown }).message
+    if (inner instanceof Error) return inner.message
+    if (typeof inner === "string") return inner
+  }
+  return String(error)
+}
+
 /**
  * Connects, waits until the api is ready (bounded), and disconnects when the scope closes.
  *
@@ -97,15 +107,22 @@ export const make = (options: ConnectOptions): Effect.Effect<PolkadotApiService,
       Effect.runSync(SubscriptionRef.update(connection, (n) => n + 1))
     }
     const onDisconnected = () => Effect.runSync(SubscriptionRef.set(connected, false))
+    let lastError: string | undefined
     const offConnected = provider.on("connected", onConnected)
     const offDisconnected = provider.on("disconnected", onDisconnected)
     if (provider.isConnected) onConnected()
 
+    // Constructing the api only starts it; waiting for it is separate and interruptible, so the connect
+    // timeout can end a connection that never comes.
     const api = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        // WsProvider's optional members clash with `exactOptionalPropertyTypes`; it is the api's own provider type.
-        try: () => ApiPromise.create({ provider: provider as unknown as ProviderInterface, noInitWarn: true }),
-        catch: (error) => new ConnectionFailed({ endpoints: options.endpoints, detail: String(error) })
+      // WsProvider's optional members clash with `exactOptionalPropertyTypes`; it is the api's own provider type.
+      Effect.sync(() => {
+        const api = new ApiPromise({ provider: provider as unknown as ProviderInterface, noInitWarn: true })
+        // Refused endpoints reject this promise; waiting is done through `isReady` below, so its
+        // rejections are only remembered for the error message, never left unhandled.
+        api.isReadyOrError.catch(() => {})
+        api.on("error", (error: unknown) => (lastError = describeError(error)))
+        return api
       }),
       (api) =>
         Effect.promise(() => api.disconnect()).pipe(
@@ -115,23 +132,21 @@ export const make = (options: ConnectOptions): Effect.Effect<PolkadotApiService,
             offDisconnected()
           }))
         )
-    ).pipe(
-      Effect.tap((api) =>
-        Effect.tryPromise({
-          try: () => api.isReadyOrError,
-          catch: (error) => new ConnectionFailed({ endpoints: options.endpoints, detail: String(error) })
-        })
-      ),
+    )
+    const timeout = options.connectTimeout ?? Duration.seconds(30)
+    // `isReady`, not `isReadyOrError`: a refusing endpoint is an error event after which the provider
+    // moves on to the next endpoint; the timeout bounds the whole attempt.
+    yield* Effect.promise(() => api.isReady).pipe(
       Effect.timeoutFail({
-        duration: options.connectTimeout ?? Duration.seconds(30),
+        duration: timeout,
         onTimeout: () =>
           new ConnectionFailed({
             endpoints: options.endpoints,
-            detail: `not ready within ${Duration.format(options.connectTimeout ?? Duration.seconds(30))}`
+            detail: `no node ready within ${Duration.format(timeout)}${
+              lastError === undefined ? "" : ` (${lastError})`
+            }`
           })
-      }),
-      // A failed connect must not leave the provider retrying in the background.
-      Effect.tapError(() => Effect.promise(() => provider.disconnect()).pipe(Effect.ignore))
+      })
     )
     return {
       api,

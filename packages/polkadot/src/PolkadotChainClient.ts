@@ -98,6 +98,10 @@ const decodeWith = <A, I>(schema: Schema.Schema<A, I>, operation: string) => (pl
     )
   )
 
+/** The primaries whose bits are set: bit i (LSB first within each byte) is `primary_providers[i]`. */
+const signersOf = <A>(primaries: ReadonlyArray<A>, bitfield: Uint8Array): ReadonlyArray<A> =>
+  primaries.filter((_, i) => ((bitfield[i >> 3] ?? 0) & (1 << (i & 7))) !== 0)
+
 const RPC_ERROR = /^(-?\d+): (.*)$/s
 
 /** Substrate's transaction status notifications (`author_extrinsicUpdate`). */
@@ -216,10 +220,7 @@ export const make = (options: ClientOptions = {}) =>
               true
             ),
             checkpointBlock: wire.snapshot.checkpointBlock,
-            // Bit i (LSB first within each byte) is primary_providers[i].
-            signers: wire.primaryProviders.filter((_, i) =>
-              ((wire.snapshot!.primarySigners[i >> 3] ?? 0) & (1 << (i & 7))) !== 0
-            )
+            signers: signersOf(wire.primaryProviders, wire.snapshot.primarySigners)
           }, true)
         )
         return new ChainClient.BucketInfo({
@@ -284,16 +285,23 @@ export const make = (options: ClientOptions = {}) =>
       )
       : Effect.succeed(pair)
 
-    /** Signs `build()` with a fresh nonce and a mortal era. */
-    const sign = (build: () => SubmittableExtrinsic<"promise">) =>
+    /** Signs `build()` with a fresh nonce and a mortal era; `undefined` means the runtime lacks the call. */
+    const sign = (build: () => SubmittableExtrinsic<"promise"> | undefined) =>
       nonceLock.withPermits(1)(Effect.gen(function*() {
         const signer = yield* requireSigner
         const chainNext = (yield* read("accountNextIndex", () => api.rpc.system.accountNextIndex(signer.address)))
           .toNumber()
         const best = yield* bestBlock
         const now = yield* Clock.currentTimeMillis
-        const nonce = reserveNonce(chainNext, now)
         const tx = build()
+        if (tx === undefined) {
+          return yield* new ChainClient.SubmissionFailed({
+            stage: "Unsupported",
+            detail: "the runtime's metadata has no such StorageProvider call",
+            maybeIncluded: false
+          })
+        }
+        const nonce = reserveNonce(chainNext, now)
         yield* Effect.tryPromise({
           try: () => tx.signAsync(signer, { nonce, era: period }),
           catch: (error) =>
@@ -656,8 +664,9 @@ export const make = (options: ClientOptions = {}) =>
 
     const prepareCheckpoint = (submission: ChainClient.CheckpointSubmission) =>
       Effect.gen(function*() {
+        const signer = yield* requireSigner
         const tx = yield* signCheckpoint(submission)
-        return toPrepared(submission, tx, Option.getOrThrow(signerAccount))
+        return toPrepared(submission, tx, Schema.decodeSync(Domain.AccountId)(signer.address))
       })
 
     const asTx = (prepared: ChainClient.PreparedCheckpoint): PreparedTx => ({
@@ -695,15 +704,14 @@ export const make = (options: ClientOptions = {}) =>
     const challengeOffchain = (challenge: ChainClient.OffchainChallenge) =>
       Effect.gen(function*() {
         const s = yield* shape
-        const build = () => challengeCall(api, s, challenge)
-        if (build() === undefined) {
+        if (s.challengeOffchain === "Absent") {
           return yield* new ChainClient.SubmissionFailed({
             stage: "Unsupported",
             detail: "this runtime has no StorageProvider.challenge_offchain",
             maybeIncluded: false
           })
         }
-        const signOnce = () => sign(() => build()!)
+        const signOnce = () => sign(() => challengeCall(api, s, challenge))
         const tx = yield* signOnce()
         const { included: inc } = yield* drive(tx, Option.some(signOnce))
         const created = inc.events.find((e) => e.name === "storageProvider.ChallengeCreated")

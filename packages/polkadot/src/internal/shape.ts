@@ -83,15 +83,16 @@ const providerHasPublicKey = (api: ApiPromise): boolean => {
 
 const signatureArg = (signature: Domain.MultiSignature) => u8aToHex(encodeMultiSignature(signature))
 
-/** `checkpoint` as this runtime takes it. */
+/** `checkpoint` as this runtime takes it (undefined if the metadata has none). */
 export const checkpointCall = (
   api: ApiPromise,
   shape: PalletShape,
   submission: ChainClient.CheckpointSubmission
-): SubmittableExtrinsic<"promise"> => {
+): SubmittableExtrinsic<"promise"> | undefined => {
   const { commitment } = submission
   const signatures = submission.signatures.map((s) => [s.signer, signatureArg(s.signature)])
-  const tx = api.tx.storageProvider!.checkpoint!
+  const tx = api.tx.storageProvider?.checkpoint
+  if (tx === undefined) return undefined
   return shape.checkpoint === "Commitment"
     ? tx(
       submission.bucketId,
