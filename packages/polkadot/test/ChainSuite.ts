@@ -1,0 +1,228 @@
+/**
+ * The live ChainClient's integration tests, written once and run against each chain: the devchain
+ * (era C and era A) and the storage chain's real runtime under Chopsticks. A world gives a fresh chain
+ * state per test (a new devchain, or Chopsticks rewound); buckets are set up with that era's own calls.
+ */
+import {
+  ChainClient,
+  CheckpointConfig,
+  CheckpointEvents,
+  CheckpointManager,
+  EndpointPolicy,
+  ProviderHttpClient,
+  SignatureVerifier
+} from "@checkpointer/core"
+import { ProviderSimulator } from "@checkpointer/testing"
+import { NodeHttpClient } from "@effect/platform-node"
+import { expect, it } from "@effect/vitest"
+import type { ApiPromise } from "@polkadot/api"
+import type { SubmittableExtrinsic } from "@polkadot/api/types"
+import type { KeyringPair } from "@polkadot/keyring/types"
+import type { Codec } from "@polkadot/types/types"
+import { u8aConcat, u8aToHex } from "@polkadot/util"
+import { blake2AsU8a } from "@polkadot/util-crypto"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { PolkadotApi } from "../src/index.js"
+import { account, clientLayer, dev, submission } from "./helpers.js"
+
+export interface ChainWorld {
+  readonly name: string
+  /** The pallet era the chain runs ("A": request/accept setup; "C": signed terms). */
+  readonly era: "A" | "C"
+  /** A chain in its initial state for this test; its WebSocket URL. */
+  readonly fresh: Effect.Effect<
+    { readonly url: string; readonly endow: (accounts: ReadonlyArray<string>) => Effect.Effect<void> },
+    unknown,
+    Scope.Scope
+  >
+}
+
+const UNIT = 1_000_000_000_000n
+const STAKE = 1_000n * UNIT
+
+/** Signs and sends; resolves with the events when the extrinsic is in a finalized block; fails with the error's name. */
+export const sendTx = (api: ApiPromise, tx: SubmittableExtrinsic<"promise">, signer: KeyringPair) =>
+  Effect.async<ReadonlyArray<{ name: string; data: Codec }>, string>((resume) => {
+    let unsubscribe: (() => void) | undefined
+    tx.signAndSend(signer, { nonce: -1 }, (result) => {
+      if (result.isError) resume(Effect.fail(`${tx.method.section}.${tx.method.method}: ${result.status.type}`))
+      if (!result.status.isFinalized) return
+      unsubscribe?.()
+      if (result.dispatchError !== undefined) {
+        const error = result.dispatchError.isModule
+          ? api.registry.findMetaError(result.dispatchError.asModule).name
+          : result.dispatchError.type
+        return resume(Effect.fail(error))
+      }
+      resume(
+        Effect.succeed(
+          result.events.map(({ event }) => ({ name: `${event.section}.${event.method}`, data: event.data }))
+        )
+      )
+    }).then((u) => void (unsubscribe = u), (e: Error) => resume(Effect.fail(e.message)))
+  })
+
+/** Registers `providers` (if not yet) and creates a bucket of `admin` with them as primaries. */
+export const setupBucket = (
+  api: ApiPromise,
+  era: "A" | "C",
+  providers: ReadonlyArray<{ readonly name: string; readonly multiaddr: string }>,
+  minProviders: number
+) =>
+  Effect.gen(function*() {
+    const alice = dev("Alice")
+    for (const p of providers) {
+      const registered = yield* Effect.promise(() => api.query.storageProvider.providers(dev(p.name).address))
+      if (!(registered as unknown as { isNone: boolean }).isNone) continue
+      const register = era === "A"
+        ? api.tx.storageProvider.registerProvider(p.multiaddr, STAKE)
+        : api.tx.storageProvider.registerProvider(p.multiaddr, u8aToHex(dev(p.name).publicKey), STAKE)
+      yield* sendTx(api, register, dev(p.name))
+    }
+    const created = yield* sendTx(
+      api,
+      era === "A"
+        ? api.tx.storageProvider.createBucket(minProviders)
+        : api.tx.storageProvider.createBucket(minProviders, "Public"),
+      alice
+    )
+    const event = created.find((e) => e.name === "storageProvider.BucketCreated")
+    if (event === undefined) return yield* Effect.fail("no BucketCreated")
+    const bucketId = BigInt((event.data.toJSON() as ReadonlyArray<number | string>)[0]!)
+    for (const p of providers) {
+      const provider = dev(p.name)
+      if (era === "A") {
+        yield* sendTx(
+          api,
+          api.tx.storageProvider.requestPrimaryAgreement(bucketId, provider.address, 1_048_576, 1_000, 0),
+          alice
+        )
+        yield* sendTx(api, api.tx.storageProvider.acceptAgreement(bucketId), provider)
+      } else {
+        const best = (yield* Effect.promise(() => api.rpc.chain.getHeader())).number.toNumber()
+        const nonce = (yield* Effect.promise(() => api.query.storageProvider.agreementNonces(alice.address))).toString()
+        const terms = api.createType("StoragePrimitivesAgreementTerms" as never, {
+          owner: alice.address,
+          maxBytes: 1_048_576,
+          duration: 1_000,
+          pricePerByte: 0,
+          validUntil: best + 100,
+          nonce,
+          bucket: { Existing: bucketId },
+          replicaParams: null
+        }) as unknown as Codec
+        const message = blake2AsU8a(u8aConcat(new TextEncoder().encode("primary-term-v1:"), terms.toU8a()), 256)
+        yield* sendTx(
+          api,
+          api.tx.storageProvider.addPrimaryProvider(bucketId, provider.address, terms, {
+            Sr25519: u8aToHex(provider.sign(message))
+          }),
+          alice
+        )
+      }
+    }
+    return bucketId
+  })
+
+const NAMES = ["Bob", "Charlie", "Dave"] as const
+
+/** A world with three simulated providers registered as one bucket's primaries (min 2), and the round's layers. */
+const arrange = (world: ChainWorld) =>
+  Effect.gen(function*() {
+    const { url, endow } = yield* world.fresh
+    yield* endow(["Dave", "Eve", "Ferdie"])
+    const simulators = yield* Effect.forEach(NAMES, (name) => ProviderSimulator.start({ name }))
+    const context = yield* Layer.build(
+      CheckpointManager.CheckpointManager.layerRound.pipe(
+        Layer.provideMerge(Layer.mergeAll(
+          clientLayer(url),
+          ProviderHttpClient.layer({ policy: EndpointPolicy.local }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
+          SignatureVerifier.SignatureVerifier.layer,
+          CheckpointConfig.CheckpointConfig.layer({ providerTimeout: "3 seconds", roundDeadline: "15 seconds" }),
+          CheckpointEvents.CheckpointEvents.layer
+        ))
+      )
+    )
+    const { api } = Context.get(context, PolkadotApi.PolkadotApi)
+    const bucketId = yield* setupBucket(
+      api,
+      world.era,
+      simulators.map((s) => ({ name: s.name, multiaddr: s.multiaddr })),
+      2
+    )
+    const write = (count: number) =>
+      Effect.forEach(simulators, (s) =>
+        s.commit(bucketId as never, Array.from({ length: count }, (_, i) => blake2AsU8a(`leaf ${i}`, 256))))
+    return { url, api, context, bucketId, simulators, write, client: Context.get(context, ChainClient.ChainClient) }
+  })
+
+/** Defines the shared tests for `world`. */
+export const chainSuite = (world: ChainWorld, timeout = 120_000) => {
+  it.scopedLive(
+    `${world.name}: discovery reads the bucket's primaries in order and their records`,
+    () =>
+      Effect.gen(function*() {
+        const { bucketId, client, simulators } = yield* arrange(world)
+        const bucket = yield* client.bucket(bucketId as never)
+        expect(bucket.primaryProviders).toEqual(NAMES.map(account))
+        expect(bucket.minProviders).toBe(2)
+        const record = yield* client.provider(account("Bob"))
+        expect(Option.map(record, (r) => r.multiaddr)).toEqual(Option.some(simulators[0]!.multiaddr))
+        // Era A registers no key: the provider's account is its key.
+        expect(Option.map(record, (r) => Option.isSome(r.publicKey))).toEqual(Option.some(world.era === "C"))
+      }),
+    timeout
+  )
+
+  it.scopedLive(
+    `${world.name}: a round with simulated providers lands a checkpoint, read back from storage`,
+    () =>
+      Effect.gen(function*() {
+        const { bucketId, context, write } = yield* arrange(world)
+        const states = yield* write(6)
+        const result = yield* Effect.flatMap(
+          CheckpointManager.CheckpointManager,
+          (m) => m.submitCheckpoint(bucketId as never)
+        )
+          .pipe(Effect.provide(context))
+        expect(result._tag).toBe("Submitted")
+        if (result._tag !== "Submitted") return
+        const { receipt } = result
+        expect(receipt.event.commitment.mmrRoot).toBe(states[0]!.mmrRoot)
+        expect(receipt.commitment.leafCount).toBe(6n)
+        const client = Context.get(context, ChainClient.ChainClient)
+        const stored = yield* client.bucket(bucketId as never, receipt.blockHash)
+        expect(
+          Option.map(stored.snapshot, (s) => [s.commitment.mmrRoot, s.commitment.leafCount, [...s.signers].sort()])
+        ).toEqual(
+          Option.some([states[0]!.mmrRoot, 6n, [...receipt.signers].sort()])
+        )
+      }),
+    timeout
+  )
+
+  it.scopedLive(`${world.name}: the pallet's errors by name`, () =>
+    Effect.gen(function*() {
+      const { bucketId, client, url } = yield* arrange(world)
+      const id = Number(bucketId)
+      const failure = (effect: Effect.Effect<unknown, ChainClient.ChainWriteError>) =>
+        Effect.flip(effect).pipe(Effect.map((e) => (e._tag === "DispatchFailed" ? e.error : e._tag)))
+      expect(yield* failure(ChainClient.submitCheckpoint(client, submission(id, 4, ["Bob"])))).toBe(
+        "InsufficientSignatures"
+      )
+      expect(yield* failure(ChainClient.submitCheckpoint(client, submission(id, 4, ["Bob", "Eve"])))).toBe(
+        "ProviderNotInSnapshot"
+      )
+      // Ferdie is no member of the bucket: he may not checkpoint it.
+      const ferdie = yield* Layer.build(clientLayer(url, { signer: Redacted.make("//Ferdie") }))
+      const asFerdie = Context.get(ferdie, ChainClient.ChainClient)
+      expect(yield* failure(ChainClient.submitCheckpoint(asFerdie, submission(id, 4, ["Bob", "Charlie"])))).toBe(
+        "NotBucketWriter"
+      )
+    }), timeout)
+}
