@@ -132,7 +132,7 @@ export const setupBucket = (
 const NAMES = ["Bob", "Charlie", "Dave"] as const
 
 /** A world with three simulated providers registered as one bucket's primaries (min 2), and the round's layers. */
-const arrange = (world: ChainWorld) =>
+export const arrange = (world: ChainWorld) =>
   Effect.gen(function*() {
     const { url, endow } = yield* world.fresh
     yield* endow(["Dave", "Eve", "Ferdie"])

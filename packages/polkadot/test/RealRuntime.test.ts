@@ -3,8 +3,9 @@
  * compiled it), run offline under Chopsticks from ../shared/fixtures. Skipped, with the reason printed,
  * where the fixtures are absent (a clone of this repository alone).
  */
+import { CheckpointManager, encodeCommitmentPayload } from "@checkpointer/core"
 import { Chopsticks } from "@checkpointer/testing"
-import { afterAll, describe } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { u8aConcat, u8aToHex } from "@polkadot/util"
 import { blake2AsU8a, xxhashAsU8a } from "@polkadot/util-crypto"
 import * as Effect from "effect/Effect"
@@ -12,8 +13,10 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { chainSuite } from "./ChainSuite.js"
-import { dev } from "./helpers.js"
+import { arrange, chainSuite, sendTx } from "./ChainSuite.js"
+import { account, dev } from "./helpers.js"
+
+const NAMES_FOR_SIGNING = ["Bob", "Charlie"] as const
 
 const FIXTURE = fileURLToPath(new URL("../../../../shared/fixtures/storage-local.raw.json", import.meta.url))
 const present = existsSync(FIXTURE)
@@ -56,5 +59,44 @@ describe.skipIf(!present)("the live client's chain suite on the real runtime (Ch
 
   describe.sequential("one test at a time on the shared instance", () => {
     chainSuite({ name: "real runtime", era: "A", fresh })
+
+    it.scopedLive("local verification matters: this runtime accepts a garbage provider signature, Checkpointer never sends one", () =>
+      Effect.gen(function*() {
+        const { api, bucketId, context, simulators, write } = yield* arrange({ name: "real runtime", era: "A", fresh })
+        yield* write(5)
+        // Dave signs with a key that is not his: a signature the pallet should refuse.
+        yield* simulators[2]!.setFaults({ invalidSignature: true })
+        const result = yield* Effect.flatMap(
+          CheckpointManager.CheckpointManager,
+          (m) => m.submitCheckpoint(bucketId as never)
+        )
+          .pipe(Effect.provide(context))
+        expect(result._tag).toBe("Submitted")
+        if (result._tag !== "Submitted") return
+        expect([...result.receipt.signers].sort()).toEqual([account("Bob"), account("Charlie")].sort())
+        const submitted = yield* Effect.promise(() => api.rpc.chain.getBlock(result.receipt.blockHash))
+        const call = submitted.block.extrinsics[result.receipt.extrinsicIndex]!.method
+        expect(JSON.stringify(call.toJSON())).not.toContain(u8aToHex(dev("Dave").publicKey).slice(2))
+
+        // The same checkpoint pushed past the library, with 64 garbage bytes as Dave's signature:
+        // the runtime takes it and records Dave as a signer.
+        const { commitment } = result.receipt
+        const garbage = { Sr25519: u8aToHex(new Uint8Array(64).fill(0x5a)) }
+        const honest = NAMES_FOR_SIGNING.map((
+          name
+        ) => [dev(name).address, {
+          Sr25519: u8aToHex(dev(name).sign(encodeCommitmentPayload({ bucketId: bucketId as never, ...commitment })))
+        }])
+        const events = yield* sendTx(
+          api,
+          api.tx.storageProvider.checkpoint(bucketId, commitment.mmrRoot, commitment.startSeq, commitment.leafCount, [
+            ...honest,
+            [dev("Dave").address, garbage]
+          ]),
+          dev("Alice")
+        )
+        const checkpointed = events.find((e) => e.name === "storageProvider.BucketCheckpointed")
+        expect((checkpointed?.data.toJSON() as ReadonlyArray<unknown>)[4]).toContain(dev("Dave").address)
+      }))
   })
 })

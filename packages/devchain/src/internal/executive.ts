@@ -596,7 +596,9 @@ export class Executive {
       ? hexToU8a(signer)
       : (sp.provider(signer) ?? this.spFail("ProviderNotFound")).public_key
     // The key must suit the signature's scheme (32 bytes for sr25519/ed25519, 33 for ecdsa).
-    if (key.length !== (signature._tag === "Ecdsa" ? 33 : 32)) this.spFail("InvalidPublicKey")
+    if (key.length !== (signature._tag === "Ecdsa" || signature._tag === "Eth" ? 33 : 32)) {
+      this.spFail("InvalidPublicKey")
+    }
     if (!verifyWithKey(signature, payload, key)) this.spFail("InvalidSignature")
   }
 

@@ -6,7 +6,14 @@
  * @internal
  */
 import { u8aConcat, u8aEq, u8aToHex } from "@polkadot/util"
-import { blake2AsU8a, ed25519Verify, secp256k1Compress, secp256k1Recover, sr25519Verify } from "@polkadot/util-crypto"
+import {
+  blake2AsU8a,
+  ed25519Verify,
+  keccakAsU8a,
+  secp256k1Compress,
+  secp256k1Recover,
+  sr25519Verify
+} from "@polkadot/util-crypto"
 import * as wasmCrypto from "@polkadot/wasm-crypto"
 import type { Profile } from "./runtime.js"
 import * as S from "./scale.js"
@@ -157,6 +164,9 @@ export const verifyBy = (signature: MultiSignature, message: Uint8Array, account
         return ed25519Verify(message, signature.value, account)
       case "Ecdsa":
         return u8aEq(blake2AsU8a(recoverCompressed(message, signature.value), 256), account)
+      case "Eth":
+        // Eth-signed transactions map to accounts by a derivation this devchain does not model.
+        return false
     }
   } catch {
     return false
@@ -172,6 +182,8 @@ export const verifyWithKey = (signature: MultiSignature, message: Uint8Array, ke
         return key.length === 32 && verifyBy(signature, message, key)
       case "Ecdsa":
         return key.length === 33 && u8aEq(recoverCompressed(message, signature.value), key)
+      case "Eth":
+        return key.length === 33 && u8aEq(recoverCompressed(message, signature.value, keccakAsU8a), key)
     }
   } catch {
     return false
@@ -187,10 +199,14 @@ const fastSr25519Verify = (message: Uint8Array, signature: Uint8Array, publicKey
     ? wasmCrypto.sr25519Verify(signature, message, publicKey)
     : sr25519Verify(message, signature, publicKey)
 
-const recoverCompressed = (message: Uint8Array, signature: Uint8Array): Uint8Array => {
+const recoverCompressed = (
+  message: Uint8Array,
+  signature: Uint8Array,
+  hash: (m: Uint8Array, bits: 256) => Uint8Array = blake2AsU8a
+): Uint8Array => {
   const recovery = signature[64]!
   const id = recovery >= 27 ? recovery - 27 : recovery
-  return secp256k1Compress(secp256k1Recover(blake2AsU8a(message, 256), signature.subarray(0, 64), id))
+  return secp256k1Compress(secp256k1Recover(hash(message, 256), signature.subarray(0, 64), id))
 }
 
 export const concat = u8aConcat

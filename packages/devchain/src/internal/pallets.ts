@@ -225,6 +225,21 @@ export const SudoErrors = ["RequireSudo"] as const
 // StorageProvider (50)
 
 const BucketId = (codec = S.u64) => S.field(codec, "BucketId")
+
+/**
+ * A provider's multiaddr: a `BoundedVec<u8, MaxMultiaddrLength>` that the real runtime's metadata
+ * shows as the BoundedVec composite itself (other bounded vectors appear as plain sequences).
+ */
+const boundedMeta = (item: S.Registrable) => ({
+  path: ["bounded_collections", "bounded_vec", "BoundedVec"],
+  params: [{ name: "T", type: item }, { name: "S", type: null }]
+})
+/** `BoundedVec<u8, max>`, described as the BoundedVec composite (as the real runtime's metadata does). */
+const boundedBytes = (max: number) => S.newtype(boundedMeta(S.u8), S.boundedBytes(max), "Vec<T>")
+/** `BoundedVec<A, max>`, described as the BoundedVec composite. */
+const boundedVec = <A>(item: S.Codec<A>, max: number) => S.newtype(boundedMeta(item), S.vec(item, max), "Vec<T>")
+
+const Multiaddr = S.field(boundedBytes(128), "BoundedVec<u8, T::MaxMultiaddrLength>")
 const Account = S.field(AccountId32, "T::AccountId")
 const Balance = S.field(S.u128, "BalanceOf<T>")
 const BlockNumber = S.field(S.u32, "BlockNumberFor<T>")
@@ -265,7 +280,7 @@ export const ChallengeId = S.struct({
 })
 
 const Signatures = S.field(
-  S.vec(S.tuple(AccountId32, MultiSignature), 5),
+  boundedVec(S.tuple(AccountId32, MultiSignature), 5),
   "BoundedVec<(T::AccountId, MultiSignature), T::MaxPrimaryProviders>"
 )
 
@@ -393,8 +408,8 @@ export const eraC = (() => {
     challenges_failed: S.field(S.u32, "u32")
   })
   const ProviderInfo = S.struct(pallet("ProviderInfo"), {
-    multiaddr: S.field(S.boundedBytes(128), "BoundedVec<u8, T::MaxMultiaddrLength>"),
-    public_key: S.field(S.boundedBytes(64), "BoundedVec<u8, ConstU32<64>>"),
+    multiaddr: Multiaddr,
+    public_key: S.field(boundedBytes(64), "BoundedVec<u8, ConstU32<64>>"),
     stake: Balance,
     committed_bytes: S.field(S.u64, "u64"),
     settings: S.field(ProviderSettings, "ProviderSettings<T>"),
@@ -410,10 +425,10 @@ export const eraC = (() => {
     primary_signers: S.field(S.bytes, "Vec<u8>")
   })
   const Bucket = S.struct(pallet("Bucket"), {
-    members: S.field(S.vec(Member, 100), "BoundedVec<Member<T>, T::MaxMembers>"),
+    members: S.field(boundedVec(Member, 100), "BoundedVec<Member<T>, T::MaxMembers>"),
     frozen_start_seq: S.field(S.option(S.u64), "Option<u64>"),
     min_providers: S.field(S.u32, "u32"),
-    primary_providers: S.field(S.vec(AccountId32, 5), "BoundedVec<T::AccountId, T::MaxPrimaryProviders>"),
+    primary_providers: S.field(boundedVec(AccountId32, 5), "BoundedVec<T::AccountId, T::MaxPrimaryProviders>"),
     snapshot: S.field(S.option(BucketSnapshot), "Option<BucketSnapshot<BlockNumberFor<T>>>"),
     historical_roots: S.field(S.array(6, S.tuple(S.u32, H256)), "[(u32, H256); 6]"),
     total_snapshots: S.field(S.u32, "u32"),
@@ -520,8 +535,8 @@ export const eraC = (() => {
     register_provider: {
       index: 0,
       fields: {
-        multiaddr: S.field(S.boundedBytes(128), "BoundedVec<u8, T::MaxMultiaddrLength>"),
-        public_key: S.field(S.boundedBytes(64), "BoundedVec<u8, ConstU32<64>>"),
+        multiaddr: Multiaddr,
+        public_key: S.field(boundedBytes(64), "BoundedVec<u8, ConstU32<64>>"),
         stake: Balance
       }
     },
@@ -632,7 +647,7 @@ export const eraA = (() => {
     challenges_failed: S.field(S.u32, "u32")
   })
   const ProviderInfo = S.struct(pallet("ProviderInfo"), {
-    multiaddr: S.field(S.boundedBytes(128), "BoundedVec<u8, T::MaxMultiaddrLength>"),
+    multiaddr: Multiaddr,
     stake: Balance,
     committed_bytes: S.field(S.u64, "u64"),
     settings: S.field(ProviderSettings, "ProviderSettings<T>"),
@@ -649,10 +664,10 @@ export const eraA = (() => {
     primary_signers: S.field(S.bytes, "Vec<u8>")
   })
   const Bucket = S.struct(pallet("Bucket"), {
-    members: S.field(S.vec(Member, 100), "BoundedVec<Member<T>, T::MaxMembers>"),
+    members: S.field(boundedVec(Member, 100), "BoundedVec<Member<T>, T::MaxMembers>"),
     frozen_start_seq: S.field(S.option(S.u64), "Option<u64>"),
     min_providers: S.field(S.u32, "u32"),
-    primary_providers: S.field(S.vec(AccountId32, 5), "BoundedVec<T::AccountId, T::MaxPrimaryProviders>"),
+    primary_providers: S.field(boundedVec(AccountId32, 5), "BoundedVec<T::AccountId, T::MaxPrimaryProviders>"),
     snapshot: S.field(S.option(BucketSnapshot), "Option<BucketSnapshot<BlockNumberFor<T>>>"),
     historical_roots: S.field(S.array(6, S.tuple(S.u32, H256)), "[(u32, H256); 6]"),
     total_snapshots: S.field(S.u32, "u32")
@@ -735,7 +750,7 @@ export const eraA = (() => {
   const Call = S.enumOf(pallet("Call"), {
     register_provider: {
       index: 0,
-      fields: { multiaddr: S.field(S.boundedBytes(128), "BoundedVec<u8, T::MaxMultiaddrLength>"), stake: Balance }
+      fields: { multiaddr: Multiaddr, stake: Balance }
     },
     add_stake: { index: 1, fields: { amount: Balance } },
     update_provider_settings: { index: 3, fields: { settings: S.field(ProviderSettings, "ProviderSettings<T>") } },

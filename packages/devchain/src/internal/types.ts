@@ -29,7 +29,8 @@ export type MultiAddress = S.TypeOf<typeof MultiAddress>
 export const MultiSignature = S.enumOf({ path: ["sp_runtime", "MultiSignature"] }, {
   Ed25519: { index: 0, value: S.field(S.fixed(64), "ed25519::Signature") },
   Sr25519: { index: 1, value: S.field(S.fixed(64), "sr25519::Signature") },
-  Ecdsa: { index: 2, value: S.field(S.fixed(65), "ecdsa::Signature") }
+  Ecdsa: { index: 2, value: S.field(S.fixed(65), "ecdsa::Signature") },
+  Eth: { index: 3, value: S.field(S.fixed(65), "ecdsa::KeccakSignature") }
 })
 export type MultiSignature = S.TypeOf<typeof MultiSignature>
 
