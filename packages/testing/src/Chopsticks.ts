@@ -361,7 +361,9 @@ export const start = (options: ChopsticksOptions): Effect.Effect<ChopsticksHandl
       yield* Effect.tryPromise(() => chain.newBlock()).pipe(
         Effect.ignore,
         Effect.zipRight(Effect.suspend(() => (chain.head.number > 0 ? Effect.void : Effect.fail("no block")))),
-        Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.intersect(Schedule.recurs(25)))),
+        Effect.retry(
+          Schedule.spaced("200 millis").pipe(Schedule.intersect(Schedule.recurs(setting === "auto" ? 10 : 2)))
+        ),
         Effect.mapError(() =>
           new ChopsticksError({
             stage: "Ready",
