@@ -83,6 +83,7 @@ describe("crash at each step boundary, then restart: one checkpoint, receipt jou
     it.scopedLive(point.name, () =>
       Effect.gen(function*() {
         const directory = fs.mkdtempSync(path.join(os.tmpdir(), "checkpointer-crash-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(directory, { recursive: true, force: true })))
         const victim: { child?: ChildProcess } = {}
         const { chain, url } = yield* parentChain((step) =>
           Effect.sync(() => {
