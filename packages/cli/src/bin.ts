@@ -1,9 +1,39 @@
 /**
- * Entry point of `npm start`.
+ * The `checkpointer` executable (`npm start` runs `checkpointer devnet`).
  *
  * @since 0.1.0
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { demo } from "./Demo.js"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import { exitCode, run } from "./Cli.js"
 
-NodeRuntime.runMain(demo())
+NodeRuntime.runMain(
+  run(process.argv).pipe(
+    Effect.catchAll((failure: unknown) =>
+      Effect.gen(function*() {
+        const error = failure as { readonly _tag: string; readonly message?: string }
+        // @effect/cli has already printed its own validation errors; everything else is one line here.
+        if (
+          !error._tag.endsWith("ValidationError") &&
+          ![
+            "MissingValue",
+            "InvalidValue",
+            "CommandMismatch",
+            "MultipleValuesDetected",
+            "CorrectedFlag",
+            "UnclusteredFlag",
+            "InvalidArgument",
+            "NoBuiltInMatch",
+            "HelpRequested"
+          ].includes(error._tag)
+        ) {
+          yield* Console.error(`checkpointer: ${error.message ?? error._tag}`)
+        }
+        process.exitCode = exitCode(error)
+      })
+    ),
+    Effect.provide(NodeContext.layer)
+  ),
+  { disableErrorReporting: true }
+)

@@ -1,9 +1,8 @@
 /**
- * `@checkpointer/cli`: the `checkpointer` command. For now it holds the foundation demo that
- * `npm start` runs.
+ * `@checkpointer/cli`: the `checkpointer` command.
  *
  * @since 0.1.0
  */
 
 /** @since 0.1.0 */
-export * as Demo from "./Demo.js"
+export * as Cli from "./Cli.js"

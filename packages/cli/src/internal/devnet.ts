@@ -1,0 +1,215 @@
+/**
+ * The embedded devnet: the devchain and N simulated providers over loopback HTTP, a bucket with them as
+ * primaries, data written continuously, and the checkpoint loop running against it all through the
+ * live chain client, with a live view of what happens.
+ *
+ * @internal
+ */
+import { ChainClient, CheckpointEvents, CheckpointLoop, type Domain } from "@checkpointer/core"
+import { Devchain } from "@checkpointer/devchain"
+import { ProviderSimulator } from "@checkpointer/testing"
+import { blake2AsU8a } from "@polkadot/util-crypto"
+import * as Console from "effect/Console"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { BadConfig, liveLayer } from "./live.js"
+import { bold, dim, emit, green, type Output, red, short, yellow } from "./output.js"
+
+export interface DevnetOptions {
+  readonly providers: number
+  readonly lagging: number
+  readonly flaky: number
+  readonly blockTime: Duration.Duration
+  readonly intervalBlocks: number
+  readonly writeEvery: Duration.Duration
+  readonly port: number
+  /** Stop after this many checkpoints (default: run until interrupted). */
+  readonly rounds: Option.Option<number>
+  readonly out: Output
+}
+
+const PROVIDER_NAMES = ["Bob", "Charlie", "Dave", "Eve", "Ferdie"]
+const MAX_PRIMARIES = 5
+
+export const devnet = (options: DevnetOptions) =>
+  Effect.gen(function*() {
+    const { out } = options
+    if (options.providers < 1 || options.providers > MAX_PRIMARIES) {
+      return yield* new BadConfig({
+        message:
+          `providers: expected 1 to ${MAX_PRIMARIES} (the pallet's MaxPrimaryProviders), got ${options.providers}`
+      })
+    }
+    if (options.lagging + options.flaky >= options.providers) {
+      return yield* new BadConfig({ message: "lagging + flaky: at least one provider must be honest" })
+    }
+    const names = PROVIDER_NAMES.slice(0, options.providers)
+    const simulators = yield* Effect.forEach(names, (name, i) => ProviderSimulator.start({ name, seed: 17 + i }))
+    const roles = names.map((_, i) => (i >= 1 && i <= options.lagging
+      ? "lagging"
+      : i > options.lagging && i <= options.lagging + options.flaky
+      ? "flaky"
+      : "honest")
+    )
+    const minProviders = Math.max(1, Math.ceil(options.providers / 2))
+    const chain = yield* Devchain.start({
+      port: options.port,
+      blockMode: "interval",
+      blockTime: options.blockTime,
+      finalityLag: 1,
+      providers: simulators.map((s, i) => ({ account: `//${names[i]}`, multiaddr: s.multiaddr })),
+      buckets: [{
+        admin: "//Alice",
+        minProviders,
+        primaries: names.map((n) => `//${n}`)
+      }]
+    }).pipe(Effect.mapError((e) => new BadConfig({ message: e.message })))
+    const bucketId = 0n as Domain.BucketId
+
+    yield* emit(out, () =>
+      [
+        bold(out, "Checkpointer devnet: the devchain and simulated providers on loopback"),
+        `  chain     ${chain.url}   (a Substrate JSON-RPC node; point @polkadot/api or 'checkpointer --chain' at it)`,
+        ...simulators.map((s, i) =>
+          `  provider  ${names[i]!.padEnd(8)} ${s.endpoint.padEnd(24)} ${
+            roles[i] === "honest" ? "" : yellow(out, roles[i]!)
+          }`
+        ),
+        `  bucket 0  admin Alice; primaries ${names.join(", ")}; at least ${minProviders} signatures per checkpoint`,
+        dim(out, `  try:      checkpointer collect --chain ${chain.url} --bucket 0    (Ctrl-C stops the devnet)`),
+        ""
+      ].join("\n"), {
+      type: "DevnetStarted",
+      chain: chain.url,
+      bucket: 0,
+      minProviders,
+      providers: simulators.map((s, i) => ({
+        name: names[i],
+        endpoint: s.endpoint,
+        account: s.account,
+        role: roles[i]
+      }))
+    })
+
+    const checkpoints = yield* Ref.make(0)
+    const enough = yield* Deferred.make<void>()
+    yield* Effect.gen(function*() {
+      const bus = yield* CheckpointEvents.CheckpointEvents
+      const events = yield* bus.subscribe
+      const who = (account: string) => names[simulators.findIndex((s) => s.account === account)] ?? short(account)
+      yield* events.pipe(
+        Stream.runForEach((event) =>
+          CheckpointEvents.CheckpointEvent.$match(event, {
+            CheckpointSubmitted: ({ receipt }) =>
+              Effect.zipRight(
+                emit(
+                  out,
+                  () =>
+                    `${
+                      green(out, "✓")
+                    } checkpoint: bucket ${receipt.bucketId}, ${receipt.commitment.leafCount} leaves, root ${
+                      short(receipt.commitment.mmrRoot)
+                    }, block #${receipt.blockNumber}, signed by ${receipt.signers.map(who).join(", ")}${
+                      receipt.fee === undefined ? "" : dim(out, `, fee ${receipt.fee}`)
+                    }`,
+                  { type: "CheckpointSubmitted", receipt: encodeReceipt(receipt) }
+                ),
+                Ref.updateAndGet(checkpoints, (n) => n + 1).pipe(
+                  Effect.flatMap((n) =>
+                    Option.isSome(options.rounds) && n >= options.rounds.value
+                      ? Deferred.succeed(enough, undefined)
+                      : Effect.void
+                  )
+                )
+              ),
+            CheckpointFailed: ({ reason, willRetry }) =>
+              emit(
+                out,
+                () => `${red(out, "✗")} checkpoint failed: ${reason}${willRetry ? dim(out, " (will retry)") : ""}`,
+                {
+                  type: "CheckpointFailed",
+                  reason,
+                  willRetry
+                }
+              ),
+            ProviderConflict: ({ disagreeing }) =>
+              emit(
+                out,
+                () =>
+                  `${yellow(out, "!")} providers differ: ${
+                    disagreeing.map((d) => `${who(d.provider)} ${d.conflict}`).join(", ")
+                  }`,
+                {
+                  type: "ProviderConflict",
+                  disagreeing: disagreeing.map((d) => ({ provider: d.provider, conflict: d.conflict }))
+                }
+              ),
+            ProviderStatusChanged: ({ provider, to }) =>
+              emit(out, () => dim(out, `  provider ${who(provider)} is now ${to}`), {
+                type: "ProviderStatusChanged",
+                provider,
+                status: to
+              }),
+            LoopPaused: ({ reason }) => emit(out, `‖ loop paused: ${reason}`, { type: "LoopPaused", reason }),
+            LoopResumed: () => emit(out, "▶ loop resumed", { type: "LoopResumed" }),
+            ChallengeSubmitted: () => Effect.void,
+            CheckpointOverdue: () => Effect.void
+          })
+        ),
+        Effect.forkScoped
+      )
+
+      const loop = yield* CheckpointLoop.make([bucketId], { interval: CheckpointLoop.Blocks(options.intervalBlocks) })
+      const written = yield* Ref.make(0)
+      // The data: every `writeEvery`, a few more leaves on every provider; the lagging ones fall
+      // behind for a moment each time and catch up (a sync delay the round waits out).
+      const write = Effect.gen(function*() {
+        const n = yield* Ref.updateAndGet(written, (x) => x + 3)
+        const roots = Array.from({ length: n }, (_, i) => blake2AsU8a(`devnet leaf ${i}`, 256))
+        for (const [i, simulator] of simulators.entries()) {
+          if (roles[i] === "lagging") {
+            yield* simulator.setFaults({ lag: { leaves: 2, catchUpAfter: Duration.times(options.blockTime, 3) } })
+          }
+          if (roles[i] === "flaky") yield* simulator.setFaults({ flaky: { failureProbability: 0.35, seed: 7 + n } })
+          yield* simulator.commit(bucketId, roots)
+        }
+        yield* emit(out, () => dim(out, `  wrote 3 leaves (now ${n}) to every provider`), {
+          type: "DataWritten",
+          leaves: n
+        })
+        yield* loop.markDirty(bucketId)
+      })
+      yield* write.pipe(Effect.repeat(Schedule.spaced(options.writeEvery)), Effect.forkScoped)
+      yield* Option.isSome(options.rounds) ? Deferred.await(enough) : Effect.never
+      yield* loop.stop
+      yield* emit(out, `Done: ${yield* Ref.get(checkpoints)} checkpoints.`, {
+        type: "DevnetStopped",
+        checkpoints: yield* Ref.get(checkpoints)
+      })
+    }).pipe(
+      Effect.provide(
+        liveLayer({
+          chain: [chain.url],
+          signer: Option.some(Redacted.make("//Alice")),
+          buckets: [0],
+          journal: Option.none(),
+          intervalBlocks: options.intervalBlocks,
+          threshold: Option.none(),
+          providerTimeout: Option.some(2_000),
+          allowLocalProviders: true
+        }).pipe(Layer.orDie)
+      )
+    )
+    yield* Console.log("")
+  })
+
+export const encodeReceipt = (receipt: ChainClient.CheckpointReceipt) =>
+  Schema.encodeSync(ChainClient.CheckpointReceipt)(receipt)

@@ -1,0 +1,211 @@
+/**
+ * The command's settings (flags over an optional config file over the environment, validated with
+ * Schema, errors naming the field) and the layers of a live checkpointer on them.
+ *
+ * @internal
+ */
+import {
+  CheckpointConfig,
+  CheckpointEvents,
+  CheckpointManager,
+  EndpointPolicy,
+  ProviderHealth,
+  ProviderHttpClient,
+  ReceiptJournal,
+  SignatureVerifier
+} from "@checkpointer/core"
+import { PolkadotApi, PolkadotChainClient } from "@checkpointer/polkadot"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { lookup } from "node:dns/promises"
+import { readFileSync } from "node:fs"
+import { createConnection } from "node:net"
+
+/** A configuration problem: one line, naming the field. Exit code 2. */
+export class BadConfig extends Data.TaggedError("BadConfig")<{ readonly message: string }> {}
+
+const WsUrl = Schema.String.pipe(
+  Schema.filter((s) => /^wss?:\/\/[^\s]+$/.test(s) || "expected a ws:// or wss:// URL")
+)
+
+/** What a config file may hold (every field optional; flags win). */
+export const ConfigFile = Schema.Struct({
+  chain: Schema.optional(Schema.Union(WsUrl, Schema.Array(WsUrl))),
+  buckets: Schema.optional(Schema.Array(Schema.NonNegativeInt)),
+  journal: Schema.optional(Schema.String),
+  intervalBlocks: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  threshold: Schema.optional(Schema.Int.pipe(Schema.between(1, 100))),
+  /** Milliseconds. */
+  providerTimeout: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  allowLocalProviders: Schema.optional(Schema.Boolean)
+})
+export type ConfigFile = typeof ConfigFile.Type
+
+export interface Settings {
+  readonly chain: ReadonlyArray<string>
+  readonly signer: Option.Option<Redacted.Redacted<string>>
+  readonly buckets: ReadonlyArray<number>
+  readonly journal: Option.Option<string>
+  readonly intervalBlocks: number
+  readonly threshold: Option.Option<number>
+  readonly providerTimeout: Option.Option<number>
+  readonly allowLocalProviders: boolean
+}
+
+export interface CommonFlags {
+  readonly chain: Option.Option<string>
+  readonly config: Option.Option<string>
+  readonly suri: Option.Option<Redacted.Redacted<string>>
+  readonly journal: Option.Option<string>
+  readonly buckets: ReadonlyArray<number>
+  readonly intervalBlocks: Option.Option<number>
+  readonly threshold: Option.Option<number>
+}
+
+/** One entry per bad field (`threshold: expected a number between 1 and 100, got 500`), alternatives joined. */
+const issues = (error: ParseResult.ParseError) => {
+  const byPath = new Map<string, Array<string>>()
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    if (/^Expected undefined, actual/.test(issue.message)) continue
+    const path = issue.path.join(".") || "config"
+    byPath.set(path, [
+      ...(byPath.get(path) ?? []),
+      issue.message.replace(/^Expected (.*), actual (.*)$/s, "expected $1, got $2")
+    ])
+  }
+  return [...byPath].map(([path, messages]) => `${path}: ${messages.join(" or ")}`).join("; ")
+}
+
+const readConfigFile = (path: string) =>
+  Effect.gen(function*() {
+    const text = yield* Effect.try({
+      try: () => readFileSync(path, "utf8"),
+      catch: (e) => new BadConfig({ message: `cannot read config file ${path}: ${(e as Error).message}` })
+    })
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (e) => new BadConfig({ message: `config file ${path} is not JSON: ${(e as Error).message}` })
+    })
+    return yield* Schema.decodeUnknown(ConfigFile, { errors: "all", onExcessProperty: "error" })(json).pipe(
+      Effect.mapError((e) => new BadConfig({ message: `config file ${path}: ${issues(e)}` }))
+    )
+  })
+
+const isLoopback = (url: string) => /^wss?:\/\/(127\.|localhost|\[::1\])/.test(url)
+
+/** Flags over the config file over the environment. */
+export const resolveSettings = (flags: CommonFlags) =>
+  Effect.gen(function*() {
+    const file: ConfigFile = Option.isSome(flags.config) ? yield* readConfigFile(flags.config.value) : {}
+    const env = process.env
+    const chainList = Option.isSome(flags.chain)
+      ? [flags.chain.value]
+      : file.chain !== undefined
+      ? (typeof file.chain === "string" ? [file.chain] : [...file.chain])
+      : env.CHECKPOINTER_CHAIN_ENDPOINTS !== undefined
+      ? env.CHECKPOINTER_CHAIN_ENDPOINTS.split(",").map((s) => s.trim()).filter((s) => s !== "")
+      : ["ws://127.0.0.1:9944"]
+    for (const url of chainList) {
+      if (Option.isNone(Schema.decodeUnknownOption(WsUrl)(url))) {
+        return yield* new BadConfig({ message: `chain: expected a ws:// or wss:// URL, got "${url}"` })
+      }
+    }
+    const suri = Option.orElse(
+      flags.suri,
+      () => Option.map(Option.fromNullable(env.CHECKPOINTER_SIGNER_SURI), Redacted.make)
+    )
+    return {
+      chain: chainList,
+      signer: suri,
+      buckets: flags.buckets.length > 0 ? flags.buckets : [...(file.buckets ?? [])],
+      journal: Option.orElse(
+        flags.journal,
+        () => Option.fromNullable(file.journal ?? env.CHECKPOINTER_JOURNAL_DIR)
+      ),
+      intervalBlocks: Option.getOrElse(flags.intervalBlocks, () => file.intervalBlocks ?? 100),
+      threshold: Option.orElse(flags.threshold, () => Option.fromNullable(file.threshold)),
+      providerTimeout: Option.fromNullable(file.providerTimeout),
+      // Loopback providers are normal next to a local chain, suspicious next to a remote one.
+      allowLocalProviders: file.allowLocalProviders ?? chainList.every(isLoopback)
+    } satisfies Settings
+  })
+
+const resolveHost = (host: string) =>
+  Effect.tryPromise(() => lookup(host, { all: true })).pipe(Effect.map((all) => all.map((a) => a.address)))
+
+/**
+ * Fails fast, with one line, when no endpoint accepts a connection (the api would otherwise retry,
+ * logging every attempt, until its connect timeout).
+ */
+export const checkReachable = (endpoints: ReadonlyArray<string>) =>
+  Effect.forEach(endpoints, (endpoint) =>
+    Effect.async<boolean>((resume) => {
+      const url = new URL(endpoint)
+      const socket = createConnection({
+        host: url.hostname.replace(/^\[|\]$/g, ""),
+        port: Number(url.port || (url.protocol === "wss:" ? 443 : 80))
+      })
+      const done = (ok: boolean) => {
+        socket.destroy()
+        resume(Effect.succeed(ok))
+      }
+      socket.setTimeout(5_000, () => done(false))
+      socket.once("connect", () => done(true))
+      socket.once("error", () => done(false))
+    })).pipe(
+      Effect.flatMap((reachable) =>
+        reachable.some((ok) => ok)
+          ? Effect.void
+          : Effect.fail(new ChainUnreachable({ message: `cannot connect to ${endpoints.join(", ")}` }))
+      )
+    )
+
+/** No chain endpoint accepts connections. Exit code 5. */
+export class ChainUnreachable extends Data.TaggedError("ChainUnavailable")<{ readonly message: string }> {}
+
+/** Everything a live round needs, on the configured chain. */
+export const liveLayer = (settings: Settings) => {
+  const journal = Option.match(settings.journal, {
+    onNone: () => Layer.empty,
+    onSome: (directory) =>
+      ReceiptJournal.layerFileSystem({ directory }).pipe(
+        Layer.provide(NodeContext.layer),
+        Layer.mapError((e) => new BadConfig({ message: `journal ${directory}: ${e.message}` }))
+      )
+  })
+  return CheckpointManager.CheckpointManager.layerRound.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        PolkadotChainClient.layer(
+          Option.match(settings.signer, { onNone: () => ({}), onSome: (signer) => ({ signer }) })
+        )
+          .pipe(Layer.provideMerge(PolkadotApi.layer({ endpoints: settings.chain, connectTimeout: "20 seconds" }))),
+        ProviderHttpClient.layer({
+          policy: settings.allowLocalProviders ? EndpointPolicy.local : EndpointPolicy.publicOnly,
+          resolveHost
+        }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
+        SignatureVerifier.SignatureVerifier.layer,
+        CheckpointConfig.CheckpointConfig.layer({
+          ...Option.match(settings.threshold, {
+            onNone: () => ({}),
+            onSome: (consensusThreshold) => ({ consensusThreshold })
+          }),
+          ...Option.match(settings.providerTimeout, {
+            onNone: () => ({}),
+            onSome: (ms) => ({ providerTimeout: Duration.millis(ms) })
+          })
+        }).pipe(Layer.mapError((e) => new BadConfig({ message: `settings: ${e.message}` }))),
+        CheckpointEvents.CheckpointEvents.layer,
+        ProviderHealth.ProviderHealth.layer(),
+        journal
+      )
+    )
+  )
+}
