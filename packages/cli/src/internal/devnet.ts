@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { ChainClient, CheckpointEvents, CheckpointLoop, type Domain } from "@checkpointer/core"
+import { ChainClient, CheckpointEvents, CheckpointLoop, type Domain, ReceiptJournal } from "@checkpointer/core"
 import { Devchain } from "@checkpointer/devchain"
 import { ProviderSimulator } from "@checkpointer/testing"
 import { blake2AsU8a } from "@polkadot/util-crypto"
@@ -105,22 +105,54 @@ export const devnet = (options: DevnetOptions) =>
       const bus = yield* CheckpointEvents.CheckpointEvents
       const events = yield* bus.subscribe
       const who = (account: string) => names[simulators.findIndex((s) => s.account === account)] ?? short(account)
+      const journal = yield* Effect.serviceOption(ReceiptJournal.ReceiptJournal)
+      // What each provider did in the round that just landed: retries, laggards, who was not awaited.
+      const roundSummary = (Option.isSome(journal) ? journal.value.read(bucketId) : Effect.succeed(Option.none())).pipe(
+        Effect.map(Option.flatMap((j) => Option.fromNullable(j.rounds.at(-1)))),
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.void,
+          onSome: (round) => {
+            const conflicts = new Map<string, string>(round.decision.conflicts.map((c) => [c.provider, c._tag]))
+            const parts = round.decision.outcomes.map((o) => {
+              const tries = o.attempts > 1 ? ` after ${o.attempts} tries` : ""
+              const conflict = conflicts.get(o.provider)
+              if (conflict !== undefined) return yellow(out, `${who(o.provider)} ${conflict}${tries}`)
+              if (o._tag === "Answered") return `${who(o.provider)} ✓${tries}`
+              if (o._tag === "NotAwaited") return dim(out, `${who(o.provider)} not awaited`)
+              return yellow(out, `${who(o.provider)} ${o._tag}${tries}`)
+            })
+            return emit(out, () => `  round: ${parts.join(" · ")}`, {
+              type: "Round",
+              outcomes: round.decision.outcomes.map((o) => ({
+                provider: o.provider,
+                outcome: o._tag,
+                attempts: o.attempts,
+                conflict: conflicts.get(o.provider) ?? null
+              }))
+            })
+          }
+        })),
+        Effect.ignore
+      )
       yield* events.pipe(
         Stream.runForEach((event) =>
           CheckpointEvents.CheckpointEvent.$match(event, {
             CheckpointSubmitted: ({ receipt }) =>
               Effect.zipRight(
-                emit(
-                  out,
-                  () =>
-                    `${
-                      green(out, "✓")
-                    } checkpoint: bucket ${receipt.bucketId}, ${receipt.commitment.leafCount} leaves, root ${
-                      short(receipt.commitment.mmrRoot)
-                    }, block #${receipt.blockNumber}, signed by ${receipt.signers.map(who).join(", ")}${
-                      receipt.fee === undefined ? "" : dim(out, `, fee ${receipt.fee}`)
-                    }`,
-                  { type: "CheckpointSubmitted", receipt: encodeReceipt(receipt) }
+                Effect.zipRight(
+                  roundSummary,
+                  emit(
+                    out,
+                    () =>
+                      `${
+                        green(out, "✓")
+                      } checkpoint: bucket ${receipt.bucketId}, ${receipt.commitment.leafCount} leaves, root ${
+                        short(receipt.commitment.mmrRoot)
+                      }, block #${receipt.blockNumber}, signed by ${receipt.signers.map(who).join(", ")}${
+                        receipt.fee === undefined ? "" : dim(out, `, fee ${receipt.fee}`)
+                      }`,
+                    { type: "CheckpointSubmitted", receipt: encodeReceipt(receipt) }
+                  )
                 ),
                 Ref.updateAndGet(checkpoints, (n) => n + 1).pipe(
                   Effect.flatMap((n) =>
@@ -205,7 +237,7 @@ export const devnet = (options: DevnetOptions) =>
           threshold: Option.none(),
           providerTimeout: Option.some(2_000),
           allowLocalProviders: true
-        }).pipe(Layer.orDie)
+        }, { memoryJournal: true }).pipe(Layer.orDie)
       )
     )
     yield* Console.log("")

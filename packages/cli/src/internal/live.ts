@@ -171,9 +171,9 @@ export const checkReachable = (endpoints: ReadonlyArray<string>) =>
 export class ChainUnreachable extends Data.TaggedError("ChainUnavailable")<{ readonly message: string }> {}
 
 /** Everything a live round needs, on the configured chain. */
-export const liveLayer = (settings: Settings) => {
+export const liveLayer = (settings: Settings, options: { readonly memoryJournal?: boolean } = {}) => {
   const journal = Option.match(settings.journal, {
-    onNone: () => Layer.empty,
+    onNone: () => (options.memoryJournal === true ? ReceiptJournal.layerMemory() : Layer.empty),
     onSome: (directory) =>
       ReceiptJournal.layerFileSystem({ directory }).pipe(
         Layer.provide(NodeContext.layer),
