@@ -171,6 +171,10 @@ const devnetCommand = Command.make("devnet", {
     Options.withDescription("devchain port (0: any free port)")
   ),
   rounds: Options.integer("rounds").pipe(Options.withDescription("stop after this many checkpoints"), Options.optional),
+  chainSpec: Options.file("chain-spec", { exists: "yes" }).pipe(
+    Options.withDescription("run on this chain spec's runtime under Chopsticks instead of the devchain"),
+    Options.optional
+  ),
   json
 }, (o) =>
   devnet({
@@ -182,6 +186,7 @@ const devnetCommand = Command.make("devnet", {
     writeEvery: Duration.millis(o.writeEvery),
     port: o.port,
     rounds: o.rounds,
+    chainSpec: o.chainSpec,
     out: makeOutput(o.json)
   }).pipe(Effect.scoped)).pipe(Command.withDescription("the devchain and simulated providers, checkpointing live"))
 

@@ -4,13 +4,15 @@ import type { ProviderInterface } from "@polkadot/rpc-provider/types"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { type ChildProcess, spawn } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { existsSync, writeFileSync } from "node:fs"
 import { createConnection } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const BIN = fileURLToPath(new URL("../bin/checkpointer.mjs", import.meta.url))
+const CHAIN_SPEC = fileURLToPath(new URL("../../../../shared/fixtures/storage-local.json", import.meta.url))
+if (!existsSync(CHAIN_SPEC)) console.warn(`devnet --chain-spec test skipped: ${CHAIN_SPEC} not found`)
 
 interface Run {
   readonly child: ChildProcess
@@ -128,6 +130,38 @@ describe("the checkpointer command, run as a child process", () => {
         const chainPort = Number(new URL(url).port)
         expect(yield* portOpen(chainPort)).toBe(false)
         for (const p of providers) expect(yield* portOpen(Number(new URL(p.endpoint).port))).toBe(false)
+      }),
+    120_000
+  )
+
+  it.scopedLive.skipIf(!existsSync(CHAIN_SPEC))(
+    "devnet --chain-spec runs on the storage chain's real runtime (Chopsticks)",
+    () =>
+      Effect.gen(function*() {
+        const devnet = yield* run([
+          "devnet",
+          "--port",
+          "0",
+          "--json",
+          "--chain-spec",
+          CHAIN_SPEC,
+          "--providers",
+          "3",
+          "--lagging",
+          "0",
+          "--flaky",
+          "0",
+          "--write-every",
+          "3000",
+          "--interval-blocks",
+          "2",
+          "--rounds",
+          "1"
+        ])
+        expect(devnet.exit, devnet.stderr).toBe(0)
+        const lines = jsonLines(devnet.stdout)
+        expect(lines.find((l) => l.type === "DevnetStarted")?.runtime).toContain("Chopsticks")
+        expect(lines.some((l) => l.type === "CheckpointSubmitted")).toBe(true)
       }),
     120_000
   )

@@ -5,6 +5,8 @@
  */
 
 /** @since 0.1.0 */
+export * as DevSetup from "./DevSetup.js"
+/** @since 0.1.0 */
 export * as PolkadotApi from "./PolkadotApi.js"
 /** @since 0.1.0 */
 export * as PolkadotChainClient from "./PolkadotChainClient.js"

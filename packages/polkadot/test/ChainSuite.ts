@@ -15,11 +15,6 @@ import {
 import { ProviderSimulator } from "@checkpointer/testing"
 import { NodeHttpClient } from "@effect/platform-node"
 import { expect, it } from "@effect/vitest"
-import type { ApiPromise } from "@polkadot/api"
-import type { SubmittableExtrinsic } from "@polkadot/api/types"
-import type { KeyringPair } from "@polkadot/keyring/types"
-import type { Codec } from "@polkadot/types/types"
-import { u8aConcat, u8aToHex } from "@polkadot/util"
 import { blake2AsU8a } from "@polkadot/util-crypto"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -27,8 +22,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { PolkadotApi } from "../src/index.js"
-import { account, clientLayer, dev, submission } from "./helpers.js"
+import { DevSetup, PolkadotApi } from "../src/index.js"
+import { account, clientLayer, submission } from "./helpers.js"
 
 export interface ChainWorld {
   readonly name: string
@@ -42,92 +37,7 @@ export interface ChainWorld {
   >
 }
 
-const UNIT = 1_000_000_000_000n
-const STAKE = 1_000n * UNIT
-
-/** Signs and sends; resolves with the events when the extrinsic is in a finalized block; fails with the error's name. */
-export const sendTx = (api: ApiPromise, tx: SubmittableExtrinsic<"promise">, signer: KeyringPair) =>
-  Effect.async<ReadonlyArray<{ name: string; data: Codec }>, string>((resume) => {
-    let unsubscribe: (() => void) | undefined
-    tx.signAndSend(signer, { nonce: -1 }, (result) => {
-      if (result.isError) resume(Effect.fail(`${tx.method.section}.${tx.method.method}: ${result.status.type}`))
-      if (!result.status.isFinalized) return
-      unsubscribe?.()
-      if (result.dispatchError !== undefined) {
-        const error = result.dispatchError.isModule
-          ? api.registry.findMetaError(result.dispatchError.asModule).name
-          : result.dispatchError.type
-        return resume(Effect.fail(error))
-      }
-      resume(
-        Effect.succeed(
-          result.events.map(({ event }) => ({ name: `${event.section}.${event.method}`, data: event.data }))
-        )
-      )
-    }).then((u) => void (unsubscribe = u), (e: Error) => resume(Effect.fail(e.message)))
-  })
-
-/** Registers `providers` (if not yet) and creates a bucket of `admin` with them as primaries. */
-export const setupBucket = (
-  api: ApiPromise,
-  era: "A" | "C",
-  providers: ReadonlyArray<{ readonly name: string; readonly multiaddr: string }>,
-  minProviders: number
-) =>
-  Effect.gen(function*() {
-    const alice = dev("Alice")
-    for (const p of providers) {
-      const registered = yield* Effect.promise(() => api.query.storageProvider.providers(dev(p.name).address))
-      if (!(registered as unknown as { isNone: boolean }).isNone) continue
-      const register = era === "A"
-        ? api.tx.storageProvider.registerProvider(p.multiaddr, STAKE)
-        : api.tx.storageProvider.registerProvider(p.multiaddr, u8aToHex(dev(p.name).publicKey), STAKE)
-      yield* sendTx(api, register, dev(p.name))
-    }
-    const created = yield* sendTx(
-      api,
-      era === "A"
-        ? api.tx.storageProvider.createBucket(minProviders)
-        : api.tx.storageProvider.createBucket(minProviders, "Public"),
-      alice
-    )
-    const event = created.find((e) => e.name === "storageProvider.BucketCreated")
-    if (event === undefined) return yield* Effect.fail("no BucketCreated")
-    const bucketId = BigInt((event.data.toJSON() as ReadonlyArray<number | string>)[0]!)
-    for (const p of providers) {
-      const provider = dev(p.name)
-      if (era === "A") {
-        yield* sendTx(
-          api,
-          api.tx.storageProvider.requestPrimaryAgreement(bucketId, provider.address, 1_048_576, 1_000, 0),
-          alice
-        )
-        yield* sendTx(api, api.tx.storageProvider.acceptAgreement(bucketId), provider)
-      } else {
-        const best = (yield* Effect.promise(() => api.rpc.chain.getHeader())).number.toNumber()
-        const nonce = (yield* Effect.promise(() => api.query.storageProvider.agreementNonces(alice.address))).toString()
-        const terms = api.createType("StoragePrimitivesAgreementTerms" as never, {
-          owner: alice.address,
-          maxBytes: 1_048_576,
-          duration: 1_000,
-          pricePerByte: 0,
-          validUntil: best + 100,
-          nonce,
-          bucket: { Existing: bucketId },
-          replicaParams: null
-        }) as unknown as Codec
-        const message = blake2AsU8a(u8aConcat(new TextEncoder().encode("primary-term-v1:"), terms.toU8a()), 256)
-        yield* sendTx(
-          api,
-          api.tx.storageProvider.addPrimaryProvider(bucketId, provider.address, terms, {
-            Sr25519: u8aToHex(provider.sign(message))
-          }),
-          alice
-        )
-      }
-    }
-    return bucketId
-  })
+export const sendTx = DevSetup.sendTx
 
 const NAMES = ["Bob", "Charlie", "Dave"] as const
 
@@ -149,9 +59,8 @@ export const arrange = (world: ChainWorld) =>
       )
     )
     const { api } = Context.get(context, PolkadotApi.PolkadotApi)
-    const bucketId = yield* setupBucket(
+    const bucketId = yield* DevSetup.setupBucket(
       api,
-      world.era,
       simulators.map((s) => ({ name: s.name, multiaddr: s.multiaddr })),
       2
     )

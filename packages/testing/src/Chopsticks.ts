@@ -23,7 +23,7 @@ import type { KeyringPair } from "@polkadot/keyring/types"
 import { GenericExtrinsic } from "@polkadot/types"
 import type { Codec } from "@polkadot/types/types"
 import { compactStripLength, hexToU8a, stringToHex, u8aConcat, u8aToHex, u8aToString } from "@polkadot/util"
-import { cryptoWaitReady } from "@polkadot/util-crypto"
+import { blake2AsU8a, cryptoWaitReady, xxhashAsU8a } from "@polkadot/util-crypto"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -82,6 +82,8 @@ export interface ChopsticksHandle {
   readonly newBlock: (count?: number) => Effect.Effect<void, ChopsticksError>
   /** Rewinds (or moves) the head to block `number`: tests share one instance and rewind between them. */
   readonly setHead: (number: number) => Effect.Effect<void, ChopsticksError>
+  /** Gives each account `free` balance (a standard `System.Account` record), at the head. */
+  readonly endow: (accounts: ReadonlyArray<Uint8Array>, free: bigint) => Effect.Effect<void, ChopsticksError>
   /** Writes raw storage at the head (e.g. to endow an account), as `dev_setStorage` does. */
   readonly setStorage: (
     entries: ReadonlyArray<readonly [`0x${string}`, `0x${string}` | null]>
@@ -295,8 +297,23 @@ const installSealing = (inherentProviders: Array<InherentProvider>) => {
   if (index >= 0) inherentProviders[index] = new SealedValidationData(inherentProviders[index]!)
 }
 
+/** Chopsticks instances alive in this process. */
+let running = 0
+
 /** One setup at a time: the offset of the chain being set up is process-global until setup returns. */
 const setupLock = Effect.unsafeMakeSemaphore(1)
+
+/** `System.Account(id)` holding `free` (nonce 0, one provider reference), as FRAME lays it out. */
+const accountRecord = (id: Uint8Array, free: bigint): [string, string] => {
+  const key = u8aConcat(xxhashAsU8a("System", 128), xxhashAsU8a("Account", 128), blake2AsU8a(id, 128), id)
+  const value = new Uint8Array(16 + 64)
+  const view = new DataView(value.buffer)
+  view.setUint32(8, 1, true) // providers
+  view.setBigUint64(16, free & ((1n << 64n) - 1n), true)
+  view.setBigUint64(24, free >> 64n, true)
+  value[79] = 0x80 // ExtraFlags: the new reserve logic
+  return [u8aToHex(key), u8aToHex(value)]
+}
 
 // ---------------------------------------------------------------------------------------------------
 // The launcher
@@ -311,12 +328,13 @@ export const start = (options: ChopsticksOptions): Effect.Effect<ChopsticksHandl
   Effect.gen(function*() {
     yield* Effect.promise(() => cryptoWaitReady())
     if (options.logLevel !== undefined) process.env.LOG_LEVEL = options.logLevel
-    const { setupWithServer, inherentProviders, BuildBlockMode, defaultLogger } = yield* chopsticks
+    const { setupWithServer, inherentProviders, BuildBlockMode, defaultLogger, destroyWorker } = yield* chopsticks
     if (authority === undefined) {
       authority = new Keyring({ type: "sr25519" }).addFromUri("//checkpointer//relay-authority")
       installSealing(inherentProviders)
     }
-    defaultLogger.level = options.logLevel ?? "error"
+    // Quiet while the runtime's needs are probed (a failed first block is expected there), then as asked.
+    defaultLogger.level = "fatal"
     const text = yield* Effect.tryPromise({
       try: () => readFile(options.chainSpec, "utf8"),
       catch: (error) => new ChopsticksError({ stage: "ChainSpec", detail: String(error) })
@@ -339,12 +357,21 @@ export const start = (options: ChopsticksOptions): Effect.Effect<ChopsticksHandl
                 port: options.port ?? 0,
                 host: "127.0.0.1",
                 "build-block-mode": BuildBlockMode[options.buildBlockMode ?? "Instant"]
-              } as never),
+              } as never).then((context) => {
+                running++
+                return context
+              }),
             catch: (error) => new ChopsticksError({ stage: "Start", detail: String(error) })
           })
         }).pipe(Effect.ensuring(Effect.sync(() => (settingUp = "auto"))))
       ),
-      (context) => Effect.promise(() => context.close()).pipe(Effect.timeoutOption(Duration.seconds(10)))
+      (context) =>
+        Effect.promise(async () => {
+          await context.close()
+          // The wasm executor is one worker thread per process; the last instance out stops it, or it
+          // would keep the process alive.
+          if (--running === 0) await destroyWorker()
+        }).pipe(Effect.timeoutOption(Duration.seconds(10)))
     ).pipe(
       Effect.timeoutFail({
         duration: options.startTimeout ?? Duration.seconds(60),
@@ -372,6 +399,7 @@ export const start = (options: ChopsticksOptions): Effect.Effect<ChopsticksHandl
         )
       )
     }
+    defaultLogger.level = options.logLevel ?? "error"
     const attempt = <A>(stage: ChopsticksError["stage"], run: () => Promise<A>) =>
       Effect.tryPromise({ try: run, catch: (error) => new ChopsticksError({ stage, detail: String(error) }) })
     return {
@@ -391,6 +419,10 @@ export const start = (options: ChopsticksOptions): Effect.Effect<ChopsticksHandl
           const block = await chain.getBlockAt(number)
           if (block === undefined) throw new Error(`no block #${number}`)
           await chain.setHead(block)
+        }),
+      endow: (accounts, free) =>
+        attempt("Ready", async () => {
+          chain.head.pushStorageLayer().setAll(accounts.map((id): [string, string] => accountRecord(id, free)))
         }),
       setStorage: (entries) =>
         attempt("Ready", async () => {

@@ -7,7 +7,8 @@
  */
 import { ChainClient, CheckpointEvents, CheckpointLoop, type Domain, ReceiptJournal } from "@checkpointer/core"
 import { Devchain } from "@checkpointer/devchain"
-import { ProviderSimulator } from "@checkpointer/testing"
+import { DevSetup, PolkadotApi } from "@checkpointer/polkadot"
+import { Chopsticks, ProviderSimulator } from "@checkpointer/testing"
 import { blake2AsU8a } from "@polkadot/util-crypto"
 import * as Console from "effect/Console"
 import * as Deferred from "effect/Deferred"
@@ -33,6 +34,8 @@ export interface DevnetOptions {
   readonly port: number
   /** Stop after this many checkpoints (default: run until interrupted). */
   readonly rounds: Option.Option<number>
+  /** Run on this chain spec's runtime under Chopsticks instead of the devchain. */
+  readonly chainSpec: Option.Option<string>
   readonly out: Output
 }
 
@@ -60,36 +63,43 @@ export const devnet = (options: DevnetOptions) =>
       : "honest")
     )
     const minProviders = Math.max(1, Math.ceil(options.providers / 2))
-    const chain = yield* Devchain.start({
-      port: options.port,
-      blockMode: "interval",
-      blockTime: options.blockTime,
-      finalityLag: 1,
-      providers: simulators.map((s, i) => ({ account: `//${names[i]}`, multiaddr: s.multiaddr })),
-      buckets: [{
-        admin: "//Alice",
-        minProviders,
-        primaries: names.map((n) => `//${n}`)
-      }]
-    }).pipe(Effect.mapError((e) => new BadConfig({ message: e.message })))
-    const bucketId = 0n as Domain.BucketId
+    const { bucketId, url, runtime } = Option.isSome(options.chainSpec)
+      ? yield* onChainSpec(options.chainSpec.value, options, names, simulators, minProviders)
+      : yield* Devchain.start({
+        port: options.port,
+        blockMode: "interval",
+        blockTime: options.blockTime,
+        finalityLag: 1,
+        providers: simulators.map((s, i) => ({ account: `//${names[i]}`, multiaddr: s.multiaddr })),
+        buckets: [{ admin: "//Alice", minProviders, primaries: names.map((n) => `//${n}`) }]
+      }).pipe(
+        Effect.map((c) => ({ bucketId: 0n as Domain.BucketId, url: c.url, runtime: "the devchain" })),
+        Effect.mapError((e) => new BadConfig({ message: e.message }))
+      )
+    const chain = { url }
 
     yield* emit(out, () =>
       [
-        bold(out, "Checkpointer devnet: the devchain and simulated providers on loopback"),
+        bold(out, `Checkpointer devnet: ${runtime} and simulated providers on loopback`),
         `  chain     ${chain.url}   (a Substrate JSON-RPC node; point @polkadot/api or 'checkpointer --chain' at it)`,
         ...simulators.map((s, i) =>
           `  provider  ${names[i]!.padEnd(8)} ${s.endpoint.padEnd(24)} ${
             roles[i] === "honest" ? "" : yellow(out, roles[i]!)
           }`
         ),
-        `  bucket 0  admin Alice; primaries ${names.join(", ")}; at least ${minProviders} signatures per checkpoint`,
-        dim(out, `  try:      checkpointer collect --chain ${chain.url} --bucket 0    (Ctrl-C stops the devnet)`),
+        `  bucket ${bucketId}  admin Alice; primaries ${
+          names.join(", ")
+        }; at least ${minProviders} signatures per checkpoint`,
+        dim(
+          out,
+          `  try:      checkpointer collect --chain ${chain.url} --bucket ${bucketId}    (Ctrl-C stops the devnet)`
+        ),
         ""
       ].join("\n"), {
       type: "DevnetStarted",
       chain: chain.url,
-      bucket: 0,
+      runtime,
+      bucket: Number(bucketId),
       minProviders,
       providers: simulators.map((s, i) => ({
         name: names[i],
@@ -231,7 +241,7 @@ export const devnet = (options: DevnetOptions) =>
         liveLayer({
           chain: [chain.url],
           signer: Option.some(Redacted.make("//Alice")),
-          buckets: [0],
+          buckets: [Number(bucketId)],
           journal: Option.none(),
           intervalBlocks: options.intervalBlocks,
           threshold: Option.none(),
@@ -245,3 +255,37 @@ export const devnet = (options: DevnetOptions) =>
 
 export const encodeReceipt = (receipt: ChainClient.CheckpointReceipt) =>
   Schema.encodeSync(ChainClient.CheckpointReceipt)(receipt)
+
+/** The real runtime of a chain spec under Chopsticks: providers endowed, registered and made primaries by transactions. */
+const onChainSpec = (
+  chainSpec: string,
+  options: DevnetOptions,
+  names: ReadonlyArray<string>,
+  simulators: ReadonlyArray<{ readonly multiaddr: string; readonly account: string }>,
+  minProviders: number
+) =>
+  Effect.gen(function*() {
+    const node = yield* Chopsticks.start({
+      chainSpec,
+      port: options.port === 9944 ? 0 : options.port,
+      buildBlockMode: "Instant"
+    }).pipe(
+      Effect.mapError((e) => new BadConfig({ message: `chain spec ${chainSpec}: ${e.message}` }))
+    )
+    // The runtime's genesis may not endow every provider: give them (and the admin) funds for stakes and fees.
+    yield* node.endow([...names, "Alice"].map((n) => DevSetup.devKey(n).publicKey), 10n ** 21n).pipe(Effect.orDie)
+    yield* node.newBlock().pipe(Effect.orDie)
+    // Blocks on a timer too (Instant mode alone only builds on transactions): the loop counts finalized blocks.
+    yield* node.newBlock().pipe(Effect.ignore, Effect.repeat(Schedule.spaced(options.blockTime)), Effect.forkScoped)
+    const { api } = yield* PolkadotApi.make({ endpoints: [node.url], connectTimeout: "30 seconds" }).pipe(
+      Effect.mapError((e) => new BadConfig({ message: e.message }))
+    )
+    const bucketId = yield* DevSetup.setupBucket(
+      api,
+      simulators.map((s, i) => ({ name: names[i]!, multiaddr: s.multiaddr })),
+      minProviders
+    ).pipe(
+      Effect.mapError((e) => new BadConfig({ message: `bucket setup on ${chainSpec}: ${e.message}` }))
+    )
+    return { bucketId: bucketId as Domain.BucketId, url: node.url, runtime: `the runtime of ${chainSpec} (Chopsticks)` }
+  })
