@@ -1,0 +1,183 @@
+/**
+ * Round latency against the seed design's wait-for-all collection, and early abort, over real
+ * loopback HTTP (provider simulators), measured side by side in one run.
+ *
+ * 1. Latency: N = 5, 16, 32, 100 providers, 90 % answering fast and 10 % after 2 s. Each sample runs
+ *    Checkpointer's collection and decision (`collectCommitments`) and, on the same providers, a
+ *    baseline written here as the seed design does it: every `/commitment` requested at once, all
+ *    awaited (`join_all`), then every signature verified. Goals: p99 ratio ≤ 0.3; Checkpointer's p99
+ *    within 1.5 × the latency of the threshold-th fastest provider + 50 ms.
+ * 2. Early abort: 5 providers, threshold 3; three answer with bad signatures at 20, 30, 40 ms, one
+ *    honest provider after 2 s. The threshold is impossible after the fourth response; the goal is
+ *    that the round fails within one more response time of it, not after the straggler.
+ *
+ * Settings used for Checkpointer (stated with the figures): a 20 ms grace window after the threshold
+ * is met, request concurrency 256 (a round asks every provider at once, as the baseline does).
+ */
+import { CheckpointManager, type Domain, SignatureVerifier } from "@checkpointer/core"
+import { decodeMultiSignature, encodeCommitmentPayload } from "@checkpointer/core"
+import { FakeProviders, TestNetwork } from "@checkpointer/testing"
+import { hexToU8a } from "@polkadot/util"
+import { cryptoWaitReady } from "@polkadot/util-crypto"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { recordResults } from "./results.js"
+
+const { Behaviour } = FakeProviders
+
+const percentile = (values: ReadonlyArray<number>, p: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
+}
+const now = () => performance.now()
+
+/** The seed design's collection: ask everyone, await all, then verify every signature. */
+const joinAll = (providers: ReadonlyArray<{ endpoint: string; publicKey: string }>, bucket: number) =>
+  Effect.promise(async () => {
+    const started = now()
+    const latencies: Array<number> = []
+    const answers = await Promise.all(providers.map(async (p) => {
+      const t = now()
+      const body = await fetch(`${p.endpoint}/commitment?bucket_id=${bucket}`).then((r) => r.json()) as Record<
+        string,
+        unknown
+      >
+      latencies.push(now() - t)
+      return { p, body }
+    }))
+    for (const { body, p } of answers) {
+      const signature = decodeMultiSignature(hexToU8a(String(body.provider_signature)))
+      if (Either.isLeft(signature)) continue
+      SignatureVerifier.verifyMultiSignature({
+        signature: signature.right,
+        message: encodeCommitmentPayload({
+          bucketId: BigInt(bucket) as Domain.BucketId,
+          mmrRoot: String(body.mmr_root) as Domain.H256,
+          startSeq: BigInt(String(body.start_seq)) as Domain.U64,
+          leafCount: BigInt(String(body.leaf_count)) as Domain.U64
+        }),
+        publicKey: p.publicKey as Domain.PublicKey
+      })
+    }
+    return { elapsed: now() - started, latencies }
+  })
+
+const SETTINGS = {
+  graceWindow: "20 millis",
+  maxConcurrency: 256,
+  providerTimeout: "10 seconds",
+  roundDeadline: "30 seconds"
+} as const
+
+const latencyFor = (n: number, samples: number) =>
+  Effect.gen(function*() {
+    const names = Array.from({ length: n }, (_, i) => `Bench${n}x${i}`)
+    const providers = names.map((name, i) => ({
+      name,
+      // 10 % stragglers (at least one) at 2 s; the rest answer within a few milliseconds.
+      behaviour: i % 10 === Math.min(9, n - 1) ? Behaviour.slow("2 seconds") : Behaviour.slow(`${2 + (i % 7)} millis`)
+    }))
+    const world = TestNetwork.layer({
+      transport: "http",
+      timeScale: 1,
+      providers,
+      buckets: [{ id: 1, primaries: names, minProviders: 1 }],
+      config: SETTINGS
+    })
+    return yield* Effect.gen(function*() {
+      const manager = yield* CheckpointManager.CheckpointManager
+      const network = yield* TestNetwork.TestNetwork
+      const bucket = network.bucketId(1)
+      const endpoints = network.network.providers.map((p) => ({ endpoint: p.endpoint, publicKey: p.publicKey }))
+      yield* manager.collectCommitments(bucket) // warm-up (connections, caches)
+      yield* joinAll(endpoints, 1)
+      const ours: Array<number> = []
+      const base: Array<number> = []
+      const thresholdLatency: Array<number> = []
+      const required = Math.ceil((n * 51) / 100)
+      for (let i = 0; i < samples; i++) {
+        const t = now()
+        yield* manager.collectCommitments(bucket)
+        ours.push(now() - t)
+        const baseline = yield* joinAll(endpoints, 1)
+        base.push(baseline.elapsed)
+        thresholdLatency.push(percentile(baseline.latencies, (required / n) * 100))
+      }
+      const p99 = percentile(ours, 99)
+      const baseP99 = percentile(base, 99)
+      const threshold = percentile(thresholdLatency, 50)
+      return {
+        providers: n,
+        samples,
+        p50: percentile(ours, 50),
+        p99,
+        baselineP50: percentile(base, 50),
+        baselineP99: baseP99,
+        p99Ratio: p99 / baseP99,
+        thresholdProviderMillis: threshold,
+        p99Bound: 1.5 * threshold + 50
+      }
+    }).pipe(Effect.provide(world), Effect.scoped)
+  })
+
+const earlyAbort = Effect.gen(function*() {
+  const names = ["Early0", "Early1", "Early2", "Early3", "Early4"]
+  const world = TestNetwork.layer({
+    transport: "http",
+    timeScale: 1,
+    providers: [
+      { name: names[0]!, behaviour: Behaviour.slow("5 millis") },
+      { name: names[1]!, behaviour: Behaviour.badSignature() },
+      { name: names[2]!, behaviour: Behaviour.badSignature() },
+      { name: names[3]!, behaviour: Behaviour.badSignature() },
+      { name: names[4]!, behaviour: Behaviour.slow("2 seconds") }
+    ],
+    buckets: [{ id: 1, primaries: names, minProviders: 3 }],
+    config: SETTINGS
+  })
+  return yield* Effect.gen(function*() {
+    const manager = yield* CheckpointManager.CheckpointManager
+    const network = yield* TestNetwork.TestNetwork
+    yield* network.network.setBehaviour(names[1]!, Behaviour.badSignature())
+    const bucket = network.bucketId(1)
+    const samples: Array<number> = []
+    for (let i = 0; i < 10; i++) {
+      const t = now()
+      yield* Effect.either(manager.submitCheckpoint(bucket))
+      samples.push(now() - t)
+    }
+    return { roundMillisP50: percentile(samples, 50), roundMillisMax: Math.max(...samples), stragglerMillis: 2_000 }
+  }).pipe(Effect.provide(world), Effect.scoped)
+})
+
+const program = Effect.gen(function*() {
+  yield* Effect.promise(() => cryptoWaitReady())
+  const latency = []
+  const sizes = process.env.BENCH_ROUND_SIZES === undefined
+    ? [5, 16, 32, 100]
+    : process.env.BENCH_ROUND_SIZES.split(",").map(Number)
+  for (const n of sizes) latency.push(yield* latencyFor(n, n >= 100 ? 12 : 20))
+  const abort = yield* earlyAbort
+  console.log("round latency over loopback HTTP (ms), Checkpointer vs wait-for-all; 10 % of providers at 2 s")
+  console.log("  N      p50     p99   base p50  base p99  p99 ratio (goal ≤ 0.3)  p99 bound (1.5 × threshold-th + 50)")
+  for (const r of latency) {
+    console.log(
+      `  ${String(r.providers).padEnd(4)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${
+        r.baselineP50.toFixed(0).padStart(9)
+      } ${r.baselineP99.toFixed(0).padStart(9)}  ${r.p99Ratio.toFixed(3).padStart(8)} ${
+        r.p99Ratio <= 0.3 ? "met" : "MISSED"
+      }        ${r.p99Bound.toFixed(1).padStart(7)} ${r.p99 <= r.p99Bound ? "met" : "MISSED"}`
+    )
+  }
+  console.log(
+    `early abort: a round whose threshold became impossible after ~40 ms ends in ${
+      abort.roundMillisP50.toFixed(1)
+    } ms (p50; max ${abort.roundMillisMax.toFixed(1)}), not after the 2,000 ms straggler`
+  )
+  yield* recordResults("rounds", { settings: SETTINGS, latency, earlyAbort: abort })
+})
+
+Effect.runPromise(program).then(() => process.exit(0), (error) => {
+  console.error(error)
+  process.exit(1)
+})
