@@ -11,19 +11,35 @@
  *    honest provider after 2 s. The threshold is impossible after the fourth response; the goal is
  *    that the round fails within one more response time of it, not after the straggler.
  *
- * Settings used for Checkpointer (stated with the figures): a 20 ms grace window after the threshold
+ * The providers run in a child process (they are other machines in reality): they do not share the
+ * measuring process's CPU. Settings used for Checkpointer (stated with the figures): a 20 ms grace window after the threshold
  * is met, request concurrency 256 (a round asks every provider at once, as the baseline does).
  */
-import { CheckpointManager, type Domain, SignatureVerifier } from "@checkpointer/core"
+import {
+  ChainClient,
+  CheckpointConfig,
+  CheckpointEvents,
+  CheckpointManager,
+  type Domain,
+  EndpointPolicy,
+  ProviderHttpClient,
+  SignatureVerifier
+} from "@checkpointer/core"
 import { decodeMultiSignature, encodeCommitmentPayload } from "@checkpointer/core"
-import { FakeProviders, TestNetwork } from "@checkpointer/testing"
+import { FakeChain, FakeProviders, TestNetwork } from "@checkpointer/testing"
+import { NodeHttpClient } from "@effect/platform-node"
 import { hexToU8a } from "@polkadot/util"
 import { cryptoWaitReady } from "@polkadot/util-crypto"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { recordResults } from "./results.js"
 
 const { Behaviour } = FakeProviders
+const CHILD = fileURLToPath(new URL("./providers-child.ts", import.meta.url))
 
 const percentile = (values: ReadonlyArray<number>, p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -69,26 +85,77 @@ const SETTINGS = {
   roundDeadline: "30 seconds"
 } as const
 
+/** Simulators in a child process; a fake chain (in this process) holding bucket 1 with them as primaries. */
+const remoteWorld = (specs: ReadonlyArray<{ name: string; latencyMillis: number }>, buckets: ReadonlyArray<number>) =>
+  Effect.gen(function*() {
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, [
+          "--import",
+          "tsx",
+          CHILD,
+          JSON.stringify(specs.map((s) => ({ ...s, buckets, leaves: 10 })))
+        ], {
+          stdio: ["ignore", "pipe", "inherit"]
+        })
+      ),
+      (c) => Effect.sync(() => void c.kill("SIGKILL"))
+    )
+    const announced = yield* Effect.async<
+      ReadonlyArray<{ name: string; endpoint: string; multiaddr: string; account: string; publicKey: string }>
+    >((resume) => {
+      let buffer = ""
+      child.stdout!.on("data", (d: Buffer) => {
+        buffer += d.toString()
+        const line = buffer.indexOf("\n")
+        if (line >= 0) resume(Effect.succeed(JSON.parse(buffer.slice(0, line))))
+      })
+    })
+    const fake = yield* FakeChain.make({ signer: announced[0]!.account as Domain.AccountId })
+    for (const p of announced) {
+      yield* fake.registerProvider(
+        new ChainClient.ProviderRecord({
+          accountId: p.account as Domain.AccountId,
+          multiaddr: p.multiaddr,
+          publicKey: Option.some(p.publicKey as Domain.PublicKey)
+        })
+      )
+    }
+    for (const bucket of buckets) {
+      yield* fake.putBucket({
+        bucketId: BigInt(bucket) as Domain.BucketId,
+        primaryProviders: announced.map((p) => p.account as Domain.AccountId),
+        minProviders: 1,
+        members: [new ChainClient.BucketMember({ account: announced[0]!.account as Domain.AccountId, role: "Admin" })],
+        snapshot: Option.none(),
+        frozenStartSeq: Option.none()
+      })
+    }
+    const layer = CheckpointManager.CheckpointManager.layerRound.pipe(
+      Layer.provideMerge(Layer.mergeAll(
+        Layer.succeed(ChainClient.ChainClient, fake.client),
+        ProviderHttpClient.layer({ policy: EndpointPolicy.local }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
+        SignatureVerifier.SignatureVerifier.layer,
+        CheckpointConfig.CheckpointConfig.layer(SETTINGS),
+        CheckpointEvents.CheckpointEvents.layer
+      )),
+      Layer.orDie
+    )
+    return { announced, layer }
+  })
+
 const latencyFor = (n: number, samples: number) =>
   Effect.gen(function*() {
-    const names = Array.from({ length: n }, (_, i) => `Bench${n}x${i}`)
-    const providers = names.map((name, i) => ({
-      name,
-      // 10 % stragglers (at least one) at 2 s; the rest answer within a few milliseconds.
-      behaviour: i % 10 === Math.min(9, n - 1) ? Behaviour.slow("2 seconds") : Behaviour.slow(`${2 + (i % 7)} millis`)
+    // 10 % stragglers (at least one) at 2 s; the rest answer within a few milliseconds.
+    const specs = Array.from({ length: n }, (_, i) => ({
+      name: `Bench${n}x${i}`,
+      latencyMillis: i % 10 === Math.min(9, n - 1) ? 2_000 : 2 + (i % 7)
     }))
-    const world = TestNetwork.layer({
-      transport: "http",
-      timeScale: 1,
-      providers,
-      buckets: [{ id: 1, primaries: names, minProviders: 1 }],
-      config: SETTINGS
-    })
+    const { announced, layer } = yield* remoteWorld(specs, [1])
     return yield* Effect.gen(function*() {
       const manager = yield* CheckpointManager.CheckpointManager
-      const network = yield* TestNetwork.TestNetwork
-      const bucket = network.bucketId(1)
-      const endpoints = network.network.providers.map((p) => ({ endpoint: p.endpoint, publicKey: p.publicKey }))
+      const bucket = 1n as Domain.BucketId
+      const endpoints = announced.map((p) => ({ endpoint: p.endpoint, publicKey: p.publicKey }))
       yield* manager.collectCommitments(bucket) // warm-up (connections, caches)
       yield* joinAll(endpoints, 1)
       const ours: Array<number> = []
@@ -117,8 +184,8 @@ const latencyFor = (n: number, samples: number) =>
         thresholdProviderMillis: threshold,
         p99Bound: 1.5 * threshold + 50
       }
-    }).pipe(Effect.provide(world), Effect.scoped)
-  })
+    }).pipe(Effect.provide(layer))
+  }).pipe(Effect.scoped)
 
 const earlyAbort = Effect.gen(function*() {
   const names = ["Early0", "Early1", "Early2", "Early3", "Early4"]
