@@ -15,31 +15,17 @@
  * measuring process's CPU. Settings used for Checkpointer (stated with the figures): a 20 ms grace window after the threshold
  * is met, request concurrency 256 (a round asks every provider at once, as the baseline does).
  */
-import {
-  ChainClient,
-  CheckpointConfig,
-  CheckpointEvents,
-  CheckpointManager,
-  type Domain,
-  EndpointPolicy,
-  ProviderHttpClient,
-  SignatureVerifier
-} from "@checkpointer/core"
+import { CheckpointManager, type Domain, SignatureVerifier } from "@checkpointer/core"
 import { decodeMultiSignature, encodeCommitmentPayload } from "@checkpointer/core"
-import { FakeChain, FakeProviders, TestNetwork } from "@checkpointer/testing"
-import { NodeHttpClient } from "@effect/platform-node"
+import { FakeProviders, TestNetwork } from "@checkpointer/testing"
 import { hexToU8a } from "@polkadot/util"
 import { cryptoWaitReady } from "@polkadot/util-crypto"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import { spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { recordResults } from "./results.js"
+import { remoteWorld, SETTINGS } from "./world.js"
 
 const { Behaviour } = FakeProviders
-const CHILD = fileURLToPath(new URL("./providers-child.ts", import.meta.url))
 
 const percentile = (values: ReadonlyArray<number>, p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -76,72 +62,6 @@ const joinAll = (providers: ReadonlyArray<{ endpoint: string; publicKey: string 
       })
     }
     return { elapsed: now() - started, latencies }
-  })
-
-const SETTINGS = {
-  graceWindow: "20 millis",
-  maxConcurrency: 256,
-  providerTimeout: "10 seconds",
-  roundDeadline: "30 seconds"
-} as const
-
-/** Simulators in a child process; a fake chain (in this process) holding bucket 1 with them as primaries. */
-const remoteWorld = (specs: ReadonlyArray<{ name: string; latencyMillis: number }>, buckets: ReadonlyArray<number>) =>
-  Effect.gen(function*() {
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        spawn(process.execPath, [
-          "--import",
-          "tsx",
-          CHILD,
-          JSON.stringify(specs.map((s) => ({ ...s, buckets, leaves: 10 })))
-        ], {
-          stdio: ["ignore", "pipe", "inherit"]
-        })
-      ),
-      (c) => Effect.sync(() => void c.kill("SIGKILL"))
-    )
-    const announced = yield* Effect.async<
-      ReadonlyArray<{ name: string; endpoint: string; multiaddr: string; account: string; publicKey: string }>
-    >((resume) => {
-      let buffer = ""
-      child.stdout!.on("data", (d: Buffer) => {
-        buffer += d.toString()
-        const line = buffer.indexOf("\n")
-        if (line >= 0) resume(Effect.succeed(JSON.parse(buffer.slice(0, line))))
-      })
-    })
-    const fake = yield* FakeChain.make({ signer: announced[0]!.account as Domain.AccountId })
-    for (const p of announced) {
-      yield* fake.registerProvider(
-        new ChainClient.ProviderRecord({
-          accountId: p.account as Domain.AccountId,
-          multiaddr: p.multiaddr,
-          publicKey: Option.some(p.publicKey as Domain.PublicKey)
-        })
-      )
-    }
-    for (const bucket of buckets) {
-      yield* fake.putBucket({
-        bucketId: BigInt(bucket) as Domain.BucketId,
-        primaryProviders: announced.map((p) => p.account as Domain.AccountId),
-        minProviders: 1,
-        members: [new ChainClient.BucketMember({ account: announced[0]!.account as Domain.AccountId, role: "Admin" })],
-        snapshot: Option.none(),
-        frozenStartSeq: Option.none()
-      })
-    }
-    const layer = CheckpointManager.CheckpointManager.layerRound.pipe(
-      Layer.provideMerge(Layer.mergeAll(
-        Layer.succeed(ChainClient.ChainClient, fake.client),
-        ProviderHttpClient.layer({ policy: EndpointPolicy.local }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
-        SignatureVerifier.SignatureVerifier.layer,
-        CheckpointConfig.CheckpointConfig.layer(SETTINGS),
-        CheckpointEvents.CheckpointEvents.layer
-      )),
-      Layer.orDie
-    )
-    return { announced, layer }
   })
 
 const latencyFor = (n: number, samples: number) =>

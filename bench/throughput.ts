@@ -1,0 +1,153 @@
+/**
+ * Throughput and memory.
+ *
+ * 1. Complete rounds per second over 1,000 buckets × 5 providers (loopback HTTP to simulators in a
+ *    child process; the in-memory chain), next to two bounds measured in the same run: sr25519
+ *    verifications per second on this machine (÷ 5 per round) and bare HTTP requests per second to
+ *    the same simulators with a minimal client (÷ 5 per round). Goal: ≥ 50 % of the tighter bound.
+ * 2. Memory: heap and RSS with 1,000 and 10,000 buckets managed by one loop (run with --expose-gc).
+ *    Goal: ≤ 50 MB per 1,000 buckets.
+ */
+import {
+  CheckpointLoop,
+  CheckpointManager,
+  type Domain,
+  encodeCommitmentPayload,
+  SignatureVerifier
+} from "@checkpointer/core"
+import { FakeProviders, TestNetwork } from "@checkpointer/testing"
+import { Keyring } from "@polkadot/keyring"
+import { cryptoWaitReady } from "@polkadot/util-crypto"
+import * as Effect from "effect/Effect"
+import { recordResults } from "./results.js"
+import { remoteWorld } from "./world.js"
+
+const now = () => performance.now()
+
+const verificationsPerSecond = Effect.sync(() => {
+  const pair = new Keyring({ type: "sr25519" }).addFromUri("//Bench")
+  const message = encodeCommitmentPayload({
+    bucketId: 1n as Domain.BucketId,
+    mmrRoot: `0x${"ab".repeat(32)}` as Domain.H256,
+    startSeq: 0n as Domain.U64,
+    leafCount: 5n as Domain.U64
+  })
+  const signature = { _tag: "Sr25519" as const, bytes: pair.sign(message) }
+  const publicKey = `0x${Buffer.from(pair.publicKey).toString("hex")}` as Domain.PublicKey
+  const count = 3_000
+  const t = now()
+  for (let i = 0; i < count; i++) SignatureVerifier.verifyMultiSignature({ signature, message, publicKey })
+  return count / ((now() - t) / 1000)
+})
+
+const requestsPerSecond = (endpoints: ReadonlyArray<string>, buckets: number) =>
+  Effect.promise(async () => {
+    const count = 5_000
+    let next = 0
+    const t = now()
+    await Promise.all(Array.from({ length: 64 }, async () => {
+      while (next < count) {
+        const i = next++
+        await fetch(`${endpoints[i % endpoints.length]}/commitment?bucket_id=${i % buckets}`).then((r) =>
+          r.arrayBuffer()
+        )
+      }
+    }))
+    return count / ((now() - t) / 1000)
+  })
+
+const throughput = Effect.gen(function*() {
+  const buckets = Array.from({ length: 1_000 }, (_, i) => i)
+  const { announced, layer } = yield* remoteWorld(
+    Array.from({ length: 5 }, (_, i) => ({ name: `Thru${i}`, latencyMillis: 0 })),
+    buckets
+  )
+  const verifyRate = yield* verificationsPerSecond
+  const httpRate = yield* requestsPerSecond(announced.map((p: { endpoint: string }) => p.endpoint), buckets.length)
+  const rounds = yield* Effect.gen(function*() {
+    const manager = yield* CheckpointManager.CheckpointManager
+    yield* manager.submitCheckpoint(0n as Domain.BucketId) // warm-up
+    const t = now()
+    yield* Effect.forEach(
+      buckets.slice(1),
+      (b) => Effect.either(manager.submitCheckpoint(BigInt(b) as Domain.BucketId)),
+      {
+        concurrency: 32,
+        discard: true
+      }
+    )
+    return (buckets.length - 1) / ((now() - t) / 1000)
+  }).pipe(Effect.provide(layer))
+  const bound = Math.min(verifyRate / 5, httpRate / 5)
+  return {
+    roundsPerSecond: rounds,
+    verificationsPerSecond: verifyRate,
+    requestsPerSecond: httpRate,
+    tighterBoundRoundsPerSecond: bound,
+    ratio: rounds / bound
+  }
+}).pipe(Effect.scoped)
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.()
+
+const memoryFor = (count: number) =>
+  Effect.gen(function*() {
+    const names = ["Mem0", "Mem1", "Mem2", "Mem3", "Mem4"]
+    gc()
+    const before = process.memoryUsage()
+    const world = TestNetwork.layer({
+      providers: names.map((name) => ({ name, behaviour: FakeProviders.Behaviour.honest() })),
+      buckets: Array.from({ length: count }, (_, id) => ({ id, primaries: names, minProviders: 3 }))
+    })
+    return yield* Effect.gen(function*() {
+      const loop = yield* CheckpointLoop.make(Array.from({ length: count }, (_, id) => BigInt(id) as Domain.BucketId), {
+        interval: CheckpointLoop.Every("1 hour")
+      })
+      yield* loop.status
+      gc()
+      const after = process.memoryUsage()
+      return {
+        buckets: count,
+        heapMB: (after.heapUsed - before.heapUsed) / 2 ** 20,
+        // RSS moves with the allocator and earlier garbage; the heap after a full GC is the figure to trust.
+        rssMB: (after.rss - before.rss) / 2 ** 20,
+        heapMBPer1000: ((after.heapUsed - before.heapUsed) / 2 ** 20) / (count / 1000)
+      }
+    }).pipe(Effect.provide(world), Effect.scoped)
+  })
+
+const program = Effect.gen(function*() {
+  yield* Effect.promise(() => cryptoWaitReady())
+  const t = yield* throughput
+  console.log("throughput: 1,000 buckets × 5 providers, loopback HTTP, in-memory chain")
+  console.log(
+    `  rounds/s ${t.roundsPerSecond.toFixed(1)}; bounds: sr25519 verifications/s ${
+      t.verificationsPerSecond.toFixed(0)
+    } (÷5 = ${(t.verificationsPerSecond / 5).toFixed(0)} rounds/s), bare HTTP requests/s ${
+      t.requestsPerSecond.toFixed(0)
+    } (÷5 = ${(t.requestsPerSecond / 5).toFixed(0)} rounds/s)`
+  )
+  console.log(`  ratio to the tighter bound ${t.ratio.toFixed(2)} (goal ≥ 0.5: ${t.ratio >= 0.5 ? "met" : "MISSED"})`)
+  const memory = []
+  if (process.env.BENCH_SKIP_MEMORY === undefined) {
+    for (const count of [1_000, 10_000]) memory.push(yield* memoryFor(count))
+  }
+  console.log(
+    `memory (one loop${
+      (globalThis as { gc?: unknown }).gc === undefined ? "; run with --expose-gc for exact figures" : ""
+    }):`
+  )
+  for (const m of memory) {
+    console.log(
+      `  ${String(m.buckets).padStart(6)} buckets: heap +${m.heapMB.toFixed(1)} MB, RSS +${m.rssMB.toFixed(1)} MB, ${
+        m.heapMBPer1000.toFixed(1)
+      } MB per 1,000 (goal ≤ 50: ${m.heapMBPer1000 <= 50 ? "met" : "MISSED"})`
+    )
+  }
+  yield* recordResults("throughput", { ...t, memory })
+})
+
+Effect.runPromise(program).then(() => process.exit(0), (error) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,0 +1,93 @@
+/**
+ * Benchmark worlds: provider simulators in a child process (they are other machines in reality, and
+ * must not share the measuring process's CPU), and an in-memory chain holding their buckets.
+ */
+import {
+  ChainClient,
+  CheckpointConfig,
+  CheckpointEvents,
+  CheckpointManager,
+  type Domain,
+  EndpointPolicy,
+  ProviderHttpClient,
+  SignatureVerifier
+} from "@checkpointer/core"
+import { FakeChain } from "@checkpointer/testing"
+import { NodeHttpClient } from "@effect/platform-node"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+const CHILD = fileURLToPath(new URL("./providers-child.ts", import.meta.url))
+
+/** Checkpointer's settings in the benchmarks: a 20 ms grace window, every provider asked at once. */
+export const SETTINGS = {
+  graceWindow: "20 millis",
+  maxConcurrency: 256,
+  providerTimeout: "10 seconds",
+  roundDeadline: "30 seconds"
+} as const
+
+/** Simulators in a child process; a fake chain (in this process) holding bucket 1 with them as primaries. */
+export const remoteWorld = (
+  specs: ReadonlyArray<{ name: string; latencyMillis: number }>,
+  buckets: ReadonlyArray<number>
+) =>
+  Effect.gen(function*() {
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, [
+          "--import",
+          "tsx",
+          CHILD,
+          JSON.stringify(specs.map((s) => ({ ...s, buckets, leaves: 10 })))
+        ], {
+          stdio: ["ignore", "pipe", "inherit"]
+        })
+      ),
+      (c) => Effect.sync(() => void c.kill("SIGKILL"))
+    )
+    const announced = yield* Effect.async<
+      ReadonlyArray<{ name: string; endpoint: string; multiaddr: string; account: string; publicKey: string }>
+    >((resume) => {
+      let buffer = ""
+      child.stdout!.on("data", (d: Buffer) => {
+        buffer += d.toString()
+        const line = buffer.indexOf("\n")
+        if (line >= 0) resume(Effect.succeed(JSON.parse(buffer.slice(0, line))))
+      })
+    })
+    const fake = yield* FakeChain.make({ signer: announced[0]!.account as Domain.AccountId })
+    for (const p of announced) {
+      yield* fake.registerProvider(
+        new ChainClient.ProviderRecord({
+          accountId: p.account as Domain.AccountId,
+          multiaddr: p.multiaddr,
+          publicKey: Option.some(p.publicKey as Domain.PublicKey)
+        })
+      )
+    }
+    for (const bucket of buckets) {
+      yield* fake.putBucket({
+        bucketId: BigInt(bucket) as Domain.BucketId,
+        primaryProviders: announced.map((p) => p.account as Domain.AccountId),
+        minProviders: 1,
+        members: [new ChainClient.BucketMember({ account: announced[0]!.account as Domain.AccountId, role: "Admin" })],
+        snapshot: Option.none(),
+        frozenStartSeq: Option.none()
+      })
+    }
+    const layer = CheckpointManager.CheckpointManager.layerRound.pipe(
+      Layer.provideMerge(Layer.mergeAll(
+        Layer.succeed(ChainClient.ChainClient, fake.client),
+        ProviderHttpClient.layer({ policy: EndpointPolicy.local }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
+        SignatureVerifier.SignatureVerifier.layer,
+        CheckpointConfig.CheckpointConfig.layer(SETTINGS),
+        CheckpointEvents.CheckpointEvents.layer
+      )),
+      Layer.orDie
+    )
+    return { announced, layer }
+  })
