@@ -7,7 +7,7 @@
  */
 import { compactToU8a, hexToU8a, u8aConcat, u8aToHex } from "@polkadot/util"
 import { blake2AsU8a } from "@polkadot/util-crypto"
-import { DEFAULT_SETTINGS, EMPTY_ROOTS, Executive, StorageProviderState } from "./executive.js"
+import { DEFAULT_SETTINGS, EMPTY_ROOTS, EMPTY_STATS, Executive, StorageProviderState } from "./executive.js"
 import { type Extrinsic, INVALID_MESSAGE, type InvalidReason, parseExtrinsic } from "./extrinsic.js"
 import * as P from "./pallets.js"
 import {
@@ -541,17 +541,7 @@ const buildGenesis = (state: State, genesis: GenesisConfig, runtime: Runtime): v
       stake: p.stake,
       committed_bytes: 0n,
       settings: DEFAULT_SETTINGS,
-      stats: {
-        registered_at: 0,
-        agreements_total: 0,
-        agreements_extended: 0,
-        agreements_not_extended: 0,
-        agreements_burned: 0,
-        total_bytes_committed: 0n,
-        challenges_received_authorized: 0,
-        challenges_received_public: 0,
-        challenges_failed: 0
-      },
+      stats: EMPTY_STATS,
       deregister_at: undefined
     })
   }

@@ -759,7 +759,8 @@ export const DEFAULT_SETTINGS: SettingsModel = {
   accepting_extensions: true,
   max_capacity: 0n
 }
-const EMPTY_STATS = {
+/** A newly registered provider's statistics (era C's shape; era A folds the challenge counts). */
+export const EMPTY_STATS = {
   registered_at: 0,
   agreements_total: 0,
   agreements_extended: 0,

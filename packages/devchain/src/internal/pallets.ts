@@ -393,16 +393,96 @@ const pallet = (name: string) => ({
   params: [{ name: "T", type: null }]
 })
 
+/** The fields of `ProviderStats` both eras share (each era appends its challenge counters). */
+const statsFields = {
+  registered_at: BlockNumber,
+  agreements_total: S.field(S.u32, "u32"),
+  agreements_extended: S.field(S.u32, "u32"),
+  agreements_not_extended: S.field(S.u32, "u32"),
+  agreements_burned: S.field(S.u32, "u32"),
+  total_bytes_committed: S.field(S.u64, "u64")
+}
+
+/** `Bucket`'s fields, with the era's snapshot type (era C appends `visibility`). */
+const bucketFields = <Snapshot>(snapshot: S.Codec<Snapshot>) => ({
+  members: S.field(boundedVec(Member, 100), "BoundedVec<Member<T>, T::MaxMembers>"),
+  frozen_start_seq: S.field(S.option(S.u64), "Option<u64>"),
+  min_providers: S.field(S.u32, "u32"),
+  primary_providers: S.field(boundedVec(AccountId32, 5), "BoundedVec<T::AccountId, T::MaxPrimaryProviders>"),
+  snapshot: S.field(S.option(snapshot), "Option<BucketSnapshot<BlockNumberFor<T>>>"),
+  historical_roots: S.field(S.array(6, S.tuple(S.u32, H256)), "[(u32, H256); 6]"),
+  total_snapshots: S.field(S.u32, "u32")
+})
+
+/** `StorageAgreement`, with the era's `ProviderRole`. */
+const storageAgreement = <R>(role: S.Codec<R>) =>
+  S.struct(pallet("StorageAgreement"), {
+    owner: Account,
+    max_bytes: S.field(S.u64, "u64"),
+    payment_locked: Balance,
+    price_per_byte: Balance,
+    expires_at: BlockNumber,
+    extensions_blocked: S.field(S.bool, "bool"),
+    role: S.field(role, "ProviderRole"),
+    started_at: BlockNumber
+  })
+
+/** The storage items both eras have, over the era's value types. */
+const sharedStorage = <Provider, Bucket, Agreement>(types: {
+  readonly ProviderInfo: S.Codec<Provider>
+  readonly Bucket: S.Codec<Bucket>
+  readonly StorageAgreement: S.Codec<Agreement>
+}) => ({
+  Providers: storageItem("StorageProvider", "Providers", {
+    keys: [["Blake2_128Concat", AccountId32]] as const,
+    value: types.ProviderInfo,
+    docs: [" Provider registry."]
+  }),
+  NextBucketId: storageItem("StorageProvider", "NextBucketId", {
+    keys: [] as const,
+    value: S.u64,
+    fallback: 0n,
+    docs: [" Monotonically increasing bucket ID counter."]
+  }),
+  Buckets: storageItem("StorageProvider", "Buckets", {
+    keys: [["Blake2_128Concat", S.u64]] as const,
+    value: types.Bucket,
+    docs: [" Buckets: containers for data with membership and storage agreements."]
+  }),
+  StorageAgreements: storageItem("StorageProvider", "StorageAgreements", {
+    keys: [["Blake2_128Concat", S.u64], ["Blake2_128Concat", AccountId32]] as const,
+    value: types.StorageAgreement,
+    docs: [" Storage agreements: per-provider contracts for a bucket."]
+  })
+})
+
+/** The calls both eras have, at the same indices (the settings type is the era's). */
+const sharedCalls = <Settings>(settings: S.Codec<Settings>) => ({
+  add_stake: { index: 1, fields: { amount: Balance } },
+  update_provider_settings: { index: 3, fields: { settings: S.field(settings, "ProviderSettings<T>") } },
+  set_min_providers: { index: 11, fields: { bucket_id: BucketId(), min_providers: S.field(S.u32, "u32") } },
+  freeze_bucket: { index: 12, fields: { bucket_id: BucketId() } },
+  set_member: { index: 13, fields: { bucket_id: BucketId(), member: Account, role: S.field(Role, "Role") } },
+  remove_member: { index: 14, fields: { bucket_id: BucketId(), member: Account } }
+})
+
+/** The events both eras have, at the same indices. */
+const sharedEvents = {
+  ProviderRegistered: { index: 0, fields: { provider: Account, stake: Balance } },
+  ProviderStakeAdded: { index: 2, fields: { provider: Account, amount: Balance, total_stake: Balance } },
+  ProviderSettingsUpdated: { index: 3, fields: { provider: Account } },
+  BucketCreated: { index: 5, fields: { bucket_id: BucketId(), admin: Account } },
+  BucketFrozen: { index: 6, fields: { bucket_id: BucketId(), frozen_start_seq: S.field(S.u64, "u64") } },
+  MemberSet: { index: 7, fields: { bucket_id: BucketId(), member: Account, role: S.field(Role, "Role") } },
+  MemberRemoved: { index: 8, fields: { bucket_id: BucketId(), member: Account } },
+  ProviderAddedToBucket: { index: 10, fields: { bucket_id: BucketId(), provider: Account } }
+}
+
 /** Era C: public keys, `Commitment` structs, signed-terms bucket setup, `challenge_offchain`. */
 export const eraC = (() => {
   const ProviderSettings = S.struct(settingsPath, { ...settingsFields, max_capacity: S.field(S.u64, "u64") })
   const ProviderStats = S.struct(pallet("ProviderStats"), {
-    registered_at: BlockNumber,
-    agreements_total: S.field(S.u32, "u32"),
-    agreements_extended: S.field(S.u32, "u32"),
-    agreements_not_extended: S.field(S.u32, "u32"),
-    agreements_burned: S.field(S.u32, "u32"),
-    total_bytes_committed: S.field(S.u64, "u64"),
+    ...statsFields,
     challenges_received_authorized: S.field(S.u32, "u32"),
     challenges_received_public: S.field(S.u32, "u32"),
     challenges_failed: S.field(S.u32, "u32")
@@ -425,13 +505,7 @@ export const eraC = (() => {
     primary_signers: S.field(S.bytes, "Vec<u8>")
   })
   const Bucket = S.struct(pallet("Bucket"), {
-    members: S.field(boundedVec(Member, 100), "BoundedVec<Member<T>, T::MaxMembers>"),
-    frozen_start_seq: S.field(S.option(S.u64), "Option<u64>"),
-    min_providers: S.field(S.u32, "u32"),
-    primary_providers: S.field(boundedVec(AccountId32, 5), "BoundedVec<T::AccountId, T::MaxPrimaryProviders>"),
-    snapshot: S.field(S.option(BucketSnapshot), "Option<BucketSnapshot<BlockNumberFor<T>>>"),
-    historical_roots: S.field(S.array(6, S.tuple(S.u32, H256)), "[(u32, H256); 6]"),
-    total_snapshots: S.field(S.u32, "u32"),
+    ...bucketFields(BucketSnapshot),
     visibility: S.field(Visibility, "Visibility")
   })
   const ReplicaSyncRecord = S.struct({ path: ["storage_primitives", "ReplicaSyncRecord"] }, {
@@ -450,16 +524,7 @@ export const eraC = (() => {
       }
     }
   })
-  const StorageAgreement = S.struct(pallet("StorageAgreement"), {
-    owner: Account,
-    max_bytes: S.field(S.u64, "u64"),
-    payment_locked: Balance,
-    price_per_byte: Balance,
-    expires_at: BlockNumber,
-    extensions_blocked: S.field(S.bool, "bool"),
-    role: S.field(ProviderRole, "ProviderRole"),
-    started_at: BlockNumber
-  })
+  const StorageAgreement = storageAgreement(ProviderRole)
   const BucketTarget = S.enumOf({ path: ["storage_primitives", "BucketTarget"] }, {
     New: { index: 0 },
     Existing: { index: 1, value: S.field(S.u64, "BucketId") }
@@ -491,27 +556,7 @@ export const eraC = (() => {
   })
 
   const storage = {
-    Providers: storageItem("StorageProvider", "Providers", {
-      keys: [["Blake2_128Concat", AccountId32]] as const,
-      value: ProviderInfo,
-      docs: [" Provider registry."]
-    }),
-    NextBucketId: storageItem("StorageProvider", "NextBucketId", {
-      keys: [] as const,
-      value: S.u64,
-      fallback: 0n,
-      docs: [" Monotonically increasing bucket ID counter."]
-    }),
-    Buckets: storageItem("StorageProvider", "Buckets", {
-      keys: [["Blake2_128Concat", S.u64]] as const,
-      value: Bucket,
-      docs: [" Buckets: containers for data with membership and storage agreements."]
-    }),
-    StorageAgreements: storageItem("StorageProvider", "StorageAgreements", {
-      keys: [["Blake2_128Concat", S.u64], ["Blake2_128Concat", AccountId32]] as const,
-      value: StorageAgreement,
-      docs: [" Storage agreements: per-provider contracts for a bucket."]
-    }),
+    ...sharedStorage({ ProviderInfo, Bucket, StorageAgreement }),
     Challenges: storageItem("StorageProvider", "Challenges", {
       keys: [["Blake2_128Concat", S.u32], ["Twox64Concat", S.u16]] as const,
       value: Challenge,
@@ -540,16 +585,11 @@ export const eraC = (() => {
         stake: Balance
       }
     },
-    add_stake: { index: 1, fields: { amount: Balance } },
-    update_provider_settings: { index: 3, fields: { settings: S.field(ProviderSettings, "ProviderSettings<T>") } },
+    ...sharedCalls(ProviderSettings),
     create_bucket: {
       index: 10,
       fields: { min_providers: S.field(S.u32, "u32"), visibility: S.field(Visibility, "Visibility") }
     },
-    set_min_providers: { index: 11, fields: { bucket_id: BucketId(), min_providers: S.field(S.u32, "u32") } },
-    freeze_bucket: { index: 12, fields: { bucket_id: BucketId() } },
-    set_member: { index: 13, fields: { bucket_id: BucketId(), member: Account, role: S.field(Role, "Role") } },
-    remove_member: { index: 14, fields: { bucket_id: BucketId(), member: Account } },
     add_primary_provider: {
       index: 18,
       fields: {
@@ -577,13 +617,7 @@ export const eraC = (() => {
   })
 
   const Event = S.enumOf(pallet("Event"), {
-    ProviderRegistered: { index: 0, fields: { provider: Account, stake: Balance } },
-    ProviderStakeAdded: { index: 2, fields: { provider: Account, amount: Balance, total_stake: Balance } },
-    ProviderSettingsUpdated: { index: 3, fields: { provider: Account } },
-    BucketCreated: { index: 5, fields: { bucket_id: BucketId(), admin: Account } },
-    BucketFrozen: { index: 6, fields: { bucket_id: BucketId(), frozen_start_seq: S.field(S.u64, "u64") } },
-    MemberSet: { index: 7, fields: { bucket_id: BucketId(), member: Account, role: S.field(Role, "Role") } },
-    MemberRemoved: { index: 8, fields: { bucket_id: BucketId(), member: Account } },
+    ...sharedEvents,
     BucketCheckpointed: {
       index: 9,
       fields: {
@@ -592,7 +626,6 @@ export const eraC = (() => {
         providers: S.field(S.vec(AccountId32), "Vec<T::AccountId>")
       }
     },
-    ProviderAddedToBucket: { index: 10, fields: { bucket_id: BucketId(), provider: Account } },
     ChallengeCreated: {
       index: 25,
       fields: {
@@ -637,12 +670,7 @@ export const eraC = (() => {
 export const eraA = (() => {
   const ProviderSettings = S.struct(settingsPath, settingsFields)
   const ProviderStats = S.struct(pallet("ProviderStats"), {
-    registered_at: BlockNumber,
-    agreements_total: S.field(S.u32, "u32"),
-    agreements_extended: S.field(S.u32, "u32"),
-    agreements_not_extended: S.field(S.u32, "u32"),
-    agreements_burned: S.field(S.u32, "u32"),
-    total_bytes_committed: S.field(S.u64, "u64"),
+    ...statsFields,
     challenges_received: S.field(S.u32, "u32"),
     challenges_failed: S.field(S.u32, "u32")
   })
@@ -664,13 +692,7 @@ export const eraA = (() => {
     primary_signers: S.field(S.bytes, "Vec<u8>")
   })
   const Bucket = S.struct(pallet("Bucket"), {
-    members: S.field(boundedVec(Member, 100), "BoundedVec<Member<T>, T::MaxMembers>"),
-    frozen_start_seq: S.field(S.option(S.u64), "Option<u64>"),
-    min_providers: S.field(S.u32, "u32"),
-    primary_providers: S.field(boundedVec(AccountId32, 5), "BoundedVec<T::AccountId, T::MaxPrimaryProviders>"),
-    snapshot: S.field(S.option(BucketSnapshot), "Option<BucketSnapshot<BlockNumberFor<T>>>"),
-    historical_roots: S.field(S.array(6, S.tuple(S.u32, H256)), "[(u32, H256); 6]"),
-    total_snapshots: S.field(S.u32, "u32")
+    ...bucketFields(BucketSnapshot)
   })
   const ProviderRole = S.enumOf({ path: ["storage_primitives", "ProviderRole"] }, {
     Primary: { index: 0 },
@@ -684,16 +706,7 @@ export const eraA = (() => {
       }
     }
   })
-  const StorageAgreement = S.struct(pallet("StorageAgreement"), {
-    owner: Account,
-    max_bytes: S.field(S.u64, "u64"),
-    payment_locked: Balance,
-    price_per_byte: Balance,
-    expires_at: BlockNumber,
-    extensions_blocked: S.field(S.bool, "bool"),
-    role: S.field(ProviderRole, "ProviderRole"),
-    started_at: BlockNumber
-  })
+  const StorageAgreement = storageAgreement(ProviderRole)
   const AgreementRequest = S.struct(pallet("AgreementRequest"), {
     requester: Account,
     max_bytes: S.field(S.u64, "u64"),
@@ -714,27 +727,7 @@ export const eraA = (() => {
   })
 
   const storage = {
-    Providers: storageItem("StorageProvider", "Providers", {
-      keys: [["Blake2_128Concat", AccountId32]] as const,
-      value: ProviderInfo,
-      docs: [" Provider registry."]
-    }),
-    NextBucketId: storageItem("StorageProvider", "NextBucketId", {
-      keys: [] as const,
-      value: S.u64,
-      fallback: 0n,
-      docs: [" Monotonically increasing bucket ID counter."]
-    }),
-    Buckets: storageItem("StorageProvider", "Buckets", {
-      keys: [["Blake2_128Concat", S.u64]] as const,
-      value: Bucket,
-      docs: [" Buckets: containers for data with membership and storage agreements."]
-    }),
-    StorageAgreements: storageItem("StorageProvider", "StorageAgreements", {
-      keys: [["Blake2_128Concat", S.u64], ["Blake2_128Concat", AccountId32]] as const,
-      value: StorageAgreement,
-      docs: [" Storage agreements: per-provider contracts for a bucket."]
-    }),
+    ...sharedStorage({ ProviderInfo, Bucket, StorageAgreement }),
     AgreementRequests: storageItem("StorageProvider", "AgreementRequests", {
       keys: [["Blake2_128Concat", AccountId32], ["Blake2_128Concat", S.u64]] as const,
       value: AgreementRequest,
@@ -752,13 +745,8 @@ export const eraA = (() => {
       index: 0,
       fields: { multiaddr: Multiaddr, stake: Balance }
     },
-    add_stake: { index: 1, fields: { amount: Balance } },
-    update_provider_settings: { index: 3, fields: { settings: S.field(ProviderSettings, "ProviderSettings<T>") } },
+    ...sharedCalls(ProviderSettings),
     create_bucket: { index: 10, fields: { min_providers: S.field(S.u32, "u32") } },
-    set_min_providers: { index: 11, fields: { bucket_id: BucketId(), min_providers: S.field(S.u32, "u32") } },
-    freeze_bucket: { index: 12, fields: { bucket_id: BucketId() } },
-    set_member: { index: 13, fields: { bucket_id: BucketId(), member: Account, role: S.field(Role, "Role") } },
-    remove_member: { index: 14, fields: { bucket_id: BucketId(), member: Account } },
     request_primary_agreement: {
       index: 21,
       fields: {
@@ -783,13 +771,7 @@ export const eraA = (() => {
   })
 
   const Event = S.enumOf(pallet("Event"), {
-    ProviderRegistered: { index: 0, fields: { provider: Account, stake: Balance } },
-    ProviderStakeAdded: { index: 2, fields: { provider: Account, amount: Balance, total_stake: Balance } },
-    ProviderSettingsUpdated: { index: 3, fields: { provider: Account } },
-    BucketCreated: { index: 5, fields: { bucket_id: BucketId(), admin: Account } },
-    BucketFrozen: { index: 6, fields: { bucket_id: BucketId(), frozen_start_seq: S.field(S.u64, "u64") } },
-    MemberSet: { index: 7, fields: { bucket_id: BucketId(), member: Account, role: S.field(Role, "Role") } },
-    MemberRemoved: { index: 8, fields: { bucket_id: BucketId(), member: Account } },
+    ...sharedEvents,
     BucketCheckpointed: {
       index: 9,
       fields: {
@@ -800,7 +782,6 @@ export const eraA = (() => {
         providers: S.field(S.vec(AccountId32), "Vec<T::AccountId>")
       }
     },
-    ProviderAddedToBucket: { index: 10, fields: { bucket_id: BucketId(), provider: Account } },
     AgreementRequested: {
       index: 16,
       fields: {
