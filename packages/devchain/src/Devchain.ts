@@ -166,7 +166,7 @@ export interface DevchainHandle {
   readonly disconnectAll: () => Effect.Effect<void>
   /** Holds back responses and notifications by `delay` (0 to stop): a slow node, for fault tests. */
   readonly setResponseDelay: (delay: Duration.DurationInput) => Effect.Effect<void>
-  /** The decoded events of a block, for tests and tools. */
+  /** Open client connections. */
   readonly connections: () => number
   /** The chain itself (internal API: for tools in this repository). */
   readonly chain: Chain
