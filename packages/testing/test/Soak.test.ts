@@ -100,3 +100,53 @@ describe("soak", () => {
       })
     ), Math.max(300_000, BUCKETS * HOURS * 150))
 })
+
+describe("soak in real time over loopback HTTP", () => {
+  const sockets = () => process.getActiveResourcesInfo().filter((r) => r.startsWith("TCP")).length
+
+  it.live(
+    "20 buckets × 5 simulated providers, one faulty, for a few seconds: then nothing is left open",
+    () =>
+      Effect.gen(function*() {
+        const before = sockets()
+        yield* inWorld(
+          {
+            transport: "http",
+            timeScale: 0.02,
+            providers: names.map((name, i) => ({
+              name,
+              behaviour: i === 4 ? Behaviour.flaky(0.5, 3) : Behaviour.honest()
+            })),
+            buckets: Array.from({ length: 20 }, (_, id) => ({ id, primaries: names, minProviders: 3 })),
+            journal: "memory",
+            health: {},
+            config: { maxRetries: 1 }
+          },
+          Effect.gen(function*() {
+            const world = yield* TestNetwork.TestNetwork
+            const ids = Array.from({ length: 20 }, (_, id) => world.bucketId(id))
+            const loop = yield* CheckpointLoop.make(ids, {
+              interval: CheckpointLoop.Every("300 millis"),
+              concurrency: 8
+            })
+            for (let round = 0; round < 6; round++) {
+              for (const id of ids) {
+                yield* world.network.append(id, 1)
+                yield* loop.markDirty(id)
+              }
+              yield* Effect.sleep("500 millis")
+            }
+            yield* Effect.sleep("1500 millis")
+            const status = yield* loop.status
+            assert.isTrue(status.every((s) => !s.dirty && !s.inFlight), "every bucket checkpointed, nothing in flight")
+            assert.isAtLeast((yield* submissions).length, 20)
+            yield* loop.stop
+          }).pipe(Effect.scoped)
+        )
+        // Servers, client connections and timers of the world are gone with its scope.
+        yield* Effect.sleep("200 millis")
+        assert.isAtMost(sockets(), before, "no socket left open")
+      }),
+    60_000
+  )
+})
