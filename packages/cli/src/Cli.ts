@@ -95,6 +95,12 @@ const flags = (f: Partial<CommonFlags>): CommonFlags => ({
   threshold: f.threshold ?? Option.none()
 })
 
+/** `run` and `status` need at least one bucket, from flags or the config file. */
+const requireBuckets = (settings: Settings) =>
+  settings.buckets.length > 0
+    ? Effect.void
+    : Effect.fail(new BadConfig({ message: "bucket: give at least one --bucket (or buckets in the config file)" }))
+
 const bucketId = (n: number) => BigInt(n) as Domain.BucketId
 
 const withLive = <A, E, R>(settings: Settings, effect: Effect.Effect<A, E, R>) =>
@@ -197,9 +203,7 @@ const runCommand = Command.make(
     Effect.gen(function*() {
       const out = makeOutput(o.json)
       const settings = yield* resolveSettings(flags({ ...o, buckets: yield* parseBuckets(o.buckets) }))
-      if (settings.buckets.length === 0) {
-        return yield* new BadConfig({ message: "bucket: give at least one --bucket (or buckets in the config file)" })
-      }
+      yield* requireBuckets(settings)
       yield* withLive(
         settings,
         Effect.scoped(Effect.gen(function*() {
@@ -353,9 +357,7 @@ const statusCommand = Command.make("status", { chain, config, journal, buckets, 
   Effect.gen(function*() {
     const out = makeOutput(o.json)
     const settings = yield* resolveSettings(flags({ ...o, buckets: yield* parseBuckets(o.buckets) }))
-    if (settings.buckets.length === 0) {
-      return yield* new BadConfig({ message: "bucket: give at least one --bucket (or buckets in the config file)" })
-    }
+    yield* requireBuckets(settings)
     yield* withLive(
       settings,
       Effect.forEach(settings.buckets, (n) =>

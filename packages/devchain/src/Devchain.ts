@@ -166,6 +166,14 @@ export interface DevchainHandle {
   readonly disconnectAll: () => Effect.Effect<void>
   /** Holds back responses and notifications by `delay` (0 to stop): a slow node, for fault tests. */
   readonly setResponseDelay: (delay: Duration.DurationInput) => Effect.Effect<void>
+  /**
+   * The events named `pallet.name` (e.g. `StorageProvider`, `BucketCheckpointed`) in the canonical
+   * chain so far, oldest first, with their block numbers and fields.
+   */
+  readonly eventsNamed: (
+    pallet: string,
+    name: string
+  ) => ReadonlyArray<{ readonly block: number; readonly fields: unknown }>
   /** Open client connections. */
   readonly connections: () => number
   /** The chain itself (internal API: for tools in this repository). */
@@ -374,6 +382,12 @@ export const start = (
           for (const client of server.clients) client.terminate()
         }),
       setResponseDelay: (delay) => Effect.sync(() => void (responseDelayMs = Duration.toMillis(delay))),
+      eventsNamed: (pallet, name) =>
+        chain.canonical.flatMap((hash, block) =>
+          (chain.events.get(hash) ?? [])
+            .filter(({ event }) => event._tag === pallet && event.value._tag === name)
+            .map(({ event }) => ({ block, fields: event.value }))
+        ),
       connections: () => connections.size,
       chain
     } satisfies DevchainHandle

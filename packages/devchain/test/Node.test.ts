@@ -254,7 +254,7 @@ describe("devchain node", () => {
 
   it.scoped("genesis can pre-register providers and buckets; entries() lists them", () =>
     Effect.gen(function*() {
-      const { api } = yield* world({
+      const { api, chain } = yield* world({
         providers: [
           { account: "//Bob", multiaddr: "/ip4/127.0.0.1/tcp/4001" },
           { account: "//Charlie", multiaddr: "/ip4/127.0.0.1/tcp/4002" }
@@ -284,6 +284,9 @@ describe("devchain node", () => {
         dev("Dave")
       )
       expect(out.error).toBeUndefined()
+      expect(chain.eventsNamed("StorageProvider", "BucketCheckpointed").map((e) => e.fields)).toMatchObject([
+        { bucket_id: 0n, commitment: { leaf_count: 3n } }
+      ])
     }), 30_000)
 
   it.scoped("a provider registered with an ecdsa key signs commitments with it", () =>

@@ -12,6 +12,7 @@ import { type Extrinsic, INVALID_MESSAGE, type InvalidReason, parseExtrinsic } f
 import * as P from "./pallets.js"
 import {
   buildMetadata,
+  type EventRecord,
   type Profile,
   profile as profileOf,
   type RuntimeCall,
@@ -163,7 +164,8 @@ export class Chain {
   private readonly unfinalizedTxs = new Map<Hex, ReadonlyArray<Hex>>()
   /** Hashes of the transactions in the pool, for duplicate detection. */
   private readonly pooled = new Set<Hex>()
-  readonly events = new Map<Hex, ReadonlyArray<unknown>>()
+  /** Each block's events, decoded (by block hash). */
+  readonly events = new Map<Hex, ReadonlyArray<EventRecord>>()
 
   constructor(genesis: GenesisConfig, readonly options: ChainOptions) {
     this.runtime = loadRuntime(genesis.era)
@@ -428,7 +430,7 @@ export class Chain {
     }
   }
 
-  private addBlock(block: Block, events: ReadonlyArray<unknown>): void {
+  private addBlock(block: Block, events: ReadonlyArray<EventRecord>): void {
     this.blocks.set(block.hash, block)
     this.canonical.push(block.hash)
     this.events.set(block.hash, events)
