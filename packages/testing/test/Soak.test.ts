@@ -2,18 +2,19 @@
  * Soak: the loop over many buckets × 5 providers with 20 % of the providers faulty (mixed modes),
  * data written and checkpointed hour after hour of simulated time (TestClock). Afterwards: every
  * bucket checkpointed at its latest data, nothing in flight, no growth of the heap between the
- * first and the last hours beyond a bound, and the journal agreeing with the chain.
+ * first and the last hours beyond a bound, the journal agreeing with the chain, and no fiber of
+ * the world left running once it has closed (the real-time soak also checks sockets).
  *
  * `npm test` runs a short soak (60 buckets, 4 hours); `npm run soak` runs the long one
  * (SOAK_BUCKETS=1000 SOAK_HOURS=12 there).
  */
 import { CheckpointLoop, ReceiptJournal } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, TestClock } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, TestClock } from "effect"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import { FakeProviders, TestNetwork } from "../src/index.js"
-import { inWorld, submissions } from "./helpers.js"
+import { inWorld, leavingNoFibers, submissions } from "./helpers.js"
 
 const { Behaviour } = FakeProviders
 const BUCKETS = Number(process.env.SOAK_BUCKETS ?? 60)
@@ -29,76 +30,99 @@ const heapMB = () => {
 }
 
 describe("soak", () => {
-  it.scoped(`the loop over ${BUCKETS} buckets × 5 providers, 20 % faulty, for ${HOURS} simulated hours`, () =>
-    inWorld(
-      {
-        // One provider in five misbehaves, in turn flaky, lagging, divergent, unreachable.
-        providers: names.map((name, i) => ({
-          name,
-          behaviour: i === 4 ? Behaviour.flaky(0.5, 7) : Behaviour.honest()
-        })),
-        buckets: Array.from({ length: BUCKETS }, (_, id) => ({ id, primaries: names, minProviders: 3 })),
-        journal: "memory",
-        health: {},
-        config: { maxRetries: 1, graceWindow: "50 millis", syncWait: "1 second" }
-      },
-      Effect.gen(function*() {
-        const world = yield* TestNetwork.TestNetwork
-        const ids = Array.from({ length: BUCKETS }, (_, id) => world.bucketId(id))
-        const loop = yield* CheckpointLoop.make(ids, { interval: CheckpointLoop.Every("10 minutes"), concurrency: 16 })
-        const faults = [
-          Behaviour.flaky(0.5, 7),
-          Behaviour.lagging(2, "5 minutes"),
-          Behaviour.divergent(),
-          Behaviour.unreachable()
-        ]
-        const heap: Array<number> = []
-        for (let hour = 0; hour < HOURS; hour++) {
-          yield* world.network.setBehaviour("Eve", faults[hour % faults.length]!)
-          for (const id of ids) {
-            yield* world.network.append(id, 2)
-            yield* loop.markDirty(id)
-          }
-          for (let step = 0; step < 6; step++) yield* TestClock.adjust("10 minutes")
-          heap.push(heapMB())
-        }
-        yield* world.network.setBehaviour("Eve", Behaviour.honest())
-        yield* TestClock.adjust("30 minutes")
-
-        const status = yield* loop.status
-        assert.isTrue(status.every((s) => !s.inFlight), "nothing in flight")
-        assert.isTrue(status.every((s) => !s.dirty), "every bucket checkpointed at its latest data")
-        const onChain = yield* submissions
-        for (const id of ids) {
-          const data = (yield* world.network.bucketData(id))!
-          const bucket = Option.getOrThrow(yield* world.chain.bucket(id))
-          assert.strictEqual(
-            Option.map(bucket.snapshot, (s) => s.commitment.leafCount).pipe(Option.getOrNull),
-            BigInt(data.leafCount)
-          )
-        }
-        // The journal holds a receipt for every checkpoint that landed.
-        const journal = Option.getOrThrow(yield* Effect.serviceOption(ReceiptJournal.ReceiptJournal))
-        let receipts = 0
-        for (const id of ids) {
-          receipts += Option.match(yield* journal.read(id), {
-            onNone: () => 0,
-            onSome: (j) => j.receipts.length
+  it.effect(
+    `the loop over ${BUCKETS} buckets × 5 providers, 20 % faulty, for ${HOURS} simulated hours`,
+    () =>
+      leavingNoFibers(inWorld(
+        {
+          // One provider in five misbehaves, in turn flaky, lagging, divergent, unreachable.
+          providers: names.map((name, i) => ({
+            name,
+            behaviour: i === 4 ? Behaviour.flaky(0.5, 7) : Behaviour.honest()
+          })),
+          buckets: Array.from({ length: BUCKETS }, (_, id) => ({ id, primaries: names, minProviders: 3 })),
+          journal: "memory",
+          health: {},
+          config: { maxRetries: 1, graceWindow: "50 millis", syncWait: "1 second" }
+        },
+        Effect.gen(function*() {
+          const world = yield* TestNetwork.TestNetwork
+          const ids = Array.from({ length: BUCKETS }, (_, id) => world.bucketId(id))
+          const loop = yield* CheckpointLoop.make(ids, {
+            interval: CheckpointLoop.Every("10 minutes"),
+            concurrency: 16
           })
-        }
-        const landed = onChain.filter((s) => s.outcome._tag === "Right").length
-        assert.strictEqual(receipts, landed)
-        // Memory: no growth from the second hour to the last beyond a bound (the first hour warms up).
-        if (heap.length >= 3) {
-          assert.isBelow(
-            heap.at(-1)! - heap[1]!,
-            64,
-            `heap by hour (MB): ${heap.map((h) => h.toFixed(0)).join(", ")}`
-          )
-        }
-        yield* loop.stop
-      })
-    ), Math.max(300_000, BUCKETS * HOURS * 150))
+          const faults = [
+            Behaviour.flaky(0.5, 7),
+            Behaviour.lagging(2, "5 minutes"),
+            Behaviour.divergent(),
+            Behaviour.unreachable()
+          ]
+          const heap: Array<number> = []
+          for (let hour = 0; hour < HOURS; hour++) {
+            yield* world.network.setBehaviour("Eve", faults[hour % faults.length]!)
+            for (const id of ids) {
+              yield* world.network.append(id, 2)
+              yield* loop.markDirty(id)
+            }
+            for (let step = 0; step < 6; step++) yield* TestClock.adjust("10 minutes")
+            heap.push(heapMB())
+          }
+          yield* world.network.setBehaviour("Eve", Behaviour.honest())
+          yield* TestClock.adjust("30 minutes")
+
+          const status = yield* loop.status
+          assert.isTrue(status.every((s) => !s.inFlight), "nothing in flight")
+          assert.isTrue(status.every((s) => !s.dirty), "every bucket checkpointed at its latest data")
+          const onChain = yield* submissions
+          for (const id of ids) {
+            const data = (yield* world.network.bucketData(id))!
+            const bucket = Option.getOrThrow(yield* world.chain.bucket(id))
+            assert.strictEqual(
+              Option.map(bucket.snapshot, (s) => s.commitment.leafCount).pipe(Option.getOrNull),
+              BigInt(data.leafCount)
+            )
+          }
+          // The journal holds a receipt for every checkpoint that landed.
+          const journal = Option.getOrThrow(yield* Effect.serviceOption(ReceiptJournal.ReceiptJournal))
+          let receipts = 0
+          for (const id of ids) {
+            receipts += Option.match(yield* journal.read(id), {
+              onNone: () => 0,
+              onSome: (j) => j.receipts.length
+            })
+          }
+          const landed = onChain.filter((s) => s.outcome._tag === "Right").length
+          assert.strictEqual(receipts, landed)
+          // Memory: no growth from the second hour to the last beyond a bound (the first hour warms up).
+          if (heap.length >= 3) {
+            assert.isBelow(
+              heap.at(-1)! - heap[1]!,
+              64,
+              `heap by hour (MB): ${heap.map((h) => h.toFixed(0)).join(", ")}`
+            )
+          }
+          yield* loop.stop
+        }).pipe(Effect.scoped)
+      )),
+    Math.max(300_000, BUCKETS * HOURS * 150)
+  )
+})
+
+describe("the fiber-leak check", () => {
+  it.effect("fails when a fiber forked inside outlives the effect, daemons included", () =>
+    Effect.gen(function*() {
+      let leaked: Fiber.RuntimeFiber<void> | undefined
+      const exit = yield* Effect.exit(leavingNoFibers(
+        Effect.scoped(Effect.gen(function*() {
+          yield* Effect.forkScoped(Effect.never) // interrupted with the scope: not a leak
+          leaked = yield* Effect.forkDaemon(Effect.never)
+        }))
+      ))
+      assert.isTrue(Exit.isFailure(exit) && String(Cause.squash(exit.cause)).includes("no fiber left running"))
+      yield* Fiber.interrupt(leaked!)
+      yield* leavingNoFibers(Effect.scoped(Effect.forkScoped(Effect.never)))
+    }))
 })
 
 describe("soak in real time over loopback HTTP", () => {
@@ -109,7 +133,7 @@ describe("soak in real time over loopback HTTP", () => {
     () =>
       Effect.gen(function*() {
         const before = sockets()
-        yield* inWorld(
+        yield* leavingNoFibers(inWorld(
           {
             transport: "http",
             timeScale: 0.02,
@@ -142,7 +166,7 @@ describe("soak in real time over loopback HTTP", () => {
             assert.isAtLeast((yield* submissions).length, 20)
             yield* loop.stop
           }).pipe(Effect.scoped)
-        )
+        ))
         // Servers, client connections and timers of the world are gone with its scope.
         yield* Effect.sleep("200 millis")
         assert.isAtMost(sockets(), before, "no socket left open")

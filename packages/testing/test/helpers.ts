@@ -1,5 +1,6 @@
 import { CheckpointManager, type CheckpointResult, type Domain } from "@checkpointer/core"
-import { Duration, Effect, Fiber, TestClock } from "effect"
+import { assert } from "@effect/vitest"
+import { Duration, Effect, Fiber, Supervisor, TestClock } from "effect"
 import type { ConfigError, Layer, Scope } from "effect"
 import { TestNetwork } from "../src/index.js"
 
@@ -15,6 +16,29 @@ export const inWorld = <A, E, R extends World | Scope.Scope = World>(
   body: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | ConfigError.ConfigError, Exclude<R, World>> =>
   body.pipe(Effect.provide(TestNetwork.layer({ ...setup, config: { ...exact, ...setup.config } })))
+
+/**
+ * Runs an effect under a supervisor that tracks every fiber forked within it (daemons and the
+ * fibers of layers built inside included), and fails the test if any is still alive once the
+ * effect (and the scopes it closes) has finished. Interrupted fibers get a few turns of the
+ * scheduler to finish before they are counted.
+ */
+export const leavingNoFibers = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const supervisor = yield* Supervisor.track
+    const result = yield* Effect.supervised(effect, supervisor)
+    let alive = yield* supervisor.value
+    for (let turn = 0; turn < 100 && alive.length > 0; turn++) {
+      yield* Effect.yieldNow()
+      alive = yield* supervisor.value
+    }
+    assert.deepStrictEqual(
+      alive.map((fiber) => `#${fiber.id().id}`),
+      [],
+      "no fiber left running after the world closed"
+    )
+    return result
+  })
 
 /**
  * Runs an effect while time advances by `duration`, then returns its result. In memory that is
