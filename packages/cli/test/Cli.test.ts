@@ -4,7 +4,7 @@ import type { ProviderInterface } from "@polkadot/rpc-provider/types"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, writeFileSync } from "node:fs"
+import { existsSync, rmSync, writeFileSync } from "node:fs"
 import { createConnection } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -176,7 +176,9 @@ describe("the checkpointer command, run as a child process", () => {
 
       const file = join(tmpdir(), `checkpointer-bad-config-${process.pid}.json`)
       writeFileSync(file, JSON.stringify({ threshold: 500 }))
-      const badConfig = yield* run(["collect", "--bucket", "0", "--config", file])
+      const badConfig = yield* run(["collect", "--bucket", "0", "--config", file]).pipe(
+        Effect.ensuring(Effect.sync(() => rmSync(file, { force: true })))
+      )
       expect(badConfig.exit).toBe(2)
       expect(badConfig.stderr.trim()).toBe(
         `checkpointer: config file ${file}: threshold: expected a number between 1 and 100, got 500`

@@ -121,6 +121,7 @@ describe("two processes racing on one bucket", () => {
   it.scopedLive("submit one checkpoint between them", () =>
     Effect.gen(function*() {
       const directory = fs.mkdtempSync(path.join(os.tmpdir(), "checkpointer-race-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(directory, { recursive: true, force: true })))
       const { chain, url } = yield* parentChain(() => Effect.void)
       const env = { CHAIN_URL: url, JOURNAL_DIR: directory, BUCKET: "1" }
       const [a, b] = yield* Effect.all([startChild(env).exited, startChild(env).exited], { concurrency: 2 })

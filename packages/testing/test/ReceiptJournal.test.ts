@@ -2,7 +2,7 @@ import { ChainClient, Consensus, Domain, ReceiptJournal } from "@checkpointer/co
 import { FileSystem, Path } from "@effect/platform"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { SystemError } from "@effect/platform/Error"
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Layer, Option, Schema } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -60,7 +60,14 @@ const decision = Consensus.decide({
 const round = (atMillis: number) =>
   new ReceiptJournal.RoundRecord({ atMillis, decision, action: "NotSubmitted", reason: "test" }, true)
 
-const tempDir = () => fs.mkdtempSync(nodePath.join(os.tmpdir(), "checkpointer-journal-"))
+// Every journal directory made here is removed when the file's tests are done.
+const made: Array<string> = []
+const tempDir = () => {
+  const directory = fs.mkdtempSync(nodePath.join(os.tmpdir(), "checkpointer-journal-"))
+  made.push(directory)
+  return directory
+}
+afterAll(() => made.forEach((directory) => fs.rmSync(directory, { recursive: true, force: true })))
 
 const fileLayer = (directory: string, options: Partial<ReceiptJournal.FileSystemJournalOptions> = {}) =>
   ReceiptJournal.layerFileSystem({ directory, ...options }).pipe(Layer.provide(NodeContext.layer))
