@@ -225,6 +225,8 @@ export const make = (
       overdueReported: false,
       sinceMillis: now
     })
+    // Mutated in place inside Ref.update/modify (synchronous, so atomic between fibers): copying the map
+    // on every change made each round cost O(buckets), and a pass over many buckets quadratic.
     const states = yield* Ref.make(new Map(initialBuckets.map((b) => [b, fresh(b, startedAt)] as const)))
     const running = yield* Ref.make(true)
     const paused = yield* Ref.make(false)
@@ -236,7 +238,7 @@ export const make = (
     const modify = (bucketId: BucketId, change: (state: BucketState) => BucketState) =>
       Effect.flatMap(
         Clock.currentTimeMillis,
-        (now) => Ref.update(states, (m) => new Map(m).set(bucketId, change(m.get(bucketId) ?? fresh(bucketId, now))))
+        (now) => Ref.update(states, (m) => m.set(bucketId, change(m.get(bucketId) ?? fresh(bucketId, now))))
       )
 
     // Loop state and provider health survive restarts through the journal, with their real times. A state
@@ -285,7 +287,7 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         const before = yield* Ref.modify(states, (m): [BucketState, Map<BucketId, BucketState>] => {
           const state = m.get(bucketId) ?? fresh(bucketId, now)
-          return [state, new Map(m).set(bucketId, { ...state, inFlight: true, rerun: false, lastAttemptMillis: now })]
+          return [state, m.set(bucketId, { ...state, inFlight: true, rerun: false, lastAttemptMillis: now })]
         })
         const retries = before.failureStreak + 1 < settings.maxConsecutiveFailures
         const result = yield* slots.withPermits(1)(
@@ -313,7 +315,7 @@ export const make = (
             retryNotBeforeMillis: success ? undefined : done + Duration.toMillis(delay),
             paused: state.paused || (!success && streak >= settings.maxConsecutiveFailures)
           }
-          return [next, new Map(m).set(bucketId, next)]
+          return [next, m.set(bucketId, next)]
         })
         if (!success && after.paused && !before.paused && after.failureStreak >= settings.maxConsecutiveFailures) {
           yield* publish(CheckpointEvent.LoopPaused({
@@ -351,7 +353,6 @@ export const make = (
       const now = yield* Clock.currentTimeMillis
       const overdue = yield* Ref.modify(states, (m): [Array<BucketState>, Map<BucketId, BucketState>] => {
         const found: Array<BucketState> = []
-        const next = new Map(m)
         for (const state of m.values()) {
           const since = state.lastSuccessMillis ?? state.sinceMillis
           if (
@@ -359,12 +360,12 @@ export const make = (
             now - since >= Duration.toMillis(settings.overdueAfter.value)
           ) {
             found.push(state)
-            next.set(state.bucketId, { ...state, overdueReported: true })
+            m.set(state.bucketId, { ...state, overdueReported: true })
           }
         }
-        return [found, next]
+        return [found, m]
       })
-      for (const state of (yield* Ref.get(states)).values()) {
+      for (const state of Array.from((yield* Ref.get(states)).values())) {
         const since = state.lastSuccessMillis ?? state.sinceMillis
         yield* Metric.set(
           Metric.tagged(Metrics.secondsSinceLastCheckpoint, "bucket", state.bucketId.toString()),
@@ -387,7 +388,6 @@ export const make = (
         if (head !== undefined) yield* Ref.set(lastHead, head)
         const due: Array<BucketId> = []
         yield* Ref.update(states, (m) => {
-          const next = new Map(m)
           for (const state of m.values()) {
             if (state.paused || state.inFlight) continue
             const isDue = settings.interval._tag === "Blocks"
@@ -399,11 +399,10 @@ export const make = (
             ) {
               continue
             }
-            const current = next.get(state.bucketId) ?? state
-            next.set(state.bucketId, advanceDue(current, head, now))
+            m.set(state.bucketId, advanceDue(state, head, now))
             if (state.dirty || settings.submitOnEmpty) due.push(state.bucketId)
           }
-          return next
+          return m
         })
         yield* watch
         for (const bucketId of due) yield* start(bucketId)
@@ -458,11 +457,8 @@ export const make = (
       resume: Effect.gen(function*() {
         yield* Ref.set(paused, false)
         yield* Ref.update(states, (m) => {
-          const next = new Map<BucketId, BucketState>()
-          for (const [id, s] of m) {
-            next.set(id, { ...s, paused: false, failureStreak: 0, retryNotBeforeMillis: undefined })
-          }
-          return next
+          for (const [id, s] of m) m.set(id, { ...s, paused: false, failureStreak: 0, retryNotBeforeMillis: undefined })
+          return m
         })
         yield* publish(CheckpointEvent.LoopResumed({ bucketId: undefined }))
         yield* tick(yield* Ref.get(lastHead))

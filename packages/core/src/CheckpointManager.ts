@@ -110,6 +110,8 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
       const consensus = yield* Consensus
       const submitter = yield* Submitter
       const settings = yield* CheckpointConfig
+      // Maps in Refs are changed in place inside Ref.update (synchronous, so atomic): a copy per change
+      // would make every round O(buckets).
       const history = yield* Ref.make(new Map<BucketId, History>())
 
       const round = Effect.fn("CheckpointManager.round")(function*(bucketId: BucketId) {
@@ -145,7 +147,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
             const success = result._tag === "Submitted" || result._tag === "AlreadyCheckpointed"
               ? Option.some({ atMillis, result })
               : previous?.lastSuccess ?? Option.none()
-            return new Map(m).set(bucketId, { lastAttempt: Option.some({ atMillis, result }), lastSuccess: success })
+            return m.set(bucketId, { lastAttempt: Option.some({ atMillis, result }), lastSuccess: success })
           }))
 
       const journal = yield* Effect.serviceOption(ReceiptJournal)
@@ -223,18 +225,17 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           const due: Array<ChallengeEvidence> = []
           const now = yield* Clock.currentTimeMillis
           yield* Ref.update(divergence, (m) => {
-            const next = new Map(m)
             for (const provider of answered) {
               const key = `${decision.bucketId}:${provider}`
-              const before = next.get(key) ?? { streak: 0, lastChallengeMillis: undefined }
+              const before = m.get(key) ?? { streak: 0, lastChallengeMillis: undefined }
               const evidence = divergent.get(provider)
               const streak = evidence === undefined ? 0 : before.streak + 1
-              next.set(key, { ...before, streak })
+              m.set(key, { ...before, streak })
               const cooled = before.lastChallengeMillis === undefined ||
                 now - before.lastChallengeMillis >= Duration.toMillis(settings.challengeCooldown)
               if (evidence !== undefined && streak >= settings.challengeAfterRounds && cooled) due.push(evidence)
             }
-            return next
+            return m
           })
           if (!settings.autoChallenge) return
           for (const evidence of due) {
@@ -258,7 +259,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
             }, true)
             const receipt = yield* Effect.either(chain.challengeOffchain(challenge))
             yield* Ref.update(divergence, (m) =>
-              new Map(m).set(`${evidence.bucketId}:${evidence.provider}`, { streak: 0, lastChallengeMillis: now }))
+              m.set(`${evidence.bucketId}:${evidence.provider}`, { streak: 0, lastChallengeMillis: now }))
             if (receipt._tag === "Right") {
               yield* publish(CheckpointEvent.ChallengeSubmitted({ challenge, deadline: receipt.right.deadline }))
             } else {

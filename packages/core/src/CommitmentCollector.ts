@@ -284,7 +284,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
                 })
               ),
               Effect.tap(observe),
-              Effect.flatMap((outcome) => Ref.update(answers, (m) => new Map(m).set(provider.accountId, outcome))),
+              Effect.flatMap((outcome) => Ref.update(answers, (m) => m.set(provider.accountId, outcome))),
               Effect.zipRight(review)
             ),
           { concurrency: settings.maxConcurrency, discard: true }

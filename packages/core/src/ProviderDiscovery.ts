@@ -86,6 +86,7 @@ export class ProviderDiscovery extends Context.Tag("@checkpointer/core/ProviderD
         const chain = yield* ChainClient
         const api = yield* ProviderApi
         const settings = yield* CheckpointConfig
+        // Changed in place inside Ref.update (synchronous, so atomic); no copy per bucket discovered.
         const cache = yield* Ref.make(new Map<BucketId, CacheEntry>())
 
         const resolveRecords = (bucket: BucketInfo, at: BlockRef) =>
@@ -206,7 +207,7 @@ export class ProviderDiscovery extends Context.Tag("@checkpointer/core/ProviderD
             cached.primaries === bucket.primaryProviders.join(",") &&
             now - cached.fetchedAtMillis < Duration.toMillis(settings.providerCacheTtl)
           const entry = fresh ? cached : yield* load(bucket, at)
-          if (!fresh) yield* Ref.update(cache, (m) => new Map(m).set(bucketId, entry))
+          if (!fresh) yield* Ref.update(cache, (m) => m.set(bucketId, entry))
           return {
             bucket,
             at,
@@ -221,9 +222,8 @@ export class ProviderDiscovery extends Context.Tag("@checkpointer/core/ProviderD
           discover,
           invalidate: (bucketId) =>
             Ref.update(cache, (m) => {
-              const next = new Map(m)
-              next.delete(bucketId)
-              return next
+              m.delete(bucketId)
+              return m
             })
         })
       })

@@ -3,9 +3,10 @@
  *
  * Every request is bounded: the endpoint is checked against the `EndpointPolicy` first (and, with a
  * resolver, the addresses its name resolves to); one timeout covers connecting, the headers and the
- * whole body; the body is read as a stream and abandoned as soon as it exceeds the size cap (64 KiB by
- * default); a redirect is an error, never followed (use an `HttpClient` that does not follow redirects
- * itself: Node's `NodeHttpClient` layers do not; `fetch` does unless told otherwise). Integers beyond
+ * whole body; the body is never read past the size cap (64 KiB by default): a declared length past it
+ * fails unread, a chunked body is abandoned as soon as it passes it; a redirect is an error, never
+ * followed (use an `HttpClient` that does not follow redirects itself: Node's `NodeHttpClient` layers
+ * do not; `fetch` does unless told otherwise). Integers beyond
  * 2^53 in a body keep every digit. Errors are `ProviderRequestError`s classified retryable or not, with
  * the provider's `{"error": ...}` code and `Retry-After` kept.
  *
@@ -13,6 +14,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -90,6 +92,29 @@ const readCapped = <E>(endpoint: string, body: Stream.Stream<Uint8Array, E>, max
     })
   )
 
+/**
+ * Reads a response's body as text within `max` bytes. A body whose declared `Content-Length` is within
+ * the cap is read whole (the HTTP parser stops at the declared length, so it cannot grow past it); a
+ * declared length past the cap fails at once, unread; a body without a length (chunked) is read as a
+ * stream and abandoned as soon as it passes the cap.
+ */
+const readBody = (endpoint: string, response: HttpClientResponse.HttpClientResponse, max: number) => {
+  const declared = response.headers["content-length"]
+  if (declared === undefined || !/^\d{1,15}$/.test(declared)) return readCapped(endpoint, response.stream, max)
+  const length = Number(declared)
+  if (length > max) return fail(endpoint, "TooLarge", `the response declares ${length} bytes, more than ${max}`)
+  return response.text.pipe(
+    Effect.mapError((cause) =>
+      new ProviderRequestError({ endpoint, reason: "Transport", detail: `reading the body failed: ${describe(cause)}` })
+    ),
+    // Characters never outnumber bytes: a text longer than the cap came from a body longer than it.
+    Effect.filterOrElse(
+      (text) => text.length <= max,
+      () => fail(endpoint, "TooLarge", `the response exceeds ${max} bytes`)
+    )
+  )
+}
+
 const describe = (cause: unknown): string => {
   if (cause instanceof Error) return cause.message
   if (typeof cause === "object" && cause !== null && "message" in cause) return String(cause.message)
@@ -164,7 +189,7 @@ export const make = (
             new ProviderRequestError({ endpoint, reason: "Transport", detail: describe(error.cause ?? error) })
           )
         )
-        const text = yield* readCapped(endpoint, response.stream, maxBytes)
+        const text = yield* readBody(endpoint, response, maxBytes)
         const status = response.status
         if (status >= 200 && status < 300) {
           return yield* Either.match(parseJsonLossless(text), {

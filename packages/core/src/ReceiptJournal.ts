@@ -432,7 +432,7 @@ export const layerMemory = (retention: Retention = defaultRetention): Layer.Laye
             lock.withPermits(1)(Effect.gen(function*() {
               const current = Option.getOrElse(yield* read(bucketId), () => empty(bucketId))
               const next = compact(change(current), retention)
-              yield* Ref.update(store, (m) => new Map(m).set(bucketId, next))
+              yield* Ref.update(store, (m) => m.set(bucketId, next))
               return next
             }))),
         buckets: Effect.map(Ref.get(store), (m) => Array.from(m.keys())),

@@ -130,6 +130,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             }
             return lock
           })
+        // Changed in place inside Ref.update (synchronous, so atomic); no copy per submission.
         const inDoubt = yield* Ref.make(new Map<BucketId, { readonly key: string; readonly atMillis: number }>())
 
         /** Signatures still valid for the fresh bucket: current primaries, verifying against current keys. */
@@ -183,10 +184,8 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
           const bucketId = prepared.submission.bucketId
           const markInDoubt = Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
             Effect.zipRight(
-              Ref.update(inDoubt, (m) =>
-                new Map(m).set(bucketId, { key: keyOf(prepared.submission.commitment), atMillis })),
-              shouldJournal(bucketId, (j) =>
-                Journal.settleAttempt(j, prepared.extrinsicHash, "InDoubt", "", atMillis))
+              Ref.update(inDoubt, (m) => m.set(bucketId, { key: keyOf(prepared.submission.commitment), atMillis })),
+              shouldJournal(bucketId, (j) => Journal.settleAttempt(j, prepared.extrinsicHash, "InDoubt", "", atMillis))
             ))
           const failed = (detail: string) =>
             Effect.flatMap(
@@ -255,9 +254,8 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
                 Effect.zipRight(
                   Ref.update(inDoubt, (m) => {
-                    const next = new Map(m)
-                    next.delete(bucketId)
-                    return next
+                    m.delete(bucketId)
+                    return m
                   }),
                   shouldJournal(bucketId, (j) => Journal.addReceipt(j, receipt, atMillis))
                 ))
@@ -386,9 +384,8 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               const relation = snapshotRelation(state, commitment)
               if ((relation === "Same" || relation === "Later") && Option.isSome(state.snapshot)) {
                 yield* Ref.update(inDoubt, (m) => {
-                  const next = new Map(m)
-                  next.delete(bucketId)
-                  return next
+                  m.delete(bucketId)
+                  return m
                 })
                 return new AlreadyCheckpointed({ bucketId, snapshot: state.snapshot.value, relation, decision }, true)
               }

@@ -64,8 +64,11 @@ export interface Faults {
   readonly rateLimit?: { readonly retryAfterSeconds: number } | undefined
   /** A body that is not JSON. */
   readonly malformedJson?: boolean | undefined
-  /** Pad signing answers to at least this many bytes. */
-  readonly oversized?: { readonly bytes: number } | undefined
+  /**
+   * Pad signing answers to exactly this many bytes (or the least a padded answer takes), with the
+   * `Content-Length` declared, or chunked (no length) if asked.
+   */
+  readonly oversized?: { readonly bytes: number; readonly chunked?: boolean } | undefined
   /** Send signing answers in chunks, one per interval. */
   readonly drip?: { readonly chunkBytes: number; readonly interval: Duration.DurationInput } | undefined
   /** Destroy the connection instead of answering. */
@@ -308,7 +311,14 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
       let text = JSON.stringify(body)
       if (current.malformedJson === true) text = text.slice(0, Math.floor(text.length / 2))
       if (current.oversized !== undefined) {
-        text = JSON.stringify({ ...body, padding: "x".repeat(Math.max(0, current.oversized.bytes - text.length)) })
+        const unpadded = JSON.stringify({ ...body, padding: "" }).length
+        text = JSON.stringify({ ...body, padding: "x".repeat(Math.max(0, current.oversized.bytes - unpadded)) })
+      }
+      if (current.oversized?.chunked === true) {
+        const bytes = new TextEncoder().encode(text)
+        const chunks: Array<Uint8Array> = []
+        for (let i = 0; i < bytes.length; i += 16_384) chunks.push(bytes.subarray(i, i + 16_384))
+        return HttpServerResponse.stream(Stream.fromIterable(chunks), { contentType: "application/json" })
       }
       if (current.drip !== undefined) {
         const bytes = new TextEncoder().encode(text)

@@ -220,13 +220,39 @@ describe("each fault mode gives a typed outcome within its bound", () => {
       assert.isFalse(error.retryable)
     }))
 
-  it.scopedLive("oversized body: TooLarge once the cap is passed, without reading the rest", () =>
+  it.scopedLive("oversized body with its length declared: TooLarge without reading it", () =>
     Effect.gen(function*() {
       const { api, provider } = yield* setup()
       yield* provider.setFaults({ oversized: { bytes: 5_000_000 } })
       const { millis, result } = yield* timed(api.checkpointSignature(provider.endpoint, bucket))
       assert.strictEqual(errorOf(result).reason, "TooLarge")
+      assert.include(errorOf(result).detail, "declares")
       assert.isBelow(millis, 2000)
+    }))
+
+  it.scopedLive("oversized chunked body (no length): TooLarge once the cap is passed, without reading the rest", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup()
+      yield* provider.setFaults({ oversized: { bytes: 5_000_000, chunked: true } })
+      const { millis, result } = yield* timed(api.checkpointSignature(provider.endpoint, bucket))
+      assert.strictEqual(errorOf(result).reason, "TooLarge")
+      assert.include(errorOf(result).detail, "exceeds")
+      assert.isBelow(millis, 2000)
+    }))
+
+  it.scopedLive("a body just within the cap is read, declared or chunked", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup({ maxResponseBytes: 4096 })
+      for (const chunked of [false, true]) {
+        yield* provider.setFaults({ oversized: { bytes: 4096, chunked } })
+        const signed = yield* api.checkpointSignature(provider.endpoint, bucket)
+        assert.isTrue(verifies(signed, provider.publicKey))
+        yield* provider.setFaults({ oversized: { bytes: 4097, chunked } })
+        assert.strictEqual(
+          errorOf(yield* Effect.either(api.checkpointSignature(provider.endpoint, bucket))).reason,
+          "TooLarge"
+        )
+      }
     }))
 
   it.scopedLive("slow drip-fed body: a Timeout at the request bound, not a hang", () =>
