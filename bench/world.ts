@@ -9,6 +9,7 @@ import {
   CheckpointManager,
   type Domain,
   EndpointPolicy,
+  type ProviderApi,
   ProviderHttpClient,
   SignatureVerifier
 } from "@checkpointer/core"
@@ -30,10 +31,15 @@ export const SETTINGS = {
   roundDeadline: "30 seconds"
 } as const
 
-/** Simulators in a child process; a fake chain (in this process) holding bucket 1 with them as primaries. */
+/**
+ * Simulators in a child process; a fake chain (in this process) holding the buckets with them as
+ * primaries. `chainVerifies: false` has the in-process chain accept signatures unchecked (the real chain
+ * verifies them on its own machine; Checkpointer verifies every one before submitting either way).
+ */
 export const remoteWorld = (
   specs: ReadonlyArray<{ name: string; latencyMillis: number }>,
-  buckets: ReadonlyArray<number>
+  buckets: ReadonlyArray<number>,
+  options: { readonly chainVerifies?: boolean } = {}
 ) =>
   Effect.gen(function*() {
     const child = yield* Effect.acquireRelease(
@@ -59,7 +65,10 @@ export const remoteWorld = (
         if (line >= 0) resume(Effect.succeed(JSON.parse(buffer.slice(0, line))))
       })
     })
-    const fake = yield* FakeChain.make({ signer: announced[0]!.account as Domain.AccountId })
+    const fake = yield* FakeChain.make({
+      signer: announced[0]!.account as Domain.AccountId,
+      verifySignatures: options.chainVerifies ?? true
+    })
     for (const p of announced) {
       yield* fake.registerProvider(
         new ChainClient.ProviderRecord({
@@ -79,15 +88,20 @@ export const remoteWorld = (
         frozenStartSeq: Option.none()
       })
     }
-    const layer = CheckpointManager.CheckpointManager.layerRound.pipe(
-      Layer.provideMerge(Layer.mergeAll(
-        Layer.succeed(ChainClient.ChainClient, fake.client),
-        ProviderHttpClient.layer({ policy: EndpointPolicy.local }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
-        SignatureVerifier.SignatureVerifier.layer,
-        CheckpointConfig.CheckpointConfig.layer(SETTINGS),
-        CheckpointEvents.CheckpointEvents.layer
-      )),
-      Layer.orDie
+    /** Checkpointer's round services on this world's chain, asking providers through `api`. */
+    const layerWith = (api: Layer.Layer<ProviderApi.ProviderApi>) =>
+      CheckpointManager.CheckpointManager.layerRound.pipe(
+        Layer.provideMerge(Layer.mergeAll(
+          Layer.succeed(ChainClient.ChainClient, fake.client),
+          api,
+          SignatureVerifier.SignatureVerifier.layer,
+          CheckpointConfig.CheckpointConfig.layer(SETTINGS),
+          CheckpointEvents.CheckpointEvents.layer
+        )),
+        Layer.orDie
+      )
+    const layer = layerWith(
+      ProviderHttpClient.layer({ policy: EndpointPolicy.local }).pipe(Layer.provide(NodeHttpClient.layerUndici))
     )
-    return { announced, layer }
+    return { announced, layer, layerWith }
   })

@@ -1,7 +1,7 @@
 import { ChainClient, Domain, encodeCommitmentPayload } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { TestNetwork } from "../src/index.js"
+import { Effect, Option } from "effect"
+import { FakeChain, TestNetwork } from "../src/index.js"
 import { inWorld } from "./helpers.js"
 
 const providers = [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie" }]
@@ -83,4 +83,50 @@ describe("the fake chain enforces the pallet's checkpoint rules", () => {
         )
       })
     ))
+})
+
+describe("verifySignatures: false (benchmarks, where the chain is another machine)", () => {
+  it.effect("accepts any signature bytes, and still applies every other rule", () =>
+    Effect.gen(function*() {
+      const account = (seed: number) => Domain.accountIdFromBytes(new Uint8Array(32).fill(seed))!
+      const [alice, bob, carol] = [account(1), account(2), account(3)]
+      const bucketId = 7n as Domain.BucketId
+      const commitment = new Domain.Commitment({
+        mmrRoot: `0x${"11".repeat(32)}` as Domain.H256,
+        startSeq: 0n as Domain.U64,
+        leafCount: 3n as Domain.U64
+      }, true)
+      const garbage = (signer: Domain.AccountId) =>
+        new ChainClient.CheckpointSignature({ signer, signature: { _tag: "Sr25519", bytes: new Uint8Array(64) } }, true)
+      const run = (verifySignatures: boolean, signers: ReadonlyArray<Domain.AccountId>) =>
+        Effect.gen(function*() {
+          const chain = yield* FakeChain.make({ signer: alice, verifySignatures })
+          for (const provider of [alice, bob]) {
+            yield* chain.registerProvider(
+              new ChainClient.ProviderRecord({
+                accountId: provider,
+                multiaddr: "/ip4/127.0.0.1/tcp/1",
+                publicKey: Option.none()
+              })
+            )
+          }
+          yield* chain.putBucket({
+            bucketId,
+            primaryProviders: [alice, bob],
+            minProviders: 2,
+            members: [new ChainClient.BucketMember({ account: alice, role: "Admin" })],
+            snapshot: Option.none(),
+            frozenStartSeq: Option.none()
+          })
+          const result = yield* Effect.either(ChainClient.submitCheckpoint(
+            chain.client,
+            new ChainClient.CheckpointSubmission({ bucketId, commitment, signatures: signers.map(garbage) }, true)
+          ))
+          return result._tag === "Left" && result.left._tag === "DispatchFailed" ? result.left.error : result._tag
+        })
+      assert.strictEqual(yield* run(true, [alice, bob]), "InvalidSignature")
+      assert.strictEqual(yield* run(false, [alice, bob]), "Right")
+      assert.strictEqual(yield* run(false, [alice]), "InsufficientSignatures")
+      assert.strictEqual(yield* run(false, [alice, carol]), "ProviderNotInSnapshot")
+    }))
 })
