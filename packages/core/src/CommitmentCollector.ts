@@ -27,7 +27,7 @@ import type { BucketInfo } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import { encodeCommitmentPayload } from "./CommitmentPayload.js"
 import type { ProviderOutcome } from "./Consensus.js"
-import { bestGroupSize, canStillMeet } from "./Consensus.js"
+import { GroupTally } from "./Consensus.js"
 import type { AccountId, ProviderInfo } from "./Domain.js"
 import * as Metrics from "./Metrics.js"
 import { ProviderApi, ProviderRequestError } from "./ProviderApi.js"
@@ -245,27 +245,32 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
           detail: u.detail,
           attempts: 0
         }))
-        const answers = yield* Ref.make(new Map<AccountId, ProviderOutcome>())
+        // The round's own state, changed only in synchronous steps (so atomically between its fibers): the
+        // outcomes so far, and the best group's size kept as they arrive (not regrouped per answer).
+        const answers = new Map<AccountId, ProviderOutcome>()
+        const tally = new GroupTally()
+        let graceStarted = false
         const done = yield* Deferred.make<RoundEnd>()
-        const graceStarted = yield* Ref.make(false)
 
-        /** After each answer: finished, threshold met (start the grace window), or hopeless? */
-        const review = Effect.gen(function*() {
-          const answered = yield* Ref.get(answers)
-          const outcomes = [...fixed, ...answered.values()]
-          const pending = providers.length - answered.size
-          if (pending <= 0) return yield* Deferred.succeed(done, "AllAnswered")
-          if (bestGroupSize(outcomes) >= required) {
-            const first = yield* Ref.getAndSet(graceStarted, true)
-            if (!first) {
-              yield* Effect.sleep(settings.graceWindow).pipe(
-                Effect.zipRight(Deferred.succeed(done, "ThresholdMet")),
-                Effect.forkScoped
-              )
-            }
-            return
+        /** Records an outcome, then: finished, threshold met (start the grace window), or hopeless? */
+        const record = (account: AccountId, outcome: ProviderOutcome) =>
+          Effect.suspend(() => {
+            if (!answers.has(account)) tally.add(outcome)
+            answers.set(account, outcome)
+            return review
+          })
+        const review = Effect.suspend(() => {
+          const pending = providers.length - answers.size
+          if (pending <= 0) return Deferred.succeed(done, "AllAnswered")
+          if (tally.best >= required) {
+            if (graceStarted) return Effect.void
+            graceStarted = true
+            return Effect.sleep(settings.graceWindow).pipe(
+              Effect.zipRight(Deferred.succeed(done, "ThresholdMet")),
+              Effect.forkScoped
+            )
           }
-          if (!canStillMeet(outcomes, pending, required)) yield* Deferred.succeed(done, "ThresholdUnreachable")
+          return tally.canStillMeet(pending, required) ? Effect.void : Deferred.succeed(done, "ThresholdUnreachable")
         })
 
         const workers = yield* Effect.forEach(
@@ -284,8 +289,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
                 })
               ),
               Effect.tap(observe),
-              Effect.flatMap((outcome) => Ref.update(answers, (m) => m.set(provider.accountId, outcome))),
-              Effect.zipRight(review)
+              Effect.flatMap((outcome) => record(provider.accountId, outcome))
             ),
           { concurrency: settings.maxConcurrency, discard: true }
         ).pipe(Effect.forkScoped)
@@ -297,7 +301,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         )
         yield* Fiber.interrupt(workers)
 
-        const answered = yield* Ref.get(answers)
+        const answered = answers
         const missing: Array<ProviderOutcome> = providers
           .filter((p) => !answered.has(p.accountId))
           .map((p): ProviderOutcome =>

@@ -334,7 +334,16 @@ export interface CommitmentGroup {
   readonly members: ReadonlyArray<AnsweredOutcome>
 }
 
-const keyOf = (commitment: Commitment): string => `${commitment.mmrRoot}:${commitment.startSeq}:${commitment.leafCount}`
+/**
+ * A commitment as a map key: equal keys, equal commitments.
+ *
+ * @since 0.1.0
+ * @category functions
+ */
+export const commitmentKey = (commitment: Commitment): string =>
+  `${commitment.mmrRoot}:${commitment.startSeq}:${commitment.leafCount}`
+
+const keyOf = commitmentKey
 
 /**
  * Orders groups best first: more signatures, then higher leaf count, then lower root bytes (lowercase
@@ -382,6 +391,40 @@ export const groupByCommitment = (outcomes: ReadonlyArray<ProviderOutcome>): Rea
  */
 export const bestGroupSize = (outcomes: ReadonlyArray<ProviderOutcome>): number =>
   groupByCommitment(outcomes)[0]?.members.length ?? 0
+
+/**
+ * The best group's size kept as answers arrive, one provider at a time: the same figure as
+ * `bestGroupSize` over the answers added, at a constant cost per answer instead of a regrouping.
+ * Each provider is counted once (its first answer), as `groupByCommitment` does.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class GroupTally {
+  private readonly sizes = new Map<string, number>()
+  private readonly seen = new Set<string>()
+  private bestSize = 0
+
+  /** Counts an outcome; only answers with valid signatures join a group. */
+  add(outcome: ProviderOutcome): void {
+    if (outcome._tag !== "Answered" || this.seen.has(outcome.provider)) return
+    this.seen.add(outcome.provider)
+    const key = keyOf(outcome.commitment)
+    const size = (this.sizes.get(key) ?? 0) + 1
+    this.sizes.set(key, size)
+    if (size > this.bestSize) this.bestSize = size
+  }
+
+  /** The size of the best group so far. */
+  get best(): number {
+    return this.bestSize
+  }
+
+  /** Whether `required` is still reachable if every provider still pending joined the best group. */
+  canStillMeet(pending: number, required: number): boolean {
+    return this.bestSize + pending >= required
+  }
+}
 
 /**
  * Whether a round can still reach `required` if every provider still pending joined the best group.

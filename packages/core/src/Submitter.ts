@@ -48,7 +48,7 @@ import { CheckpointConfig } from "./CheckpointConfig.js"
 import { AlreadyCheckpointed, Submitted, TransactionFailed } from "./CheckpointResult.js"
 import { rangeRegression } from "./CommitmentCollector.js"
 import { encodeCommitmentPayload } from "./CommitmentPayload.js"
-import type { Decision } from "./Consensus.js"
+import { commitmentKey, type Decision } from "./Consensus.js"
 import { Commitment, publicKeyOfAccount } from "./Domain.js"
 import type { BucketId } from "./Domain.js"
 import { bounded } from "./internal/chainRead.js"
@@ -102,7 +102,7 @@ export const snapshotRelation = (
 const notSent = (bucketId: BucketId, reason: string, detail: string) =>
   new TransactionFailed({ bucketId, reason, module: Option.none(), detail, paid: false })
 
-const keyOf = (commitment: Commitment) => `${commitment.mmrRoot}:${commitment.startSeq}:${commitment.leafCount}`
+const keyOf = commitmentKey
 
 /**
  * The submitter.

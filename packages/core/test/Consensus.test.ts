@@ -218,6 +218,25 @@ describe("deterministic tie-breaking", () => {
   )
 
   it.prop(
+    "the collector's running tally agrees with regrouping after every answer, repeats included",
+    [roundArb, fc.array(fc.nat(6), { maxLength: 4 })],
+    ([[, shuffled], repeats]) => {
+      const arrivals = [...shuffled, ...repeats.flatMap((i) => (i < shuffled.length ? [shuffled[i]!] : []))]
+      const tally = new Consensus.GroupTally()
+      for (let i = 0; i < arrivals.length; i++) {
+        tally.add(arrivals[i]!)
+        const soFar = arrivals.slice(0, i + 1)
+        assert.strictEqual(tally.best, Consensus.bestGroupSize(soFar))
+        for (const pending of [0, 1, 3]) {
+          for (const required of [1, 2, 4]) {
+            assert.strictEqual(tally.canStillMeet(pending, required), Consensus.canStillMeet(soFar, pending, required))
+          }
+        }
+      }
+    }
+  )
+
+  it.prop(
     "adding an agreeing signature never turns success into failure",
     [roundArb],
     ([[outcomes]]) => {
