@@ -2,13 +2,14 @@
  * Soak: the loop over many buckets × 5 providers with 20 % of the providers faulty (mixed modes),
  * data written and checkpointed hour after hour of simulated time (TestClock). Afterwards: every
  * bucket checkpointed at its latest data, nothing in flight, no growth of the heap between the
- * first and the last hours beyond a bound, the journal agreeing with the chain, and no fiber of
+ * first and the last hours beyond a bound, the journal agreeing with the chain, provider health
+ * agreeing with the faults (only the faulty provider failed; counts add up), and no fiber of
  * the world left running once it has closed (the real-time soak also checks sockets).
  *
  * `npm test` runs a short soak (60 buckets, 4 hours); `npm run soak` runs the long one
  * (SOAK_BUCKETS=1000 SOAK_HOURS=12 there).
  */
-import { CheckpointLoop, ReceiptJournal } from "@checkpointer/core"
+import { CheckpointLoop, ProviderHealth, ReceiptJournal } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Option, TestClock } from "effect"
 import { setFlagsFromString } from "node:v8"
@@ -94,6 +95,22 @@ describe("soak", () => {
           }
           const landed = onChain.filter((s) => s.outcome._tag === "Right").length
           assert.strictEqual(receipts, landed)
+          // Health agrees with what happened: the four honest providers never failed; the faulty one
+          // answered less often (its slow failures end up not awaited, which health does not count);
+          // every request counted once; the status history stays bounded.
+          const health = Option.getOrThrow(yield* Effect.serviceOption(ProviderHealth.ProviderHealth))
+          const snapshots = yield* Effect.forEach(names, (name) => health.snapshot(world.account(name)))
+          for (const [i, snapshot] of snapshots.entries()) {
+            assert.strictEqual(snapshot.requests, snapshot.successes + snapshot.failures, names[i])
+            assert.isAtMost(snapshot.recentStatuses.length, 10, names[i])
+          }
+          const [eve, ...honest] = [snapshots[4]!, ...snapshots.slice(0, 4)]
+          for (const snapshot of honest) {
+            assert.strictEqual(snapshot.failures, 0)
+            assert.strictEqual(snapshot.status, "Healthy")
+            assert.strictEqual(snapshot.breaker, "Closed")
+            assert.isAbove(snapshot.successes, eve.successes)
+          }
           // Memory: no growth from the second hour to the last beyond a bound (the first hour warms up).
           if (heap.length >= 3) {
             assert.isBelow(
