@@ -37,7 +37,7 @@ export const SETTINGS = {
  * verifies them on its own machine; Checkpointer verifies every one before submitting either way).
  */
 export const remoteWorld = (
-  specs: ReadonlyArray<{ name: string; latencyMillis: number }>,
+  specs: ReadonlyArray<{ name: string; latencyMillis: number; badSignature?: boolean }>,
   buckets: ReadonlyArray<number>,
   options: { readonly chainVerifies?: boolean } = {}
 ) =>
