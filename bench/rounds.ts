@@ -93,6 +93,7 @@ const latencyFor = (n: number, samples: number, perBaseline: number) =>
           const t = now()
           yield* manager.collectCommitments(bucket)
           ours.push(now() - t)
+          if (process.env.BENCH_DUMP) console.error(`k=${k} ${(now() - t).toFixed(1)}`)
         }
         const baseline = yield* joinAll(endpoints, 1)
         base.push(baseline.elapsed)

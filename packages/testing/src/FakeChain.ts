@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { ChainClient, Domain, encodeCommitmentPayload, verifyMultiSignature } from "@checkpointer/core"
+import { ChainClient, Consensus, Domain, encodeCommitmentPayload, verifyMultiSignature } from "@checkpointer/core"
 import { blake2AsHex } from "@polkadot/util-crypto"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -79,6 +79,7 @@ interface State {
   readonly finalizedBuckets: ReadonlyMap<BucketId, FakeBucket>
   readonly providers: ReadonlyMap<AccountId, ChainClient.ProviderRecord>
   readonly submissions: ReadonlyArray<RecordedSubmission>
+  readonly counts: SubmissionCounts
   /** The next nonce each signer will be given by `prepareCheckpoint` (reserved, like a client's nonce manager). */
   readonly nonces: ReadonlyMap<AccountId, number>
   /** Nonces already taken by an included extrinsic, per signer. */
@@ -88,6 +89,20 @@ interface State {
   readonly unavailable: boolean
   readonly hanging: boolean
   readonly reads: number
+}
+
+/**
+ * Every `checkpoint` extrinsic the chain included, counted (also those no longer kept in `submissions`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SubmissionCounts {
+  readonly included: number
+  /** Dispatched successfully: a new snapshot. */
+  readonly landed: number
+  /** Landed with the commitment the bucket's snapshot already held: a checkpoint paid for twice. */
+  readonly repeated: number
 }
 
 /**
@@ -102,7 +117,9 @@ export interface FakeChainService {
   readonly bucket: (bucketId: BucketId) => Effect.Effect<Option.Option<FakeBucket>>
   /** Produces `count` empty blocks (each finalized at once) and publishes their heads. */
   readonly produceBlocks: (count: number) => Effect.Effect<void>
+  /** The recorded submissions, oldest first (the last `history` of them, if the chain keeps a bounded history). */
   readonly submissions: Effect.Effect<ReadonlyArray<RecordedSubmission>>
+  readonly counts: Effect.Effect<SubmissionCounts>
   readonly challenges: Effect.Effect<ReadonlyArray<ChainClient.OffchainChallenge>>
   /** The next submission fails this way without executing. */
   readonly injectFailure: (failure: InjectedFailure) => Effect.Effect<void>
@@ -129,6 +146,12 @@ export interface FakeChainOptions {
    * client measured in the same process; every other rule still applies.
    */
   readonly verifySignatures?: boolean | undefined
+  /**
+   * Keep only the last `history` recorded submissions (default: all), so that a long soak measures the
+   * client's memory rather than the chain's history; `counts` still counts every one. An extrinsic sent
+   * again after it left the history is refused as stale (its nonce is used), never included twice.
+   */
+  readonly history?: number | undefined
 }
 
 /** Deterministic block hashes: blake2-256 of the block number's decimal text (remembered once computed). */
@@ -222,6 +245,7 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
       finalizedBuckets: new Map(),
       providers: new Map(),
       submissions: [],
+      counts: { included: 0, landed: 0, repeated: 0 },
       nonces: new Map(),
       usedNonces: new Map(),
       challenges: [],
@@ -232,6 +256,7 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
     })
     const heads = yield* PubSub.unbounded<ChainClient.BlockRef>()
     const finalityDelay = Duration.decode(options.finalityDelay ?? Duration.zero)
+    const history = Math.max(1, options.history ?? Number.POSITIVE_INFINITY)
 
     const guard = (operation: string) =>
       Effect.flatMap(Ref.get(state), (s) =>
@@ -311,8 +336,9 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
         // Included at once in a new best block (the fee is paid even if dispatch fails) ...
         const recorded = yield* Ref.modify(state, (s): [RecordedSubmission | "Stale", State] => {
           // The fake's pool takes reserved nonces in any order; a nonce can be used once.
-          const used = s.usedNonces.get(prepared.signer) ?? new Set<number>()
+          const used = (s.usedNonces.get(prepared.signer) ?? new Set<number>()) as Set<number>
           if (used.has(prepared.nonce)) return ["Stale", s]
+          used.add(prepared.nonce)
           const block = s.block + 1
           const result: ReturnType<typeof execute> = injected !== undefined
             ? Either.left(new ChainClient.DispatchFailed({ ...injected, blockHash: Option.some(blockHash(block)) }))
@@ -337,6 +363,9 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
           const buckets = Either.isRight(result)
             ? new Map(s.buckets).set(submission.bucketId, result.right.bucket)
             : s.buckets
+          const previous = s.buckets.get(submission.bucketId)?.snapshot
+          const repeated = Either.isRight(result) && previous !== undefined && Option.isSome(previous) &&
+            Consensus.commitmentKey(previous.value.commitment) === Consensus.commitmentKey(submission.commitment)
           const entry: RecordedSubmission = {
             submission,
             extrinsicHash: prepared.extrinsicHash,
@@ -348,8 +377,16 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
             ...s,
             block,
             buckets,
-            submissions: [...s.submissions, entry],
-            usedNonces: new Map(s.usedNonces).set(prepared.signer, new Set([...used, prepared.nonce]))
+            submissions: [...s.submissions.slice(Math.max(0, s.submissions.length + 1 - history)), entry],
+            counts: {
+              included: s.counts.included + 1,
+              landed: s.counts.landed + (Either.isRight(result) ? 1 : 0),
+              repeated: s.counts.repeated + (repeated ? 1 : 0)
+            },
+            // The signer's set of used nonces grows in place (it is only read inside this Ref).
+            usedNonces: s.usedNonces.has(prepared.signer)
+              ? s.usedNonces
+              : new Map(s.usedNonces).set(prepared.signer, used)
           }]
         })
         if (recorded === "Stale") {
@@ -437,6 +474,7 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
       bucket: (bucketId) => Effect.map(Ref.get(state), (s) => Option.fromNullable(s.buckets.get(bucketId))),
       produceBlocks,
       submissions: Effect.map(Ref.get(state), (s) => s.submissions),
+      counts: Effect.map(Ref.get(state), (s) => s.counts),
       challenges: Effect.map(Ref.get(state), (s) => s.challenges),
       injectFailure: (failure) => Ref.update(state, (s) => ({ ...s, injected: [...s.injected, failure] })),
       setUnavailable: (unavailable) => Ref.update(state, (s) => ({ ...s, unavailable })),

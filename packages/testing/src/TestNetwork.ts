@@ -103,8 +103,17 @@ export interface NetworkSetup {
    * (default 0.02), so scenarios written in chain-scale seconds run in milliseconds.
    */
   readonly timeScale?: number | undefined
-  /** A receipt journal for the round: in memory, or in a directory on the real file system. */
-  readonly journal?: "memory" | { readonly directory: string } | undefined
+  /**
+   * A receipt journal for the round: in memory (with the default retention, or the one given), or in a
+   * directory on the real file system.
+   */
+  readonly journal?:
+    | "memory"
+    | { readonly memory: ReceiptJournal.Retention }
+    | { readonly directory: string }
+    | undefined
+  /** How many recorded submissions the fake chain keeps (default: all); see `FakeChainOptions.history`. */
+  readonly chainHistory?: number | undefined
   /** Track provider health (and use its circuit breaker) with these settings. */
   readonly health?: Partial<ProviderHealth.HealthSettings> | undefined
 }
@@ -193,6 +202,7 @@ const arrange = (setup: NetworkSetup) =>
     const submitter = submitterName === null ? undefined : accountOf(submitterName)
     const chain = yield* FakeChain.make({
       signer: submitter,
+      history: setup.chainHistory,
       finalityDelay: setup.finalityDelay === undefined
         ? undefined
         : Duration.times(Duration.decode(setup.finalityDelay), timeScale)
@@ -316,6 +326,8 @@ const journalLayer = (setup: NetworkSetup): Layer.Layer<never, ConfigError.Confi
   if (setup.journal === undefined) return Layer.empty
   const journal = setup.journal === "memory"
     ? ReceiptJournal.layerMemory()
+    : "memory" in setup.journal
+    ? ReceiptJournal.layerMemory(setup.journal.memory)
     : ReceiptJournal.layerFileSystem({ directory: setup.journal.directory }).pipe(
       Layer.provide(NodeContext.layer),
       Layer.orDie
