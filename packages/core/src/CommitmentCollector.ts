@@ -9,7 +9,8 @@
  * registered key.
  *
  * The round ends as soon as the threshold is met plus the grace window, or as soon as the threshold can
- * no longer be met, and never later than the round deadline. Providers still in flight are interrupted.
+ * no longer be met, and never later than the round deadline. Requests still in flight are cancelled in
+ * the background; the round does not wait for them to wind down.
  *
  * @since 0.1.0
  */
@@ -292,14 +293,17 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
               Effect.flatMap((outcome) => record(provider.accountId, outcome))
             ),
           { concurrency: settings.maxConcurrency, discard: true }
-        ).pipe(Effect.forkScoped)
+        ).pipe(Effect.forkDaemon)
+        // Requests still in flight when the round ends (or is interrupted) are cancelled without being
+        // waited for: winding down dozens of aborted requests took ~10 ms at N = 100, on every round.
+        yield* Effect.addFinalizer(() => Fiber.interruptFork(workers))
 
         yield* review
         const endedBy = yield* Effect.raceFirst(
           Deferred.await(done),
           Effect.as(Effect.sleep(settings.roundDeadline), "Deadline" as const)
         )
-        yield* Fiber.interrupt(workers)
+        yield* Fiber.interruptFork(workers)
 
         const answered = answers
         const missing: Array<ProviderOutcome> = providers
