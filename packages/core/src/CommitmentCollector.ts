@@ -190,17 +190,25 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         }
         const attempts = yield* Ref.make(0)
         const started = yield* Clock.currentTimeMillis
+        // One bound per attempt: the API's own when it enforces the one asked for (no second timeout
+        // to fork and join per request), ours otherwise.
+        const request = api.checkpointSignature(provider.endpoint, bucket.bucketId, {
+          timeout: settings.providerTimeout
+        })
         const attempt = Ref.update(attempts, (n) => n + 1).pipe(
-          Effect.zipRight(api.checkpointSignature(provider.endpoint, bucket.bucketId)),
-          Effect.timeoutFail({
-            duration: settings.providerTimeout,
-            onTimeout: () =>
-              new ProviderRequestError({
-                endpoint: provider.endpoint,
-                reason: "Timeout",
-                detail: "no complete answer within the provider timeout"
+          Effect.zipRight(
+            api.enforcesTimeouts === true ? request : request.pipe(
+              Effect.timeoutFail({
+                duration: settings.providerTimeout,
+                onTimeout: () =>
+                  new ProviderRequestError({
+                    endpoint: provider.endpoint,
+                    reason: "Timeout",
+                    detail: "no complete answer within the provider timeout"
+                  })
               })
-          })
+            )
+          )
         )
         const result = yield* Effect.either(
           Effect.retry(attempt, { schedule: retry.providerRequest, while: (error) => error.retryable })

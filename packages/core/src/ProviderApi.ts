@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -203,19 +204,45 @@ const decodeError = (endpoint: string, error: ParseResult.ParseError) =>
 // ---------------------------------------------------------------------------------------------------
 
 /**
+ * Per-request options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestOptions {
+  /**
+   * A bound on this request, on top of the implementation's own: past it, the request fails with a
+   * `Timeout` error. Honoured only by implementations that set `enforcesTimeouts`; callers bound the
+   * others themselves.
+   */
+  readonly timeout?: Duration.Duration | undefined
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface ProviderApiService {
-  readonly health: (endpoint: Endpoint) => Effect.Effect<HealthReport, ProviderRequestError>
-  readonly info: (endpoint: Endpoint) => Effect.Effect<NodeInfo, ProviderRequestError>
+  /**
+   * Whether every request honours `RequestOptions.timeout` (failing with a `Timeout` error past it), so
+   * that callers need not wrap each request in a timeout of their own (which costs a fiber fork and
+   * join per request). Implementations that leave it unset are bounded by their callers.
+   */
+  readonly enforcesTimeouts?: boolean | undefined
+  readonly health: (endpoint: Endpoint, options?: RequestOptions) => Effect.Effect<HealthReport, ProviderRequestError>
+  readonly info: (endpoint: Endpoint, options?: RequestOptions) => Effect.Effect<NodeInfo, ProviderRequestError>
   /** The signature `checkpoint` needs: over the real `leaf_count` in eras A and C. */
   readonly checkpointSignature: (
     endpoint: Endpoint,
-    bucketId: BucketId
+    bucketId: BucketId,
+    options?: RequestOptions
   ) => Effect.Effect<SignedCommitment, ProviderRequestError>
   /** The provider's current commitment for a bucket (era A signs it with `leaf_count = 0`). */
-  readonly commitment: (endpoint: Endpoint, bucketId: BucketId) => Effect.Effect<SignedCommitment, ProviderRequestError>
+  readonly commitment: (
+    endpoint: Endpoint,
+    bucketId: BucketId,
+    options?: RequestOptions
+  ) => Effect.Effect<SignedCommitment, ProviderRequestError>
 }
 
 /**

@@ -2,7 +2,8 @@
  * The live `ProviderApi`: a provider node's HTTP API over `@effect/platform`'s `HttpClient`.
  *
  * Every request is bounded: the endpoint is checked against the `EndpointPolicy` first (and, with a
- * resolver, the addresses its name resolves to); one timeout covers connecting, the headers and the
+ * resolver, the addresses its name resolves to); one timeout (the client's, or the caller's
+ * `RequestOptions.timeout` if shorter: `enforcesTimeouts` is set) covers connecting, the headers and the
  * whole body; the body is never read past the size cap (64 KiB by default): a declared length past it
  * fails unread, a chunked body is abandoned as soon as it passes it; a redirect is an error, never
  * followed (use an `HttpClient` that does not follow redirects itself: Node's `NodeHttpClient` layers
@@ -36,7 +37,7 @@ import {
   ProviderApi,
   ProviderRequestError
 } from "./ProviderApi.js"
-import type { ProviderApiService } from "./ProviderApi.js"
+import type { ProviderApiService, RequestOptions } from "./ProviderApi.js"
 
 /**
  * @since 0.1.0
@@ -169,7 +170,16 @@ export const make = (
         }
       })
 
-    const get = (endpoint: Endpoint, path: string, bucketId?: BucketId) =>
+    /** One bound per request: the client's own, or the caller's if shorter. */
+    const boundOf = (perRequest: RequestOptions | undefined) =>
+      perRequest?.timeout !== undefined && Duration.lessThan(perRequest.timeout, timeout) ? perRequest.timeout : timeout
+
+    const get = (
+      endpoint: Endpoint,
+      path: string,
+      bucketId: BucketId | undefined,
+      perRequest: RequestOptions | undefined
+    ) =>
       Effect.gen(function*() {
         const url = `${endpoint.replace(/\/+$/, "")}${path}`
         yield* admit(endpoint, url)
@@ -219,27 +229,33 @@ export const make = (
         return yield* fail(endpoint, "Status", `HTTP ${status}`, { status, ...code })
       }).pipe(
         Effect.timeoutFail({
-          duration: timeout,
+          duration: boundOf(perRequest),
           onTimeout: () =>
             new ProviderRequestError({
               endpoint,
               reason: "Timeout",
-              detail: `no complete answer within ${Duration.format(timeout)}`
+              detail: `no complete answer within ${Duration.format(boundOf(perRequest))}`
             })
         }),
         Effect.withSpan("ProviderHttpClient.get", { attributes: { endpoint, path } })
       )
 
     return ProviderApi.of({
-      health: (endpoint) => Effect.flatMap(get(endpoint, "/health"), (body) => decodeHealth(endpoint, body)),
-      info: (endpoint) => Effect.flatMap(get(endpoint, "/info"), (body) => decodeInfo(endpoint, body)),
-      checkpointSignature: (endpoint, bucketId) =>
+      enforcesTimeouts: true,
+      health: (endpoint, perRequest) =>
+        Effect.flatMap(get(endpoint, "/health", undefined, perRequest), (body) => decodeHealth(endpoint, body)),
+      info: (endpoint, perRequest) =>
+        Effect.flatMap(get(endpoint, "/info", undefined, perRequest), (body) => decodeInfo(endpoint, body)),
+      checkpointSignature: (endpoint, bucketId, perRequest) =>
         Effect.flatMap(
-          get(endpoint, "/checkpoint-signature", bucketId),
+          get(endpoint, "/checkpoint-signature", bucketId, perRequest),
           (body) => decodeSignedCommitment(endpoint, body)
         ),
-      commitment: (endpoint, bucketId) =>
-        Effect.flatMap(get(endpoint, "/commitment", bucketId), (body) => decodeSignedCommitment(endpoint, body))
+      commitment: (endpoint, bucketId, perRequest) =>
+        Effect.flatMap(
+          get(endpoint, "/commitment", bucketId, perRequest),
+          (body) => decodeSignedCommitment(endpoint, body)
+        )
     })
   })
 

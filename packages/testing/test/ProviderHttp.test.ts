@@ -8,7 +8,7 @@ import {
 } from "@checkpointer/core"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Either, Layer } from "effect"
+import { Clock, Duration, Effect, Either, Layer } from "effect"
 import { Mmr, ProviderSimulator } from "../src/index.js"
 
 const bucket = 7n as Domain.BucketId
@@ -290,6 +290,27 @@ describe("each fault mode gives a typed outcome within its bound", () => {
       const { millis, result } = yield* timed(api.checkpointSignature(provider.endpoint, bucket))
       assert.strictEqual(errorOf(result).reason, "Timeout")
       assert.isBelow(millis, 1200)
+    }))
+
+  it.scopedLive("hang: a Timeout at the caller's shorter bound (the client enforces per-request timeouts)", () =>
+    Effect.gen(function*() {
+      const { api, provider } = yield* setup({ requestTimeout: "20 seconds" })
+      assert.isTrue(api.enforcesTimeouts)
+      yield* provider.setFaults({ hang: true })
+      const { millis, result } = yield* timed(
+        api.checkpointSignature(provider.endpoint, bucket, { timeout: Duration.millis(300) })
+      )
+      assert.strictEqual(errorOf(result).reason, "Timeout")
+      assert.include(errorOf(result).detail, "300ms")
+      assert.isAtLeast(millis, 250)
+      assert.isBelow(millis, 1200)
+      // A longer bound than the client's own does not extend it.
+      const { api: short } = yield* setup({ requestTimeout: "300 millis" })
+      const capped = yield* timed(
+        short.checkpointSignature(provider.endpoint, bucket, { timeout: Duration.seconds(20) })
+      )
+      assert.strictEqual(errorOf(capped.result).reason, "Timeout")
+      assert.isBelow(capped.millis, 1200)
     }))
 
   it.scopedLive("a redirect is an error, never followed", () =>

@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Keyring } from "@polkadot/keyring"
 import { signatureVerify } from "@polkadot/util-crypto"
 import { Clock, Effect, Layer } from "effect"
-import { ProviderSimulator, type SimulatedNetwork, TestNetwork } from "../src/index.js"
+import { FakeProviders, ProviderSimulator, type SimulatedNetwork, TestNetwork } from "../src/index.js"
 import { inWorld, submit } from "./helpers.js"
 import { roundScenarios } from "./scenarios.js"
 
@@ -87,4 +87,31 @@ describe("requests that name a bucket carry the Authorization header when a sign
       const message = authMessage({ method: "GET", bucketId: bucket, timestamp: Number(timestamp) })
       assert.isTrue(signatureVerify(message, `0x${signature}`, signer.publicKey).isValid)
     }))
+})
+
+describe("the provider timeout over HTTP (enforced by the client per request, not by a second timeout)", () => {
+  it.live(
+    "a hung first attempt is abandoned at the provider timeout, far below the client's own, and retried",
+    () =>
+      inWorld(
+        {
+          transport: "http",
+          providers: [{ name: "Alice", behaviour: FakeProviders.Behaviour.failTimes(1, "Hang") }, { name: "Bob" }],
+          buckets: [{ id: 1, primaries: ["Alice", "Bob"], minProviders: 2 }],
+          // Scaled by 0.02: the provider timeout is 60 ms; the client's own request timeout is 30 s.
+          config: { consensusThreshold: 100, providerTimeout: "3 seconds", roundDeadline: "60 seconds" }
+        },
+        Effect.gen(function*() {
+          const started = yield* Clock.currentTimeMillis
+          const result = yield* submit(1)
+          const elapsed = (yield* Clock.currentTimeMillis) - started
+          assert.strictEqual(result._tag, "Submitted")
+          if (result._tag !== "Submitted") return
+          const alice = result.decision.outcomes.find((o) => o._tag === "Answered" && o.attempts === 2)
+          assert.isDefined(alice, "Alice answered on her second attempt")
+          assert.isBelow(elapsed, 1000)
+        })
+      ),
+    20_000
+  )
 })
