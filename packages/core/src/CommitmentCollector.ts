@@ -263,7 +263,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         /** Records an outcome, then: finished, threshold met (start the grace window), or hopeless? */
         const record = (account: AccountId, outcome: ProviderOutcome) =>
           Effect.suspend(() => {
-            if (!answers.has(account)) tally.add(outcome)
+            tally.add(outcome)
             answers.set(account, outcome)
             return review
           })
@@ -309,9 +309,8 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         )
         yield* Fiber.interrupt(workers)
 
-        const answered = answers
         const missing: Array<ProviderOutcome> = providers
-          .filter((p) => !answered.has(p.accountId))
+          .filter((p) => !answers.has(p.accountId))
           .map((p): ProviderOutcome =>
             endedBy === "Deadline"
               ? {
@@ -330,7 +329,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
           )
         // One outcome per primary, in the bucket's primary order.
         const byAccount = new Map<string, ProviderOutcome>(
-          [...fixed, ...answered.values(), ...missing].map((o) => [o.provider, o])
+          [...fixed, ...answers.values(), ...missing].map((o) => [o.provider, o])
         )
         const outcomes = primaries.flatMap((account) => {
           const outcome = byAccount.get(account)
