@@ -1,3 +1,4 @@
+import { Loopback } from "@checkpointer/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { ApiPromise, WsProvider } from "@polkadot/api"
 import type { ProviderInterface } from "@polkadot/rpc-provider/types"
@@ -5,7 +6,6 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, rmSync, writeFileSync } from "node:fs"
-import { createConnection } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -48,15 +48,7 @@ const run = (args: ReadonlyArray<string>) =>
 const jsonLines = (text: string) =>
   text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>)
 
-const portOpen = (port: number) =>
-  Effect.async<boolean>((resume) => {
-    const socket = createConnection({ port, host: "127.0.0.1" })
-    socket.once("connect", () => {
-      socket.destroy()
-      resume(Effect.succeed(true))
-    })
-    socket.once("error", () => resume(Effect.succeed(false)))
-  })
+const portOpen = Loopback.isListening
 
 describe("the checkpointer command, run as a child process", () => {
   it.scopedLive(

@@ -12,6 +12,8 @@ export * as FakeChain from "./FakeChain.js"
 /** @since 0.1.0 */
 export * as FakeProviders from "./FakeProviders.js"
 /** @since 0.1.0 */
+export * as Loopback from "./Loopback.js"
+/** @since 0.1.0 */
 export * as Mmr from "./Mmr.js"
 /** @since 0.1.0 */
 export * as ProviderSimulator from "./ProviderSimulator.js"

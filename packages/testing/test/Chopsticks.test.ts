@@ -7,9 +7,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { existsSync, readFileSync } from "node:fs"
-import { createConnection } from "node:net"
 import { fileURLToPath } from "node:url"
 import * as Chopsticks from "../src/Chopsticks.js"
+import * as Loopback from "../src/Loopback.js"
 
 const dir = fileURLToPath(new URL("../../../../shared/fixtures/", import.meta.url))
 const present = existsSync(`${dir}storage-local.json`)
@@ -17,15 +17,7 @@ if (!present) {
   console.warn(`Chopsticks launcher tests skipped: ${dir} not found (the fixtures sit beside the project in CI)`)
 }
 
-const listening = (port: number) =>
-  Effect.async<boolean>((resume) => {
-    const socket = createConnection({ port, host: "127.0.0.1" })
-    socket.once("connect", () => {
-      socket.destroy()
-      resume(Effect.succeed(true))
-    })
-    socket.once("error", () => resume(Effect.succeed(false)))
-  })
+const listening = Loopback.isListening
 
 describe.skipIf(!present)("Chopsticks launcher", () => {
   it.effect(
