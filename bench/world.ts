@@ -10,7 +10,9 @@ import {
   type Domain,
   EndpointPolicy,
   type ProviderApi,
+  ProviderHealth,
   ProviderHttpClient,
+  ReceiptJournal,
   SignatureVerifier
 } from "@checkpointer/core"
 import { FakeChain } from "@checkpointer/testing"
@@ -28,7 +30,7 @@ export const SETTINGS = {
   graceWindow: "20 millis",
   maxConcurrency: 256,
   providerTimeout: "10 seconds",
-  roundDeadline: "30 seconds"
+  roundDeadline: "60 seconds"
 } as const
 
 /**
@@ -96,7 +98,8 @@ export const remoteWorld = (
           api,
           SignatureVerifier.SignatureVerifier.layer,
           CheckpointConfig.CheckpointConfig.layer(SETTINGS),
-          CheckpointEvents.CheckpointEvents.layer
+          ReceiptJournal.layerMemory(),
+          ProviderHealth.ProviderHealth.layer().pipe(Layer.provideMerge(CheckpointEvents.CheckpointEvents.layer))
         )),
         Layer.orDie
       )

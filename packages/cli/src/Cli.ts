@@ -17,6 +17,7 @@ import {
   ReceiptJournal
 } from "@checkpointer/core"
 import { Command, Options } from "@effect/cli"
+import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -63,8 +64,13 @@ const suri = Options.redacted("suri").pipe(
   Options.optional
 )
 const journal = Options.directory("journal").pipe(
-  Options.withDescription("receipt journal directory (default: $CHECKPOINTER_JOURNAL_DIR; none: no journal)"),
+  Options.withDescription(
+    "receipt journal directory (default: $CHECKPOINTER_JOURNAL_DIR, else $XDG_STATE_HOME/checkpointer, else ~/.local/state/checkpointer)"
+  ),
   Options.optional
+)
+const noJournal = Options.boolean("no-journal").pipe(
+  Options.withDescription("keep no journal: a restart may then pay again for a checkpoint in flight")
 )
 const json = Options.boolean("json").pipe(Options.withDescription("one JSON object per line"))
 const threshold = Options.integer("threshold").pipe(
@@ -81,7 +87,11 @@ const parseBuckets = (values: ReadonlyArray<string>) =>
       : Effect.fail(new BadConfig({ message: `bucket: expected a non-negative integer, got "${value}"` })))
 const bucket = Options.integer("bucket").pipe(Options.withDescription("the bucket id"))
 const intervalBlocks = Options.integer("interval-blocks").pipe(
-  Options.withDescription("checkpoint a dirty bucket every N finalized blocks (default 100)"),
+  Options.withDescription("ask every bucket's providers every N finalized blocks (default 100)"),
+  Options.optional
+)
+const intervalSeconds = Options.integer("interval-seconds").pipe(
+  Options.withDescription("ask every bucket's providers every N seconds instead of by blocks"),
   Options.optional
 )
 
@@ -90,8 +100,10 @@ const flags = (f: Partial<CommonFlags>): CommonFlags => ({
   config: f.config ?? Option.none(),
   suri: f.suri ?? Option.none(),
   journal: f.journal ?? Option.none(),
+  noJournal: f.noJournal ?? false,
   buckets: f.buckets ?? [],
   intervalBlocks: f.intervalBlocks ?? Option.none(),
+  intervalSeconds: f.intervalSeconds ?? Option.none(),
   threshold: f.threshold ?? Option.none()
 })
 
@@ -103,8 +115,22 @@ const requireBuckets = (settings: Settings) =>
 
 const bucketId = (n: number) => BigInt(n) as Domain.BucketId
 
-const withLive = <A, E, R>(settings: Settings, effect: Effect.Effect<A, E, R>) =>
-  Effect.zipRight(checkReachable(settings.chain), Effect.provide(effect, liveLayer(settings)))
+const withLive = <A, E, R>(
+  settings: Settings,
+  effect: Effect.Effect<A, E, R>,
+  options: { readonly journal?: "memory" | "settings" } = {}
+) => Effect.zipRight(checkReachable(settings.chain), Effect.provide(effect, liveLayer(settings, options)))
+
+/** The one line that says a command keeps no journal, on stderr. */
+const warnNoJournal = (settings: Settings) =>
+  settings.journal._tag === "Off"
+    ? Console.error("checkpointer: warning: no journal: a restart may pay again for a checkpoint that was in flight")
+    : Effect.void
+
+const describeInterval = (settings: Settings) =>
+  settings.interval._tag === "Blocks"
+    ? `every ${settings.interval.blocks} finalized blocks`
+    : `every ${settings.interval.seconds} s`
 
 // ---------------------------------------------------------------------------------------------------
 // Rendering
@@ -198,12 +224,13 @@ const devnetCommand = Command.make("devnet", {
 
 const runCommand = Command.make(
   "run",
-  { chain, config, suri, journal, buckets, intervalBlocks, threshold, json },
+  { chain, config, suri, journal, noJournal, buckets, intervalBlocks, intervalSeconds, threshold, json },
   (o) =>
     Effect.gen(function*() {
       const out = makeOutput(o.json)
       const settings = yield* resolveSettings(flags({ ...o, buckets: yield* parseBuckets(o.buckets) }))
       yield* requireBuckets(settings)
+      yield* warnNoJournal(settings)
       yield* withLive(
         settings,
         Effect.scoped(Effect.gen(function*() {
@@ -225,26 +252,38 @@ const runCommand = Command.make(
             ),
             Effect.forkScoped
           )
+          // A watcher: with no write hooks, every bucket is due at every interval; a round pays only when
+          // its providers agree on a commitment newer than the chain's.
           yield* CheckpointLoop.make(settings.buckets.map(bucketId), {
-            interval: CheckpointLoop.Blocks(settings.intervalBlocks)
+            interval: settings.interval._tag === "Blocks"
+              ? CheckpointLoop.Blocks(settings.interval.blocks)
+              : CheckpointLoop.Every(Duration.seconds(settings.interval.seconds)),
+            submitOnEmpty: true
           })
           yield* emit(
             out,
-            `checkpointing bucket(s) ${settings.buckets.join(", ")} on ${
-              settings.chain.join(", ")
-            } every ${settings.intervalBlocks} finalized blocks (Ctrl-C stops)`,
+            `checkpointing bucket(s) ${settings.buckets.join(", ")} on ${settings.chain.join(", ")} ${
+              describeInterval(settings)
+            }; journal ${settings.journal._tag === "Off" ? "off" : settings.journal.directory} (Ctrl-C stops)`,
             {
               type: "Running",
               chain: settings.chain,
               buckets: settings.buckets,
-              intervalBlocks: settings.intervalBlocks
+              interval: settings.interval,
+              journal: settings.journal._tag === "Off" ? null : settings.journal.directory
             }
           )
           return yield* Effect.never
-        }))
+        })).pipe(
+          Effect.onInterrupt(() =>
+            emit(out, "stopped: rounds in flight were interrupted; the journal settles them at the next start", {
+              type: "Stopped"
+            })
+          )
+        )
       )
     })
-).pipe(Command.withDescription("the background checkpoint loop against a chain"))
+).pipe(Command.withDescription("watch buckets' providers and checkpoint new data as it appears"))
 
 const describeEvent = (event: CheckpointEvents.CheckpointEvent): string =>
   CheckpointEvents.CheckpointEvent.$match(event, {
@@ -266,6 +305,7 @@ const submitCommand = Command.make("submit", {
   config,
   suri,
   journal,
+  noJournal,
   bucket,
   threshold,
   json,
@@ -274,10 +314,12 @@ const submitCommand = Command.make("submit", {
   Effect.gen(function*() {
     const out = makeOutput(o.json)
     const settings = yield* resolveSettings(flags({ ...o, buckets: [o.bucket] }))
+    if (!o.dryRun) yield* warnNoJournal(settings)
     yield* withLive(
       settings,
       Effect.gen(function*() {
         const manager = yield* CheckpointManager.CheckpointManager
+        const journalService = yield* ReceiptJournal.ReceiptJournal
         if (o.dryRun) {
           const report = yield* withProgress(
             out,
@@ -293,6 +335,32 @@ const submitCommand = Command.make("submit", {
           out,
           `checkpointing bucket ${o.bucket}`,
           manager.submitCheckpoint(bucketId(o.bucket))
+        ).pipe(
+          // Stopped by a signal: say whether a transaction is out there, and never exit 0.
+          Effect.onInterrupt(() =>
+            journalService.read(bucketId(o.bucket)).pipe(
+              Effect.map(Option.flatMap((j) => j.unresolved)),
+              Effect.orElseSucceed(() => Option.none<ReceiptJournal.SubmissionAttempt>()),
+              Effect.flatMap(Option.match({
+                onNone: () =>
+                  Effect.zipRight(
+                    Console.error("checkpointer: interrupted before anything was sent"),
+                    Effect.sync(() => void (process.exitCode = EXIT_INTERRUPTED))
+                  ),
+                onSome: (attempt) =>
+                  Effect.zipRight(
+                    Console.error(
+                      `checkpointer: interrupted: extrinsic ${attempt.prepared.extrinsicHash} for bucket ${o.bucket} was sent and its outcome is not known yet; ${
+                        settings.journal._tag === "Off"
+                          ? "without a journal it cannot be settled here: check the chain before submitting again"
+                          : "rerun the same command (same journal) to settle it: nothing is paid twice"
+                      }`
+                    ),
+                    Effect.sync(() => void (process.exitCode = EXIT_OUTCOME_UNKNOWN))
+                  )
+              }))
+            )
+          )
         )
         if (result._tag === "AlreadyCheckpointed") {
           return yield* emit(
@@ -313,14 +381,15 @@ const submitCommand = Command.make("submit", {
           [
             renderDecision(out, result.decision),
             "",
-            `${
-              green(out, "✓")
-            } checkpoint in block #${receipt.blockNumber} (${receipt.blockHash}), extrinsic ${receipt.extrinsicIndex} (${receipt.extrinsicHash})`,
+            `${green(out, "✓")} ${
+              result.settled ? "settled an earlier submission: " : ""
+            }checkpoint in block #${receipt.blockNumber} (${receipt.blockHash}), extrinsic ${receipt.extrinsicIndex} (${receipt.extrinsicHash})`,
             `  ${receipt.commitment.leafCount} leaves, root ${receipt.commitment.mmrRoot}, signed by ${receipt.signers.length}${
               receipt.fee === undefined ? "" : `, fee ${receipt.fee}`
             }`
           ].join("\n"), {
           type: "Submitted",
+          settled: result.settled,
           receipt: encodeReceipt(receipt),
           decision: encodeDecision(result.decision)
         })
@@ -348,98 +417,109 @@ const collectCommand = Command.make(
             type: "Collected",
             decision: encodeDecision(report.decision)
           })
-        })
+        }),
+        // Nothing is ever submitted: no journal to open.
+        { journal: "memory" }
       )
     })
 ).pipe(Command.withDescription("each provider's answer, its class and latency, and the consensus arithmetic"))
 
-const statusCommand = Command.make("status", { chain, config, journal, buckets, json }, (o) =>
-  Effect.gen(function*() {
-    const out = makeOutput(o.json)
-    const settings = yield* resolveSettings(flags({ ...o, buckets: yield* parseBuckets(o.buckets) }))
-    yield* requireBuckets(settings)
-    yield* withLive(
-      settings,
-      Effect.forEach(settings.buckets, (n) =>
-        Effect.gen(function*() {
-          const client = yield* ChainClient.ChainClient
-          const manager = yield* CheckpointManager.CheckpointManager
-          const health = yield* ProviderHealth.ProviderHealth
-          const journalService = yield* Effect.serviceOption(ReceiptJournal.ReceiptJournal)
-          const info = yield* client.bucket(bucketId(n))
-          // A quick round measures every provider now (nothing is sent).
-          const report = yield* withProgress(
-            out,
-            `probing the providers of bucket ${n}`,
-            manager.collectCommitments(bucketId(n))
-          ).pipe(Effect.option)
-          const dirty = Option.isSome(journalService)
-            ? yield* journalService.value.readState.pipe(
-              Effect.map(Option.map((state) => state.dirtyBuckets.some((b) => b === bucketId(n)))),
-              Effect.orElseSucceed(() => Option.none<boolean>())
-            )
-            : Option.none<boolean>()
-          const snapshot = Option.map(info.snapshot, (s) => ({
-            leafCount: s.commitment.leafCount.toString(),
-            mmrRoot: s.commitment.mmrRoot,
-            block: s.checkpointBlock,
-            signers: s.signers
-          }))
-          const rows = yield* Effect.forEach(info.primaryProviders, (account) =>
-            Effect.map(health.snapshot(account), (h) => {
-              const outcome = Option.flatMap(report, (r) =>
-                Option.fromNullable(r.decision.outcomes.find((x) => x.provider === account)))
-              return {
-                provider: account,
-                status: h.requests === 0 ? "unknown" : `${Math.round(h.successRate * 100)}% ok`,
-                answer: Option.match(outcome, {
-                  onNone: () =>
-                    "-",
-                  onSome: (x) =>
-                    x._tag
-                }),
-                latencyMillis: Option.match(outcome, {
-                  onNone: () => null,
-                  onSome: (x) => ("latencyMillis" in x ? x.latencyMillis : null)
-                })
-              }
+const statusCommand = Command.make(
+  "status",
+  { chain, config, journal, noJournal, buckets, json },
+  (o) =>
+    Effect.gen(function*() {
+      const out = makeOutput(o.json)
+      const settings = yield* resolveSettings(flags({ ...o, buckets: yield* parseBuckets(o.buckets) }))
+      yield* requireBuckets(settings)
+      yield* withLive(
+        settings,
+        Effect.forEach(settings.buckets, (n) =>
+          Effect.gen(function*() {
+            const client = yield* ChainClient.ChainClient
+            const manager = yield* CheckpointManager.CheckpointManager
+            const health = yield* ProviderHealth.ProviderHealth
+            const journalService = yield* ReceiptJournal.ReceiptJournal
+            const info = yield* client.bucket(bucketId(n))
+            // A quick round measures every provider now (nothing is sent).
+            const report = yield* withProgress(
+              out,
+              `probing the providers of bucket ${n}`,
+              manager.collectCommitments(bucketId(n))
+            ).pipe(Effect.option)
+            const dirty = settings.journal._tag === "Off"
+              ? Option.none<boolean>()
+              : yield* journalService.readState.pipe(
+                Effect.map(Option.map((state) => state.dirtyBuckets.some((b) => b === bucketId(n)))),
+                Effect.orElseSucceed(() => Option.none<boolean>())
+              )
+            const snapshot = Option.map(info.snapshot, (s) => ({
+              leafCount: s.commitment.leafCount.toString(),
+              mmrRoot: s.commitment.mmrRoot,
+              block: s.checkpointBlock,
+              signers: s.signers
             }))
-          yield* emit(out, () =>
-            [
-              bold(out, `bucket ${n}`) +
-              `: ${info.primaryProviders.length} primaries, min_providers ${info.minProviders}${
-                Option.isSome(info.frozenStartSeq) ? ", frozen" : ""
-              }`,
-              `  last checkpoint: ${
-                Option.match(snapshot, {
-                  onNone: () => "none",
-                  onSome: (s) =>
-                    `block #${s.block}, ${s.leafCount} leaves, root ${short(s.mmrRoot)}, ${s.signers.length} signers`
-                })
-              }`,
-              `  dirty: ${
-                Option.match(dirty, {
-                  onNone: () => dim(out, "unknown (no journal)"),
-                  onSome: (d) => (d ? yellow(out, "yes") : "no")
-                })
-              }`,
-              table([
-                [bold(out, "provider"), bold(out, "health"), bold(out, "answer now"), bold(out, "latency")],
-                ...rows.map((
-                  r
-                ) => [short(r.provider), r.status, r.answer, r.latencyMillis === null ? "-" : `${r.latencyMillis} ms`])
-              ]).replace(/^/gm, "  ")
-            ].join("\n"), {
-            type: "Status",
-            bucket: n,
-            minProviders: info.minProviders,
-            snapshot: Option.getOrNull(snapshot),
-            dirty: Option.getOrNull(dirty),
-            providers: rows
-          })
-        }))
-    )
-  })).pipe(Command.withDescription("provider health, the last checkpoint and dirty state"))
+            const rows = yield* Effect.forEach(info.primaryProviders, (account) =>
+              Effect.map(health.snapshot(account), (h) => {
+                const outcome = Option.flatMap(
+                  report,
+                  (r) => Option.fromNullable(r.decision.outcomes.find((x) => x.provider === account))
+                )
+                return {
+                  provider: account,
+                  status: h.requests === 0 ? "unknown" : `${Math.round(h.successRate * 100)}% ok`,
+                  answer: Option.match(outcome, {
+                    onNone: () => "-",
+                    onSome: (x) => x._tag
+                  }),
+                  latencyMillis: Option.match(outcome, {
+                    onNone: () => null,
+                    onSome: (x) => ("latencyMillis" in x ? x.latencyMillis : null)
+                  })
+                }
+              }))
+            yield* emit(out, () =>
+              [
+                bold(out, `bucket ${n}`) +
+                `: ${info.primaryProviders.length} primaries, min_providers ${info.minProviders}${
+                  Option.isSome(info.frozenStartSeq) ? ", frozen" : ""
+                }`,
+                `  last checkpoint: ${
+                  Option.match(snapshot, {
+                    onNone: () => "none",
+                    onSome: (s) =>
+                      `block #${s.block}, ${s.leafCount} leaves, root ${short(s.mmrRoot)}, ${s.signers.length} signers`
+                  })
+                }`,
+                `  dirty: ${
+                  Option.match(dirty, {
+                    onNone: () => dim(out, "unknown (no journal)"),
+                    onSome: (d) => (d ? yellow(out, "yes") : "no")
+                  })
+                }`,
+                table([
+                  [bold(out, "provider"), bold(out, "health"), bold(out, "answer now"), bold(out, "latency")],
+                  ...rows.map((
+                    r
+                  ) => [
+                    short(r.provider),
+                    r.status,
+                    r.answer,
+                    r.latencyMillis === null ? "-" : `${r.latencyMillis} ms`
+                  ])
+                ]).replace(/^/gm, "  ")
+              ].join("\n"), {
+              type: "Status",
+              bucket: n,
+              minProviders: info.minProviders,
+              snapshot: Option.getOrNull(snapshot),
+              dirty: Option.getOrNull(dirty),
+              providers: rows
+            })
+          }))
+      )
+    })
+).pipe(Command.withDescription("provider health, the last checkpoint and dirty state"))
 
 const root = Command.make("checkpointer").pipe(
   Command.withDescription("automated checkpoints for Scalable Web3 Storage"),
@@ -453,6 +533,23 @@ const root = Command.make("checkpointer").pipe(
  * @category entry
  */
 export const run = Command.run(root, { name: "checkpointer", version: "0.1.0" })
+
+/**
+ * Exit code of a `submit` stopped by a signal after its transaction was sent: the outcome is not known
+ * yet (rerunning with the same journal settles it).
+ *
+ * @since 0.1.0
+ * @category entry
+ */
+export const EXIT_OUTCOME_UNKNOWN = 6
+
+/**
+ * Exit code of a command stopped by a signal before it sent anything (128 + SIGINT's number).
+ *
+ * @since 0.1.0
+ * @category entry
+ */
+export const EXIT_INTERRUPTED = 130
 
 /**
  * The process exit code of a failure.

@@ -4,8 +4,10 @@
  * @since 0.1.0
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { exitCode, run } from "./Cli.js"
 
 NodeRuntime.runMain(
@@ -35,5 +37,17 @@ NodeRuntime.runMain(
     ),
     Effect.provide(NodeContext.layer)
   ),
-  { disableErrorReporting: true }
+  {
+    disableErrorReporting: true,
+    // An exit code a command set (an interrupted `submit` whose outcome is unknown) survives a signal,
+    // which otherwise ends the process with 0.
+    teardown: (exit, onExit) =>
+      onExit(
+        typeof process.exitCode === "number" && process.exitCode !== 0
+          ? process.exitCode
+          : Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
+          ? 1
+          : 0
+      )
+  }
 )

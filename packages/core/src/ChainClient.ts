@@ -141,8 +141,31 @@ export class PreparedCheckpoint extends Schema.Class<PreparedCheckpoint>("Prepar
   signer: AccountId,
   nonce: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
   /** The best block when it was prepared: a receipt, if any, is in a later block. */
-  preparedAtBlock: BlockNumber
+  preparedAtBlock: BlockNumber,
+  /**
+   * The last block that can include it (the end of its mortal era). Journals written before this field
+   * existed lack it: `validUntil` then assumes the default era of 256 blocks.
+   */
+  validUntilBlock: Schema.optional(BlockNumber)
 }) {}
+
+/**
+ * The default mortal era of a signed extrinsic, in blocks.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_MORTALITY = 256
+
+/**
+ * The last block that can include a prepared extrinsic: past it, an extrinsic not found on chain can
+ * never land.
+ *
+ * @since 0.1.0
+ * @category functions
+ */
+export const validUntil = (prepared: PreparedCheckpoint): number =>
+  prepared.validUntilBlock ?? prepared.preparedAtBlock + DEFAULT_MORTALITY
 
 /**
  * The `BucketCheckpointed` event as it was emitted.

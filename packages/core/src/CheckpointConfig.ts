@@ -1,10 +1,16 @@
 /**
- * The settings of a checkpoint round, with the Rust anchor's defaults where it has them
- * (`providerTimeout` 30 s, `maxRetries` 3, `retryDelay` 2 s, threshold 51 %, `providerCacheTtl` 300 s)
- * and bounds on everything it left unbounded (a round deadline, a grace window, a concurrency cap).
+ * The settings of a checkpoint round, with the Rust anchor's defaults where it has them (`maxRetries`
+ * 3, `retryDelay` 2 s, threshold 51 %, `providerCacheTtl` 300 s) and bounds on everything it left
+ * unbounded (a round deadline, a grace window, a concurrency cap).
  *
- * Values are validated however they arrive: a threshold outside 1–100 %, a negative retry count or a
- * zero deadline is a configuration error, never a round that silently cannot succeed.
+ * The provider timeout is 10 s, not the anchor's 30 s: the anchor has no round deadline, ours (60 s)
+ * covers the whole collection, and 4 attempts × 30 s alone would not fit in it, so a hanging provider
+ * would get one retry instead of three. With 10 s the worst case, 4 × 10 s plus backoff of at most
+ * (2 + 4 + 8) s × 1.2 jitter, is 56.8 s.
+ *
+ * Values are validated however they arrive: a threshold outside 1–100 %, a negative retry count, a
+ * zero deadline, or retries that cannot all happen before the round deadline is a configuration error,
+ * never a round that silently cannot succeed (or silently retries less than asked).
  *
  * @since 0.1.0
  */
@@ -107,7 +113,7 @@ const DURATION_KEYS = [
  * @category constants
  */
 export const defaults: CheckpointSettings = {
-  providerTimeout: Duration.seconds(30),
+  providerTimeout: Duration.seconds(10),
   maxRetries: 3,
   retryDelay: Duration.seconds(2),
   retryMaxDelay: Duration.seconds(30),
@@ -129,6 +135,40 @@ export const defaults: CheckpointSettings = {
   challengeBudget: 10,
   manualEndpoints: []
 }
+
+/** The largest factor `Schedule.jittered` applies (its range is 0.8–1.2). */
+const JITTER_MAX = 1.2
+
+/**
+ * The longest one provider request can take before the collector gives up on it, as the retry schedule
+ * (`RetryPolicy`) runs it: `maxRetries + 1` attempts each cut off at `providerTimeout`, and the
+ * `maxRetries` backoff delays between them at their longest (`retryDelay · 2^i`, × 1.2 with jitter,
+ * then capped at `retryMaxDelay`, in that order as the schedule does). A `Retry-After` longer than the
+ * backoff, and requests queued behind `maxConcurrency`, come on top: the round deadline still bounds
+ * those.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const worstCaseRequest = (settings: CheckpointSettings): {
+  readonly attempts: number
+  readonly backoff: Duration.Duration
+  readonly total: Duration.Duration
+} => {
+  const attempts = settings.maxRetries + 1
+  const cap = Duration.toMillis(settings.retryMaxDelay)
+  let backoffMillis = 0
+  for (let retry = 0; retry < settings.maxRetries; retry++) {
+    const exponential = Duration.toMillis(Duration.times(settings.retryDelay, Math.pow(2, retry)))
+    backoffMillis += Math.min(settings.retryJitter ? exponential * JITTER_MAX : exponential, cap)
+  }
+  const backoff = Duration.millis(backoffMillis)
+  return { attempts, backoff, total: Duration.sum(Duration.times(settings.providerTimeout, attempts), backoff) }
+}
+
+/** `2.4s`, `60s`: seconds, to the millisecond. */
+const seconds = (duration: Duration.Duration): string =>
+  Duration.isFinite(duration) ? `${Math.round(Duration.toMillis(duration)) / 1000}s` : "forever"
 
 /**
  * Every problem with a set of settings, in words; empty when they are valid.
@@ -164,6 +204,20 @@ export const problems = (settings: CheckpointSettings): ReadonlyArray<string> =>
   if (Duration.lessThan(settings.retryMaxDelay, settings.retryDelay)) {
     out.push("retryMaxDelay must not be shorter than retryDelay")
   }
+  // Every retry asked for must be able to happen within the round: the deadline races the whole
+  // collection, so retries that do not fit are silently fewer than configured.
+  if (Number.isInteger(settings.maxRetries) && settings.maxRetries >= 0 && settings.maxRetries <= 50) {
+    const worst = worstCaseRequest(settings)
+    if (Duration.greaterThan(worst.total, settings.roundDeadline)) {
+      out.push(
+        `the retries do not fit in the round deadline: ${worst.attempts} attempts × ${
+          seconds(settings.providerTimeout)
+        } + ${seconds(worst.backoff)} of backoff = ${seconds(worst.total)} > roundDeadline ${
+          seconds(settings.roundDeadline)
+        } (lower providerTimeout or maxRetries, or raise roundDeadline)`
+      )
+    }
+  }
   for (const endpoint of settings.manualEndpoints) {
     if (Either.isLeft(Schema.decodeUnknownEither(Endpoint)(endpoint))) out.push(`not a provider endpoint: ${endpoint}`)
   }
@@ -198,7 +252,7 @@ export const make = (
 
 /**
  * Settings read from configuration (environment variables by default), all optional:
- * `CHECKPOINTER_PROVIDER_TIMEOUT` ("30 seconds"), `CHECKPOINTER_MAX_RETRIES`, `CHECKPOINTER_RETRY_DELAY`,
+ * `CHECKPOINTER_PROVIDER_TIMEOUT` ("10 seconds"), `CHECKPOINTER_MAX_RETRIES`, `CHECKPOINTER_RETRY_DELAY`,
  * `CHECKPOINTER_RETRY_MAX_DELAY`, `CHECKPOINTER_RETRY_JITTER`, `CHECKPOINTER_CONSENSUS_THRESHOLD`,
  * `CHECKPOINTER_PROVIDER_CACHE_TTL`, `CHECKPOINTER_ROUND_DEADLINE`, `CHECKPOINTER_GRACE_WINDOW`,
  * `CHECKPOINTER_MAX_CONCURRENCY`, `CHECKPOINTER_SYNC_WAIT`, `CHECKPOINTER_SYNC_REQUERIES`,

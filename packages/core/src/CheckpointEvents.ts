@@ -8,7 +8,6 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
@@ -32,6 +31,7 @@ export type ProviderStatus = "Unknown" | "Healthy" | "Degraded" | "Unreachable"
  */
 export type CheckpointEvent = Data.TaggedEnum<{
   CheckpointSubmitted: { readonly bucketId: BucketId; readonly receipt: CheckpointReceipt }
+  /** `willRetry`: a retry of this bucket is scheduled (by the loop); false when nothing will try again. */
   CheckpointFailed: { readonly bucketId: BucketId; readonly reason: string; readonly willRetry: boolean }
   ProviderConflict: {
     readonly bucketId: BucketId
@@ -52,14 +52,6 @@ export type CheckpointEvent = Data.TaggedEnum<{
  * @category constructors
  */
 export const CheckpointEvent = Data.taggedEnum<CheckpointEvent>()
-
-/**
- * Whether a failed attempt will be tried again (set by the loop around each attempt it makes).
- *
- * @since 0.1.0
- * @category fiber refs
- */
-export const willRetry: FiberRef.FiberRef<boolean> = FiberRef.unsafeMake(false)
 
 /**
  * @since 0.1.0
@@ -97,16 +89,14 @@ export class CheckpointEvents extends Context.Tag("@checkpointer/core/Checkpoint
 }
 
 /**
- * Publishes if an event bus is provided; otherwise does nothing.
+ * Publishes on the event bus. The bus is required: a service that reports what it does cannot be built
+ * without one (`CheckpointEvents.layer` is the in-memory bus).
  *
  * @since 0.1.0
  * @category combinators
  */
-export const publish = (event: CheckpointEvent): Effect.Effect<void> =>
-  Effect.flatMap(
-    Effect.serviceOption(CheckpointEvents),
-    (bus) => bus._tag === "Some" ? bus.value.publish(event) : Effect.void
-  )
+export const publish = (event: CheckpointEvent): Effect.Effect<void, never, CheckpointEvents> =>
+  Effect.flatMap(CheckpointEvents, (bus) => bus.publish(event))
 
 /**
  * Callbacks for the seed's events.

@@ -4,8 +4,17 @@
  * The loop is driven by the chain's finalized heads (`Blocks(n)`: a bucket is due every n real blocks)
  * or by time (`Duration`). At each due point a bucket is checkpointed if it is dirty (or always, with
  * `submitOnEmpty`); a bucket that becomes dirty after its due point waits for the next one — that is
- * the batching (use `submitNow` for an immediate checkpoint). A failure sets a backoff taken from a `Schedule` (exponential from
- * `failureRetryDelay`, capped); after `maxConsecutiveFailures` the bucket pauses itself and a
+ * the batching (use `submitNow` for an immediate checkpoint).
+ *
+ * With `submitOnEmpty` the loop is a watcher, for a process that is not told when data is written (the
+ * `checkpointer run` daemon): every bucket is due at every interval, a round asks its providers, and the
+ * submitter pays only when they agree on a commitment newer than the chain's (the same one: nothing
+ * sent; an older one: refused, since the pallet would accept the regression). A bucket whose providers
+ * have not moved costs one round and no fee. Without it, `markDirty` (or a `Drive`) says when to.
+ *
+ * A failed round is retried on the failure schedule (exponential from `failureRetryDelay`, capped) by a
+ * timer of its own, without waiting for another write or due point; `CheckpointFailed.willRetry` is true
+ * exactly when that retry is scheduled. After `maxConsecutiveFailures` the bucket pauses itself and a
  * `LoopPaused` event says so.
  *
  * Commands act at once, even while rounds are in flight: `pause` and `stop` interrupt them (a journaled
@@ -31,8 +40,8 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { ChainClient } from "./ChainClient.js"
-import { CheckpointEvent, publish, willRetry } from "./CheckpointEvents.js"
-import { CheckpointManager } from "./CheckpointManager.js"
+import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
+import { CheckpointManager, failureReason } from "./CheckpointManager.js"
 import type { CheckpointResult } from "./CheckpointResult.js"
 import type { BucketId } from "./Domain.js"
 import * as Metrics from "./Metrics.js"
@@ -73,6 +82,7 @@ export const Every = (duration: Duration.DurationInput): Interval => ({
  */
 export interface LoopSettings {
   readonly interval: Interval
+  /** Every bucket is due at every interval, dirty or not: the loop watches its providers for new data. */
   readonly submitOnEmpty: boolean
   readonly maxConsecutiveFailures: number
   /** The first backoff after a failure; each further failure doubles it. */
@@ -174,6 +184,15 @@ export const failureBackoff = (settings: LoopSettings, failures: number): Effect
   ).pipe(Effect.map((delays) => Chunk.unsafeGet(delays, Math.max(1, failures) - 1)))
 
 /**
+ * What a loop needs: the manager and the chain, and the services it reports to and keeps its state in
+ * (required, so that leaving out the journal is a type error, not a loop that forgets on restart).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Requirements = CheckpointManager | ChainClient | ReceiptJournal | ProviderHealth | CheckpointEvents
+
+/**
  * The loop.
  *
  * @since 0.1.0
@@ -187,8 +206,7 @@ export class CheckpointLoop extends Context.Tag("@checkpointer/core/CheckpointLo
   static readonly layer = (
     buckets: ReadonlyArray<BucketId>,
     settings: Partial<LoopSettings> = {}
-  ): Layer.Layer<CheckpointLoop, never, CheckpointManager | ChainClient> =>
-    Layer.scoped(CheckpointLoop, make(buckets, settings))
+  ): Layer.Layer<CheckpointLoop, never, Requirements> => Layer.scoped(CheckpointLoop, make(buckets, settings))
 }
 
 /**
@@ -200,13 +218,14 @@ export class CheckpointLoop extends Context.Tag("@checkpointer/core/CheckpointLo
 export const make = (
   initialBuckets: ReadonlyArray<BucketId>,
   overrides: Partial<LoopSettings> = {}
-): Effect.Effect<CheckpointLoopService, never, Scope.Scope | CheckpointManager | ChainClient> =>
+): Effect.Effect<CheckpointLoopService, never, Scope.Scope | Requirements> =>
   Effect.gen(function*() {
     const settings: LoopSettings = { ...defaultSettings, ...overrides }
     const manager = yield* CheckpointManager
     const chain = yield* ChainClient
-    const journal = yield* Effect.serviceOption(ReceiptJournal)
-    const health = yield* Effect.serviceOption(ProviderHealth)
+    const journal = yield* ReceiptJournal
+    const health = yield* ProviderHealth
+    const { publish } = yield* CheckpointEvents
     const startedAt = yield* Clock.currentTimeMillis
     const fresh = (bucketId: BucketId, now: number): BucketState => ({
       bucketId,
@@ -232,6 +251,8 @@ export const make = (
     const paused = yield* Ref.make(false)
     const lastHead = yield* Ref.make<number | undefined>(undefined)
     const rounds = yield* FiberMap.make<BucketId>()
+    // One pending retry timer per failing bucket.
+    const retries = yield* FiberMap.make<BucketId>()
     const slots = yield* Effect.makeSemaphore(settings.concurrency)
     const persistLock = yield* Effect.makeSemaphore(1)
 
@@ -243,38 +264,35 @@ export const make = (
 
     // Loop state and provider health survive restarts through the journal, with their real times. A state
     // file that cannot be read (damaged, or from a newer version) is never overwritten: persistence is off.
-    let persistable = Option.isSome(journal)
-    if (Option.isSome(journal)) {
-      const saved = yield* Effect.either(journal.value.readState)
-      if (saved._tag === "Left") {
-        persistable = false
-        yield* Effect.logError(`loop state not restored, and will not be saved: ${saved.left.message}`)
-      } else if (Option.isSome(saved.right)) {
-        for (const bucketId of saved.right.value.dirtyBuckets) {
-          yield* modify(bucketId, (s) => ({ ...s, dirty: true, generation: s.generation + 1 }))
-        }
-        if (Option.isSome(health)) yield* health.value.restore(saved.right.value.health)
+    let persistable = true
+    const saved = yield* Effect.either(journal.readState)
+    if (saved._tag === "Left") {
+      persistable = false
+      yield* Effect.logError(`loop state not restored, and will not be saved: ${saved.left.message}`)
+    } else if (Option.isSome(saved.right)) {
+      for (const bucketId of saved.right.value.dirtyBuckets) {
+        yield* modify(bucketId, (s) => ({ ...s, dirty: true, generation: s.generation + 1 }))
       }
+      yield* health.restore(saved.right.value.health)
     }
-    const persist = Option.match(journal, {
-      onNone: () => Effect.void,
-      onSome: (j) =>
-        Effect.gen(function*() {
-          if (!persistable) return
-          const mine = yield* Ref.get(states)
-          // Other loops (other drives) share the file: keep their buckets, set ours.
-          const stored = Option.getOrUndefined(yield* j.readState)
-          const others = (stored?.dirtyBuckets ?? []).filter((b) => !mine.has(b))
-          const dirtyBuckets = [...others, ...Array.from(mine.values()).filter((s) => s.dirty).map((s) => s.bucketId)]
-          const records = Option.isSome(health) ? yield* health.value.records : stored?.health ?? []
-          yield* j.writeState(
-            new JournalState({ dirtyBuckets, health: records, updatedAtMillis: yield* Clock.currentTimeMillis }, true)
-          )
-        }).pipe(
-          persistLock.withPermits(1),
-          Effect.catchAll((error) => Effect.logWarning(`could not persist loop state: ${error.message}`))
-        )
-    })
+    const persist = Effect.gen(function*() {
+      if (!persistable) return
+      const mine = yield* Ref.get(states)
+      // Other loops (other drives) share the file: keep their buckets, set ours.
+      const stored = Option.getOrUndefined(yield* journal.readState)
+      const others = (stored?.dirtyBuckets ?? []).filter((b) => !mine.has(b))
+      const dirtyBuckets = [...others, ...Array.from(mine.values()).filter((s) => s.dirty).map((s) => s.bucketId)]
+      yield* journal.writeState(
+        new JournalState({
+          dirtyBuckets,
+          health: yield* health.records,
+          updatedAtMillis: yield* Clock.currentTimeMillis
+        }, true)
+      )
+    }).pipe(
+      persistLock.withPermits(1),
+      Effect.catchAll((error) => Effect.logWarning(`could not persist loop state: ${error.message}`))
+    )
 
     const advanceDue = (state: BucketState, head: number | undefined, now: number): BucketState =>
       settings.interval._tag === "Blocks"
@@ -289,9 +307,8 @@ export const make = (
           const state = m.get(bucketId) ?? fresh(bucketId, now)
           return [state, m.set(bucketId, { ...state, inFlight: true, rerun: false, lastAttemptMillis: now })]
         })
-        const retries = before.failureStreak + 1 < settings.maxConsecutiveFailures
         const result = yield* slots.withPermits(1)(
-          Effect.merge(manager.submitCheckpoint(bucketId)).pipe(Effect.locally(willRetry, retries))
+          Effect.merge(manager.attemptCheckpoint(bucketId))
         ) as Effect.Effect<CheckpointResult>
         const done = yield* Clock.currentTimeMillis
         const success = result._tag === "Submitted" || result._tag === "AlreadyCheckpointed"
@@ -317,11 +334,18 @@ export const make = (
           }
           return [next, m.set(bucketId, next)]
         })
-        if (!success && after.paused && !before.paused && after.failureStreak >= settings.maxConsecutiveFailures) {
-          yield* publish(CheckpointEvent.LoopPaused({
-            bucketId,
-            reason: `${after.failureStreak} consecutive failures (last: ${result._tag})`
-          }))
+        if (success) {
+          yield* FiberMap.remove(retries, bucketId)
+        } else {
+          const willRetry = !after.paused && (yield* Ref.get(running)) && !(yield* Ref.get(paused))
+          yield* publish(CheckpointEvent.CheckpointFailed({ bucketId, reason: failureReason(result), willRetry }))
+          if (willRetry) yield* FiberMap.run(retries, bucketId, Effect.zipRight(Effect.sleep(delay), retry(bucketId)))
+          if (after.paused && !before.paused && after.failureStreak >= settings.maxConsecutiveFailures) {
+            yield* publish(CheckpointEvent.LoopPaused({
+              bucketId,
+              reason: `${after.failureStreak} consecutive failures (last: ${result._tag})`
+            }))
+          }
         }
         yield* persist
         // A request that came in while this round ran: one more round, in this same fiber.
@@ -341,6 +365,15 @@ export const make = (
         const running_ = yield* FiberMap.get(rounds, bucketId).pipe(Effect.option)
         if (Option.isSome(running_)) return yield* modify(bucketId, (s) => ({ ...s, rerun: true }))
         yield* FiberMap.run(rounds, bucketId, runRound(bucketId), { onlyIfMissing: true })
+      })
+
+    /** A failed bucket's retry, when its backoff has passed: unless paused (resume starts it again). */
+    const retry = (bucketId: BucketId) =>
+      Effect.gen(function*() {
+        if (yield* Ref.get(paused)) return
+        const state = (yield* Ref.get(states)).get(bucketId)
+        if (state === undefined || state.paused) return
+        yield* start(bucketId)
       })
 
     const watchInterval = Option.match(settings.overdueAfter, {
@@ -394,11 +427,8 @@ export const make = (
               ? state.nextDueBlock === undefined || (head !== undefined && head >= state.nextDueBlock)
               : state.nextDueMillis === undefined || now >= state.nextDueMillis
             if (!isDue) continue
-            if (
-              state.failureStreak > 0 && state.retryNotBeforeMillis !== undefined && now < state.retryNotBeforeMillis
-            ) {
-              continue
-            }
+            // A failing bucket is retried by its own timer, on the failure schedule.
+            if (state.failureStreak > 0) continue
             m.set(state.bucketId, advanceDue(state, head, now))
             if (state.dirty || settings.submitOnEmpty) due.push(state.bucketId)
           }
@@ -451,6 +481,7 @@ export const make = (
         }) as Effect.Effect<CheckpointResult>,
       pause: Effect.gen(function*() {
         yield* Ref.set(paused, true)
+        yield* FiberMap.clear(retries)
         yield* FiberMap.clear(rounds)
         yield* publish(CheckpointEvent.LoopPaused({ bucketId: undefined, reason: "paused by request" }))
       }),
@@ -465,6 +496,7 @@ export const make = (
       }),
       stop: Effect.gen(function*() {
         yield* Ref.set(running, false)
+        yield* FiberMap.clear(retries)
         yield* FiberMap.clear(rounds)
         yield* Fiber.interrupt(scheduler)
         yield* Fiber.interrupt(watchdog)

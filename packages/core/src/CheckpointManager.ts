@@ -16,15 +16,15 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import type { BucketInfo, BucketSnapshot, ChainReadError } from "./ChainClient.js"
 import { ChainClient, ChunkLocation, OffchainChallenge } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
-import { CheckpointEvent, publish, willRetry } from "./CheckpointEvents.js"
+import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
 import type { AlreadyCheckpointed, CheckpointError, CheckpointResult } from "./CheckpointResult.js"
 import {
   InsufficientConsensus,
@@ -37,7 +37,8 @@ import type { Collection } from "./CommitmentCollector.js"
 import { CommitmentCollector } from "./CommitmentCollector.js"
 import type { ChallengeEvidence, Decision } from "./Consensus.js"
 import { Consensus } from "./Consensus.js"
-import type { BucketId, Commitment, U64 } from "./Domain.js"
+import type { BucketId, U64 } from "./Domain.js"
+import { Commitment } from "./Domain.js"
 import * as Metrics from "./Metrics.js"
 import type { Discovered } from "./ProviderDiscovery.js"
 import { ProviderDiscovery } from "./ProviderDiscovery.js"
@@ -81,8 +82,17 @@ export interface CheckpointManagerService {
   readonly collectCommitments: (bucketId: BucketId) => Effect.Effect<RoundReport, ChainReadError | NoProviders>
   /** Collects and decides; when the resolution is `WaitForSync`, waits and asks again (bounded). */
   readonly collectWithConflicts: (bucketId: BucketId) => Effect.Effect<RoundReport, ChainReadError | NoProviders>
-  /** A whole round: collect (waiting for laggards if that can help), decide, and submit at most once. */
+  /**
+   * A whole round: settle what an earlier attempt left in flight, collect (waiting for laggards if that
+   * can help), decide, and submit at most once. A failure is published as `CheckpointFailed` with
+   * `willRetry: false` (nothing here tries again).
+   */
   readonly submitCheckpoint: (bucketId: BucketId) => Effect.Effect<Submitted | AlreadyCheckpointed, CheckpointError>
+  /**
+   * The same round without publishing `CheckpointFailed`: for a scheduler that publishes it itself,
+   * knowing whether it will try again (the loop).
+   */
+  readonly attemptCheckpoint: (bucketId: BucketId) => Effect.Effect<Submitted | AlreadyCheckpointed, CheckpointError>
   /** The on-chain snapshot and the last attempt made by this manager. */
   readonly checkpointStatus: (bucketId: BucketId) => Effect.Effect<CheckpointStatus, ChainReadError>
 }
@@ -100,7 +110,14 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
   static readonly layer: Layer.Layer<
     CheckpointManager,
     never,
-    ChainClient | ProviderDiscovery | CommitmentCollector | Consensus | Submitter | CheckpointConfig
+    | ChainClient
+    | ProviderDiscovery
+    | CommitmentCollector
+    | Consensus
+    | Submitter
+    | CheckpointConfig
+    | ReceiptJournal
+    | CheckpointEvents
   > = Layer.effect(
     CheckpointManager,
     Effect.gen(function*() {
@@ -110,6 +127,9 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
       const consensus = yield* Consensus
       const submitter = yield* Submitter
       const settings = yield* CheckpointConfig
+      const journal = yield* ReceiptJournal
+      const events = yield* CheckpointEvents
+      const publish = events.publish
       // Maps in Refs are changed in place inside Ref.update (synchronous, so atomic): a copy per change
       // would make every round O(buckets).
       const history = yield* Ref.make(new Map<BucketId, History>())
@@ -150,66 +170,63 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
             return m.set(bucketId, { lastAttempt: Option.some({ atMillis, result }), lastSuccess: success })
           }))
 
-      const journal = yield* Effect.serviceOption(ReceiptJournal)
-
       /** Journals a round's decision record; a failure to do so is logged, never fatal. */
       const recordRound = (decision: Decision) =>
-        Option.match(journal, {
-          onNone: () => Effect.void,
-          onSome: (j) =>
-            Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
-              j.update(decision.bucketId, (current) =>
-                addRound(
-                  current,
-                  new RoundRecord({
-                    atMillis,
-                    decision,
-                    action: decision.thresholdMet ? "Submit" : "NotSubmitted",
-                    reason: decision.thresholdMet
-                      ? `${decision.agreeing} of ${decision.required} required signatures agree`
-                      : decision.resolution._tag
-                  }, true)
-                ))).pipe(
-                Effect.asVoid,
-                Effect.catchAll((error) => Effect.logWarning(`could not journal the round: ${error.message}`))
-              )
-        })
+        Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
+          journal.update(decision.bucketId, (current) =>
+            addRound(
+              current,
+              new RoundRecord({
+                atMillis,
+                decision,
+                action: decision.thresholdMet ? "Submit" : "NotSubmitted",
+                reason: decision.thresholdMet
+                  ? `${decision.agreeing} of ${decision.required} required signatures agree`
+                  : decision.resolution._tag
+              }, true)
+            ))).pipe(
+            Effect.asVoid,
+            Effect.catchAll((error) => Effect.logWarning(`could not journal the round: ${error.message}`))
+          )
+
+      /**
+       * Buckets this manager has already made an attempt for. Reusing a journaled round is for settling
+       * what a previous process left behind, once, at the first attempt after a start: a later attempt
+       * always asks the providers, so new data (or another checkpointer's submission) is never hidden
+       * behind an old round.
+       */
+      const attempted = new Set<BucketId>()
 
       /**
        * After a restart: a journaled round that met the threshold, is recent, and was never submitted is
        * submitted with its signatures instead of asking every provider again.
        */
       const reusable = (bucketId: BucketId) =>
-        Option.match(journal, {
-          onNone: () => Effect.succeed(Option.none<Decision>()),
-          onSome: (j) =>
-            Effect.gen(function*() {
-              const stored = yield* j.read(bucketId).pipe(
-                Effect.mapError((error) =>
-                  new TransactionFailed({
-                    bucketId,
-                    reason: "JournalUnreadable",
-                    module: Option.none(),
-                    detail: error.message,
-                    paid: false
-                  })
-                )
-              )
-              if (Option.isNone(stored)) return Option.none<Decision>()
-              const last = stored.value.rounds[stored.value.rounds.length - 1]
-              if (last === undefined || last.action !== "Submit" || !last.decision.thresholdMet) {
-                return Option.none<Decision>()
-              }
-              const now = yield* Clock.currentTimeMillis
-              if (now - last.atMillis > Duration.toMillis(settings.reuseSignaturesFor)) return Option.none<Decision>()
-              const commitment = Option.getOrThrow(last.decision.majority).commitment
-              const sameCommitment = (c: Commitment) =>
-                c.mmrRoot === commitment.mmrRoot && c.startSeq === commitment.startSeq &&
-                c.leafCount === commitment.leafCount
-              const handled = stored.value.attempts.some((a) => sameCommitment(a.prepared.submission.commitment)) ||
-                stored.value.receipts.some((r) => sameCommitment(r.commitment))
-              return handled ? Option.none<Decision>() : Option.some(last.decision)
-            })
+        Effect.gen(function*() {
+          const stored = yield* journal.read(bucketId).pipe(
+            Effect.mapError((error) =>
+              new TransactionFailed({
+                bucketId,
+                reason: "JournalUnreadable",
+                module: Option.none(),
+                detail: error.message,
+                paid: false
+              })
+            )
+          )
+          if (Option.isNone(stored)) return Option.none<Decision>()
+          const last = stored.value.rounds[stored.value.rounds.length - 1]
+          if (last === undefined || last.action !== "Submit" || !last.decision.thresholdMet) {
+            return Option.none<Decision>()
+          }
+          const now = yield* Clock.currentTimeMillis
+          if (now - last.atMillis > Duration.toMillis(settings.reuseSignaturesFor)) return Option.none<Decision>()
+          const commitment = Option.getOrThrow(last.decision.majority).commitment
+          const handled = stored.value.attempts.some((a) =>
+            sameCommitment(a.prepared.submission.commitment, commitment)
+          ) ||
+            stored.value.receipts.some((r) => sameCommitment(r.commitment, commitment))
+          return handled ? Option.none<Decision>() : Option.some(last.decision)
         })
 
       // Automatic challenges: consecutive divergent rounds per (bucket, provider), cooldowns, a budget.
@@ -270,17 +287,22 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
 
       const attempt = (bucketId: BucketId) =>
         Effect.gen(function*() {
-          // What an earlier process left in flight is settled first.
-          yield* submitter.resume(bucketId)
-          const reuse = yield* reusable(bucketId)
+          // What an earlier attempt left in flight is settled first.
+          const settled = yield* submitter.resume(bucketId)
+          const first = !attempted.has(bucketId)
+          attempted.add(bucketId)
+          const reuse = first ? yield* reusable(bucketId) : Option.none<Decision>()
           if (Option.isSome(reuse)) {
             const reused = yield* Effect.either(submitter.submit(reuse.value))
-            if (Either.isRight(reused)) {
-              return reused.right._tag === "Submitted"
-                ? new Submitted({ ...reused.right, reused: true }, true)
-                : reused.right
+            // Already on chain (or superseded): the providers are asked afresh below.
+            if (Either.isRight(reused) && reused.right._tag === "Submitted") {
+              return new Submitted({ ...reused.right, reused: true }, true)
             }
-            yield* Effect.logInfo(`journaled signatures not usable, asking the providers again: ${reused.left.message}`)
+            if (Either.isLeft(reused)) {
+              yield* Effect.logInfo(
+                `journaled signatures not usable, asking the providers again: ${reused.left.message}`
+              )
+            }
           }
           const report = yield* collectWithConflicts(bucketId)
           const { decision } = report
@@ -310,7 +332,15 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
               resolution: decision.resolution
             }, true)
           }
-          return yield* submitter.submit(decision)
+          const result = yield* submitter.submit(decision)
+          // The fresh round found on chain exactly what an earlier submission, settled above, put there.
+          if (
+            result._tag === "AlreadyCheckpointed" && result.relation === "Same" && Option.isSome(settled) &&
+            sameCommitment(settled.value.commitment, result.snapshot.commitment)
+          ) {
+            return new Submitted({ receipt: settled.value, decision, settled: true }, true)
+          }
+          return result
         })
 
       /** Metrics and events for one attempt's result. */
@@ -338,15 +368,10 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           }
           if (result._tag === "Submitted") {
             yield* publish(CheckpointEvent.CheckpointSubmitted({ bucketId, receipt: result.receipt }))
-          } else if (result._tag !== "AlreadyCheckpointed") {
-            const reason = result._tag === "TransactionFailed" ? `TransactionFailed: ${result.reason}` : result._tag
-            yield* publish(
-              CheckpointEvent.CheckpointFailed({ bucketId, reason, willRetry: yield* FiberRef.get(willRetry) })
-            )
           }
         })
 
-      const submitCheckpoint = Effect.fn("CheckpointManager.submitCheckpoint")(function*(bucketId: BucketId) {
+      const attemptCheckpoint = Effect.fn("CheckpointManager.attemptCheckpoint")(function*(bucketId: BucketId) {
         const result = yield* Effect.merge(attempt(bucketId))
         yield* remember(bucketId, result)
         yield* report(bucketId, result)
@@ -364,6 +389,13 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
         }
       })
 
+      const submitCheckpoint = (bucketId: BucketId) =>
+        attemptCheckpoint(bucketId).pipe(
+          Effect.tapError((error) =>
+            publish(CheckpointEvent.CheckpointFailed({ bucketId, reason: failureReason(error), willRetry: false }))
+          )
+        )
+
       const checkpointStatus = Effect.fn("CheckpointManager.checkpointStatus")(function*(bucketId: BucketId) {
         const bucket = yield* chain.bucket(bucketId)
         const known = (yield* Ref.get(history)).get(bucketId)
@@ -379,6 +411,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
         collectCommitments: round,
         collectWithConflicts,
         submitCheckpoint,
+        attemptCheckpoint,
         checkpointStatus
       })
     })
@@ -396,6 +429,17 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
     )
   )
 }
+
+/**
+ * The `reason` of a `CheckpointFailed` event for a failed round.
+ *
+ * @since 0.1.0
+ * @category functions
+ */
+export const failureReason = (error: CheckpointError): string =>
+  error._tag === "TransactionFailed" ? `TransactionFailed: ${error.reason}` : error._tag
+
+const sameCommitment = Schema.equivalence(Commitment)
 
 interface History {
   readonly lastAttempt: CheckpointStatus["lastAttempt"]

@@ -25,7 +25,12 @@ export class Submitted extends Schema.TaggedClass<Submitted>()("Submitted", {
   receipt: CheckpointReceipt,
   decision: Decision,
   /** Submitted with a journaled round's signatures (after a restart), not a fresh round's. */
-  reused: Schema.optionalWith(Schema.Boolean, { default: () => false })
+  reused: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /**
+   * The receipt is of a submission made earlier (by a previous process, or an attempt whose outcome was
+   * unknown), found on chain when the journal was settled: nothing new was paid for it now.
+   */
+  settled: Schema.optionalWith(Schema.Boolean, { default: () => false })
 }) {}
 
 /**

@@ -8,8 +8,11 @@
  * delete that moves the start forward is not); its signature verified against the provider's
  * registered key.
  *
- * The round ends as soon as the threshold is met plus the grace window, or as soon as the threshold can
- * no longer be met, and never later than the round deadline. Providers still in flight are interrupted.
+ * The round ends once the threshold is met and the grace window is over, but only when no answer still
+ * outstanding could change the decision (no other commitment could still reach the threshold; at 50 % or
+ * less two can, and which one is paid for must not depend on who answers first); as soon as the
+ * threshold can no longer be met; when every provider has answered; and never later than the round
+ * deadline. Providers still in flight are interrupted.
  *
  * @since 0.1.0
  */
@@ -23,6 +26,7 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
 import type { BucketInfo } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import { encodeCommitmentPayload } from "./CommitmentPayload.js"
@@ -107,7 +111,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
   static readonly layer: Layer.Layer<
     CommitmentCollector,
     never,
-    ProviderApi | SignatureVerifier | RetryPolicy | CheckpointConfig
+    ProviderApi | SignatureVerifier | RetryPolicy | CheckpointConfig | ProviderHealth
   > = Layer.effect(
     CommitmentCollector,
     Effect.gen(function*() {
@@ -157,7 +161,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         )
       }
 
-      const health = yield* Effect.serviceOption(ProviderHealth)
+      const health = yield* ProviderHealth
 
       /** Health and latency bookkeeping for one provider's outcome. */
       const observe = (outcome: ProviderOutcome) =>
@@ -166,10 +170,9 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
           if (latency !== undefined) {
             yield* Metric.update(Metric.tagged(Metrics.providerLatency, "provider", outcome.provider), latency)
           }
-          if (Option.isNone(health)) return
-          if (outcome._tag === "Answered") yield* health.value.recordSuccess(outcome.provider, latency ?? 0)
+          if (outcome._tag === "Answered") yield* health.recordSuccess(outcome.provider, latency ?? 0)
           else if (outcome._tag !== "NotAwaited") {
-            yield* health.value.recordFailure(
+            yield* health.recordFailure(
               outcome.provider,
               `${outcome._tag}: ${"detail" in outcome ? outcome.detail : ""}`
             )
@@ -178,7 +181,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
 
       const ask = Effect.fn("CommitmentCollector.ask")(function*(provider: ProviderInfo, bucket: BucketInfo) {
         // An open circuit breaker: the provider is not asked, and counts as not answering at once.
-        if (Option.isSome(health) && !(yield* health.value.allowRequest(provider.accountId))) {
+        if (!(yield* health.allowRequest(provider.accountId))) {
           return {
             _tag: "Unreachable",
             provider: provider.accountId,
@@ -254,27 +257,41 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
           attempts: 0
         }))
         // The round's own state, changed only in synchronous steps (so atomically between its fibers): the
-        // outcomes so far, and the best group's size kept as they arrive (not regrouped per answer).
+        // outcomes so far, and the group sizes kept as they arrive (not regrouped per answer).
         const answers = new Map<AccountId, ProviderOutcome>()
         const tally = new GroupTally()
         let graceStarted = false
+        let graceOver = false
         const done = yield* Deferred.make<RoundEnd>()
 
-        /** Records an outcome, then: finished, threshold met (start the grace window), or hopeless? */
+        /**
+         * Records an outcome, then: finished; threshold met (start the grace window, or end if it is over
+         * and nothing pending could change the decision); or hopeless?
+         */
         const record = (account: AccountId, outcome: ProviderOutcome) =>
           Effect.suspend(() => {
             tally.add(outcome)
             answers.set(account, outcome)
             return review
           })
-        const review = Effect.suspend(() => {
+        const review: Effect.Effect<unknown, never, Scope.Scope> = Effect.suspend(() => {
           const pending = providers.length - answers.size
           if (pending <= 0) return Deferred.succeed(done, "AllAnswered")
           if (tally.best >= required) {
+            // Not settled at the grace window's end: the round goes on until it is (or all answered, or the
+            // deadline), each answer reviewed again.
+            if (graceOver) {
+              return tally.settled(pending, required)
+                ? Deferred.succeed(done, "ThresholdMet")
+                : Effect.void
+            }
             if (graceStarted) return Effect.void
             graceStarted = true
             return Effect.sleep(settings.graceWindow).pipe(
-              Effect.zipRight(Deferred.succeed(done, "ThresholdMet")),
+              Effect.zipRight(Effect.suspend(() => {
+                graceOver = true
+                return review
+              })),
               Effect.forkScoped
             )
           }

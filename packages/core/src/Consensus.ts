@@ -395,7 +395,9 @@ export const bestGroupSize = (outcomes: ReadonlyArray<ProviderOutcome>): number 
 /**
  * The best group's size kept as answers arrive, one provider at a time: the same figure as
  * `bestGroupSize` over the answers added, at a constant cost per answer instead of a regrouping.
- * Each provider is counted once (its first answer), as `groupByCommitment` does.
+ * Each provider is counted once (its first answer), as `groupByCommitment` does. The runner-up's size
+ * is kept alongside, so the collector can tell when no answer still pending could change the decision
+ * (`settled`).
  *
  * @since 0.1.0
  * @category models
@@ -403,7 +405,10 @@ export const bestGroupSize = (outcomes: ReadonlyArray<ProviderOutcome>): number 
 export class GroupTally {
   private readonly sizes = new Map<string, number>()
   private readonly seen = new Set<string>()
+  private bestKey: string | undefined = undefined
   private bestSize = 0
+  /** The largest group other than the best one (on a tie, as large as the best). */
+  private runnerUpSize = 0
 
   /** Counts an outcome; only answers with valid signatures join a group. */
   add(outcome: ProviderOutcome): void {
@@ -412,7 +417,16 @@ export class GroupTally {
     const key = keyOf(outcome.commitment)
     const size = (this.sizes.get(key) ?? 0) + 1
     this.sizes.set(key, size)
-    if (size > this.bestSize) this.bestSize = size
+    if (key === this.bestKey) {
+      this.bestSize = size
+    } else if (size > this.bestSize) {
+      // Overtaken by one: the old best is now the largest of the rest.
+      this.runnerUpSize = this.bestSize
+      this.bestKey = key
+      this.bestSize = size
+    } else if (size > this.runnerUpSize) {
+      this.runnerUpSize = size
+    }
   }
 
   /** The size of the best group so far. */
@@ -424,6 +438,15 @@ export class GroupTally {
   canStillMeet(pending: number, required: number): boolean {
     return this.bestSize + pending >= required
   }
+
+  /**
+   * Whether the best group has `required` signatures and no answer still pending could change that:
+   * no other group (an existing one, or a new commitment only pending providers would sign) could reach
+   * `required` even if every pending provider joined it. See the free function `settled`.
+   */
+  settled(pending: number, required: number): boolean {
+    return this.bestSize >= required && this.runnerUpSize + pending < required
+  }
 }
 
 /**
@@ -434,6 +457,23 @@ export class GroupTally {
  */
 export const canStillMeet = (outcomes: ReadonlyArray<ProviderOutcome>, pending: number, required: number): boolean =>
   bestGroupSize(outcomes) + pending >= required
+
+/**
+ * Whether a round may stop waiting: the best group has `required` signatures, and no other commitment
+ * (one already answered, or one that only pending providers would sign) could reach `required` even if
+ * every pending provider signed it. Above 50 % that holds as soon as the threshold is met (two groups
+ * cannot both reach `required`); at 50 % or less, stopping earlier would let the order of arrival pick
+ * the commitment, where `decide` asks for a person when two commitments both reach `required`.
+ *
+ * @since 0.1.0
+ * @category functions
+ */
+export const settled = (outcomes: ReadonlyArray<ProviderOutcome>, pending: number, required: number): boolean => {
+  const groups = groupByCommitment(outcomes)
+  const best = groups[0]?.members.length ?? 0
+  const others = groups[1]?.members.length ?? 0
+  return best >= required && others + pending < required
+}
 
 const conflictOf = (outcome: ProviderOutcome, majority: Commitment | undefined): Conflict | undefined => {
   switch (outcome._tag) {

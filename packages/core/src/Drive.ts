@@ -16,7 +16,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
-import type { ChainClient } from "./ChainClient.js"
 import type { Interval, LoopSettings } from "./CheckpointLoop.js"
 import * as CheckpointLoop from "./CheckpointLoop.js"
 import { CheckpointManager } from "./CheckpointManager.js"
@@ -84,7 +83,7 @@ export interface DrivesService {
 export class Drives extends Context.Tag("@checkpointer/core/Drives")<Drives, DrivesService>() {
   static readonly layer = (
     loopSettings: Partial<LoopSettings> = {}
-  ): Layer.Layer<Drives, never, CheckpointManager | ChainClient> => Layer.scoped(Drives, make(loopSettings))
+  ): Layer.Layer<Drives, never, CheckpointLoop.Requirements> => Layer.scoped(Drives, make(loopSettings))
 }
 
 const intervalKey = (interval: Interval) =>
@@ -98,11 +97,11 @@ const intervalKey = (interval: Interval) =>
  */
 export const make = (
   loopSettings: Partial<LoopSettings> = {}
-): Effect.Effect<DrivesService, never, Scope.Scope | CheckpointManager | ChainClient> =>
+): Effect.Effect<DrivesService, never, Scope.Scope | CheckpointLoop.Requirements> =>
   Effect.gen(function*() {
     const manager = yield* CheckpointManager
     const scope = yield* Effect.scope
-    const context = yield* Effect.context<CheckpointManager | ChainClient>()
+    const context = yield* Effect.context<CheckpointLoop.Requirements>()
     // Immediate drives share one loop that never fires on its own: every write asks it directly.
     const immediate = yield* CheckpointLoop.make([], {
       ...loopSettings,

@@ -22,7 +22,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type { ProviderStatus } from "./CheckpointEvents.js"
-import { CheckpointEvent, publish } from "./CheckpointEvents.js"
+import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
 import type { AccountId } from "./Domain.js"
 import { HealthRecord } from "./ReceiptJournal.js"
 
@@ -162,7 +162,10 @@ export class ProviderHealth extends Context.Tag("@checkpointer/core/ProviderHeal
   ProviderHealth,
   ProviderHealthService
 >() {
-  static readonly layer = (settings: Partial<HealthSettings> = {}): Layer.Layer<ProviderHealth> =>
+  /** In memory, reporting status changes on the event bus; the loop persists it through its journal. */
+  static readonly layer = (
+    settings: Partial<HealthSettings> = {}
+  ): Layer.Layer<ProviderHealth, never, CheckpointEvents> =>
     Layer.effect(ProviderHealth, make({ ...defaultSettings, ...settings }))
 }
 
@@ -172,8 +175,11 @@ export class ProviderHealth extends Context.Tag("@checkpointer/core/ProviderHeal
  * @since 0.1.0
  * @category constructors
  */
-export const make = (settings: HealthSettings = defaultSettings): Effect.Effect<ProviderHealthService> =>
+export const make = (
+  settings: HealthSettings = defaultSettings
+): Effect.Effect<ProviderHealthService, never, CheckpointEvents> =>
   Effect.gen(function*() {
+    const events = yield* CheckpointEvents
     const entries = yield* Ref.make(new Map<AccountId, Entry>())
 
     const update = (provider: AccountId, change: (entry: Entry, now: number) => Entry) =>
@@ -189,7 +195,7 @@ export const make = (settings: HealthSettings = defaultSettings): Effect.Effect<
             return [[statusOf(before, settings), status], new Map(m).set(provider, { ...after, recent })]
           }
         )
-        if (from !== to) yield* publish(CheckpointEvent.ProviderStatusChanged({ provider, from, to }))
+        if (from !== to) yield* events.publish(CheckpointEvent.ProviderStatusChanged({ provider, from, to }))
       })
 
     const snapshotOf = (provider: AccountId, entry: Entry, now: number): ProviderHealthSnapshot => ({

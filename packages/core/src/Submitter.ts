@@ -8,32 +8,33 @@
  * - the snapshot holds a different commitment over the same range, or our range would go backwards
  *   (start moved, frozen start): refused, nothing paid;
  * - an earlier submission for the bucket ended without a known outcome (finality timed out, connection
- *   lost) less than `inDoubtHold` ago: refused until the chain shows it or the hold passes;
+ *   lost, the process died) and may still be included: nothing new is signed until it is provably dead —
+ *   found on chain (its receipt is the result), or past the end of its mortal era and not on chain;
  * - no signer, or a signer that is not a bucket Writer or Admin: refused;
  * - every signature is verified again against the provider's current on-chain key (keys may have
  *   changed since discovery cached them) and only current primaries' signatures are kept; if fewer than
  *   `max(ceil(total · pct / 100), min_providers)` of the fresh bucket remain: refused.
  *
- * Then it prepares the signed extrinsic, records it in the `ReceiptJournal` (when one is provided) before
- * broadcasting it, waits for finality within `submissionTimeout`, checks that the `BucketCheckpointed`
- * event is for this bucket and commitment, and records the receipt.
+ * Then it prepares the signed extrinsic, records it in the `ReceiptJournal` before broadcasting it, waits
+ * for finality within `submissionTimeout`, checks that the `BucketCheckpointed` event is for this bucket
+ * and commitment, and records the receipt.
  *
- * With a journal, the whole submission holds the bucket's lock, shared by every process using the same
- * journal, and starts by resolving what an earlier process left unresolved: an extrinsic found on chain
- * has its receipt recorded; one not found is broadcast again as the same signed bytes (same nonce, so it
- * can never be included twice).
+ * The journal is required (`ReceiptJournal.layerMemory` keeps it in memory only, by name). The whole
+ * submission holds the bucket's lock, shared by every process using the same journal, and starts by
+ * settling what an earlier attempt left unresolved: an extrinsic found on chain has its receipt recorded;
+ * one past its mortal era and not on chain is dead; one that may still land is broadcast again as the
+ * same signed bytes (same nonce, so it can never be included twice) when the chain is still behind it,
+ * and otherwise holds the bucket until it lands or expires.
  *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type {
@@ -43,17 +44,16 @@ import type {
   CheckpointSignature,
   PreparedCheckpoint
 } from "./ChainClient.js"
-import { ChainClient, CheckpointSubmission, SubmissionFailed } from "./ChainClient.js"
+import { ChainClient, CheckpointSubmission, SubmissionFailed, validUntil } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import { AlreadyCheckpointed, Submitted, TransactionFailed } from "./CheckpointResult.js"
 import { rangeRegression } from "./CommitmentCollector.js"
 import { encodeCommitmentPayload } from "./CommitmentPayload.js"
-import { commitmentKey, type Decision } from "./Consensus.js"
+import type { Decision } from "./Consensus.js"
 import { Commitment, publicKeyOfAccount } from "./Domain.js"
 import type { BucketId } from "./Domain.js"
 import { bounded } from "./internal/chainRead.js"
 import * as Metrics from "./Metrics.js"
-import type { ReceiptJournalService } from "./ReceiptJournal.js"
 import * as Journal from "./ReceiptJournal.js"
 import { SignatureVerifier } from "./SignatureVerifier.js"
 import { requiredSignatures } from "./Threshold.js"
@@ -74,6 +74,12 @@ export interface SubmitterService {
     bucketId: BucketId
   ) => Effect.Effect<Option.Option<CheckpointReceipt>, TransactionFailed | ChainReadError>
 }
+
+/** What settling one unresolved attempt showed. */
+type Settled =
+  | { readonly _tag: "Included"; readonly receipt: CheckpointReceipt }
+  | { readonly _tag: "Dead" }
+  | { readonly _tag: "Pending"; readonly prepared: PreparedCheckpoint }
 
 const sameCommitment = Schema.equivalence(Commitment)
 
@@ -102,8 +108,6 @@ export const snapshotRelation = (
 const notSent = (bucketId: BucketId, reason: string, detail: string) =>
   new TransactionFailed({ bucketId, reason, module: Option.none(), detail, paid: false })
 
-const keyOf = commitmentKey
-
 /**
  * The submitter.
  *
@@ -111,7 +115,11 @@ const keyOf = commitmentKey
  * @category tags
  */
 export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submitter, SubmitterService>() {
-  static readonly layer: Layer.Layer<Submitter, never, ChainClient | CheckpointConfig | SignatureVerifier> = Layer
+  static readonly layer: Layer.Layer<
+    Submitter,
+    never,
+    ChainClient | CheckpointConfig | SignatureVerifier | Journal.ReceiptJournal
+  > = Layer
     .effect(
       Submitter,
       Effect.gen(function*() {
@@ -130,8 +138,6 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             }
             return lock
           })
-        // Changed in place inside Ref.update (synchronous, so atomic); no copy per submission.
-        const inDoubt = yield* Ref.make(new Map<BucketId, { readonly key: string; readonly atMillis: number }>())
 
         /** Signatures still valid for the fresh bucket: current primaries, verifying against current keys. */
         const stillValid = (
@@ -155,16 +161,12 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             return kept
           })
 
-        const journalOption = yield* Effect.serviceOption(Journal.ReceiptJournal)
+        const journal = yield* Journal.ReceiptJournal
 
         const journalWrite = (
           bucketId: BucketId,
           change: (journal: Journal.BucketJournal) => Journal.BucketJournal
-        ): Effect.Effect<void, Journal.JournalError> =>
-          Option.match(journalOption, {
-            onNone: () => Effect.void,
-            onSome: (journal) => Effect.asVoid(journal.update(bucketId, change))
-          })
+        ): Effect.Effect<void, Journal.JournalError> => Effect.asVoid(journal.update(bucketId, change))
 
         /** A journal write that must succeed before going on (nothing is broadcast unjournaled). */
         const mustJournal = (bucketId: BucketId, change: (journal: Journal.BucketJournal) => Journal.BucketJournal) =>
@@ -182,11 +184,18 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
 
         const broadcast = (prepared: PreparedCheckpoint) => {
           const bucketId = prepared.submission.bucketId
-          const markInDoubt = Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
-            Effect.zipRight(
-              Ref.update(inDoubt, (m) => m.set(bucketId, { key: keyOf(prepared.submission.commitment), atMillis })),
-              shouldJournal(bucketId, (j) => Journal.settleAttempt(j, prepared.extrinsicHash, "InDoubt", "", atMillis))
-            ))
+          const markInDoubt = Effect.flatMap(
+            Clock.currentTimeMillis,
+            (atMillis) =>
+              shouldJournal(bucketId, (j) =>
+                Journal.settleAttempt(
+                  j,
+                  prepared.extrinsicHash,
+                  "InDoubt",
+                  `may still be included until block #${validUntil(prepared)}`,
+                  atMillis
+                ))
+          )
           const failed = (detail: string) =>
             Effect.flatMap(
               Clock.currentTimeMillis,
@@ -251,23 +260,20 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                 )
             }),
             Effect.tap((receipt) =>
-              Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
-                Effect.zipRight(
-                  Ref.update(inDoubt, (m) => {
-                    m.delete(bucketId)
-                    return m
-                  }),
-                  shouldJournal(bucketId, (j) => Journal.addReceipt(j, receipt, atMillis))
-                ))
+              Effect.flatMap(
+                Clock.currentTimeMillis,
+                (atMillis) => shouldJournal(bucketId, (j) => Journal.addReceipt(j, receipt, atMillis))
+              )
             )
           )
         }
 
         /**
-         * Resolves what an earlier attempt left unresolved. Returns the receipt when that attempt's
-         * extrinsic is (now) on chain.
+         * Settles one unresolved attempt through the chain: included (its receipt is recorded), dead (past
+         * its mortal era and not on chain, or its nonce used by another extrinsic), or still pending. A
+         * pending attempt is sent again, as the same signed bytes, only if `resend` (the newest one) and
+         * the chain is still behind it.
          */
-        /** Settles one unresolved attempt; sends it again only if `resend` (the newest one). */
         const resumeAttempt = (bucketId: BucketId, bucket: BucketInfo, prepared: PreparedCheckpoint, resend: boolean) =>
           Effect.gen(function*() {
             const settle = (status: Journal.SubmissionAttempt["status"], detail: string) =>
@@ -277,11 +283,17 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                   shouldJournal(bucketId, (j) =>
                     Journal.settleAttempt(j, prepared.extrinsicHash, status, detail, atMillis))
               )
-            const record = (receipt: CheckpointReceipt) =>
-              Effect.flatMap(
-                Clock.currentTimeMillis,
-                (atMillis) => shouldJournal(bucketId, (j) => Journal.addReceipt(j, receipt, atMillis))
+            const included = (receipt: CheckpointReceipt) =>
+              Effect.as(
+                Effect.flatMap(
+                  Clock.currentTimeMillis,
+                  (atMillis) => shouldJournal(bucketId, (j) => Journal.addReceipt(j, receipt, atMillis))
+                ),
+                { _tag: "Included", receipt } satisfies Settled as Settled
               )
+            const dead = (detail: string) => Effect.as(settle("Failed", detail), { _tag: "Dead" } as Settled)
+            const pending = (detail: string) =>
+              Effect.as(settle("InDoubt", detail), { _tag: "Pending", prepared } as Settled)
             const found = yield* read("findReceipt", chain.findReceipt(prepared)).pipe(
               Effect.catchTag(
                 "DispatchFailed",
@@ -289,11 +301,13 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                   Effect.zipRight(settle("Failed", `${error.module}.${error.error}`), Effect.succeed(Option.none()))
               )
             )
-            if (Option.isSome(found)) {
-              yield* record(found.value)
-              return found
+            if (Option.isSome(found)) return yield* included(found.value)
+            const lastBlock = validUntil(prepared)
+            // findReceipt searched every finalized block up to the end of its era: past that, it never lands.
+            const finalized = yield* read("finalizedBlock", chain.finalizedBlock)
+            if (finalized.number > lastBlock) {
+              return yield* dead(`not on chain by block #${lastBlock}, the end of its mortal era`)
             }
-            // Not final on chain. What the chain holds decides the rest.
             const best = yield* read("bestBlock", chain.bestBlock)
             const atBest = yield* read("bucket", chain.bucket(bucketId, best.hash))
             const relation = snapshotRelation(atBest, prepared.submission.commitment)
@@ -309,39 +323,42 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                 Effect.timeoutOption(settings.submissionTimeout),
                 Effect.map(Option.flatten)
               )
-              if (Option.isSome(later)) yield* record(later.value)
-              else yield* settle("InDoubt", "the chain holds this commitment; its receipt is not final yet")
-              return later
+              return Option.isSome(later)
+                ? yield* included(later.value)
+                : yield* pending("the chain holds this commitment; its receipt is not final yet")
             }
+            const until = `may still be included until block #${lastBlock} (now #${best.number})`
             if (relation !== "Behind") {
-              // Superseded or in conflict, and not on chain: it must not land now.
-              yield* settle(
-                "Failed",
-                `not sent again: the chain's snapshot is ${relation === "Later" ? "later" : "in conflict"}`
+              // Superseded or in conflict: it must not be sent again, but it may still land by itself.
+              return yield* pending(
+                `${until}; not sent again: the chain's snapshot is ${relation === "Later" ? "later" : "in conflict"}`
               )
-              return Option.none<CheckpointReceipt>()
             }
-            if (!resend) return Option.none<CheckpointReceipt>()
+            if (!resend) return yield* pending(`${until}; a newer attempt is pending`)
             // The same signed bytes can be sent again safely (same nonce), if they still verify.
             const valid = yield* stillValid(bucket, prepared.submission.commitment, prepared.submission.signatures)
             if (valid.length < prepared.submission.signatures.length) {
-              yield* settle("Failed", "its signatures no longer verify")
-              return Option.none<CheckpointReceipt>()
+              // The pallet would refuse it at dispatch: even if it lands, it changes no snapshot.
+              return yield* dead("its signatures no longer verify")
             }
             return yield* broadcast(prepared).pipe(
-              Effect.map(Option.some),
+              Effect.map((receipt): Settled => ({ _tag: "Included", receipt })),
               Effect.catchIf(
                 (error) => error.reason === "Stale" || (error.paid && Option.isSome(error.module)),
-                () => Effect.succeed(Option.none<CheckpointReceipt>())
+                (): Effect.Effect<Settled> => Effect.succeed({ _tag: "Dead" })
+              ),
+              Effect.catchIf(
+                (error) => error.paid,
+                (): Effect.Effect<Settled> => Effect.succeed({ _tag: "Pending", prepared })
               )
             )
           })
 
         /**
-         * Resolves what earlier attempts left unresolved, oldest first, each through the chain: a receipt
-         * found is recorded; only the newest is ever sent again. Returns the newest receipt found.
+         * Settles what earlier attempts left unresolved, oldest first, each through the chain; only the
+         * newest is ever sent again. Returns the newest receipt found and the attempts that may still land.
          */
-        const resumeUnresolved = (journal: ReceiptJournalService, bucketId: BucketId, bucket: BucketInfo) =>
+        const resumeUnresolved = (bucketId: BucketId, bucket: BucketInfo) =>
           Effect.gen(function*() {
             const stored = yield* journal.read(bucketId).pipe(
               Effect.mapError((error) => notSent(bucketId, "JournalUnreadable", error.message))
@@ -351,16 +368,18 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               onSome: (j) => j.attempts.filter((a) => a.unresolved)
             })
             let latest = Option.none<CheckpointReceipt>()
+            const pending: Array<PreparedCheckpoint> = []
             for (let i = 0; i < unresolved.length; i++) {
-              const receipt = yield* resumeAttempt(
+              const settled = yield* resumeAttempt(
                 bucketId,
                 bucket,
                 unresolved[i].prepared,
                 i === unresolved.length - 1
               )
-              if (Option.isSome(receipt)) latest = receipt
+              if (settled._tag === "Included") latest = Option.some(settled.receipt)
+              if (settled._tag === "Pending") pending.push(settled.prepared)
             }
-            return latest
+            return { latest, pending }
           })
 
         const submitLocked = (decision: Decision) =>
@@ -370,12 +389,9 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               return yield* notSent(bucketId, "NoConsensus", "the decision does not meet the threshold")
             }
             const { commitment, signatures } = decision.majority.value
-            if (Option.isSome(journalOption)) {
-              const current = yield* read("bucket", chain.bucket(bucketId))
-              const resumed = yield* resumeUnresolved(journalOption.value, bucketId, current)
-              if (Option.isSome(resumed) && sameCommitment(resumed.value.commitment, commitment)) {
-                return new Submitted({ receipt: resumed.value, decision }, true)
-              }
+            const { latest, pending } = yield* resumeUnresolved(bucketId, yield* read("bucket", chain.bucket(bucketId)))
+            if (Option.isSome(latest) && sameCommitment(latest.value.commitment, commitment)) {
+              return new Submitted({ receipt: latest.value, decision, settled: true }, true)
             }
             const finalized = yield* read("bucket", chain.bucket(bucketId))
             const best = yield* read("bestBlock", chain.bestBlock)
@@ -383,10 +399,6 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             for (const state of [finalized, atBest]) {
               const relation = snapshotRelation(state, commitment)
               if ((relation === "Same" || relation === "Later") && Option.isSome(state.snapshot)) {
-                yield* Ref.update(inDoubt, (m) => {
-                  m.delete(bucketId)
-                  return m
-                })
                 return new AlreadyCheckpointed({ bucketId, snapshot: state.snapshot.value, relation, decision }, true)
               }
             }
@@ -403,18 +415,16 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             const regression = rangeRegression(atBest, { bucketId, commitment, signature: signatures[0].signature })
             if (regression !== undefined) return yield* notSent(bucketId, "RangeRegression", regression)
 
-            // Without a journal an unknown outcome is remembered in memory only, and a hold applies.
-            const now = yield* Clock.currentTimeMillis
-            const doubt = (yield* Ref.get(inDoubt)).get(bucketId)
-            if (
-              Option.isNone(journalOption) && doubt !== undefined &&
-              now - doubt.atMillis < Duration.toMillis(settings.inDoubtHold)
-            ) {
+            // An earlier extrinsic that may still land holds the bucket: a second one could be paid for too,
+            // or land after it and move the snapshot backwards.
+            if (pending.length > 0) {
+              const newest = pending[pending.length - 1]
               return yield* notSent(
                 bucketId,
                 "PreviousSubmissionInDoubt",
-                `a submission made ${Math.round((now - doubt.atMillis) / 1000)} s ago may still be included; ` +
-                  "not paying again until the chain shows it or the hold passes"
+                `extrinsic ${newest.extrinsicHash} may still be included until block #${
+                  validUntil(newest)
+                } (now #${best.number}); nothing new is signed for this bucket before it lands or expires`
               )
             }
 
@@ -473,33 +483,25 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
           bucketId: BucketId,
           effect: Effect.Effect<A, TransactionFailed | ChainReadError>
         ): Effect.Effect<A, TransactionFailed | ChainReadError> =>
-          Effect.flatMap(lockFor(bucketId), (lock) => {
-            const locked = lock.withPermits(1)(effect)
-            return Option.match(journalOption, {
-              onNone: () => locked,
-              onSome: (journal) =>
-                journal.withLock(bucketId, locked).pipe(
-                  Effect.catchAll((error) =>
-                    error._tag === "JournalError"
-                      ? Effect.fail(notSent(bucketId, "JournalLocked", error.message))
-                      : Effect.fail(error)
-                  )
-                )
-            })
-          })
+          Effect.flatMap(lockFor(bucketId), (lock) =>
+            journal.withLock(bucketId, lock.withPermits(1)(effect)).pipe(
+              Effect.catchAll((error) =>
+                error._tag === "JournalError"
+                  ? Effect.fail(notSent(bucketId, "JournalLocked", error.message))
+                  : Effect.fail(error)
+              )
+            ))
 
         const submit = Effect.fn("Submitter.submit")(function*(decision: Decision) {
           return yield* exclusive(decision.bucketId, submitLocked(decision))
         })
 
         const resume = Effect.fn("Submitter.resume")(function*(bucketId: BucketId) {
-          if (Option.isNone(journalOption)) return Option.none<CheckpointReceipt>()
-          const journal = journalOption.value
           return yield* exclusive(
             bucketId,
             Effect.flatMap(
               read("bucket", chain.bucket(bucketId)),
-              (bucket) => resumeUnresolved(journal, bucketId, bucket)
+              (bucket) => Effect.map(resumeUnresolved(bucketId, bucket), ({ latest }) => latest)
             )
           )
         })

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Either, Layer } from "effect"
-import { CheckpointConfig, defaults, make } from "../src/CheckpointConfig.js"
+import { Chunk, ConfigProvider, Duration, Effect, Either, Layer, Random, Schedule } from "effect"
+import { CheckpointConfig, defaults, make, problems, worstCaseRequest } from "../src/CheckpointConfig.js"
+import type { CheckpointSettingsInput } from "../src/CheckpointConfig.js"
+import { backoff } from "../src/RetryPolicy.js"
 
 const fromEnv = (entries: Record<string, string>) =>
   Effect.gen(function*() {
@@ -13,8 +15,8 @@ const fromEnv = (entries: Record<string, string>) =>
   )
 
 describe("CheckpointConfig", () => {
-  it("has the anchor's defaults", () => {
-    assert.strictEqual(Duration.toMillis(defaults.providerTimeout), 30_000)
+  it("has the anchor's defaults, except a provider timeout short enough for every retry to fit in a round", () => {
+    assert.strictEqual(Duration.toMillis(defaults.providerTimeout), 10_000)
     assert.strictEqual(defaults.maxRetries, 3)
     assert.strictEqual(Duration.toMillis(defaults.retryDelay), 2_000)
     assert.strictEqual(defaults.consensusThreshold, 51)
@@ -64,4 +66,90 @@ describe("CheckpointConfig", () => {
     assert.isTrue(Either.isLeft(make({ graceWindow: "1 minute", roundDeadline: "1 minute" })))
     assert.isTrue(Either.isLeft(make({ retryDelay: "10 seconds", retryMaxDelay: "5 seconds" })))
   })
+})
+
+/** The message of a refused configuration, or "" when it is accepted. */
+const refusal = (input: CheckpointSettingsInput) =>
+  Either.match(make(input), { onLeft: (error) => String(error), onRight: () => "" })
+
+describe("the retries fit in the round deadline", () => {
+  it("the defaults are valid: 4 attempts × 10 s + at most (2 + 4 + 8) s × 1.2 of backoff = 56.8 s ≤ 60 s", () => {
+    assert.deepStrictEqual(problems(defaults), [])
+    assert.isTrue(Either.isRight(make()))
+    const worst = worstCaseRequest(defaults)
+    assert.strictEqual(worst.attempts, 4)
+    assert.strictEqual(Duration.toMillis(worst.backoff), 16_800)
+    assert.strictEqual(Duration.toMillis(worst.total), 56_800)
+  })
+
+  it("retries that cannot all happen before the round deadline are refused, in one line naming the numbers", () => {
+    assert.include(
+      refusal({ providerTimeout: "30 seconds" }),
+      "the retries do not fit in the round deadline: 4 attempts × 30s + 16.8s of backoff = 136.8s > " +
+        "roundDeadline 60s (lower providerTimeout or maxRetries, or raise roundDeadline)"
+    )
+    assert.include(
+      refusal({ providerTimeout: "30 seconds", retryJitter: false }),
+      "4 attempts × 30s + 14s of backoff = 134s > roundDeadline 60s"
+    )
+    const found = problems({ ...defaults, providerTimeout: Duration.seconds(30) })
+    assert.strictEqual(found.length, 1)
+  })
+
+  it("fewer retries, a shorter timeout or a longer deadline make the same settings fit", () => {
+    assert.strictEqual(refusal({ providerTimeout: "25 seconds", maxRetries: 1 }), "") // 2 × 25 s + 2.4 s
+    assert.strictEqual(refusal({ providerTimeout: "30 seconds", roundDeadline: "140 seconds" }), "") // 136.8 s
+    // The jitter counts: 4 × 11 s + 14 s fits, + 16.8 s does not.
+    assert.strictEqual(refusal({ providerTimeout: "11 seconds", retryJitter: false }), "")
+    assert.include(refusal({ providerTimeout: "11 seconds" }), "= 60.8s > roundDeadline 60s")
+  })
+
+  it("the backoff counted is capped as the schedule caps it: after the jitter", () => {
+    // 5 s, 10 s, 20 s, 40 s: × 1.2 is 6, 12, 24 and 48 s, each capped at 20 s.
+    const worst = worstCaseRequest({
+      ...defaults,
+      maxRetries: 4,
+      retryDelay: Duration.seconds(5),
+      retryMaxDelay: Duration.seconds(20)
+    })
+    assert.strictEqual(Duration.toMillis(worst.backoff), 6_000 + 12_000 + 20_000 + 20_000)
+  })
+
+  it.effect("the worst case counted is the retry schedule's own longest delays", () =>
+    Effect.forEach([
+      { retries: 3, base: 2_000, cap: 30_000, jitter: true },
+      { retries: 3, base: 2_000, cap: 30_000, jitter: false },
+      { retries: 5, base: 1_500, cap: 7_000, jitter: true },
+      { retries: 0, base: 2_000, cap: 2_000, jitter: true }
+    ], ({ base, cap, jitter, retries }) =>
+      Effect.gen(function*() {
+        const schedule = backoff({ base, cap, times: retries, jitter })
+        // Random.fixed([1]) draws the top of the jitter range every time: the longest delays.
+        const delays = yield* Schedule.run(Schedule.delays(schedule), 0, Array.from({ length: retries + 1 }, () => 0))
+          .pipe(Effect.withRandom(Random.fixed([1])))
+        const longest = Chunk.toReadonlyArray(delays).slice(0, retries).reduce(
+          (sum, delay) => sum + Duration.toMillis(delay),
+          0
+        )
+        const worst = worstCaseRequest({
+          ...defaults,
+          maxRetries: retries,
+          retryDelay: Duration.millis(base),
+          retryMaxDelay: Duration.millis(cap),
+          retryJitter: jitter
+        })
+        assert.strictEqual(Duration.toMillis(worst.backoff), longest)
+      })))
+
+  it.effect("the check holds however the settings arrive: configuration, layer, make", () =>
+    Effect.gen(function*() {
+      const fromConfig = yield* fromEnv({ "CHECKPOINTER.PROVIDER_TIMEOUT": "30 seconds" })
+      assert.include(String(Either.getLeft(fromConfig).pipe((o) => o._tag === "Some" ? o.value : "")), "do not fit")
+      const fromLayer = yield* CheckpointConfig.pipe(
+        Effect.provide(CheckpointConfig.layer({ providerTimeout: "30 seconds" })),
+        Effect.either
+      )
+      assert.isTrue(Either.isLeft(fromLayer))
+      assert.include(refusal({ providerTimeout: "30 seconds" }), "do not fit")
+    }))
 })

@@ -121,6 +121,35 @@ describe("one outcome per provider, and no contested majority", () => {
     assert.strictEqual(decision.totalProviders, 2)
   })
 
+  it("at 50 % or less, the threshold met is not settled while another commitment could still reach it", () => {
+    const B = commitment(0xbb, 12)
+    const tally = new Consensus.GroupTally()
+    // 40 % of 5: 2 required. Two agree on A; the three pending could still agree on B.
+    tally.add(answered(P1, A))
+    tally.add(answered(P2, A))
+    assert.isFalse(tally.settled(3, 2))
+    // One of them answers A too: the two still pending could still both sign B.
+    tally.add(answered(P3, A))
+    assert.isFalse(tally.settled(2, 2))
+    // One answers B: B has 1, one more pending could make it 2.
+    tally.add(answered(P4, B))
+    assert.isFalse(tally.settled(1, 2))
+    // Nobody left: settled.
+    tally.add(answered(P5, A))
+    assert.isTrue(tally.settled(0, 2))
+  })
+
+  it("two commitments that both have the threshold are never settled: the best group is not alone", () => {
+    const B = commitment(0xbb, 12)
+    const tally = new Consensus.GroupTally()
+    for (const outcome of [answered(P1, A), answered(P2, B), answered(P3, A), answered(P4, B)]) tally.add(outcome)
+    assert.isFalse(tally.settled(1, 2))
+    assert.isFalse(tally.settled(0, 2))
+    tally.add(answered(P5, A))
+    assert.isFalse(tally.settled(0, 2), "B still has 2 of 2 required")
+    assert.isTrue(tally.settled(0, 3), "3 of A against 2 of B, 3 required")
+  })
+
   it("at 50 %, two commitments that both reach the threshold need a person, not a coin toss", () => {
     const B = commitment(0xbb, 10)
     const decision = decide([answered(P1, A), answered(P2, A), answered(P3, B), answered(P4, B)], {
@@ -227,11 +256,31 @@ describe("deterministic tie-breaking", () => {
         tally.add(arrivals[i]!)
         const soFar = arrivals.slice(0, i + 1)
         assert.strictEqual(tally.best, Consensus.bestGroupSize(soFar))
-        for (const pending of [0, 1, 3]) {
-          for (const required of [1, 2, 4]) {
+        // From scratch: the groups' sizes, largest first, each provider by its first answer.
+        const sizes = Consensus.groupByCommitment(soFar).map((g) => g.members.length)
+        for (const pending of [0, 1, 2, 3]) {
+          for (const required of [1, 2, 3, 4]) {
             assert.strictEqual(tally.canStillMeet(pending, required), Consensus.canStillMeet(soFar, pending, required))
+            const settled = (sizes[0] ?? 0) >= required && (sizes[1] ?? 0) + pending < required
+            assert.strictEqual(tally.settled(pending, required), settled, `pending ${pending}, required ${required}`)
+            assert.strictEqual(Consensus.settled(soFar, pending, required), settled)
           }
         }
+      }
+    }
+  )
+
+  it.prop(
+    "above 50 %, a round is settled as soon as the threshold is met",
+    [roundArb, fc.integer({ min: 51, max: 100 }), fc.integer({ min: 0, max: 7 })],
+    ([[outcomes], percent, min]) => {
+      // Some answers in, the rest pending; every primary either answered or pending.
+      const primaries = accounts.slice(0, outcomes.length)
+      for (let answered = 0; answered <= outcomes.length; answered++) {
+        const soFar = outcomes.slice(0, answered)
+        const required = decide(outcomes, { thresholdPercent: percent, minProviders: min, primaries }).required
+        const met = Consensus.bestGroupSize(soFar) >= required
+        assert.strictEqual(Consensus.settled(soFar, outcomes.length - answered, required), met)
       }
     }
   )

@@ -25,6 +25,7 @@ import type { Header } from "@polkadot/types/interfaces"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -75,6 +76,7 @@ interface PreparedTx {
   readonly hash: Domain.H256
   readonly nonce: number
   readonly preparedAtBlock: number
+  readonly validUntilBlock?: number | undefined
 }
 
 /** The extrinsic's place and events in a finalized block. */
@@ -116,6 +118,18 @@ const TransactionStatus = Schema.Union(
 )
 
 /**
+ * The configured signer cannot be turned into a key pair (the secret itself is never included).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidSigner extends Data.TaggedError("InvalidSigner")<{ readonly detail: string }> {
+  override get message(): string {
+    return `signer: ${this.detail}`
+  }
+}
+
+/**
  * Builds the client on a connected api.
  *
  * @since 0.1.0
@@ -128,10 +142,17 @@ export const make = (options: ClientOptions = {}) =>
     const period = options.mortalityPeriod ?? 256
     const readRetry = options.readRetry ??
       Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
-    const pair: KeyringPair | undefined = options.signer === undefined
-      ? undefined
-      : new Keyring({ type: options.keyType ?? "sr25519", ss58Format: Domain.SS58_PREFIX })
-        .addFromUri(Redacted.value(options.signer))
+    const secret = options.signer
+    const pair: KeyringPair | undefined = secret === undefined ? undefined : yield* Effect.try({
+      try: () =>
+        new Keyring({ type: options.keyType ?? "sr25519", ss58Format: Domain.SS58_PREFIX })
+          .addFromUri(Redacted.value(secret)),
+      // The keyring's message may quote the secret: only its kind is kept.
+      catch: () =>
+        new InvalidSigner({
+          detail: "not a valid secret URI, mnemonic or seed (a dev URI like //Alice, 12 or 24 words, or 0x + 64 hex)"
+        })
+    })
     const signerAccount = pair === undefined
       ? Option.none<Domain.AccountId>()
       : Option.some(Schema.decodeSync(Domain.AccountId)(pair.address))
@@ -302,14 +323,18 @@ export const make = (options: ClientOptions = {}) =>
           })
         }
         const nonce = reserveNonce(chainNext, now)
+        // The era is built here from the block it is checkpointed at, so its end is known exactly: past
+        // it, an extrinsic not on chain can never land (the submitter's proof that it is dead).
+        const era = api.registry.createType("ExtrinsicEra", { current: best.number, period })
+        const validUntilBlock = era.isMortalEra ? era.asMortalEra.death(best.number) - 1 : undefined
         yield* Effect.tryPromise({
-          try: () => tx.signAsync(signer, { nonce, era: period }),
+          try: () => tx.signAsync(signer, { nonce, era, blockHash: best.hash }),
           catch: (error) =>
             new ChainClient.SubmissionFailed({ stage: "Signing", detail: String(error), maybeIncluded: false })
         })
         const hash = tx.hash.toHex() as Domain.H256
         reservations.set(nonce, { hash, broadcast: false, atMillis: now })
-        return { bytes: tx.toHex(), hash, nonce, preparedAtBlock: best.number } satisfies PreparedTx
+        return { bytes: tx.toHex(), hash, nonce, preparedAtBlock: best.number, validUntilBlock } satisfies PreparedTx
       }))
 
     const markBroadcast = (prepared: PreparedTx) =>
@@ -412,7 +437,7 @@ export const make = (options: ClientOptions = {}) =>
         // Not final unless the signer's finalized nonce moved past it.
         if ((yield* finalizedNonce(signer)) <= prepared.nonce) return Option.none<Included>()
         const finalized = yield* finalizedBlock
-        const last = Math.min(finalized.number, prepared.preparedAtBlock + period + 1)
+        const last = Math.min(finalized.number, prepared.validUntilBlock ?? prepared.preparedAtBlock + period + 1)
         for (let n = last; n > prepared.preparedAtBlock; n--) {
           const hash = (yield* read("blockHash", () => api.rpc.chain.getBlockHash(n))).toHex() as Domain.H256
           const block = yield* read("block", () => api.rpc.chain.getBlock(hash))
@@ -656,7 +681,8 @@ export const make = (options: ClientOptions = {}) =>
         bytes: tx.bytes,
         signer,
         nonce: tx.nonce,
-        preparedAtBlock: tx.preparedAtBlock as Domain.BlockNumber
+        preparedAtBlock: tx.preparedAtBlock as Domain.BlockNumber,
+        ...(tx.validUntilBlock === undefined ? {} : { validUntilBlock: tx.validUntilBlock as Domain.BlockNumber })
       }, true)
 
     const signCheckpoint = (submission: ChainClient.CheckpointSubmission) =>
@@ -673,7 +699,8 @@ export const make = (options: ClientOptions = {}) =>
       bytes: prepared.bytes as `0x${string}`,
       hash: prepared.extrinsicHash,
       nonce: prepared.nonce,
-      preparedAtBlock: prepared.preparedAtBlock
+      preparedAtBlock: prepared.preparedAtBlock,
+      validUntilBlock: ChainClient.validUntil(prepared)
     })
 
     const submitPrepared = (prepared: ChainClient.PreparedCheckpoint) =>
@@ -750,7 +777,9 @@ export const make = (options: ClientOptions = {}) =>
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: ClientOptions = {}): Layer.Layer<ChainClient.ChainClient, never, PolkadotApi> =>
+export const layer = (
+  options: ClientOptions = {}
+): Layer.Layer<ChainClient.ChainClient, InvalidSigner, PolkadotApi> =>
   Layer.effect(ChainClient.ChainClient, make(options))
 
 /**
@@ -760,7 +789,11 @@ export const layer = (options: ClientOptions = {}): Layer.Layer<ChainClient.Chai
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: Layer.Layer<ChainClient.ChainClient, ConfigError.ConfigError, PolkadotApi> = Layer
+export const layerConfig: Layer.Layer<
+  ChainClient.ChainClient,
+  ConfigError.ConfigError | InvalidSigner,
+  PolkadotApi
+> = Layer
   .unwrapEffect(
     Effect.gen(function*() {
       const signer = yield* Config.option(Config.redacted("CHECKPOINTER_SIGNER_SURI"))

@@ -9,7 +9,9 @@ import {
   CheckpointEvents,
   CheckpointManager,
   EndpointPolicy,
+  ProviderHealth,
   ProviderHttpClient,
+  ReceiptJournal,
   SignatureVerifier
 } from "@checkpointer/core"
 import { ProviderSimulator } from "@checkpointer/testing"
@@ -53,8 +55,9 @@ export const arrange = (world: ChainWorld) =>
           clientLayer(url),
           ProviderHttpClient.layer({ policy: EndpointPolicy.local }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
           SignatureVerifier.SignatureVerifier.layer,
-          CheckpointConfig.CheckpointConfig.layer({ providerTimeout: "3 seconds", roundDeadline: "15 seconds" }),
-          CheckpointEvents.CheckpointEvents.layer
+          CheckpointConfig.CheckpointConfig.layer({ providerTimeout: "3 seconds", roundDeadline: "30 seconds" }),
+          ReceiptJournal.layerMemory(),
+          ProviderHealth.ProviderHealth.layer().pipe(Layer.provideMerge(CheckpointEvents.CheckpointEvents.layer))
         ))
       )
     )

@@ -4,7 +4,9 @@ import {
   CheckpointEvents,
   CheckpointManager,
   EndpointPolicy,
+  ProviderHealth,
   ProviderHttpClient,
+  ReceiptJournal,
   SignatureVerifier
 } from "@checkpointer/core"
 import { Devchain } from "@checkpointer/devchain"
@@ -33,8 +35,9 @@ const network = (config: Devchain.DevchainConfigInput) =>
         clientLayer(chain.url),
         ProviderHttpClient.layer({ policy: EndpointPolicy.local }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
         SignatureVerifier.SignatureVerifier.layer,
-        CheckpointConfig.CheckpointConfig.layer({ providerTimeout: "2 seconds", roundDeadline: "10 seconds" }),
-        CheckpointEvents.CheckpointEvents.layer
+        CheckpointConfig.CheckpointConfig.layer({ providerTimeout: "2 seconds", roundDeadline: "30 seconds" }),
+        ReceiptJournal.layerMemory(),
+        ProviderHealth.ProviderHealth.layer().pipe(Layer.provideMerge(CheckpointEvents.CheckpointEvents.layer))
       ))
     )
     const write = (count: number) =>

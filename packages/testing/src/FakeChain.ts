@@ -152,6 +152,8 @@ export interface FakeChainOptions {
    * again after it left the history is refused as stale (its nonce is used), never included twice.
    */
   readonly history?: number | undefined
+  /** Mortal era of prepared extrinsics, in blocks (default 256): past it, one not included never lands. */
+  readonly mortality?: number | undefined
 }
 
 /** Deterministic block hashes: blake2-256 of the block number's decimal text (remembered once computed). */
@@ -257,6 +259,7 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
     const heads = yield* PubSub.unbounded<ChainClient.BlockRef>()
     const finalityDelay = Duration.decode(options.finalityDelay ?? Duration.zero)
     const history = Math.max(1, options.history ?? Number.POSITIVE_INFINITY)
+    const mortality = options.mortality ?? ChainClient.DEFAULT_MORTALITY
 
     const guard = (operation: string) =>
       Effect.flatMap(Ref.get(state), (s) =>
@@ -316,7 +319,8 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
           bytes: "0x" + Buffer.from(body, "utf8").toString("hex"),
           signer,
           nonce,
-          preparedAtBlock: s.block as Domain.BlockNumber
+          preparedAtBlock: s.block as Domain.BlockNumber,
+          validUntilBlock: (s.block + mortality) as Domain.BlockNumber
         }, true)
       })
 
@@ -328,6 +332,13 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
           // The same extrinsic again: the pool knows it; wait for its finality and report its outcome.
           yield* Effect.sleep(finalityDelay)
           return yield* existing.outcome
+        }
+        if ((yield* Ref.get(state)).block > ChainClient.validUntil(prepared)) {
+          return yield* new ChainClient.SubmissionFailed({
+            stage: "Stale",
+            detail: `its mortal era ended at block ${ChainClient.validUntil(prepared)}`,
+            maybeIncluded: false
+          })
         }
         const injected = yield* Ref.modify(state, (s) => [s.injected[0], { ...s, injected: s.injected.slice(1) }])
         if (injected !== undefined && injected._tag !== "DispatchFailed") return yield* Effect.fail(injected)

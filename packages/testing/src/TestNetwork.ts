@@ -104,7 +104,7 @@ export interface NetworkSetup {
    */
   readonly timeScale?: number | undefined
   /**
-   * A receipt journal for the round: in memory (with the default retention, or the one given), or in a
+   * The receipt journal: in memory (the default, with the default retention, or the one given), or in a
    * directory on the real file system.
    */
   readonly journal?:
@@ -114,7 +114,7 @@ export interface NetworkSetup {
     | undefined
   /** How many recorded submissions the fake chain keeps (default: all); see `FakeChainOptions.history`. */
   readonly chainHistory?: number | undefined
-  /** Track provider health (and use its circuit breaker) with these settings. */
+  /** Provider health settings (default: `ProviderHealth.defaultSettings`, breaker included). */
   readonly health?: Partial<ProviderHealth.HealthSettings> | undefined
 }
 
@@ -306,7 +306,9 @@ export const layer = (setup: NetworkSetup): Layer.Layer<
   | Consensus.Consensus
   | Submitter.Submitter
   | RetryPolicy.RetryPolicy
-  | CheckpointEvents.CheckpointEvents,
+  | CheckpointEvents.CheckpointEvents
+  | ReceiptJournal.ReceiptJournal
+  | ProviderHealth.ProviderHealth,
   ConfigError.ConfigError
 > =>
   CheckpointManager.CheckpointManager.layerRound.pipe(
@@ -316,15 +318,13 @@ export const layer = (setup: NetworkSetup): Layer.Layer<
         SignatureVerifier.SignatureVerifier.layer,
         CheckpointConfig.CheckpointConfig.layer(effectiveConfig(setup)),
         journalLayer(setup),
-        CheckpointEvents.CheckpointEvents.layer,
-        setup.health === undefined ? Layer.empty : ProviderHealth.ProviderHealth.layer(setup.health)
-      )
+        ProviderHealth.ProviderHealth.layer(setup.health)
+      ).pipe(Layer.provideMerge(CheckpointEvents.CheckpointEvents.layer))
     )
   )
 
-const journalLayer = (setup: NetworkSetup): Layer.Layer<never, ConfigError.ConfigError> => {
-  if (setup.journal === undefined) return Layer.empty
-  const journal = setup.journal === "memory"
+const journalLayer = (setup: NetworkSetup): Layer.Layer<ReceiptJournal.ReceiptJournal> =>
+  setup.journal === undefined || setup.journal === "memory"
     ? ReceiptJournal.layerMemory()
     : "memory" in setup.journal
     ? ReceiptJournal.layerMemory(setup.journal.memory)
@@ -332,7 +332,3 @@ const journalLayer = (setup: NetworkSetup): Layer.Layer<never, ConfigError.Confi
       Layer.provide(NodeContext.layer),
       Layer.orDie
     )
-  // The journal is optional, so it is not part of the layer's declared outputs (the type would otherwise
-  // depend on the setup); callers reach it with `Effect.serviceOption(ReceiptJournal.ReceiptJournal)`.
-  return journal as unknown as Layer.Layer<never, ConfigError.ConfigError>
-}

@@ -1,6 +1,6 @@
-import { type Consensus, RetryPolicy } from "@checkpointer/core"
+import { CheckpointConfig, type Consensus, RetryPolicy } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Random, Schedule } from "effect"
+import { Chunk, Duration, Effect, Fiber, Option, Random, Schedule, TestClock } from "effect"
 import { FakeProviders, TestNetwork } from "../src/index.js"
 import { account, after, collect, inWorld, seconds } from "./helpers.js"
 
@@ -110,6 +110,33 @@ describe("retries", () => {
       })
     ))
 
+  it.effect("with the default settings a provider that never answers gets every attempt, 1 + maxRetries, in one round", () =>
+    inWorld(
+      // The real defaults, jitter included (the test worlds turn it off): only the bucket needs Alice.
+      world({ Alice: Behaviour.hang(), Bob: undefined, Charlie: undefined }, {
+        minProviders: 3,
+        config: { retryJitter: CheckpointConfig.defaults.retryJitter }
+      }),
+      Effect.gen(function*() {
+        const { maxRetries, providerTimeout, roundDeadline } = CheckpointConfig.defaults
+        const report = yield* after("2 minutes", collect(1))
+        const times = yield* timesOf("Alice")
+        assert.strictEqual(times.length, maxRetries + 1)
+        assert.strictEqual(times.length, 4)
+        // Each attempt ran its whole timeout, then backed off, before the next.
+        times.slice(1).forEach((time, i) => assert.isAtLeast(time - times[i], Duration.toMillis(providerTimeout)))
+        const alice = yield* outcomeOf("Alice", report.collection.outcomes)
+        assert.strictEqual(alice?._tag, "Unreachable")
+        assert.strictEqual(field(alice, "reason"), "Request", "given up after the last attempt, not cut off")
+        assert.strictEqual(field(alice, "attempts"), 4)
+        assert.strictEqual(report.collection.endedBy, "AllAnswered")
+        assert.isAtMost(
+          report.collection.finishedAtMillis - report.collection.startedAtMillis,
+          Duration.toMillis(roundDeadline)
+        )
+      })
+    ))
+
   it.effect("with jitter the delays stay within 0.8–1.2 of the exponential and under the cap", () =>
     Effect.gen(function*() {
       const schedule = RetryPolicy.backoff({ base: "2 seconds", cap: "5 seconds", times: 4, jitter: true })
@@ -192,14 +219,17 @@ describe("round timing", () => {
 
   it.effect("never outlives the round deadline (anchor §5.18)", () =>
     inWorld(
+      // One provider's retries fit in the deadline (the settings insist on it), but requests queued
+      // behind the concurrency cap do not: Alice times out at 3 s, Bob is asked then, Charlie never.
       world({ Alice: Behaviour.hang(), Bob: Behaviour.hang(), Charlie: Behaviour.hang() }, {
         minProviders: 2,
-        config: { roundDeadline: "5 seconds", providerTimeout: "30 seconds" }
+        config: { roundDeadline: "5 seconds", providerTimeout: "3 seconds", maxRetries: 0, maxConcurrency: 1 }
       }),
       Effect.gen(function*() {
         const report = yield* after("1 minute", collect(1))
         assert.strictEqual(report.collection.endedBy, "Deadline")
         assert.strictEqual(report.collection.finishedAtMillis, seconds(5))
+        assert.deepStrictEqual(yield* timesOf("Bob"), [seconds(3)])
         assert.deepStrictEqual(report.collection.outcomes.map((o) => o._tag), [
           "Unreachable",
           "Unreachable",
@@ -236,6 +266,111 @@ describe("round timing", () => {
       assert.deepStrictEqual(first, [0, seconds(2), seconds(6)])
       assert.deepStrictEqual(second, first)
     }))
+})
+
+describe("at a threshold of 50 % or less, who answers first does not choose the commitment", () => {
+  // 40 % of 5 primaries: 2 signatures required, so two commitments can both reach it.
+  const behind = ["Alice", "Bob"]
+  const upToDate = ["Charlie", "Dave", "Eve"]
+  const steady = (name: string) => behind.includes(name) ? Behaviour.lagging(2) : Behaviour.honest()
+
+  /**
+   * Alice and Bob hold a commitment two leaves behind, Charlie, Dave and Eve the current one. The `late`
+   * ones refuse connections until 5 s and answer on their retry at 6 s (the schedule: 0 s, 2 s, 6 s).
+   */
+  const roundWithLate = (late: ReadonlyArray<string>) =>
+    inWorld(
+      world(
+        Object.fromEntries(
+          [...behind, ...upToDate].map((name) => [name, late.includes(name) ? Behaviour.unreachable() : steady(name)])
+        ),
+        { config: { consensusThreshold: 40 } }
+      ),
+      Effect.gen(function*() {
+        const { network } = yield* TestNetwork.TestNetwork
+        const round = yield* Effect.fork(collect(1))
+        yield* TestClock.adjust("5 seconds")
+        yield* Effect.forEach(late, (name) => network.setBehaviour(name, steady(name)))
+        yield* TestClock.adjust("1 minute")
+        return yield* Fiber.join(round)
+      })
+    )
+
+  it.effect("the up-to-date providers answering seconds later are still awaited, as when they answer first", () =>
+    Effect.gen(function*() {
+      const oldFirst = yield* roundWithLate(upToDate)
+      const newFirst = yield* roundWithLate(behind)
+      for (const report of [oldFirst, newFirst]) {
+        assert.strictEqual(report.collection.required, 2)
+        assert.strictEqual(report.collection.endedBy, "AllAnswered")
+        assert.strictEqual(report.collection.finishedAtMillis - report.collection.startedAtMillis, seconds(6))
+        assert.deepStrictEqual(report.collection.outcomes.map((o) => o._tag), Array(5).fill("Answered"))
+      }
+      assert.deepStrictEqual(oldFirst.decision.resolution, newFirst.decision.resolution)
+      // The same majority (sr25519 signatures differ from one signing to the next, so compare the signers).
+      const majority = (report: typeof oldFirst) =>
+        Option.map(report.decision.majority, (m) => ({
+          commitment: m.commitment,
+          signers: m.signatures.map((s) => s.signer)
+        }))
+      assert.deepStrictEqual(majority(oldFirst), majority(newFirst))
+    }))
+
+  it.effect("two commitments that both reach the threshold go to a person, never to the older one", () =>
+    Effect.gen(function*() {
+      for (const late of [upToDate, behind]) {
+        const { decision } = yield* roundWithLate(late)
+        // As `Consensus.decide` rules: each of the two commitments has at least the 2 required.
+        const { resolution } = decision
+        assert.strictEqual(resolution._tag, "ManualIntervention")
+        assert.include(resolution._tag === "ManualIntervention" ? resolution.reason : "", "(3 and 2)")
+        assert.isFalse(decision.thresholdMet)
+        assert.strictEqual(decision.agreeing, 3)
+        // The group ahead is the up-to-date one (10 leaves), the other two leaves behind.
+        assert.deepStrictEqual(Option.map(decision.majority, (m) => Number(m.commitment.leafCount)), Option.some(10))
+      }
+    }))
+
+  it.effect("the round still ends after the grace window when the pending providers could not reach the threshold", () =>
+    inWorld(
+      world({
+        Alice: undefined,
+        Bob: undefined,
+        Charlie: undefined,
+        Dave: undefined,
+        Eve: Behaviour.slow("20 seconds")
+      }, {
+        config: { consensusThreshold: 40, graceWindow: "1 second" }
+      }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        // Eve alone, pending, could give another commitment 1 of the 2 required.
+        assert.strictEqual(report.collection.endedBy, "ThresholdMet")
+        assert.strictEqual(report.collection.finishedAtMillis, seconds(1))
+        assert.strictEqual((yield* outcomeOf("Eve", report.collection.outcomes))?._tag, "NotAwaited")
+        assert.strictEqual(report.decision.resolution._tag, "ProceedWithMajority")
+      })
+    ))
+
+  it.effect("after the grace window, the round ends as soon as no pending answer could change the decision", () =>
+    inWorld(
+      world({
+        Alice: undefined,
+        Bob: undefined,
+        Charlie: Behaviour.slow("2 seconds"),
+        Dave: Behaviour.slow("4 seconds"),
+        Eve: Behaviour.slow("20 seconds")
+      }, { config: { consensusThreshold: 40, graceWindow: "1 second" } }),
+      Effect.gen(function*() {
+        const report = yield* after("1 minute", collect(1))
+        // Met at 0 s, but Charlie, Dave and Eve could still have signed another commitment; at 2 s Dave
+        // and Eve still could; once Dave answers at 4 s, Eve alone could not.
+        assert.strictEqual(report.collection.endedBy, "ThresholdMet")
+        assert.strictEqual(report.collection.finishedAtMillis, seconds(4))
+        assert.strictEqual((yield* outcomeOf("Eve", report.collection.outcomes))?._tag, "NotAwaited")
+        assert.strictEqual(report.decision.agreeing, 4)
+      })
+    ))
 })
 
 describe("a bug in one provider's path", () => {

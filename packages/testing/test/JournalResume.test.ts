@@ -75,7 +75,9 @@ describe("resuming what an earlier process left", () => {
         yield* after("5 seconds", chain.submitPrepared(prepared))
         assert.strictEqual((yield* submissions).length, 1)
         const result = yield* after("5 seconds", submit(1))
-        assert.strictEqual(result._tag, "AlreadyCheckpointed")
+        // The result is the earlier submission's receipt, said to be settled (not a new payment).
+        assert.strictEqual(result._tag === "Submitted" && result.settled, true)
+        assert.strictEqual(result._tag === "Submitted" && result.receipt.extrinsicHash, prepared.extrinsicHash)
         assert.strictEqual((yield* submissions).length, 1)
         const stored = yield* journaled(1)
         assert.deepStrictEqual(stored.receipts.map((r) => r.extrinsicHash), [prepared.extrinsicHash])
@@ -92,7 +94,7 @@ describe("resuming what an earlier process left", () => {
         yield* Effect.fork(chain.submitPrepared(prepared))
         yield* TestClock.adjust("1 second")
         const result = yield* after("1 minute", submit(1))
-        assert.strictEqual(result._tag, "AlreadyCheckpointed")
+        assert.strictEqual(result._tag === "Submitted" && result.settled, true)
         assert.strictEqual((yield* submissions).length, 1)
         const stored = yield* journaled(1)
         assert.deepStrictEqual(stored.receipts.map((r) => r.extrinsicHash), [prepared.extrinsicHash])
@@ -127,7 +129,7 @@ describe("resuming what an earlier process left", () => {
       })
     ))
 
-  it.effect("an extrinsic whose nonce another one used is settled as failed; the chain state decides the rest", () =>
+  it.effect("an extrinsic superseded on chain stays in doubt (it may still land) until its era ends, then is failed", () =>
     inWorld(
       { providers, buckets, journal: "memory" },
       Effect.gen(function*() {
@@ -148,9 +150,14 @@ describe("resuming what an earlier process left", () => {
         yield* after("5 seconds", chain.submitPrepared(competitor))
         const result = yield* after("5 seconds", submit(1))
         assert.strictEqual(result._tag, "AlreadyCheckpointed")
-        const stored = yield* journaled(1)
-        const ours = stored.attempts.find((a) => a.prepared.extrinsicHash === prepared.extrinsicHash)
-        assert.strictEqual(ours?.status, "Failed")
+        const ours = (yield* journaled(1)).attempts.find((a) => a.prepared.extrinsicHash === prepared.extrinsicHash)
+        assert.strictEqual(ours?.status, "InDoubt")
+        assert.include(ours?.detail, `may still be included until block #${ChainClient.validUntil(prepared)}`)
+        // Past the end of its mortal era, and not on chain: it can never land.
+        yield* world.chain.produceBlocks(ChainClient.validUntil(prepared) + 1)
+        yield* after("5 seconds", submit(1))
+        const settled = (yield* journaled(1)).attempts.find((a) => a.prepared.extrinsicHash === prepared.extrinsicHash)
+        assert.strictEqual(settled?.status, "Failed")
         assert.strictEqual((yield* submissions).length, 1)
       })
     ))

@@ -1,9 +1,19 @@
-import { ChainClient, Domain, Submitter } from "@checkpointer/core"
+import { ChainClient, type Consensus, Domain, ReceiptJournal, Submitter } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Option } from "effect"
 import { FakeProviders, TestNetwork } from "../src/index.js"
 import { after, collect, inWorld, submissions, submit } from "./helpers.js"
 import { roundScenarios } from "./scenarios.js"
+
+/** Another checkpointer (no journal of ours) puts a decision's majority on chain. */
+const chainCheckpoint = (decision: Consensus.Decision) =>
+  Effect.flatMap(ChainClient.ChainClient, (chain) => {
+    const { commitment, signatures } = Option.getOrThrow(decision.majority)
+    return ChainClient.submitCheckpoint(
+      chain,
+      new ChainClient.CheckpointSubmission({ bucketId: decision.bucketId, commitment, signatures }, true)
+    )
+  })
 
 const { Behaviour } = FakeProviders
 const three = (behaviours: Partial<Record<"Alice" | "Bob" | "Charlie", FakeProviders.Behaviour>> = {}) =>
@@ -106,7 +116,7 @@ describe("submitting at most once", () => {
       })
     ))
 
-  it.effect("a finality timeout may have been paid; the next round sees the inclusion and pays nothing", () =>
+  it.effect("a finality timeout may have been paid; the next round waits (bounded) for its finality and pays nothing", () =>
     inWorld(
       {
         providers: three(),
@@ -118,15 +128,17 @@ describe("submitting at most once", () => {
         const result = yield* after("2 minutes", submit(1))
         assert.strictEqual(result._tag === "TransactionFailed" && result.reason, "FinalityTimeout")
         assert.strictEqual(result._tag === "TransactionFailed" && result.paid, true)
-        const next = yield* after("5 seconds", submit(1))
+        // The extrinsic is in a block, not final: the next round waits for its receipt up to the submission
+        // timeout, then finds the chain holding this commitment.
+        const next = yield* after("2 minutes", submit(1))
         assert.strictEqual(next._tag, "AlreadyCheckpointed")
         assert.strictEqual((yield* submissions).length, 1)
       })
     ))
 
-  it.effect("after an outcome that is unknown, the bucket is not paid for again until the hold passes", () =>
+  it.effect("after an outcome that is unknown, the next round sends the same signed bytes again, not a new extrinsic", () =>
     inWorld(
-      { providers: three(), buckets: [bucket1()], config: { inDoubtHold: "10 minutes" } },
+      { providers: three(), buckets: [bucket1()] },
       Effect.gen(function*() {
         const world = yield* TestNetwork.TestNetwork
         yield* world.chain.injectFailure(
@@ -134,13 +146,44 @@ describe("submitting at most once", () => {
         )
         const first = yield* after("5 seconds", submit(1))
         assert.strictEqual(first._tag === "TransactionFailed" && first.paid, true)
+        const next = yield* after("5 seconds", submit(1))
+        assert.strictEqual(next._tag === "Submitted" && next.settled, true)
+        const recorded = yield* submissions
+        assert.strictEqual(recorded.length, 1)
+        assert.strictEqual(next._tag === "Submitted" && next.receipt.extrinsicHash, recorded[0].extrinsicHash)
+      })
+    ))
+
+  it.effect("an unknown outcome that may still land holds the bucket: nothing new is signed until its era ends", () =>
+    inWorld(
+      { providers: three(), buckets: [bucket1()] },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        yield* world.chain.injectFailure(
+          new ChainClient.SubmissionFailed({ stage: "Dropped", detail: "connection lost", maybeIncluded: true })
+        )
+        const first = yield* after("5 seconds", submit(1))
+        assert.strictEqual(first._tag === "TransactionFailed" && first.paid, true)
+        const stored = Option.getOrThrow(yield* (yield* ReceiptJournal.ReceiptJournal).read(world.bucketId(1)))
+        const lost = Option.getOrThrow(stored.unresolved).prepared
+        // Someone else checkpoints newer data: the lost extrinsic must not be sent again (it would move the
+        // snapshot back), yet it may still land by itself. New data arrives.
+        yield* world.network.append(world.bucketId(1), 2)
+        yield* after("5 seconds", Effect.flatMap(collect(1), (report) => chainCheckpoint(report.decision)))
+        yield* world.network.append(world.bucketId(1), 3)
         const held = yield* after("5 seconds", submit(1))
         assert.strictEqual(held._tag === "TransactionFailed" && held.reason, "PreviousSubmissionInDoubt")
         assert.strictEqual(held._tag === "TransactionFailed" && held.paid, false)
-        assert.strictEqual((yield* submissions).length, 0)
-        yield* after("11 minutes", Effect.void)
-        assert.strictEqual((yield* after("5 seconds", submit(1)))._tag, "Submitted")
+        assert.include(
+          held._tag === "TransactionFailed" ? held.detail : "",
+          `until block #${ChainClient.validUntil(lost)}`
+        )
         assert.strictEqual((yield* submissions).length, 1)
+        // Past the end of its mortal era and not on chain: it is dead, and the bucket is free again.
+        yield* world.chain.produceBlocks(ChainClient.validUntil(lost))
+        const free = yield* after("5 seconds", submit(1))
+        assert.strictEqual(free._tag, "Submitted")
+        assert.strictEqual((yield* submissions).length, 2)
       })
     ))
 

@@ -242,12 +242,12 @@ export const devnet = (options: DevnetOptions) =>
           chain: [chain.url],
           signer: Option.some(Redacted.make("//Alice")),
           buckets: [Number(bucketId)],
-          journal: Option.none(),
-          intervalBlocks: options.intervalBlocks,
+          journal: { _tag: "Off" },
+          interval: { _tag: "Blocks", blocks: options.intervalBlocks },
           threshold: Option.none(),
           providerTimeout: Option.some(2_000),
           allowLocalProviders: true
-        }, { memoryJournal: true }).pipe(Layer.orDie)
+        }, { journal: "memory" }).pipe(Layer.orDie)
       )
     )
     yield* Console.log("")

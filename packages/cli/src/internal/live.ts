@@ -25,8 +25,10 @@ import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { lookup } from "node:dns/promises"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { createConnection } from "node:net"
+import { homedir } from "node:os"
+import { join } from "node:path"
 
 /** A configuration problem: one line, naming the field. Exit code 2. */
 export class BadConfig extends Data.TaggedError("BadConfig")<{ readonly message: string }> {}
@@ -39,8 +41,10 @@ const WsUrl = Schema.String.pipe(
 export const ConfigFile = Schema.Struct({
   chain: Schema.optional(Schema.Union(WsUrl, Schema.Array(WsUrl))),
   buckets: Schema.optional(Schema.Array(Schema.NonNegativeInt)),
-  journal: Schema.optional(Schema.String),
+  /** A directory, or `false` for no journal (a restart may then pay again). */
+  journal: Schema.optional(Schema.Union(Schema.String, Schema.Literal(false))),
   intervalBlocks: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  intervalSeconds: Schema.optional(Schema.Int.pipe(Schema.positive())),
   threshold: Schema.optional(Schema.Int.pipe(Schema.between(1, 100))),
   /** Milliseconds. */
   providerTimeout: Schema.optional(Schema.Int.pipe(Schema.positive())),
@@ -48,12 +52,25 @@ export const ConfigFile = Schema.Struct({
 })
 export type ConfigFile = typeof ConfigFile.Type
 
+/**
+ * Where the receipt journal lives: a directory (`perChain`: in a subdirectory named for the chain's
+ * genesis hash, so that one directory serves several chains), or none at all.
+ */
+export type JournalSetting =
+  | { readonly _tag: "Directory"; readonly directory: string }
+  | { readonly _tag: "Off" }
+
+/** When the loop's buckets are due. */
+export type IntervalSetting =
+  | { readonly _tag: "Blocks"; readonly blocks: number }
+  | { readonly _tag: "Seconds"; readonly seconds: number }
+
 export interface Settings {
   readonly chain: ReadonlyArray<string>
   readonly signer: Option.Option<Redacted.Redacted<string>>
   readonly buckets: ReadonlyArray<number>
-  readonly journal: Option.Option<string>
-  readonly intervalBlocks: number
+  readonly journal: JournalSetting
+  readonly interval: IntervalSetting
   readonly threshold: Option.Option<number>
   readonly providerTimeout: Option.Option<number>
   readonly allowLocalProviders: boolean
@@ -64,8 +81,10 @@ export interface CommonFlags {
   readonly config: Option.Option<string>
   readonly suri: Option.Option<Redacted.Redacted<string>>
   readonly journal: Option.Option<string>
+  readonly noJournal: boolean
   readonly buckets: ReadonlyArray<number>
   readonly intervalBlocks: Option.Option<number>
+  readonly intervalSeconds: Option.Option<number>
   readonly threshold: Option.Option<number>
 }
 
@@ -98,7 +117,22 @@ const readConfigFile = (path: string) =>
     )
   })
 
-const isLoopback = (url: string) => /^wss?:\/\/(127\.|localhost|\[::1\])/.test(url)
+/** Whether a chain URL's host is this machine: decided on the parsed host, never on a prefix of the text. */
+export const isLoopback = (url: string): boolean => {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, "").toLowerCase()
+  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host)
+}
+
+/**
+ * The journal's directory when none is given: `$CHECKPOINTER_JOURNAL_DIR`, else
+ * `$XDG_STATE_HOME/checkpointer`, else `~/.local/state/checkpointer`.
+ */
+export const defaultJournalDirectory = (env: NodeJS.ProcessEnv = process.env): string =>
+  env.CHECKPOINTER_JOURNAL_DIR !== undefined && env.CHECKPOINTER_JOURNAL_DIR !== ""
+    ? env.CHECKPOINTER_JOURNAL_DIR
+    : env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== ""
+    ? join(env.XDG_STATE_HOME, "checkpointer")
+    : join(homedir(), ".local", "state", "checkpointer")
 
 /** Flags over the config file over the environment. */
 export const resolveSettings = (flags: CommonFlags) =>
@@ -121,15 +155,42 @@ export const resolveSettings = (flags: CommonFlags) =>
       flags.suri,
       () => Option.map(Option.fromNullable(env.CHECKPOINTER_SIGNER_SURI), Redacted.make)
     )
+    if (Option.isSome(flags.journal) && flags.noJournal) {
+      return yield* new BadConfig({ message: "journal: give --journal DIR or --no-journal, not both" })
+    }
+    if (Option.isSome(flags.intervalBlocks) && Option.isSome(flags.intervalSeconds)) {
+      return yield* new BadConfig({ message: "interval: give --interval-blocks or --interval-seconds, not both" })
+    }
+    for (
+      const [name, value] of [["interval-blocks", flags.intervalBlocks], [
+        "interval-seconds",
+        flags.intervalSeconds
+      ]] as const
+    ) {
+      if (Option.isSome(value) && value.value < 1) {
+        return yield* new BadConfig({ message: `${name}: expected a positive integer, got ${value.value}` })
+      }
+    }
+    const journal: JournalSetting = flags.noJournal
+      ? { _tag: "Off" }
+      : Option.isSome(flags.journal)
+      ? { _tag: "Directory", directory: flags.journal.value }
+      : file.journal === false
+      ? { _tag: "Off" }
+      : { _tag: "Directory", directory: file.journal ?? defaultJournalDirectory(env) }
+    const interval: IntervalSetting = Option.isSome(flags.intervalSeconds)
+      ? { _tag: "Seconds", seconds: flags.intervalSeconds.value }
+      : Option.isSome(flags.intervalBlocks)
+      ? { _tag: "Blocks", blocks: flags.intervalBlocks.value }
+      : file.intervalSeconds !== undefined && file.intervalBlocks === undefined
+      ? { _tag: "Seconds", seconds: file.intervalSeconds }
+      : { _tag: "Blocks", blocks: file.intervalBlocks ?? 100 }
     return {
       chain: chainList,
       signer: suri,
       buckets: flags.buckets.length > 0 ? flags.buckets : [...(file.buckets ?? [])],
-      journal: Option.orElse(
-        flags.journal,
-        () => Option.fromNullable(file.journal ?? env.CHECKPOINTER_JOURNAL_DIR)
-      ),
-      intervalBlocks: Option.getOrElse(flags.intervalBlocks, () => file.intervalBlocks ?? 100),
+      journal,
+      interval,
       threshold: Option.orElse(flags.threshold, () => Option.fromNullable(file.threshold)),
       providerTimeout: Option.fromNullable(file.providerTimeout),
       // Loopback providers are normal next to a local chain, suspicious next to a remote one.
@@ -170,23 +231,38 @@ export const checkReachable = (endpoints: ReadonlyArray<string>) =>
 /** No chain endpoint accepts connections. Exit code 5. */
 export class ChainUnreachable extends Data.TaggedError("ChainUnavailable")<{ readonly message: string }> {}
 
-/** Everything a live round needs, on the configured chain. */
-export const liveLayer = (settings: Settings, options: { readonly memoryJournal?: boolean } = {}) => {
-  const journal = Option.match(settings.journal, {
-    onNone: () => (options.memoryJournal === true ? ReceiptJournal.layerMemory() : Layer.empty),
-    onSome: (directory) =>
-      ReceiptJournal.layerFileSystem({ directory }).pipe(
+/**
+ * The receipt journal of these settings on the connected chain: in `<directory>/<genesis hash>`, so that
+ * one directory serves several chains and a journal is never read against another chain's buckets (a
+ * directory that already holds a journal at its top, from an earlier version, is used as it is). With
+ * `memory`, or with the journal off, it lives in memory only.
+ */
+const journalLayer = (journal: JournalSetting | "memory") =>
+  journal === "memory" || journal._tag === "Off"
+    ? ReceiptJournal.layerMemory()
+    : Layer.unwrapEffect(Effect.gen(function*() {
+      const { api } = yield* PolkadotApi.PolkadotApi
+      const legacy = existsSync(join(journal.directory, "buckets"))
+      const directory = legacy ? journal.directory : join(journal.directory, api.genesisHash.toHex())
+      return ReceiptJournal.layerFileSystem({ directory }).pipe(
         Layer.provide(NodeContext.layer),
         Layer.mapError((e) => new BadConfig({ message: `journal ${directory}: ${e.message}` }))
       )
-  })
+    }))
+
+/**
+ * Everything a live round needs, on the configured chain. `journal: "memory"` keeps the journal in memory
+ * whatever the settings say (the devnet, and commands that never submit).
+ */
+export const liveLayer = (settings: Settings, options: { readonly journal?: "memory" | "settings" } = {}) => {
+  const api = PolkadotApi.layer({ endpoints: settings.chain, connectTimeout: "20 seconds" })
+  const events = CheckpointEvents.CheckpointEvents.layer
   return CheckpointManager.CheckpointManager.layerRound.pipe(
     Layer.provideMerge(
       Layer.mergeAll(
         PolkadotChainClient.layer(
           Option.match(settings.signer, { onNone: () => ({}), onSome: (signer) => ({ signer }) })
-        )
-          .pipe(Layer.provideMerge(PolkadotApi.layer({ endpoints: settings.chain, connectTimeout: "20 seconds" }))),
+        ).pipe(Layer.mapError((e) => new BadConfig({ message: e.message }))),
         ProviderHttpClient.layer({
           policy: settings.allowLocalProviders ? EndpointPolicy.local : EndpointPolicy.publicOnly,
           resolveHost
@@ -202,10 +278,9 @@ export const liveLayer = (settings: Settings, options: { readonly memoryJournal?
             onSome: (ms) => ({ providerTimeout: Duration.millis(ms) })
           })
         }).pipe(Layer.mapError((e) => new BadConfig({ message: `settings: ${e.message}` }))),
-        CheckpointEvents.CheckpointEvents.layer,
         ProviderHealth.ProviderHealth.layer(),
-        journal
-      )
+        journalLayer(options.journal === "memory" ? "memory" : settings.journal)
+      ).pipe(Layer.provideMerge(Layer.merge(api, events)))
     )
   )
 }
