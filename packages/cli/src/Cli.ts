@@ -395,7 +395,17 @@ const submitCommand = Command.make("submit", {
         })
       })
     )
-  })).pipe(Command.withDescription("one round and (unless --dry-run) one checkpoint"))
+  }).pipe(
+    // Stopped before the round (connecting, discovering): nothing was sent, and it did not succeed.
+    Effect.onInterrupt(() =>
+      process.exitCode === undefined || process.exitCode === 0
+        ? Effect.zipRight(
+          Console.error("checkpointer: interrupted before anything was sent"),
+          Effect.sync(() => void (process.exitCode = EXIT_INTERRUPTED))
+        )
+        : Effect.void
+    )
+  )).pipe(Command.withDescription("one round and (unless --dry-run) one checkpoint"))
 
 const collectCommand = Command.make(
   "collect",

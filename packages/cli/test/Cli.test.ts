@@ -1,54 +1,37 @@
+import { Devchain } from "@checkpointer/devchain"
 import { Loopback } from "@checkpointer/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { ApiPromise, WsProvider } from "@polkadot/api"
 import type { ProviderInterface } from "@polkadot/rpc-provider/types"
 import * as Effect from "effect/Effect"
-import * as Schedule from "effect/Schedule"
-import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { defaultJournalDirectory, isLoopback } from "../src/internal/live.js"
+import { eventually, jsonLines, run, start } from "./process.js"
 
-const BIN = fileURLToPath(new URL("../bin/checkpointer.mjs", import.meta.url))
 const CHAIN_SPEC = fileURLToPath(new URL("../../../../shared/fixtures/storage-local.json", import.meta.url))
 if (!existsSync(CHAIN_SPEC)) console.warn(`devnet --chain-spec test skipped: ${CHAIN_SPEC} not found`)
 
-interface Run {
-  readonly child: ChildProcess
-  readonly output: { stdout: string; stderr: string; exit: number | null | undefined }
-}
-
-const start = (args: ReadonlyArray<string>): Run => {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1" }
-  })
-  const output: Run["output"] = { stdout: "", stderr: "", exit: undefined }
-  child.stdout!.on("data", (d: Buffer) => (output.stdout += d.toString()))
-  child.stderr!.on("data", (d: Buffer) => (output.stderr += d.toString()))
-  child.on("exit", (code) => (output.exit = code))
-  return { child, output }
-}
-
-const eventually = (check: () => boolean, what: string, seconds = 30) =>
-  Effect.suspend(() => (check() ? Effect.void : Effect.fail(`timed out waiting for ${what}`))).pipe(
-    Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(seconds * 20))))
-  )
-
-/** Runs the command to completion (bounded). */
-const run = (args: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const r = start(args)
-    yield* Effect.addFinalizer(() => Effect.sync(() => void r.child.kill("SIGKILL")))
-    yield* eventually(() => r.output.exit !== undefined, `checkpointer ${args.join(" ")} to exit`, 60)
-    return r.output
-  })
-
-const jsonLines = (text: string) =>
-  text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>)
-
 const portOpen = Loopback.isListening
+
+describe("settings", () => {
+  it("a chain is local by its parsed host, never by a prefix of the text", () => {
+    expect(isLoopback("ws://127.0.0.1:9944")).toBe(true)
+    expect(isLoopback("ws://localhost:9944")).toBe(true)
+    expect(isLoopback("ws://[::1]:9944")).toBe(true)
+    expect(isLoopback("wss://localhost.evil.example")).toBe(false)
+    expect(isLoopback("wss://127.0.0.1.evil.example")).toBe(false)
+    expect(isLoopback("wss://rpc.example:443/127.0.0.1")).toBe(false)
+  })
+
+  it("the journal's default directory: $CHECKPOINTER_JOURNAL_DIR, else $XDG_STATE_HOME, else ~/.local/state", () => {
+    expect(defaultJournalDirectory({ CHECKPOINTER_JOURNAL_DIR: "/j", XDG_STATE_HOME: "/x" })).toBe("/j")
+    expect(defaultJournalDirectory({ XDG_STATE_HOME: "/x" })).toBe("/x/checkpointer")
+    expect(defaultJournalDirectory({})).toBe(join(homedir(), ".local", "state", "checkpointer"))
+  })
+})
 
 describe("the checkpointer command, run as a child process", () => {
   it.scopedLive(
@@ -56,7 +39,7 @@ describe("the checkpointer command, run as a child process", () => {
     () =>
       Effect.gen(function*() {
         // The devnet's loop checkpoints once, then waits many blocks: the next data is left for `submit`.
-        const devnet = start([
+        const devnet = yield* start([
           "devnet",
           "--port",
           "0",
@@ -68,11 +51,18 @@ describe("the checkpointer command, run as a child process", () => {
           "--interval-blocks",
           "100000"
         ])
-        yield* Effect.addFinalizer(() => Effect.sync(() => void devnet.child.kill("SIGKILL")))
         const lines = () => jsonLines(devnet.output.stdout)
         yield* eventually(() => lines().some((l) => l.type === "CheckpointSubmitted"), "the devnet's first checkpoint")
         const firstCheckpoint = lines().findIndex((l) => l.type === "CheckpointSubmitted")
         yield* eventually(() => lines().slice(firstCheckpoint).some((l) => l.type === "DataWritten"), "more data")
+        // The numbers it prints are what the providers hold: 3 more leaves per write, from 3; every
+        // checkpoint's leaf count is one of them.
+        const written = lines().filter((l) => l.type === "DataWritten").map((l) => l.leaves as number)
+        expect(written).toEqual(written.map((_, i) => 3 * (i + 1)))
+        const landed = lines().filter((l) => l.type === "CheckpointSubmitted").map((l) =>
+          Number((l.receipt as { commitment: { leafCount: string } }).commitment.leafCount)
+        )
+        for (const leaves of landed) expect(written).toContain(leaves)
         const started = lines().find((l) => l.type === "DevnetStarted")!
         const url = started.chain as string
         const providers = started.providers as ReadonlyArray<{ endpoint: string }>
@@ -83,10 +73,14 @@ describe("the checkpointer command, run as a child process", () => {
         expect(result?.type).toBe("Submitted")
         const receipt = result!.receipt as {
           blockHash: `0x${string}`
+          blockNumber: number
           extrinsicIndex: number
           extrinsicHash: string
           bucketId: string
+          commitment: { leafCount: string }
         }
+        const heldThen = lines().filter((l) => l.type === "DataWritten").map((l) => l.leaves as number)
+        expect(heldThen).toContain(Number(receipt.commitment.leafCount))
         expect(receipt.bucketId).toBe("0")
         expect(submitted.stdout).not.toContain("//Alice")
 
@@ -113,7 +107,9 @@ describe("the checkpointer command, run as a child process", () => {
 
         const status = yield* run(["status", "--chain", url, "--bucket", "0"])
         expect(status.exit, status.stderr).toBe(0)
-        expect(status.stdout).toMatch(/last checkpoint: block #\d+/)
+        expect(status.stdout).toContain(
+          `last checkpoint: block #${receipt.blockNumber}, ${receipt.commitment.leafCount} leaves`
+        )
         expect(status.stdout).toContain("min_providers 3")
 
         devnet.child.kill("SIGINT")
@@ -175,6 +171,20 @@ describe("the checkpointer command, run as a child process", () => {
       expect(badConfig.stderr.trim()).toBe(
         `checkpointer: config file ${file}: threshold: expected a number between 1 and 100, got 500`
       )
+
+      const chain = yield* Devchain.start({ blockMode: "instant", finalityLag: 0 })
+      // Twelve words with a wrong checksum: not a mnemonic.
+      const badMnemonic = Array.from({ length: 12 }, () => "abandon").join(" ")
+      const badSigner = yield* run(["submit", "--bucket", "0", "--chain", chain.url, "--suri", badMnemonic])
+      expect(badSigner.exit).toBe(2)
+      expect(badSigner.stderr.trim()).toBe(
+        "checkpointer: signer: not a valid secret URI, mnemonic or seed (a dev URI like //Alice, 12 or 24 words, or 0x + 64 hex)"
+      )
+      expect(badSigner.stdout + badSigner.stderr).not.toContain("abandon")
+
+      const bothJournals = yield* run(["submit", "--bucket", "0", "--journal", tmpdir(), "--no-journal"])
+      expect(bothJournals.exit).toBe(2)
+      expect(bothJournals.stderr.trim()).toBe("checkpointer: journal: give --journal DIR or --no-journal, not both")
 
       const noChain = yield* run(["collect", "--bucket", "0", "--chain", "ws://127.0.0.1:1"])
       expect(noChain.exit).toBe(5)

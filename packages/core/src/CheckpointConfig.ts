@@ -59,12 +59,6 @@ export interface CheckpointSettings {
   /** Every chain read (blocks, bucket, provider records) is bounded by this. */
   readonly chainTimeout: Duration.Duration
   /**
-   * After a submission whose outcome is unknown (finality timed out, the connection dropped), the same
-   * bucket is not submitted again for this long unless the chain shows the checkpoint: the extrinsic may
-   * still be included. Set it to at least the extrinsic's mortality period.
-   */
-  readonly inDoubtHold: Duration.Duration
-  /**
    * After a restart, a journaled round that met the threshold but was not submitted is submitted with its
    * signatures (verified again) instead of running a new round, if it is younger than this.
    */
@@ -101,7 +95,6 @@ const DURATION_KEYS = [
   "syncWait",
   "submissionTimeout",
   "chainTimeout",
-  "inDoubtHold",
   "reuseSignaturesFor",
   "challengeCooldown"
 ] as const
@@ -127,7 +120,6 @@ export const defaults: CheckpointSettings = {
   syncRequeries: 1,
   submissionTimeout: Duration.minutes(5),
   chainTimeout: Duration.seconds(30),
-  inDoubtHold: Duration.minutes(10),
   reuseSignaturesFor: Duration.minutes(10),
   autoChallenge: false,
   challengeAfterRounds: 3,
@@ -256,7 +248,7 @@ export const make = (
  * `CHECKPOINTER_RETRY_MAX_DELAY`, `CHECKPOINTER_RETRY_JITTER`, `CHECKPOINTER_CONSENSUS_THRESHOLD`,
  * `CHECKPOINTER_PROVIDER_CACHE_TTL`, `CHECKPOINTER_ROUND_DEADLINE`, `CHECKPOINTER_GRACE_WINDOW`,
  * `CHECKPOINTER_MAX_CONCURRENCY`, `CHECKPOINTER_SYNC_WAIT`, `CHECKPOINTER_SYNC_REQUERIES`,
- * `CHECKPOINTER_SUBMISSION_TIMEOUT`, `CHECKPOINTER_CHAIN_TIMEOUT`, `CHECKPOINTER_IN_DOUBT_HOLD`,
+ * `CHECKPOINTER_SUBMISSION_TIMEOUT`, `CHECKPOINTER_CHAIN_TIMEOUT`,
  * `CHECKPOINTER_PROVIDER_ENDPOINTS` (comma-separated URLs).
  *
  * @since 0.1.0
@@ -277,7 +269,6 @@ export const config: Config.Config<CheckpointSettings> = Config.all({
   syncRequeries: Config.integer("SYNC_REQUERIES").pipe(Config.withDefault(defaults.syncRequeries)),
   submissionTimeout: Config.duration("SUBMISSION_TIMEOUT").pipe(Config.withDefault(defaults.submissionTimeout)),
   chainTimeout: Config.duration("CHAIN_TIMEOUT").pipe(Config.withDefault(defaults.chainTimeout)),
-  inDoubtHold: Config.duration("IN_DOUBT_HOLD").pipe(Config.withDefault(defaults.inDoubtHold)),
   reuseSignaturesFor: Config.duration("REUSE_SIGNATURES_FOR").pipe(Config.withDefault(defaults.reuseSignaturesFor)),
   autoChallenge: Config.boolean("AUTO_CHALLENGE").pipe(Config.withDefault(defaults.autoChallenge)),
   challengeAfterRounds: Config.integer("CHALLENGE_AFTER_ROUNDS").pipe(

@@ -40,6 +40,7 @@ export interface DevnetOptions {
 }
 
 const PROVIDER_NAMES = ["Bob", "Charlie", "Dave", "Eve", "Ferdie"]
+const LEAVES_PER_WRITE = 3
 const MAX_PRIMARIES = 5
 
 export const devnet = (options: DevnetOptions) =>
@@ -92,7 +93,8 @@ export const devnet = (options: DevnetOptions) =>
         }; at least ${minProviders} signatures per checkpoint`,
         dim(
           out,
-          `  try:      checkpointer collect --chain ${chain.url} --bucket ${bucketId}    (Ctrl-C stops the devnet)`
+          `  try:      npx checkpointer collect --chain ${chain.url} --bucket ${bucketId}    (Ctrl-C stops the devnet)\n` +
+            `            npx checkpointer run --chain ${chain.url} --bucket ${bucketId} --interval-blocks 2 --suri //Alice`
         ),
         ""
       ].join("\n"), {
@@ -115,9 +117,9 @@ export const devnet = (options: DevnetOptions) =>
       const bus = yield* CheckpointEvents.CheckpointEvents
       const events = yield* bus.subscribe
       const who = (account: string) => names[simulators.findIndex((s) => s.account === account)] ?? short(account)
-      const journal = yield* Effect.serviceOption(ReceiptJournal.ReceiptJournal)
+      const journal = yield* ReceiptJournal.ReceiptJournal
       // What each provider did in the round that just landed: retries, laggards, who was not awaited.
-      const roundSummary = (Option.isSome(journal) ? journal.value.read(bucketId) : Effect.succeed(Option.none())).pipe(
+      const roundSummary = journal.read(bucketId).pipe(
         Effect.map(Option.flatMap((j) => Option.fromNullable(j.rounds.at(-1)))),
         Effect.flatMap(Option.match({
           onNone: () => Effect.void,
@@ -214,18 +216,28 @@ export const devnet = (options: DevnetOptions) =>
       // The data: every `writeEvery`, a few more leaves on every provider; the lagging ones fall
       // behind for a moment each time and catch up (a sync delay the round waits out).
       const write = Effect.gen(function*() {
-        const n = yield* Ref.updateAndGet(written, (x) => x + 3)
-        const roots = Array.from({ length: n }, (_, i) => blake2AsU8a(`devnet leaf ${i}`, 256))
+        const before = yield* Ref.getAndUpdate(written, (x) => x + LEAVES_PER_WRITE)
+        // Only the new leaves: `commit` appends to what each provider already holds.
+        const roots = Array.from(
+          { length: LEAVES_PER_WRITE },
+          (_, i) => blake2AsU8a(`devnet leaf ${before + i}`, 256)
+        )
+        const held = new Set<bigint>()
         for (const [i, simulator] of simulators.entries()) {
           if (roles[i] === "lagging") {
             yield* simulator.setFaults({ lag: { leaves: 2, catchUpAfter: Duration.times(options.blockTime, 3) } })
           }
-          if (roles[i] === "flaky") yield* simulator.setFaults({ flaky: { failureProbability: 0.35, seed: 7 + n } })
-          yield* simulator.commit(bucketId, roots)
+          if (roles[i] === "flaky") {
+            yield* simulator.setFaults({ flaky: { failureProbability: 0.35, seed: 7 + before } })
+          }
+          held.add((yield* simulator.commit(bucketId, roots)).leafCount)
         }
-        yield* emit(out, () => dim(out, `  wrote 3 leaves (now ${n}) to every provider`), {
+        // What the providers now hold (all the same: lagging ones only answer late), as they report it.
+        const leaves = Array.from(held).reduce((a, b) => (a > b ? a : b))
+        yield* emit(out, () => dim(out, `  wrote ${LEAVES_PER_WRITE} leaves (now ${leaves}) to every provider`), {
           type: "DataWritten",
-          leaves: n
+          added: LEAVES_PER_WRITE,
+          leaves: Number(leaves)
         })
         yield* loop.markDirty(bucketId)
       })

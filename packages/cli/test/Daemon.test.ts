@@ -1,0 +1,200 @@
+/**
+ * `checkpointer run` and `checkpointer submit` as an operator runs them: child processes against a
+ * devchain and simulated providers in this process, with data written while they run. Every number the
+ * command prints is checked against the chain and the providers.
+ */
+import { Devchain } from "@checkpointer/devchain"
+import { ProviderSimulator } from "@checkpointer/testing"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { blake2AsU8a } from "@polkadot/util-crypto"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { eventually, jsonLines, run, start } from "./process.js"
+
+const made: Array<string> = []
+const tempDir = (name: string) => {
+  const dir = mkdtempSync(join(tmpdir(), `checkpointer-${name}-`))
+  made.push(dir)
+  return dir
+}
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+})
+
+const NAMES = ["Bob", "Charlie", "Dave"]
+
+/** A devchain with bucket 0 (admin Alice, primaries Bob, Charlie, Dave, at least 2 signatures). */
+const world = (blockMode: "interval" | "manual") =>
+  Effect.gen(function*() {
+    const simulators = yield* Effect.forEach(NAMES, (name, i) => ProviderSimulator.start({ name, seed: 40 + i }))
+    const chain = yield* Devchain.start({
+      blockMode,
+      blockTime: Duration.millis(400),
+      finalityLag: blockMode === "manual" ? 0 : 1,
+      providers: simulators.map((s, i) => ({ account: `//${NAMES[i]}`, multiaddr: s.multiaddr })),
+      buckets: [{ admin: "//Alice", minProviders: 2, primaries: NAMES.map((n) => `//${n}`) }]
+    })
+    let written = 0
+    /** Leaf totals the providers have held, in order. */
+    const totals: Array<number> = []
+    const write = (count: number) =>
+      Effect.gen(function*() {
+        const roots = Array.from({ length: count }, (_, i) => blake2AsU8a(`daemon leaf ${written + i}`, 256))
+        const held = yield* Effect.forEach(simulators, (s) => s.commit(0n as never, roots))
+        written += count
+        for (const state of held) expect(Number(state.leafCount)).toBe(written)
+        totals.push(written)
+      })
+    /** The leaf counts the chain checkpointed, in order (from its `BucketCheckpointed` events). */
+    const checkpointed = () =>
+      chain.eventsNamed("StorageProvider", "BucketCheckpointed").map((e) =>
+        Number((e.fields as { commitment: { leaf_count: bigint } }).commitment.leaf_count)
+      )
+    return { chain, simulators, write, totals, checkpointed }
+  })
+
+const receiptsOf = (stdout: string) =>
+  jsonLines(stdout)
+    .filter((l) => l.type === "CheckpointSubmitted")
+    .map((l) => (l.event as { receipt: { commitment: { leafCount: string }; blockNumber: number } }).receipt)
+
+describe("checkpointer run: a watcher against a live chain", () => {
+  it.scopedLive(
+    "checkpoints new data as providers receive it (each landed, none repeated), stops cleanly on SIGTERM, and a restart on the same journal pays nothing twice",
+    () =>
+      Effect.gen(function*() {
+        const { chain, checkpointed, simulators, totals, write } = yield* world("interval")
+        const journal = tempDir("daemon-journal")
+        yield* write(4)
+        const args = [
+          "run",
+          "--chain",
+          chain.url,
+          "--bucket",
+          "0",
+          "--interval-blocks",
+          "2",
+          "--suri",
+          "//Alice",
+          "--json"
+        ]
+        const env = { CHECKPOINTER_JOURNAL_DIR: journal }
+        const first = yield* start(args, env)
+        // Data arrives while it runs: 2 leaves every 2.5 s.
+        const writer = yield* Effect.forkScoped(
+          Effect.forever(Effect.zipRight(Effect.sleep("2500 millis"), write(2)))
+        )
+        yield* eventually(() => receiptsOf(first.output.stdout).length >= 3, "three checkpoints from run", 60)
+        const running = jsonLines(first.output.stdout).find((l) => l.type === "Running")
+        expect(running?.journal).toBe(journal)
+
+        // Every printed checkpoint is on chain, with the leaf count a provider held at some point; none repeated.
+        const printed = receiptsOf(first.output.stdout).map((r) => Number(r.commitment.leafCount))
+        const onChain = checkpointed()
+        expect(onChain.slice(0, printed.length)).toEqual(printed)
+        for (const leaves of printed) expect(totals).toContain(leaves)
+        for (let i = 1; i < onChain.length; i++) expect(onChain[i]).toBeGreaterThan(onChain[i - 1]!)
+
+        // Stop it while rounds are in flight (slow providers keep one going), with SIGTERM.
+        for (const s of simulators) yield* s.setFaults({ latency: { min: "1500 millis", max: "1500 millis" } })
+        yield* write(2)
+        yield* Effect.sleep("1 second")
+        first.child.kill("SIGTERM")
+        yield* eventually(() => first.output.exit !== undefined, "run to exit on SIGTERM", 20)
+        expect(first.output.exit, first.output.stderr).toBe(0)
+        expect(jsonLines(first.output.stdout).some((l) => l.type === "Stopped")).toBe(true)
+        yield* Effect.sync(() => void writer.unsafeInterruptAsFork(writer.id()))
+        for (const s of simulators) yield* s.setFaults({})
+
+        // The journal directory holds this chain's journal, under its genesis hash.
+        expect(readdirSync(journal)).toEqual([chain.genesisHash])
+
+        // Restarted on the same journal with no new data: rounds run, nothing is paid again.
+        const landed = checkpointed().length
+        const second = yield* start(args, env)
+        yield* eventually(() => jsonLines(second.output.stdout).some((l) => l.type === "Running"), "run to start", 30)
+        const startedAt = chain.finalizedNumber()
+        yield* eventually(() => chain.finalizedNumber() >= startedAt + 8, "eight more finalized blocks", 30)
+        const settledOrNew = checkpointed().slice(landed)
+        // At most the checkpoint that was in flight at SIGTERM lands (settled, not paid twice).
+        expect(settledOrNew.length).toBeLessThanOrEqual(1)
+        const all = checkpointed()
+        expect(new Set(all).size).toBe(all.length)
+
+        // New data: it checkpoints again.
+        yield* write(3)
+        const target = totals[totals.length - 1]!
+        yield* eventually(
+          () => checkpointed().includes(target),
+          `a checkpoint of ${target} leaves after the restart`,
+          60
+        )
+        second.child.kill("SIGINT")
+        yield* eventually(() => second.output.exit !== undefined, "run to exit on SIGINT", 20)
+        expect(second.output.exit, second.output.stderr).toBe(0)
+        const final = checkpointed()
+        expect(new Set(final).size).toBe(final.length)
+      }),
+    180_000
+  )
+})
+
+describe("checkpointer submit: the journal by default, and an interruption that says what it left", () => {
+  it.scopedLive(
+    "an interrupted submit exits 6 saying the outcome is unknown; the rerun settles it without paying again",
+    () =>
+      Effect.gen(function*() {
+        const { chain, checkpointed, write } = yield* world("manual")
+        yield* write(5)
+        const state = tempDir("submit-state")
+        // No CHECKPOINTER_JOURNAL_DIR: the default location under $XDG_STATE_HOME.
+        const env = { CHECKPOINTER_JOURNAL_DIR: undefined, XDG_STATE_HOME: state }
+        const args = ["submit", "--chain", chain.url, "--bucket", "0", "--suri", "//Alice"]
+        const first = yield* start(args, env)
+        // Blocks are made by hand: the extrinsic waits in the pool until we make one.
+        yield* eventually(() => chain.chain.pending().length > 0, "the checkpoint extrinsic in the pool", 60)
+        first.child.kill("SIGINT")
+        yield* eventually(() => first.output.exit !== undefined, "submit to exit on SIGINT", 20)
+        expect(first.output.exit).toBe(6)
+        expect(first.output.stderr).toMatch(
+          /^checkpointer: interrupted: extrinsic 0x[0-9a-f]{64} for bucket 0 was sent and its outcome is not known yet; rerun the same command \(same journal\) to settle it/m
+        )
+        expect(existsSync(join(state, "checkpointer", chain.genesisHash, "buckets"))).toBe(true)
+
+        // It lands while nobody watches.
+        yield* chain.newBlock(2)
+        expect(checkpointed()).toEqual([5])
+
+        const rerun = yield* run(args, env, 60)
+        expect(rerun.exit, rerun.stderr).toBe(0)
+        expect(rerun.stdout).toMatch(/settled an earlier submission: checkpoint in block #1 /)
+        expect(rerun.stdout).toContain("5 leaves")
+        expect(checkpointed()).toEqual([5])
+      }),
+    120_000
+  )
+
+  it.scopedLive(
+    "--no-journal warns in one line, and an interrupted submit never exits 0",
+    () =>
+      Effect.gen(function*() {
+        const { chain } = yield* world("manual")
+        // No data at all: the providers hold nothing to sign yet, so the round waits for them.
+        const r = yield* start(
+          ["submit", "--chain", chain.url, "--bucket", "0", "--suri", "//Alice", "--no-journal"],
+          {}
+        )
+        yield* eventually(() => r.output.stderr.includes("warning: no journal"), "the warning", 30)
+        r.child.kill("SIGINT")
+        yield* eventually(() => r.output.exit !== undefined, "submit to exit", 20)
+        expect(r.output.stderr.split("\n").filter((l) => l.includes("warning"))).toEqual([
+          "checkpointer: warning: no journal: a restart may pay again for a checkpoint that was in flight"
+        ])
+        expect(r.output.exit).not.toBe(0)
+      }),
+    60_000
+  )
+})
