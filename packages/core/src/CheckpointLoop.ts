@@ -330,7 +330,9 @@ export const make = (
             lastSuccessMillis: success ? done : state.lastSuccessMillis,
             overdueReported: success ? false : state.overdueReported,
             retryNotBeforeMillis: success ? undefined : done + Duration.toMillis(delay),
-            paused: state.paused || (!success && streak >= settings.maxConsecutiveFailures)
+            // A bucket pauses itself after too many failures; a success (an explicit `submitNow`, a drive's
+            // write) shows the cause is gone, and unpauses it.
+            paused: success ? false : state.paused || streak >= settings.maxConsecutiveFailures
           }
           return [next, m.set(bucketId, next)]
         })
@@ -348,8 +350,12 @@ export const make = (
           }
         }
         yield* persist
-        // A request that came in while this round ran: one more round, in this same fiber.
-        if (after.rerun) return yield* runRound(bucketId)
+        if (success && before.paused) yield* publish(CheckpointEvent.LoopResumed({ bucketId }))
+        // A request that came in meanwhile, or a journaled round reused after a restart (its signatures may
+        // predate the latest writes, so the bucket is still dirty): one more round, in this same fiber.
+        if (after.rerun || (after.dirty && result._tag === "Submitted" && result.reused)) {
+          return yield* runRound(bucketId)
+        }
         return result
       }).pipe(
         // However it ends (interrupted by pause or stop, or a defect), the bucket is not left in flight.
@@ -367,7 +373,7 @@ export const make = (
         yield* FiberMap.run(rounds, bucketId, runRound(bucketId), { onlyIfMissing: true })
       })
 
-    /** A failed bucket's retry, when its backoff has passed: unless paused (resume starts it again). */
+    /** A failed bucket's retry, when its backoff has passed: unless paused (`resume` tries it again then). */
     const retry = (bucketId: BucketId) =>
       Effect.gen(function*() {
         if (yield* Ref.get(paused)) return
@@ -487,11 +493,18 @@ export const make = (
       }),
       resume: Effect.gen(function*() {
         yield* Ref.set(paused, false)
-        yield* Ref.update(states, (m) => {
-          for (const [id, s] of m) m.set(id, { ...s, paused: false, failureStreak: 0, retryNotBeforeMillis: undefined })
-          return m
+        // Buckets that were failing lost their retry timer to the pause (or paused themselves): they are
+        // tried again now, not at their next due point.
+        const failing = yield* Ref.modify(states, (m): [Array<BucketId>, Map<BucketId, BucketState>] => {
+          const found: Array<BucketId> = []
+          for (const [id, s] of m) {
+            if (s.failureStreak > 0 && (s.dirty || settings.submitOnEmpty)) found.push(id)
+            m.set(id, { ...s, paused: false, failureStreak: 0, retryNotBeforeMillis: undefined })
+          }
+          return [found, m]
         })
         yield* publish(CheckpointEvent.LoopResumed({ bucketId: undefined }))
+        for (const bucketId of failing) yield* start(bucketId)
         yield* tick(yield* Ref.get(lastHead))
       }),
       stop: Effect.gen(function*() {

@@ -358,7 +358,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
          * Settles what earlier attempts left unresolved, oldest first, each through the chain; only the
          * newest is ever sent again. Returns the newest receipt found and the attempts that may still land.
          */
-        const resumeUnresolved = (bucketId: BucketId, bucket: BucketInfo) =>
+        const resumeUnresolved = (bucketId: BucketId) =>
           Effect.gen(function*() {
             const stored = yield* journal.read(bucketId).pipe(
               Effect.mapError((error) => notSent(bucketId, "JournalUnreadable", error.message))
@@ -369,6 +369,9 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             })
             let latest = Option.none<CheckpointReceipt>()
             const pending: Array<PreparedCheckpoint> = []
+            // The chain is read only when there is something to settle (the common round has nothing).
+            if (unresolved.length === 0) return { latest, pending }
+            const bucket = yield* read("bucket", chain.bucket(bucketId))
             for (let i = 0; i < unresolved.length; i++) {
               const settled = yield* resumeAttempt(
                 bucketId,
@@ -389,7 +392,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               return yield* notSent(bucketId, "NoConsensus", "the decision does not meet the threshold")
             }
             const { commitment, signatures } = decision.majority.value
-            const { latest, pending } = yield* resumeUnresolved(bucketId, yield* read("bucket", chain.bucket(bucketId)))
+            const { latest, pending } = yield* resumeUnresolved(bucketId)
             if (Option.isSome(latest) && sameCommitment(latest.value.commitment, commitment)) {
               return new Submitted({ receipt: latest.value, decision, settled: true }, true)
             }
@@ -497,13 +500,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
         })
 
         const resume = Effect.fn("Submitter.resume")(function*(bucketId: BucketId) {
-          return yield* exclusive(
-            bucketId,
-            Effect.flatMap(
-              read("bucket", chain.bucket(bucketId)),
-              (bucket) => Effect.map(resumeUnresolved(bucketId, bucket), ({ latest }) => latest)
-            )
-          )
+          return yield* exclusive(bucketId, Effect.map(resumeUnresolved(bucketId), ({ latest }) => latest))
         })
 
         return Submitter.of({ submit, resume })

@@ -323,12 +323,14 @@ export const make = (options: ClientOptions = {}) =>
           })
         }
         const nonce = reserveNonce(chainNext, now)
-        // The era is built here from the block it is checkpointed at, so its end is known exactly: past
-        // it, an extrinsic not on chain can never land (the submitter's proof that it is dead).
-        const era = api.registry.createType("ExtrinsicEra", { current: best.number, period })
-        const validUntilBlock = era.isMortalEra ? era.asMortalEra.death(best.number) - 1 : undefined
+        // The era is built here, from the latest finalized block (as the api itself prefers: no fork can
+        // take it away), so its end is known exactly: past it, an extrinsic not on chain can never land
+        // (the submitter's proof that it is dead).
+        const anchor = yield* finalizedBlock
+        const era = api.registry.createType("ExtrinsicEra", { current: anchor.number, period })
+        const validUntilBlock = era.isMortalEra ? era.asMortalEra.death(anchor.number) - 1 : undefined
         yield* Effect.tryPromise({
-          try: () => tx.signAsync(signer, { nonce, era, blockHash: best.hash }),
+          try: () => tx.signAsync(signer, { nonce, era, blockHash: anchor.hash }),
           catch: (error) =>
             new ChainClient.SubmissionFailed({ stage: "Signing", detail: String(error), maybeIncluded: false })
         })

@@ -46,43 +46,51 @@ describe.skipIf(!present)("the live client's chain suite on the real runtime (Ch
   describe.sequential("one test at a time on the shared instance", () => {
     chainSuite({ name: "real runtime", era: "A", fresh })
 
-    it.scopedLive("local verification matters: this runtime accepts a garbage provider signature, Checkpointer never sends one", () =>
-      Effect.gen(function*() {
-        const { api, bucketId, context, simulators, write } = yield* arrange({ name: "real runtime", era: "A", fresh })
-        yield* write(5)
-        // Dave signs with a key that is not his: a signature the pallet should refuse.
-        yield* simulators[2]!.setFaults({ invalidSignature: true })
-        const result = yield* Effect.flatMap(
-          CheckpointManager.CheckpointManager,
-          (m) => m.submitCheckpoint(bucketId as never)
-        )
-          .pipe(Effect.provide(context))
-        expect(result._tag).toBe("Submitted")
-        if (result._tag !== "Submitted") return
-        expect([...result.receipt.signers].sort()).toEqual([account("Bob"), account("Charlie")].sort())
-        const submitted = yield* Effect.promise(() => api.rpc.chain.getBlock(result.receipt.blockHash))
-        const call = submitted.block.extrinsics[result.receipt.extrinsicIndex]!.method
-        expect(JSON.stringify(call.toJSON())).not.toContain(u8aToHex(dev("Dave").publicKey).slice(2))
+    it.scopedLive(
+      "local verification matters: this runtime accepts a garbage provider signature, Checkpointer never sends one",
+      () =>
+        Effect.gen(function*() {
+          const { api, bucketId, context, simulators, write } = yield* arrange({
+            name: "real runtime",
+            era: "A",
+            fresh
+          })
+          yield* write(5)
+          // Dave signs with a key that is not his: a signature the pallet should refuse.
+          yield* simulators[2]!.setFaults({ invalidSignature: true })
+          const result = yield* Effect.flatMap(
+            CheckpointManager.CheckpointManager,
+            (m) => m.submitCheckpoint(bucketId as never)
+          )
+            .pipe(Effect.provide(context))
+          expect(result._tag).toBe("Submitted")
+          if (result._tag !== "Submitted") return
+          expect([...result.receipt.signers].sort()).toEqual([account("Bob"), account("Charlie")].sort())
+          const submitted = yield* Effect.promise(() => api.rpc.chain.getBlock(result.receipt.blockHash))
+          const call = submitted.block.extrinsics[result.receipt.extrinsicIndex]!.method
+          expect(JSON.stringify(call.toJSON())).not.toContain(u8aToHex(dev("Dave").publicKey).slice(2))
 
-        // The same checkpoint pushed past the library, with 64 garbage bytes as Dave's signature:
-        // the runtime takes it and records Dave as a signer.
-        const { commitment } = result.receipt
-        const garbage = { Sr25519: u8aToHex(new Uint8Array(64).fill(0x5a)) }
-        const honest = NAMES_FOR_SIGNING.map((
-          name
-        ) => [dev(name).address, {
-          Sr25519: u8aToHex(dev(name).sign(encodeCommitmentPayload({ bucketId: bucketId as never, ...commitment })))
-        }])
-        const events = yield* sendTx(
-          api,
-          api.tx.storageProvider.checkpoint(bucketId, commitment.mmrRoot, commitment.startSeq, commitment.leafCount, [
-            ...honest,
-            [dev("Dave").address, garbage]
-          ]),
-          dev("Alice")
-        )
-        const checkpointed = events.find((e) => e.name === "storageProvider.BucketCheckpointed")
-        expect((checkpointed?.data.toJSON() as ReadonlyArray<unknown>)[4]).toContain(dev("Dave").address)
-      }))
+          // The same checkpoint pushed past the library, with 64 garbage bytes as Dave's signature:
+          // the runtime takes it and records Dave as a signer.
+          const { commitment } = result.receipt
+          const garbage = { Sr25519: u8aToHex(new Uint8Array(64).fill(0x5a)) }
+          const honest = NAMES_FOR_SIGNING.map((
+            name
+          ) => [dev(name).address, {
+            Sr25519: u8aToHex(dev(name).sign(encodeCommitmentPayload({ bucketId: bucketId as never, ...commitment })))
+          }])
+          const events = yield* sendTx(
+            api,
+            api.tx.storageProvider.checkpoint(bucketId, commitment.mmrRoot, commitment.startSeq, commitment.leafCount, [
+              ...honest,
+              [dev("Dave").address, garbage]
+            ]),
+            dev("Alice")
+          )
+          const checkpointed = events.find((e) => e.name === "storageProvider.BucketCheckpointed")
+          expect((checkpointed?.data.toJSON() as ReadonlyArray<unknown>)[4]).toContain(dev("Dave").address)
+        }),
+      120_000
+    )
   })
 })

@@ -41,6 +41,23 @@ describe("live ChainClient submissions, against the devchain", () => {
     30_000
   )
 
+  it.scoped(
+    "a prepared checkpoint says the last block that can include it: the end of the era it was signed with",
+    () =>
+      Effect.gen(function*() {
+        const { api, client } = yield* live(genesis())
+        const finalized = yield* client.finalizedBlock
+        const prepared = yield* client.prepareCheckpoint(submission(0, 12, ["Bob", "Dave"]))
+        const era = api.createType("Extrinsic", prepared.bytes).era
+        expect(era.isMortalEra).toBe(true)
+        expect(prepared.validUntilBlock).toBe(era.asMortalEra.death(finalized.number) - 1)
+        expect(ChainClient.validUntil(prepared)).toBe(prepared.validUntilBlock)
+        expect(prepared.validUntilBlock).toBeGreaterThanOrEqual(finalized.number)
+        expect(prepared.validUntilBlock).toBeLessThanOrEqual(finalized.number + 256)
+      }),
+    30_000
+  )
+
   it.scoped("each pallet error surfaces by name", () =>
     Effect.gen(function*() {
       const { api, client } = yield* live(genesis())

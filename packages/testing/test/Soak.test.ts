@@ -160,7 +160,9 @@ describe("soak in real time over loopback HTTP", () => {
             buckets: Array.from({ length: 20 }, (_, id) => ({ id, primaries: names, minProviders: 3 })),
             journal: "memory",
             health: {},
-            config: { maxRetries: 1 }
+            // 25 s scales to 500 ms per request: a busy 2-core machine serving 40 requests at once needs more
+            // than the default's 200 ms.
+            config: { maxRetries: 1, providerTimeout: "25 seconds" }
           },
           Effect.gen(function*() {
             const world = yield* TestNetwork.TestNetwork
