@@ -28,6 +28,7 @@ import {
   BadConfig,
   checkReachable,
   type CommonFlags,
+  journalDirectory,
   liveLayer,
   resolveSettings,
   type Settings
@@ -203,6 +204,9 @@ const devnetCommand = Command.make("devnet", {
     Options.withDescription("devchain port (0: any free port)")
   ),
   rounds: Options.integer("rounds").pipe(Options.withDescription("stop after this many checkpoints"), Options.optional),
+  noLoop: Options.boolean("no-loop").pipe(
+    Options.withDescription("write data but make no checkpoints of its own (leave them to `checkpointer run`)")
+  ),
   chainSpec: Options.file("chain-spec", { exists: "yes" }).pipe(
     Options.withDescription("run on this chain spec's runtime under Chopsticks instead of the devchain"),
     Options.optional
@@ -218,6 +222,7 @@ const devnetCommand = Command.make("devnet", {
     writeEvery: Duration.millis(o.writeEvery),
     port: o.port,
     rounds: o.rounds,
+    noLoop: o.noLoop,
     chainSpec: o.chainSpec,
     out: makeOutput(o.json)
   }).pipe(Effect.scoped)).pipe(Command.withDescription("the devchain and simulated providers, checkpointing live"))
@@ -260,17 +265,18 @@ const runCommand = Command.make(
               : CheckpointLoop.Every(Duration.seconds(settings.interval.seconds)),
             submitOnEmpty: true
           })
+          const journalIn = yield* journalDirectory(settings.journal)
           yield* emit(
             out,
             `checkpointing bucket(s) ${settings.buckets.join(", ")} on ${settings.chain.join(", ")} ${
               describeInterval(settings)
-            }; journal ${settings.journal._tag === "Off" ? "off" : settings.journal.directory} (Ctrl-C stops)`,
+            }; journal ${Option.getOrElse(journalIn, () => "off")} (Ctrl-C stops)`,
             {
               type: "Running",
               chain: settings.chain,
               buckets: settings.buckets,
               interval: settings.interval,
-              journal: settings.journal._tag === "Off" ? null : settings.journal.directory
+              journal: Option.getOrNull(journalIn)
             }
           )
           return yield* Effect.never

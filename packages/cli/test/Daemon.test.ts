@@ -89,7 +89,7 @@ describe("checkpointer run: a watcher against a live chain", () => {
         )
         yield* eventually(() => receiptsOf(first.output.stdout).length >= 3, "three checkpoints from run", 60)
         const running = jsonLines(first.output.stdout).find((l) => l.type === "Running")
-        expect(running?.journal).toBe(journal)
+        expect(running?.journal).toBe(join(journal, chain.genesisHash))
 
         // Every printed checkpoint is on chain, with the leaf count a provider held at some point; none repeated.
         const printed = receiptsOf(first.output.stdout).map((r) => Number(r.commitment.leafCount))

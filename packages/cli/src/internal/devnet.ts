@@ -34,6 +34,8 @@ export interface DevnetOptions {
   readonly port: number
   /** Stop after this many checkpoints (default: run until interrupted). */
   readonly rounds: Option.Option<number>
+  /** Run no checkpoint loop of its own: the checkpoints are left to `checkpointer run` (or `submit`). */
+  readonly noLoop: boolean
   /** Run on this chain spec's runtime under Chopsticks instead of the devchain. */
   readonly chainSpec: Option.Option<string>
   readonly out: Output
@@ -51,6 +53,9 @@ export const devnet = (options: DevnetOptions) =>
         message:
           `providers: expected 1 to ${MAX_PRIMARIES} (the pallet's MaxPrimaryProviders), got ${options.providers}`
       })
+    }
+    if (options.noLoop && Option.isSome(options.rounds)) {
+      return yield* new BadConfig({ message: "rounds: --no-loop makes no checkpoints to count" })
     }
     if (options.lagging + options.flaky >= options.providers) {
       return yield* new BadConfig({ message: "lagging + flaky: at least one provider must be honest" })
@@ -211,7 +216,9 @@ export const devnet = (options: DevnetOptions) =>
         Effect.forkScoped
       )
 
-      const loop = yield* CheckpointLoop.make([bucketId], { interval: CheckpointLoop.Blocks(options.intervalBlocks) })
+      const loop = options.noLoop
+        ? undefined
+        : yield* CheckpointLoop.make([bucketId], { interval: CheckpointLoop.Blocks(options.intervalBlocks) })
       const written = yield* Ref.make(0)
       // The data: every `writeEvery`, a few more leaves on every provider; the lagging ones fall
       // behind for a moment each time and catch up (a sync delay the round waits out).
@@ -239,11 +246,11 @@ export const devnet = (options: DevnetOptions) =>
           added: LEAVES_PER_WRITE,
           leaves: Number(leaves)
         })
-        yield* loop.markDirty(bucketId)
+        if (loop !== undefined) yield* loop.markDirty(bucketId)
       })
       yield* write.pipe(Effect.repeat(Schedule.spaced(options.writeEvery)), Effect.forkScoped)
       yield* Option.isSome(options.rounds) ? Deferred.await(enough) : Effect.never
-      yield* loop.stop
+      if (loop !== undefined) yield* loop.stop
       yield* emit(out, `Done: ${yield* Ref.get(checkpoints)} checkpoints.`, {
         type: "DevnetStopped",
         checkpoints: yield* Ref.get(checkpoints)

@@ -237,13 +237,19 @@ export class ChainUnreachable extends Data.TaggedError("ChainUnavailable")<{ rea
  * directory that already holds a journal at its top, from an earlier version, is used as it is). With
  * `memory`, or with the journal off, it lives in memory only.
  */
+/** The directory the journal of these settings uses on the connected chain (none: off). */
+export const journalDirectory = (journal: JournalSetting) =>
+  Effect.map(PolkadotApi.PolkadotApi, ({ api }) => {
+    if (journal._tag === "Off") return Option.none<string>()
+    const legacy = existsSync(join(journal.directory, "buckets"))
+    return Option.some(legacy ? journal.directory : join(journal.directory, api.genesisHash.toHex()))
+  })
+
 const journalLayer = (journal: JournalSetting | "memory") =>
   journal === "memory" || journal._tag === "Off"
     ? ReceiptJournal.layerMemory()
     : Layer.unwrapEffect(Effect.gen(function*() {
-      const { api } = yield* PolkadotApi.PolkadotApi
-      const legacy = existsSync(join(journal.directory, "buckets"))
-      const directory = legacy ? journal.directory : join(journal.directory, api.genesisHash.toHex())
+      const directory = Option.getOrThrow(yield* journalDirectory(journal))
       return ReceiptJournal.layerFileSystem({ directory }).pipe(
         Layer.provide(NodeContext.layer),
         Layer.mapError((e) => new BadConfig({ message: `journal ${directory}: ${e.message}` }))
