@@ -1,9 +1,19 @@
-import { CheckpointEvents, CheckpointLoop, type Domain, Metrics, ProviderHealth } from "@checkpointer/core"
+import {
+  ChainClient,
+  CheckpointEvents,
+  CheckpointLoop,
+  CheckpointManager,
+  type CheckpointResult,
+  type Domain,
+  Metrics,
+  ProviderHealth,
+  ReceiptJournal
+} from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
 import type { MetricState } from "effect"
-import { Duration, Effect, Metric, Option, Ref, Stream, TestClock } from "effect"
+import { Duration, Effect, Fiber, Layer, Metric, Option, TestClock } from "effect"
 import { FakeProviders, TestNetwork } from "../src/index.js"
-import { inWorld, submissions } from "./helpers.js"
+import { after, collect, inWorld, recordEvents, submissions, submit, truth } from "./helpers.js"
 
 const { Behaviour } = FakeProviders
 const providers = [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie" }]
@@ -17,15 +27,6 @@ const quick = { maxRetries: 0, graceWindow: "10 millis" } as const
 const withSlowCharlie = (
   latency: Duration.DurationInput
 ) => [...providers.slice(0, 2), { name: "Charlie", behaviour: Behaviour.slow(latency) }]
-
-/** Records every event from now on. */
-const recordEvents = Effect.gen(function*() {
-  const bus = yield* CheckpointEvents.CheckpointEvents
-  const seen = yield* Ref.make<ReadonlyArray<CheckpointEvents.CheckpointEvent>>([])
-  const stream = yield* bus.subscribe
-  yield* stream.pipe(Stream.runForEach((e) => Ref.update(seen, (all) => [...all, e])), Effect.forkScoped)
-  return Ref.get(seen)
-})
 
 const startLoop = (ids: ReadonlyArray<number>, settings: Partial<CheckpointLoop.LoopSettings>) =>
   Effect.gen(function*() {
@@ -500,6 +501,299 @@ describe("loop state survives a restart through the journal", () => {
         const charlie = yield* health.snapshot(world.account("Charlie"))
         assert.strictEqual(charlie.failures, 2)
         assert.isTrue(Option.getOrThrow(charlie.lastFailureMillis) >= failedAt)
+      })
+    ))
+})
+
+/** When each round asked Alice (one request per round: `quick` makes no provider retries). */
+const roundTimes = Effect.flatMap(TestNetwork.TestNetwork, (world) => world.network.requestTimes("Alice"))
+
+/** The `willRetry` of every `CheckpointFailed` event, in order. */
+const willRetries = (events: ReadonlyArray<CheckpointEvents.CheckpointEvent>) =>
+  events.flatMap((e) => (e._tag === "CheckpointFailed" ? [e.willRetry] : []))
+
+const setAll = (behaviour: FakeProviders.Behaviour) =>
+  Effect.flatMap(
+    TestNetwork.TestNetwork,
+    (world) =>
+      Effect.forEach(["Alice", "Bob", "Charlie"], (name) => world.network.setBehaviour(name, behaviour), {
+        discard: true
+      })
+  )
+
+describe("retries after a failure", () => {
+  it.scoped("CheckpointFailed.willRetry is true exactly when a retry is scheduled, and each one is followed by an attempt", () =>
+    inWorld(
+      {
+        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
+        buckets: [bucket(1)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const events = yield* recordEvents
+        // Due points an hour apart: every attempt after the first is the failure schedule's own.
+        const loop = yield* startLoop([1], {
+          interval: CheckpointLoop.Every("1 hour"),
+          maxConsecutiveFailures: 3,
+          failureRetryDelay: Duration.seconds(1),
+          failureRetryMaxDelay: Duration.seconds(4)
+        })
+        yield* loop.submitNow(world.bucketId(1))
+        yield* TestClock.adjust("10 seconds")
+        const times = yield* roundTimes
+        assert.deepStrictEqual(willRetries(yield* events), [true, true, false])
+        // One attempt, then one more for each failure that said it would be retried, after its backoff.
+        assert.deepStrictEqual(times.map((t) => t - times[0]), [0, 1000, 3000])
+        const status = yield* statusOf(loop, 1)
+        assert.isTrue(status.paused)
+        assert.strictEqual(status.failureStreak, 3)
+
+        // The last failure said no retry: none comes, neither from a timer nor from the due points.
+        yield* TestClock.adjust("3 hours")
+        assert.strictEqual((yield* roundTimes).length, 3)
+        assert.strictEqual(willRetries(yield* events).length, 3)
+      })
+    ))
+
+  it.scoped("a failed CheckpointManager.submitCheckpoint says willRetry false, and nothing tries again", () =>
+    inWorld(
+      {
+        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
+        buckets: [bucket(1)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const events = yield* recordEvents
+        // A loop over the same bucket runs meanwhile: the manual attempt's failure is not its to retry.
+        yield* startLoop([1], {
+          interval: CheckpointLoop.Every("1 minute"),
+          failureRetryDelay: Duration.seconds(1)
+        })
+        const result = yield* after("5 seconds", submit(1))
+        assert.strictEqual(result._tag, "ProvidersUnreachable")
+        assert.deepStrictEqual(willRetries(yield* events), [false])
+        yield* TestClock.adjust("1 hour")
+        assert.strictEqual((yield* roundTimes).length, 1)
+        assert.deepStrictEqual(willRetries(yield* events), [false])
+      })
+    ))
+
+  it.scoped("pause cancels a pending retry: no attempt while paused", () =>
+    inWorld(
+      {
+        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
+        buckets: [bucket(1)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const events = yield* recordEvents
+        const loop = yield* startLoop([1], {
+          interval: CheckpointLoop.Every("1 hour"),
+          failureRetryDelay: Duration.seconds(10)
+        })
+        yield* loop.submitNow(world.bucketId(1))
+        yield* TestClock.adjust("5 seconds")
+        assert.deepStrictEqual(willRetries(yield* events), [true])
+        yield* loop.pause
+        yield* setAll(Behaviour.honest())
+        yield* TestClock.adjust("30 minutes")
+        assert.strictEqual((yield* roundTimes).length, 1, "the retry due at 10 s did not run")
+        assert.strictEqual((yield* submissions).length, 0)
+      })
+    ))
+
+  it.scoped("resume at once tries again a failing bucket whose retry timer pause cancelled", () =>
+    inWorld(
+      {
+        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
+        buckets: [bucket(1)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const events = yield* recordEvents
+        // The next due point is an hour away: an attempt before it is resume's own.
+        const loop = yield* startLoop([1], {
+          interval: CheckpointLoop.Every("1 hour"),
+          failureRetryDelay: Duration.seconds(10)
+        })
+        yield* loop.markDirty(world.bucketId(1))
+        yield* loop.submitNow(world.bucketId(1))
+        yield* TestClock.adjust("5 seconds")
+        assert.deepStrictEqual(willRetries(yield* events), [true])
+        yield* loop.pause
+        yield* setAll(Behaviour.honest())
+        yield* TestClock.adjust("1 minute")
+        assert.strictEqual((yield* submissions).length, 0, "the retry due at 10 s was cancelled")
+
+        yield* loop.resume
+        yield* TestClock.adjust("5 seconds")
+        assert.strictEqual((yield* submissions).length, 1)
+        const status = yield* statusOf(loop, 1)
+        assert.isFalse(status.dirty)
+        assert.strictEqual(status.failureStreak, 0)
+      })
+    ))
+
+  it.scoped("a failure while paused says willRetry false, and is not retried", () =>
+    inWorld(
+      {
+        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
+        buckets: [bucket(1)],
+        config: quick
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const events = yield* recordEvents
+        const loop = yield* startLoop([1], {
+          interval: CheckpointLoop.Every("1 hour"),
+          failureRetryDelay: Duration.seconds(10)
+        })
+        yield* loop.pause
+        // An explicit request runs while paused; its failure schedules nothing.
+        yield* loop.submitNow(world.bucketId(1))
+        yield* TestClock.adjust("5 seconds")
+        assert.deepStrictEqual(willRetries(yield* events), [false])
+        yield* setAll(Behaviour.honest())
+        yield* TestClock.adjust("30 minutes")
+        assert.strictEqual((yield* roundTimes).length, 1)
+        assert.strictEqual((yield* submissions).length, 0)
+      })
+    ))
+})
+
+/** Another checkpointer (another process, none of our journal) puts what the providers hold now on chain. */
+const someoneElseCheckpoints = Effect.gen(function*() {
+  const chain = yield* ChainClient.ChainClient
+  const report = yield* after("5 seconds", collect(1))
+  const { commitment, signatures } = Option.getOrThrow(report.decision.majority)
+  yield* after(
+    "5 seconds",
+    ChainClient.submitCheckpoint(
+      chain,
+      new ChainClient.CheckpointSubmission({ bucketId: report.decision.bucketId, commitment, signatures }, true)
+    )
+  )
+})
+
+/** The result of the last attempt a manager made for bucket 1. */
+const lastResult = Effect.gen(function*() {
+  const manager = yield* CheckpointManager.CheckpointManager
+  const status = yield* manager.checkpointStatus(yield* TestNetwork.bucket(1))
+  return Option.getOrThrow(status.lastAttempt).result as CheckpointResult.CheckpointResult
+})
+
+const leafCounts = Effect.map(submissions, (all) => all.map((r) => r.submission.commitment.leafCount))
+
+const journaled = (id: number) =>
+  Effect.flatMap(
+    ReceiptJournal.ReceiptJournal,
+    (journal) => Effect.map(journal.read(BigInt(id) as never), Option.getOrThrow)
+  )
+
+/** One round of `run` that collects and journals its decision, then loses the chain before it can pay. */
+const chainLostAfterCollecting = <A, E, R>(run: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const world = yield* TestNetwork.TestNetwork
+    yield* setAll(Behaviour.slow("2 seconds"))
+    const fiber = yield* Effect.fork(run)
+    yield* TestClock.adjust("1 second")
+    yield* world.chain.setUnavailable(true)
+    yield* TestClock.adjust("2 seconds")
+    yield* world.chain.setUnavailable(false)
+    return fiber
+  })
+
+describe("the loop after someone else checkpoints", () => {
+  it.scoped("no silent stall: a dirty bucket's next due round asks the providers afresh and submits the newest data", () =>
+    inWorld(
+      {
+        // Charlie lags: every round reports a ProviderConflict, naming the majority root it saw.
+        providers: [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie", behaviour: Behaviour.lagging(1) }],
+        buckets: [bucket(1)],
+        config: quick,
+        journal: "memory"
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const events = yield* recordEvents
+        const loop = yield* startLoop([1], { interval: CheckpointLoop.Every("1 minute") })
+        yield* loop.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("61 seconds")
+        assert.deepStrictEqual(yield* leafCounts, [10n])
+
+        // Two leaves are written, and someone else checkpoints them before our next due point.
+        yield* world.network.append(world.bucketId(1), 2)
+        yield* someoneElseCheckpoints
+        yield* loop.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("50 seconds") // due at 2 minutes: the chain already holds it
+        const held = yield* lastResult
+        assert.strictEqual(held._tag, "AlreadyCheckpointed")
+        assert.strictEqual(held._tag === "AlreadyCheckpointed" && held.relation, "Same")
+        assert.strictEqual(held._tag === "AlreadyCheckpointed" && Number(held.snapshot.commitment.leafCount), 12)
+        assert.deepStrictEqual(yield* leafCounts, [10n, 12n])
+
+        // Three more leaves: the next due round, a minute on (not ten), submits them.
+        yield* world.network.append(world.bucketId(1), 3)
+        yield* loop.markDirty(world.bucketId(1))
+        const newest = yield* truth(1)
+        const seen = (yield* events).length
+        yield* TestClock.adjust("1 minute")
+        assert.deepStrictEqual(yield* leafCounts, [10n, 12n, 15n])
+        const submitted = yield* lastResult
+        assert.strictEqual(submitted._tag === "Submitted" && submitted.reused, false)
+        assert.isFalse((yield* statusOf(loop, 1)).dirty)
+        const conflicts = (yield* events).slice(seen).filter((e) => e._tag === "ProviderConflict")
+        assert.isAbove(conflicts.length, 0)
+        assert.isTrue(
+          conflicts.every((e) => e._tag === "ProviderConflict" && e.majorityRoot === newest.mmrRoot),
+          "the conflict is reported against the newest data, not re-reported from an old round"
+        )
+        assert.strictEqual((yield* world.chain.counts).repeated, 0)
+      })
+    ))
+
+  it.scoped("a journaled round is reused at the first attempt after a restart, and never at a later attempt", () =>
+    inWorld(
+      { providers, buckets: [bucket(1)], config: quick, journal: "memory" },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        // The first process: its round met the threshold and was journaled; then the chain went away.
+        const first = yield* chainLostAfterCollecting(submit(1))
+        assert.strictEqual((yield* Fiber.join(first))._tag, "ChainUnavailable")
+        const left = yield* journaled(1)
+        assert.strictEqual(left.rounds.at(-1)?.action, "Submit")
+        assert.strictEqual(left.attempts.length, 0)
+
+        // The next process: a manager and a loop of its own, over the same journal.
+        yield* setAll(Behaviour.unreachable())
+        const restarted = yield* Layer.build(CheckpointManager.CheckpointManager.layerRound)
+        const loop = yield* startLoop([1], {
+          interval: CheckpointLoop.Every("1 hour"),
+          failureRetryDelay: Duration.seconds(10)
+        }).pipe(Effect.provide(restarted))
+        const asked = (yield* roundTimes).length
+        const reused = yield* after("5 seconds", loop.submitNowAndWait(world.bucketId(1)))
+        assert.strictEqual(reused._tag === "Submitted" && reused.reused, true)
+        assert.deepStrictEqual(yield* leafCounts, [10n])
+        assert.strictEqual((yield* roundTimes).length, asked, "the providers were not asked")
+
+        // A later attempt journals a round for 12 leaves and loses the chain before paying ...
+        yield* world.network.append(world.bucketId(1), 2)
+        yield* chainLostAfterCollecting(loop.submitNow(world.bucketId(1)))
+        assert.deepStrictEqual((yield* statusOf(loop, 1)).lastResult, Option.some("ChainUnavailable"))
+        const unpaid = (yield* journaled(1)).rounds.at(-1)
+        assert.strictEqual(unpaid?.action, "Submit")
+        assert.strictEqual(unpaid && Number(Option.getOrThrow(unpaid.decision.majority).commitment.leafCount), 12)
+
+        // ... and its retry asks the providers, who now hold 15: the journaled round is not reused.
+        yield* world.network.append(world.bucketId(1), 3)
+        yield* TestClock.adjust("15 seconds")
+        assert.deepStrictEqual(yield* leafCounts, [10n, 15n])
+        const fresh = yield* lastResult.pipe(Effect.provide(restarted))
+        assert.strictEqual(fresh._tag === "Submitted" && fresh.reused, false)
       })
     ))
 })

@@ -1,6 +1,6 @@
-import { CheckpointManager, type CheckpointResult, type Domain } from "@checkpointer/core"
+import { CheckpointEvents, CheckpointManager, type CheckpointResult, type Domain } from "@checkpointer/core"
 import { assert } from "@effect/vitest"
-import { Duration, Effect, Fiber, Supervisor, TestClock } from "effect"
+import { Duration, Effect, Fiber, Ref, Stream, Supervisor, TestClock } from "effect"
 import type { ConfigError, Layer, Scope } from "effect"
 import { TestNetwork } from "../src/index.js"
 
@@ -90,3 +90,12 @@ export const account = (name: string): Effect.Effect<Domain.AccountId, never, Te
 export const submissions = Effect.flatMap(TestNetwork.TestNetwork, (world) => world.chain.submissions)
 
 export const seconds = (n: number) => Duration.toMillis(Duration.seconds(n))
+
+/** Records every event published from now on; the effect returned reads them, oldest first. */
+export const recordEvents = Effect.gen(function*() {
+  const bus = yield* CheckpointEvents.CheckpointEvents
+  const seen = yield* Ref.make<ReadonlyArray<CheckpointEvents.CheckpointEvent>>([])
+  const stream = yield* bus.subscribe
+  yield* stream.pipe(Stream.runForEach((e) => Ref.update(seen, (all) => [...all, e])), Effect.forkScoped)
+  return Ref.get(seen)
+})
