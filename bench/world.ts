@@ -4,16 +4,12 @@
  */
 import {
   ChainClient,
-  CheckpointConfig,
-  CheckpointEvents,
-  CheckpointManager,
+  Checkpointer,
   type Domain,
   EndpointPolicy,
   type ProviderApi,
-  ProviderHealth,
   ProviderHttpClient,
-  ReceiptJournal,
-  SignatureVerifier
+  ReceiptJournal
 } from "@checkpointer/core"
 import { FakeChain } from "@checkpointer/testing"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -92,15 +88,8 @@ export const remoteWorld = (
     }
     /** Checkpointer's round services on this world's chain, asking providers through `api`. */
     const layerWith = (api: Layer.Layer<ProviderApi.ProviderApi>) =>
-      CheckpointManager.CheckpointManager.layerRound.pipe(
-        Layer.provideMerge(Layer.mergeAll(
-          Layer.succeed(ChainClient.ChainClient, fake.client),
-          api,
-          SignatureVerifier.SignatureVerifier.layer,
-          CheckpointConfig.CheckpointConfig.layer(SETTINGS),
-          ReceiptJournal.layerMemory(),
-          ProviderHealth.ProviderHealth.layer().pipe(Layer.provideMerge(CheckpointEvents.CheckpointEvents.layer))
-        )),
+      Checkpointer.layerOn({ journal: ReceiptJournal.layerMemory(), settings: SETTINGS }).pipe(
+        Layer.provideMerge(Layer.merge(Layer.succeed(ChainClient.ChainClient, fake.client), api)),
         Layer.orDie
       )
     const layer = layerWith(

@@ -14,6 +14,8 @@ export * as ChainClient from "./ChainClient.js"
 /** @since 0.1.0 */
 export * as CheckpointConfig from "./CheckpointConfig.js"
 /** @since 0.1.0 */
+export * as Checkpointer from "./Checkpointer.js"
+/** @since 0.1.0 */
 export * as CheckpointEvents from "./CheckpointEvents.js"
 /** @since 0.1.0 */
 export * as CheckpointLoop from "./CheckpointLoop.js"

@@ -10,3 +10,5 @@ export * as DevSetup from "./DevSetup.js"
 export * as PolkadotApi from "./PolkadotApi.js"
 /** @since 0.1.0 */
 export * as PolkadotChainClient from "./PolkadotChainClient.js"
+/** @since 0.1.0 */
+export * as PolkadotCheckpointer from "./PolkadotCheckpointer.js"

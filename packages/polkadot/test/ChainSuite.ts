@@ -3,17 +3,7 @@
  * (era C and era A) and the storage chain's real runtime under Chopsticks. A world gives a fresh chain
  * state per test (a new devchain, or Chopsticks rewound); buckets are set up with that era's own calls.
  */
-import {
-  ChainClient,
-  CheckpointConfig,
-  CheckpointEvents,
-  CheckpointManager,
-  EndpointPolicy,
-  ProviderHealth,
-  ProviderHttpClient,
-  ReceiptJournal,
-  SignatureVerifier
-} from "@checkpointer/core"
+import { ChainClient, CheckpointManager, EndpointPolicy, ReceiptJournal } from "@checkpointer/core"
 import { ProviderSimulator } from "@checkpointer/testing"
 import { NodeHttpClient } from "@effect/platform-node"
 import { expect, it } from "@effect/vitest"
@@ -24,7 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { DevSetup, PolkadotApi } from "../src/index.js"
+import { DevSetup, PolkadotApi, PolkadotCheckpointer } from "../src/index.js"
 import { account, clientLayer, submission } from "./helpers.js"
 
 export interface ChainWorld {
@@ -50,16 +40,16 @@ export const arrange = (world: ChainWorld) =>
     yield* endow(["Dave", "Eve", "Ferdie"])
     const simulators = yield* Effect.forEach(NAMES, (name) => ProviderSimulator.start({ name }))
     const context = yield* Layer.build(
-      CheckpointManager.CheckpointManager.layerRound.pipe(
-        Layer.provideMerge(Layer.mergeAll(
-          clientLayer(url),
-          ProviderHttpClient.layer({ policy: EndpointPolicy.local }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
-          SignatureVerifier.SignatureVerifier.layer,
-          CheckpointConfig.CheckpointConfig.layer({ providerTimeout: "3 seconds", roundDeadline: "30 seconds" }),
-          ReceiptJournal.layerMemory(),
-          ProviderHealth.ProviderHealth.layer().pipe(Layer.provideMerge(CheckpointEvents.CheckpointEvents.layer))
-        ))
-      )
+      // The ready-made live stack, as a user assembles it.
+      PolkadotCheckpointer.layer({
+        endpoints: [url],
+        reconnectDelay: "100 millis",
+        connectTimeout: "10 seconds",
+        signer: Redacted.make("//Alice"),
+        journal: ReceiptJournal.layerMemory(),
+        settings: { providerTimeout: "3 seconds", roundDeadline: "30 seconds" },
+        providers: { policy: EndpointPolicy.local }
+      }).pipe(Layer.provide(NodeHttpClient.layerUndici))
     )
     const { api } = Context.get(context, PolkadotApi.PolkadotApi)
     const bucketId = yield* DevSetup.setupBucket(

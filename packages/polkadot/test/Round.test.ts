@@ -1,14 +1,4 @@
-import {
-  ChainClient,
-  CheckpointConfig,
-  CheckpointEvents,
-  CheckpointManager,
-  EndpointPolicy,
-  ProviderHealth,
-  ProviderHttpClient,
-  ReceiptJournal,
-  SignatureVerifier
-} from "@checkpointer/core"
+import { ChainClient, Checkpointer, CheckpointManager, EndpointPolicy, ReceiptJournal } from "@checkpointer/core"
 import { Devchain } from "@checkpointer/devchain"
 import { ProviderSimulator } from "@checkpointer/testing"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -30,16 +20,11 @@ const network = (config: Devchain.DevchainConfigInput) =>
       providers: simulators.map((s, i) => ({ account: `//${PROVIDERS[i]}`, multiaddr: s.multiaddr })),
       buckets: [{ admin: "//Alice", minProviders: 2, primaries: PROVIDERS.map((p) => `//${p}`) }]
     })
-    const round = CheckpointManager.CheckpointManager.layerRound.pipe(
-      Layer.provideMerge(Layer.mergeAll(
-        clientLayer(chain.url),
-        ProviderHttpClient.layer({ policy: EndpointPolicy.local }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
-        SignatureVerifier.SignatureVerifier.layer,
-        CheckpointConfig.CheckpointConfig.layer({ providerTimeout: "2 seconds", roundDeadline: "30 seconds" }),
-        ReceiptJournal.layerMemory(),
-        ProviderHealth.ProviderHealth.layer().pipe(Layer.provideMerge(CheckpointEvents.CheckpointEvents.layer))
-      ))
-    )
+    const round = Checkpointer.layer({
+      journal: ReceiptJournal.layerMemory(),
+      settings: { providerTimeout: "2 seconds", roundDeadline: "30 seconds" },
+      providers: { policy: EndpointPolicy.local }
+    }).pipe(Layer.provideMerge(clientLayer(chain.url)), Layer.provide(NodeHttpClient.layerUndici))
     const write = (count: number) =>
       Effect.forEach(simulators, (s) =>
         s.commit(0n as never, Array.from({ length: count }, (_, i) => blake2AsU8a(`leaf ${i}`, 256))))

@@ -15,23 +15,16 @@
  *
  * @since 0.1.0
  */
+import type { ProviderHealth } from "@checkpointer/core"
 import {
   ChainClient,
   CheckpointConfig,
-  CheckpointEvents,
-  CheckpointManager,
-  type CommitmentCollector,
-  type Consensus,
+  Checkpointer,
   Domain,
   EndpointPolicy,
   ProviderApi,
-  type ProviderDiscovery,
-  ProviderHealth,
   ProviderHttpClient,
-  ReceiptJournal,
-  type RetryPolicy,
-  SignatureVerifier,
-  type Submitter
+  ReceiptJournal
 } from "@checkpointer/core"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -294,33 +287,11 @@ const arrange = (setup: NetworkSetup) =>
  * @category layers
  */
 export const layer = (setup: NetworkSetup): Layer.Layer<
-  | TestNetwork
-  | FakeChain.FakeChain
-  | ChainClient.ChainClient
-  | ProviderApi.ProviderApi
-  | SignatureVerifier.SignatureVerifier
-  | CheckpointConfig.CheckpointConfig
-  | CheckpointManager.CheckpointManager
-  | ProviderDiscovery.ProviderDiscovery
-  | CommitmentCollector.CommitmentCollector
-  | Consensus.Consensus
-  | Submitter.Submitter
-  | RetryPolicy.RetryPolicy
-  | CheckpointEvents.CheckpointEvents
-  | ReceiptJournal.ReceiptJournal
-  | ProviderHealth.ProviderHealth,
+  TestNetwork | FakeChain.FakeChain | ChainClient.ChainClient | Checkpointer.Services,
   ConfigError.ConfigError
 > =>
-  CheckpointManager.CheckpointManager.layerRound.pipe(
-    Layer.provideMerge(
-      Layer.mergeAll(
-        Layer.scopedContext(arrange(setup)),
-        SignatureVerifier.SignatureVerifier.layer,
-        CheckpointConfig.CheckpointConfig.layer(effectiveConfig(setup)),
-        journalLayer(setup),
-        ProviderHealth.ProviderHealth.layer(setup.health)
-      ).pipe(Layer.provideMerge(CheckpointEvents.CheckpointEvents.layer))
-    )
+  Checkpointer.layerOn({ journal: journalLayer(setup), settings: effectiveConfig(setup), health: setup.health }).pipe(
+    Layer.provideMerge(Layer.scopedContext(arrange(setup)))
   )
 
 const journalLayer = (setup: NetworkSetup): Layer.Layer<ReceiptJournal.ReceiptJournal> =>

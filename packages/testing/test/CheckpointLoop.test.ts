@@ -398,7 +398,7 @@ describe("provider health in rounds", () => {
         const events = yield* recordEvents
         const loop = yield* startLoop([1], { interval: CheckpointLoop.Every("1 minute"), submitOnEmpty: true })
         yield* TestClock.adjust("5 minutes")
-        const health = yield* Effect.map(Effect.serviceOption(ProviderHealth.ProviderHealth), Option.getOrThrow)
+        const health = yield* ProviderHealth.ProviderHealth
         const charlie = yield* health.snapshot(world.account("Charlie"))
         assert.strictEqual(charlie.status, "Unreachable")
         assert.strictEqual(charlie.breaker, "Open")
@@ -485,7 +485,7 @@ describe("loop state survives a restart through the journal", () => {
         yield* TestClock.adjust("61 seconds")
         yield* first.markDirty(world.bucketId(2))
         yield* first.stop
-        const health = yield* Effect.map(Effect.serviceOption(ProviderHealth.ProviderHealth), Option.getOrThrow)
+        const health = yield* ProviderHealth.ProviderHealth
         const failedAt = Option.getOrThrow((yield* health.snapshot(world.account("Charlie"))).lastFailureMillis)
         assert.isAtLeast(failedAt, 1_700_000_000_000)
 

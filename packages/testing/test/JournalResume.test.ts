@@ -8,7 +8,7 @@ const { Behaviour } = FakeProviders
 const providers = [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie" }]
 const buckets = [{ id: 1, primaries: ["Alice", "Bob", "Charlie"], minProviders: 2 }]
 
-const journal = Effect.map(Effect.serviceOption(ReceiptJournal.ReceiptJournal), Option.getOrThrow)
+const journal = ReceiptJournal.ReceiptJournal
 const journaled = (id: number) =>
   Effect.flatMap(journal, (j) => Effect.map(j.read(BigInt(id) as never), Option.getOrThrow))
 

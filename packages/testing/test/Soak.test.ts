@@ -81,7 +81,7 @@ describe("soak", () => {
           assert.isTrue(status.every((s) => !s.inFlight), "nothing in flight")
           assert.isTrue(status.every((s) => !s.dirty), "every bucket checkpointed at its latest data")
           // Every bucket's snapshot is at its latest data, and its journal's last receipt is that checkpoint.
-          const journal = Option.getOrThrow(yield* Effect.serviceOption(ReceiptJournal.ReceiptJournal))
+          const journal = yield* ReceiptJournal.ReceiptJournal
           for (const id of ids) {
             const data = (yield* world.network.bucketData(id))!
             const snapshot = Option.getOrThrow(Option.getOrThrow(yield* world.chain.bucket(id)).snapshot)
@@ -97,7 +97,7 @@ describe("soak", () => {
           // Health agrees with what happened: the four honest providers never failed; the faulty one
           // answered less often (its slow failures end up not awaited, which health does not count);
           // every request counted once; the status history stays bounded.
-          const health = Option.getOrThrow(yield* Effect.serviceOption(ProviderHealth.ProviderHealth))
+          const health = yield* ProviderHealth.ProviderHealth
           const snapshots = yield* Effect.forEach(names, (name) => health.snapshot(world.account(name)))
           for (const [i, snapshot] of snapshots.entries()) {
             assert.strictEqual(snapshot.requests, snapshot.successes + snapshot.failures, names[i])
