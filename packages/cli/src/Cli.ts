@@ -573,11 +573,19 @@ export const EXIT_INTERRUPTED = 130
  * @since 0.1.0
  * @category entry
  */
-export const exitCode = (error: { readonly _tag: string }): number => {
+export const exitCode = (error: { readonly _tag: string; readonly reason?: unknown }): number => {
   switch (error._tag) {
     case "BadConfig":
     case "BucketNotFound":
+    case "JournalFailed":
       return 2
+    case "SubmissionRefused":
+      // Nothing was sent: a signer that cannot submit is configuration; too few signatures is consensus.
+      return error.reason === "NoSigner" || error.reason === "NotBucketWriter"
+        ? 2
+        : error.reason === "NoConsensus" || error.reason === "InsufficientSignatures"
+        ? 3
+        : 4
     case "InsufficientConsensus":
     case "ProvidersUnreachable":
     case "NoProviders":

@@ -28,10 +28,10 @@ import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
 import type { AlreadyCheckpointed, CheckpointError, CheckpointResult } from "./CheckpointResult.js"
 import {
   InsufficientConsensus,
+  JournalFailed,
   NoProviders,
   ProvidersUnreachable,
-  Submitted,
-  TransactionFailed
+  Submitted
 } from "./CheckpointResult.js"
 import type { Collection } from "./CommitmentCollector.js"
 import { CommitmentCollector } from "./CommitmentCollector.js"
@@ -204,15 +204,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
       const reusable = (bucketId: BucketId) =>
         Effect.gen(function*() {
           const stored = yield* journal.read(bucketId).pipe(
-            Effect.mapError((error) =>
-              new TransactionFailed({
-                bucketId,
-                reason: "JournalUnreadable",
-                module: Option.none(),
-                detail: error.message,
-                paid: false
-              })
-            )
+            Effect.mapError((error) => new JournalFailed({ bucketId, reason: "Unreadable", detail: error.message }))
           )
           if (Option.isNone(stored)) return Option.none<Decision>()
           const last = stored.value.rounds[stored.value.rounds.length - 1]
@@ -437,7 +429,9 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
  * @category functions
  */
 export const failureReason = (error: CheckpointError): string =>
-  error._tag === "TransactionFailed" ? `TransactionFailed: ${error.reason}` : error._tag
+  error._tag === "TransactionFailed" || error._tag === "SubmissionRefused" || error._tag === "JournalFailed"
+    ? `${error._tag}: ${error.reason}`
+    : error._tag
 
 const sameCommitment = Schema.equivalence(Commitment)
 

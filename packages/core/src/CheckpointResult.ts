@@ -96,9 +96,78 @@ export class NoProviders extends Schema.TaggedError<NoProviders>()("NoProviders"
 }
 
 /**
- * The checkpoint was not made. `reason` is the chain's module error name when the chain rejected it
- * (`InsufficientSignatures`, `NotBucketWriter`, ...), or why it was not sent or not confirmed.
- * `paid` says whether a fee may have been charged (the extrinsic may have been included).
+ * Why a checkpoint was refused before anything was signed or sent.
+ *
+ * - `NoConsensus`: the decision does not meet the threshold;
+ * - `ConflictsWithSnapshot`: the chain holds another commitment over the same range;
+ * - `RangeRegression`: the commitment would move the snapshot backwards (the pallet would accept it);
+ * - `PreviousSubmissionInDoubt`: an earlier extrinsic for the bucket may still land;
+ * - `NoSigner`, `NotBucketWriter`: no account, or one that is not a Writer or Admin of the bucket;
+ * - `InsufficientSignatures`: too few signatures still valid for the bucket as it is now;
+ * - `Unsupported`, `SigningFailed`: the runtime has no such call, or the signer could not sign.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const RefusalReason = Schema.Literal(
+  "NoConsensus",
+  "ConflictsWithSnapshot",
+  "RangeRegression",
+  "PreviousSubmissionInDoubt",
+  "NoSigner",
+  "NotBucketWriter",
+  "InsufficientSignatures",
+  "Unsupported",
+  "SigningFailed"
+)
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type RefusalReason = typeof RefusalReason.Type
+
+/**
+ * The submitter refused to submit: nothing was signed or sent, so nothing was paid (by construction:
+ * there is no `paid` field to get wrong).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SubmissionRefused extends Schema.TaggedError<SubmissionRefused>()("SubmissionRefused", {
+  bucketId: BucketId,
+  reason: RefusalReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `bucket ${this.bucketId}: not submitted: ${this.reason}${this.detail === "" ? "" : ` (${this.detail})`}`
+  }
+}
+
+/**
+ * The receipt journal could not be used: `Unreadable` (a damaged or newer file), `Unavailable` (a write
+ * that must precede the broadcast failed) or `Locked` (another process holds the bucket). Nothing was
+ * sent.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class JournalFailed extends Schema.TaggedError<JournalFailed>()("JournalFailed", {
+  bucketId: BucketId,
+  reason: Schema.Literal("Unreadable", "Unavailable", "Locked"),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `bucket ${this.bucketId}: journal ${this.reason.toLowerCase()}: ${this.detail}`
+  }
+}
+
+/**
+ * The checkpoint transaction failed on the chain's side. `reason` is the chain's module error name when
+ * the chain rejected it at dispatch (`InsufficientSignatures`, `NotBucketWriter`, ..., with `module`),
+ * or the stage at which the submission was lost (`Pool`, `Dropped`, `Stale`, `FinalityTimeout`,
+ * `ChainUnavailable`, `EventMismatch`). `paid` says whether a fee may have been charged (the extrinsic
+ * may have been included). Refusals before sending are `SubmissionRefused`, never this.
  *
  * @since 0.1.0
  * @category errors
@@ -128,6 +197,8 @@ export type CheckpointError =
   | ProvidersUnreachable
   | NoProviders
   | TransactionFailed
+  | SubmissionRefused
+  | JournalFailed
   | ChainUnavailable
   | BucketNotFound
 

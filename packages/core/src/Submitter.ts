@@ -46,7 +46,14 @@ import type {
 } from "./ChainClient.js"
 import { ChainClient, CheckpointSubmission, SubmissionFailed, validUntil } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
-import { AlreadyCheckpointed, Submitted, TransactionFailed } from "./CheckpointResult.js"
+import {
+  AlreadyCheckpointed,
+  JournalFailed,
+  type RefusalReason,
+  SubmissionRefused,
+  Submitted,
+  TransactionFailed
+} from "./CheckpointResult.js"
 import { rangeRegression } from "./CommitmentCollector.js"
 import { encodeCommitmentPayload } from "./CommitmentPayload.js"
 import type { Decision } from "./Consensus.js"
@@ -65,14 +72,14 @@ import { requiredSignatures } from "./Threshold.js"
 export interface SubmitterService {
   readonly submit: (
     decision: Decision
-  ) => Effect.Effect<Submitted | AlreadyCheckpointed, TransactionFailed | ChainReadError>
+  ) => Effect.Effect<Submitted | AlreadyCheckpointed, SubmitError>
   /**
    * Resolves what an earlier process left unresolved for a bucket (with a journal; nothing otherwise):
    * the receipt of an extrinsic found on chain, or of the same signed bytes sent again.
    */
   readonly resume: (
     bucketId: BucketId
-  ) => Effect.Effect<Option.Option<CheckpointReceipt>, TransactionFailed | ChainReadError>
+  ) => Effect.Effect<Option.Option<CheckpointReceipt>, SubmitError>
 }
 
 /** What settling one unresolved attempt showed. */
@@ -105,8 +112,23 @@ export const snapshotRelation = (
   return "Behind"
 }
 
-const notSent = (bucketId: BucketId, reason: string, detail: string) =>
-  new TransactionFailed({ bucketId, reason, module: Option.none(), detail, paid: false })
+/**
+ * How a submission can fail: refused before anything was sent, the journal unusable, or the chain.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SubmitError = SubmissionRefused | JournalFailed | TransactionFailed | ChainReadError
+
+const refused = (bucketId: BucketId, reason: RefusalReason, detail: string) =>
+  new SubmissionRefused({ bucketId, reason, detail })
+
+/** A failure to prepare that the port does not promise (nothing was sent). */
+const unexpected = (bucketId: BucketId, error: { readonly _tag: string; readonly message: string }) =>
+  new TransactionFailed({ bucketId, reason: error._tag, module: Option.none(), detail: error.message, paid: false })
+
+const journalFailed = (bucketId: BucketId, reason: JournalFailed["reason"], detail: string) =>
+  new JournalFailed({ bucketId, reason, detail })
 
 /**
  * The submitter.
@@ -171,7 +193,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
         /** A journal write that must succeed before going on (nothing is broadcast unjournaled). */
         const mustJournal = (bucketId: BucketId, change: (journal: Journal.BucketJournal) => Journal.BucketJournal) =>
           journalWrite(bucketId, change).pipe(
-            Effect.mapError((error) => notSent(bucketId, "JournalUnavailable", error.message))
+            Effect.mapError((error) => journalFailed(bucketId, "Unavailable", error.message))
           )
 
         /** A journal write after the fact: a failure is logged; the next start recovers it from chain. */
@@ -361,7 +383,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
         const resumeUnresolved = (bucketId: BucketId) =>
           Effect.gen(function*() {
             const stored = yield* journal.read(bucketId).pipe(
-              Effect.mapError((error) => notSent(bucketId, "JournalUnreadable", error.message))
+              Effect.mapError((error) => journalFailed(bucketId, "Unreadable", error.message))
             )
             const unresolved = Option.match(stored, {
               onNone: () => [],
@@ -389,7 +411,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
           Effect.gen(function*() {
             const { bucketId } = decision
             if (Option.isNone(decision.majority) || !decision.thresholdMet) {
-              return yield* notSent(bucketId, "NoConsensus", "the decision does not meet the threshold")
+              return yield* refused(bucketId, "NoConsensus", "the decision does not meet the threshold")
             }
             const { commitment, signatures } = decision.majority.value
             const { latest, pending } = yield* resumeUnresolved(bucketId)
@@ -408,7 +430,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             const relation = snapshotRelation(atBest, commitment)
             if (relation === "Conflict") {
               const held = Option.getOrThrow(atBest.snapshot).commitment
-              return yield* notSent(
+              return yield* refused(
                 bucketId,
                 "ConflictsWithSnapshot",
                 `the chain holds root ${held.mmrRoot} over ${held.startSeq}+${held.leafCount}; ` +
@@ -416,13 +438,13 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               )
             }
             const regression = rangeRegression(atBest, { bucketId, commitment, signature: signatures[0].signature })
-            if (regression !== undefined) return yield* notSent(bucketId, "RangeRegression", regression)
+            if (regression !== undefined) return yield* refused(bucketId, "RangeRegression", regression)
 
             // An earlier extrinsic that may still land holds the bucket: a second one could be paid for too,
             // or land after it and move the snapshot backwards.
             if (pending.length > 0) {
               const newest = pending[pending.length - 1]
-              return yield* notSent(
+              return yield* refused(
                 bucketId,
                 "PreviousSubmissionInDoubt",
                 `extrinsic ${newest.extrinsicHash} may still be included until block #${
@@ -432,11 +454,11 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             }
 
             if (Option.isNone(chain.signer)) {
-              return yield* notSent(bucketId, "NoSigner", "no account is configured to sign submissions")
+              return yield* refused(bucketId, "NoSigner", "no account is configured to sign submissions")
             }
             const role = finalized.roleOf(chain.signer.value)
             if (role !== "Admin" && role !== "Writer") {
-              return yield* notSent(
+              return yield* refused(
                 bucketId,
                 "NotBucketWriter",
                 `${chain.signer.value} is ${role === undefined ? "not a member" : `a ${role}`} of bucket ${bucketId}`
@@ -449,7 +471,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               minProviders: finalized.minProviders
             })
             if (valid.length < required || valid.length === 0) {
-              return yield* notSent(
+              return yield* refused(
                 bucketId,
                 "InsufficientSignatures",
                 `${valid.length} signatures still valid for the bucket as it is now; ${required} required`
@@ -459,11 +481,20 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             const prepared = yield* chain.prepareCheckpoint(
               new CheckpointSubmission({ bucketId, commitment, signatures: valid }, true)
             ).pipe(
-              Effect.catchAll((error) =>
-                Effect.fail(
-                  notSent(bucketId, error._tag === "SubmissionFailed" ? error.stage : error._tag, error.message)
-                )
-              )
+              Effect.catchAll((error): Effect.Effect<never, SubmitError> => {
+                if (error._tag !== "SubmissionFailed") {
+                  return Effect.fail(error._tag === "ChainUnavailable" ? error : unexpected(bucketId, error))
+                }
+                switch (error.stage) {
+                  case "NoSigner":
+                  case "Unsupported":
+                    return Effect.fail(refused(bucketId, error.stage, error.detail))
+                  case "Signing":
+                    return Effect.fail(refused(bucketId, "SigningFailed", error.detail))
+                  default:
+                    return Effect.fail(unexpected(bucketId, error))
+                }
+              })
             )
             const preparedAt = yield* Clock.currentTimeMillis
             yield* mustJournal(bucketId, (j) => Journal.addAttempt(j, prepared, preparedAt))
@@ -484,13 +515,13 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
         /** Holds the bucket's lock in this process and, with a journal, across processes. */
         const exclusive = <A>(
           bucketId: BucketId,
-          effect: Effect.Effect<A, TransactionFailed | ChainReadError>
-        ): Effect.Effect<A, TransactionFailed | ChainReadError> =>
+          effect: Effect.Effect<A, SubmitError>
+        ): Effect.Effect<A, SubmitError> =>
           Effect.flatMap(lockFor(bucketId), (lock) =>
             journal.withLock(bucketId, lock.withPermits(1)(effect)).pipe(
               Effect.catchAll((error) =>
                 error._tag === "JournalError"
-                  ? Effect.fail(notSent(bucketId, "JournalLocked", error.message))
+                  ? Effect.fail(journalFailed(bucketId, "Locked", error.message))
                   : Effect.fail(error)
               )
             ))

@@ -99,3 +99,9 @@ export const recordEvents = Effect.gen(function*() {
   yield* stream.pipe(Stream.runForEach((e) => Ref.update(seen, (all) => [...all, e])), Effect.forkScoped)
   return Ref.get(seen)
 })
+
+/** Asserts that a round's result is a refusal (nothing signed, nothing paid) for this reason. */
+export const expectRefused = (result: { readonly _tag: string }, reason: CheckpointResult.RefusalReason): void => {
+  assert.strictEqual(result._tag, "SubmissionRefused", `expected a refusal (${reason}), got ${result._tag}`)
+  assert.strictEqual((result as CheckpointResult.SubmissionRefused).reason, reason)
+}
