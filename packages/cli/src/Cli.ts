@@ -235,6 +235,11 @@ const runCommand = Command.make(
       const out = makeOutput(o.json)
       const settings = yield* resolveSettings(flags({ ...o, buckets: yield* parseBuckets(o.buckets) }))
       yield* requireBuckets(settings)
+      if (Option.isNone(settings.signer)) {
+        return yield* new BadConfig({
+          message: "signer: run submits checkpoints and needs one (--suri or CHECKPOINTER_SIGNER_SURI)"
+        })
+      }
       yield* warnNoJournal(settings)
       yield* withLive(
         settings,
@@ -259,12 +264,29 @@ const runCommand = Command.make(
           )
           // A watcher: with no write hooks, every bucket is due at every interval; a round pays only when
           // its providers agree on a commitment newer than the chain's.
-          yield* CheckpointLoop.make(settings.buckets.map(bucketId), {
+          const loop = yield* CheckpointLoop.make(settings.buckets.map(bucketId), {
             interval: settings.interval._tag === "Blocks"
               ? CheckpointLoop.Blocks(settings.interval.blocks)
               : CheckpointLoop.Every(Duration.seconds(settings.interval.seconds)),
             submitOnEmpty: true
           })
+          // Runs before the loop's own finalizers, so the rounds still in flight are known.
+          yield* Effect.addFinalizer(() =>
+            Effect.flatMap(loop.status, (status) => {
+              const interrupted = status.filter((s) => s.inFlight).map((s) => Number(s.bucketId))
+              return emit(
+                out,
+                interrupted.length === 0
+                  ? "stopped"
+                  : `stopped: the round of bucket(s) ${interrupted.join(", ")} was interrupted; ${
+                    settings.journal._tag === "Off"
+                      ? "an extrinsic already sent may still land (no journal to settle it)"
+                      : "an extrinsic already sent is settled from the journal at the next start"
+                  }`,
+                { type: "Stopped", interrupted }
+              )
+            })
+          )
           const journalIn = yield* journalDirectory(settings.journal)
           yield* emit(
             out,
@@ -280,21 +302,17 @@ const runCommand = Command.make(
             }
           )
           return yield* Effect.never
-        })).pipe(
-          Effect.onInterrupt(() =>
-            emit(out, "stopped: rounds in flight were interrupted; the journal settles them at the next start", {
-              type: "Stopped"
-            })
-          )
-        )
+        }))
       )
     })
 ).pipe(Command.withDescription("watch buckets' providers and checkpoint new data as it appears"))
 
 const describeEvent = (event: CheckpointEvents.CheckpointEvent): string =>
   CheckpointEvents.CheckpointEvent.$match(event, {
-    CheckpointSubmitted: ({ receipt }) =>
-      `bucket ${receipt.bucketId}: checkpoint in block #${receipt.blockNumber}, ${receipt.commitment.leafCount} leaves, ${receipt.signers.length} signers`,
+    CheckpointSubmitted: ({ receipt, settled }) =>
+      `bucket ${receipt.bucketId}: checkpoint in block #${receipt.blockNumber}, ${receipt.commitment.leafCount} leaves, ${receipt.signers.length} signers${
+        settled ? " (sent earlier, settled from the journal: not paid again)" : ""
+      }`,
     CheckpointFailed: ({ bucketId, reason, willRetry }) =>
       `bucket ${bucketId}: ${reason}${willRetry ? " (will retry)" : ""}`,
     ProviderConflict: ({ bucketId, disagreeing }) =>
@@ -509,7 +527,13 @@ const statusCommand = Command.make(
                 }`,
                 `  dirty: ${
                   Option.match(dirty, {
-                    onNone: () => dim(out, "unknown (no journal)"),
+                    onNone: () =>
+                      dim(
+                        out,
+                        settings.journal._tag === "Off"
+                          ? "unknown (no journal)"
+                          : "unknown (no loop state in the journal)"
+                      ),
                     onSome: (d) => (d ? yellow(out, "yes") : "no")
                   })
                 }`,

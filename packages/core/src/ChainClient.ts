@@ -352,6 +352,11 @@ export interface ChainClientService {
   readonly findReceipt: (
     prepared: PreparedCheckpoint
   ) => Effect.Effect<Option.Option<CheckpointReceipt>, ChainUnavailable | DispatchFailed>
+  /**
+   * Whether the signer's finalized nonce has moved past the prepared extrinsic's: then it was included
+   * (and `findReceipt` finds it) or another extrinsic used its nonce, and it can never land.
+   */
+  readonly nonceUsed: (prepared: PreparedCheckpoint) => Effect.Effect<boolean, ChainUnavailable>
   /** Submits `challenge_offchain` and waits for finality. */
   readonly challengeOffchain: (challenge: OffchainChallenge) => Effect.Effect<ChallengeReceipt, ChainWriteError>
 }

@@ -30,7 +30,11 @@ export type ProviderStatus = "Unknown" | "Healthy" | "Degraded" | "Unreachable"
  * @category models
  */
 export type CheckpointEvent = Data.TaggedEnum<{
-  CheckpointSubmitted: { readonly bucketId: BucketId; readonly receipt: CheckpointReceipt }
+  /**
+   * A checkpoint landed. `settled`: it was sent earlier (by a previous process, or an attempt whose
+   * outcome was unknown) and found on chain now, not paid for now.
+   */
+  CheckpointSubmitted: { readonly bucketId: BucketId; readonly receipt: CheckpointReceipt; readonly settled: boolean }
   /** `willRetry`: a retry of this bucket is scheduled (by the loop); false when nothing will try again. */
   CheckpointFailed: { readonly bucketId: BucketId; readonly reason: string; readonly willRetry: boolean }
   ProviderConflict: {

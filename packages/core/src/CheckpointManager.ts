@@ -358,8 +358,9 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
               disagreeing: disagreeing.map((c) => ({ provider: c.provider, conflict: c._tag }))
             }))
           }
-          if (result._tag === "Submitted") {
-            yield* publish(CheckpointEvent.CheckpointSubmitted({ bucketId, receipt: result.receipt }))
+          // A settled receipt was published by the submitter when it settled it.
+          if (result._tag === "Submitted" && !result.settled) {
+            yield* publish(CheckpointEvent.CheckpointSubmitted({ bucketId, receipt: result.receipt, settled: false }))
           }
         })
 

@@ -46,6 +46,7 @@ import type {
 } from "./ChainClient.js"
 import { ChainClient, CheckpointSubmission, SubmissionFailed, validUntil } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
+import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
 import {
   AlreadyCheckpointed,
   JournalFailed,
@@ -140,7 +141,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
   static readonly layer: Layer.Layer<
     Submitter,
     never,
-    ChainClient | CheckpointConfig | SignatureVerifier | Journal.ReceiptJournal
+    ChainClient | CheckpointConfig | SignatureVerifier | Journal.ReceiptJournal | CheckpointEvents
   > = Layer
     .effect(
       Submitter,
@@ -148,6 +149,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
         const chain = yield* ChainClient
         const settings = yield* CheckpointConfig
         const verifier = yield* SignatureVerifier
+        const events = yield* CheckpointEvents
         const read = <A, E>(operation: string, effect: Effect.Effect<A, E>) =>
           bounded(operation, settings.chainTimeout)(effect)
         const locks = new Map<BucketId, Effect.Semaphore>()
@@ -282,10 +284,19 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                 )
             }),
             Effect.tap((receipt) =>
-              Effect.flatMap(
-                Clock.currentTimeMillis,
-                (atMillis) => shouldJournal(bucketId, (j) => Journal.addReceipt(j, receipt, atMillis))
-              )
+              Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
+                shouldJournal(bucketId, (j) => {
+                  const recorded = Journal.addReceipt(j, receipt, atMillis)
+                  // Signed again (its nonce was taken by another sender before it reached the pool): the
+                  // prepared extrinsic itself was refused, and can never land.
+                  return receipt.extrinsicHash === prepared.extrinsicHash ? recorded : Journal.settleAttempt(
+                    recorded,
+                    prepared.extrinsicHash,
+                    "Failed",
+                    `signed again as ${receipt.extrinsicHash}: its nonce was taken by another sender`,
+                    atMillis
+                  )
+                }))
             )
           )
         }
@@ -316,6 +327,8 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             const dead = (detail: string) => Effect.as(settle("Failed", detail), { _tag: "Dead" } as Settled)
             const pending = (detail: string) =>
               Effect.as(settle("InDoubt", detail), { _tag: "Pending", prepared } as Settled)
+            // Read before searching, so that an extrinsic included meanwhile is found by the search.
+            const nonceUsed = yield* read("nonceUsed", chain.nonceUsed(prepared))
             const found = yield* read("findReceipt", chain.findReceipt(prepared)).pipe(
               Effect.catchTag(
                 "DispatchFailed",
@@ -324,6 +337,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               )
             )
             if (Option.isSome(found)) return yield* included(found.value)
+            if (nonceUsed) return yield* dead(`its nonce ${prepared.nonce} was used by another extrinsic`)
             const lastBlock = validUntil(prepared)
             // findReceipt searched every finalized block up to the end of its era: past that, it never lands.
             const finalized = yield* read("finalizedBlock", chain.finalizedBlock)
@@ -401,7 +415,12 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                 unresolved[i].prepared,
                 i === unresolved.length - 1
               )
-              if (settled._tag === "Included") latest = Option.some(settled.receipt)
+              if (settled._tag === "Included") {
+                latest = Option.some(settled.receipt)
+                yield* events.publish(
+                  CheckpointEvent.CheckpointSubmitted({ bucketId, receipt: settled.receipt, settled: true })
+                )
+              }
               if (settled._tag === "Pending") pending.push(settled.prepared)
             }
             return { latest, pending }

@@ -730,6 +730,9 @@ export const make = (options: ClientOptions = {}) =>
         )
       })
 
+    const nonceUsed = (prepared: ChainClient.PreparedCheckpoint) =>
+      Effect.map(finalizedNonce(prepared.signer), (next) => next > prepared.nonce)
+
     const challengeOffchain = (challenge: ChainClient.OffchainChallenge) =>
       Effect.gen(function*() {
         const s = yield* shape
@@ -769,6 +772,7 @@ export const make = (options: ClientOptions = {}) =>
       prepareCheckpoint,
       submitPrepared,
       findReceipt,
+      nonceUsed,
       challengeOffchain
     })
   })

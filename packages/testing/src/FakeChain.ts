@@ -57,6 +57,7 @@ export interface RecordedSubmission {
   readonly submission: ChainClient.CheckpointSubmission
   readonly extrinsicHash: Domain.H256
   readonly signer: AccountId
+  readonly nonce: number
   readonly blockNumber: number
   readonly outcome: Either.Either<ChainClient.CheckpointReceipt, ChainClient.DispatchFailed>
 }
@@ -381,6 +382,7 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
             submission,
             extrinsicHash: prepared.extrinsicHash,
             signer: prepared.signer,
+            nonce: prepared.nonce,
             blockNumber: block,
             outcome
           }
@@ -437,6 +439,16 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
         })
       )
 
+    const nonceUsed = (prepared: ChainClient.PreparedCheckpoint) =>
+      guard("nonceUsed").pipe(
+        Effect.zipRight(Ref.get(state)),
+        Effect.map((s) =>
+          s.submissions.some((r) =>
+            r.signer === prepared.signer && r.nonce === prepared.nonce && r.blockNumber <= s.finalized
+          )
+        )
+      )
+
     const client: ChainClient.ChainClientService = {
       finalizedBlock: guard("finalizedBlock").pipe(
         Effect.zipRight(Ref.get(state)),
@@ -454,6 +466,7 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
       prepareCheckpoint,
       submitPrepared,
       findReceipt,
+      nonceUsed,
       challengeOffchain: (challenge) =>
         guard("challengeOffchain").pipe(
           Effect.zipRight(Ref.modify(state, (s): [number, State] => [s.block + 1, {

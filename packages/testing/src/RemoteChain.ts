@@ -52,7 +52,8 @@ const methods = {
   findReceipt: {
     params: ChainClient.PreparedCheckpoint,
     result: Schema.OptionFromNullOr(ChainClient.CheckpointReceipt)
-  }
+  },
+  nonceUsed: { params: ChainClient.PreparedCheckpoint, result: Schema.Boolean }
 } as const
 
 type Method = keyof typeof methods
@@ -99,7 +100,8 @@ export const serve = (
       signer: () => Effect.succeed(client.signer),
       prepareCheckpoint: (p: ChainClient.CheckpointSubmission) => client.prepareCheckpoint(p),
       submitPrepared: (p: ChainClient.PreparedCheckpoint) => submitWatched(p),
-      findReceipt: (p: ChainClient.PreparedCheckpoint) => client.findReceipt(p)
+      findReceipt: (p: ChainClient.PreparedCheckpoint) => client.findReceipt(p),
+      nonceUsed: (p: ChainClient.PreparedCheckpoint) => client.nonceUsed(p)
     }
 
     const server = createServer((request, response) => {
@@ -189,6 +191,7 @@ export const connect = (url: string): Effect.Effect<ChainClient.ChainClientServi
       prepareCheckpoint: (submission) => typed(call("prepareCheckpoint", submission)),
       submitPrepared: (prepared) => typed(call("submitPrepared", prepared)),
       findReceipt: (prepared) => typed(call("findReceipt", prepared)),
+      nonceUsed: (prepared) => typed(call("nonceUsed", prepared)),
       challengeOffchain: () =>
         Effect.fail(
           new ChainClient.SubmissionFailed({ stage: "Unsupported", detail: "not served", maybeIncluded: false })

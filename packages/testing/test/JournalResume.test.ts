@@ -129,6 +129,30 @@ describe("resuming what an earlier process left", () => {
       })
     ))
 
+  it.effect("an extrinsic whose nonce another extrinsic used is dead at once: nothing holds the bucket", () =>
+    inWorld(
+      { providers, buckets, journal: "memory" },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const chain = yield* ChainClient.ChainClient
+        const prepared = yield* prepareAndJournal
+        // Another sender with the same key uses that very nonce (its own bytes, another hash).
+        const other = new ChainClient.PreparedCheckpoint({
+          ...prepared,
+          extrinsicHash: `0x${"ab".repeat(32)}` as never,
+          bytes: "0x00"
+        }, true)
+        yield* after("5 seconds", chain.submitPrepared(other))
+        yield* world.network.append(world.bucketId(1), 2)
+        const result = yield* after("5 seconds", submit(1))
+        assert.strictEqual(result._tag, "Submitted")
+        const ours = (yield* journaled(1)).attempts.find((a) => a.prepared.extrinsicHash === prepared.extrinsicHash)
+        assert.strictEqual(ours?.status, "Failed")
+        assert.strictEqual(ours?.detail, `its nonce ${prepared.nonce} was used by another extrinsic`)
+        assert.strictEqual((yield* submissions).length, 2)
+      })
+    ))
+
   it.effect("an extrinsic superseded on chain stays in doubt (it may still land) until its era ends, then is failed", () =>
     inWorld(
       { providers, buckets, journal: "memory" },

@@ -98,8 +98,10 @@ export const devnet = (options: DevnetOptions) =>
         }; at least ${minProviders} signatures per checkpoint`,
         dim(
           out,
-          `  try:      npx checkpointer collect --chain ${chain.url} --bucket ${bucketId}    (Ctrl-C stops the devnet)\n` +
-            `            npx checkpointer run --chain ${chain.url} --bucket ${bucketId} --interval-blocks 2 --suri //Alice`
+          `  try:      npx checkpointer collect --chain ${chain.url} --bucket ${bucketId}    (Ctrl-C stops the devnet)` +
+            (options.noLoop
+              ? `\n            npx checkpointer run --chain ${chain.url} --bucket ${bucketId} --interval-blocks 2 --suri //Alice`
+              : "")
         ),
         ""
       ].join("\n"), {
@@ -154,7 +156,7 @@ export const devnet = (options: DevnetOptions) =>
       yield* events.pipe(
         Stream.runForEach((event) =>
           CheckpointEvents.CheckpointEvent.$match(event, {
-            CheckpointSubmitted: ({ receipt }) =>
+            CheckpointSubmitted: ({ receipt, settled }) =>
               Effect.zipRight(
                 Effect.zipRight(
                   roundSummary,
@@ -168,7 +170,7 @@ export const devnet = (options: DevnetOptions) =>
                       }, block #${receipt.blockNumber}, signed by ${receipt.signers.map(who).join(", ")}${
                         receipt.fee === undefined ? "" : dim(out, `, fee ${receipt.fee}`)
                       }`,
-                    { type: "CheckpointSubmitted", receipt: encodeReceipt(receipt) }
+                    { type: "CheckpointSubmitted", settled, receipt: encodeReceipt(receipt) }
                   )
                 ),
                 Ref.updateAndGet(checkpoints, (n) => n + 1).pipe(
