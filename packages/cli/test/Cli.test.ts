@@ -182,7 +182,9 @@ describe("the checkpointer command, run as a child process", () => {
       )
       expect(badSigner.stdout + badSigner.stderr).not.toContain("abandon")
 
-      const noSigner = yield* run(["run", "--bucket", "0", "--chain", chain.url], { CHECKPOINTER_SIGNER_SURI: undefined })
+      const noSigner = yield* run(["run", "--bucket", "0", "--chain", chain.url], {
+        CHECKPOINTER_SIGNER_SURI: undefined
+      })
       expect(noSigner.exit).toBe(2)
       expect(noSigner.stderr.trim()).toBe(
         "checkpointer: signer: run submits checkpoints and needs one (--suri or CHECKPOINTER_SIGNER_SURI)"

@@ -20,7 +20,6 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import * as Schema from "effect/Schema"
 import type { BucketInfo, BucketSnapshot, ChainReadError } from "./ChainClient.js"
 import { ChainClient, ChunkLocation, OffchainChallenge } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
@@ -35,10 +34,10 @@ import {
 } from "./CheckpointResult.js"
 import type { Collection } from "./CommitmentCollector.js"
 import { CommitmentCollector } from "./CommitmentCollector.js"
+import * as CommitmentRelation from "./CommitmentRelation.js"
 import type { ChallengeEvidence, Decision } from "./Consensus.js"
 import { Consensus } from "./Consensus.js"
 import type { BucketId, U64 } from "./Domain.js"
-import { Commitment } from "./Domain.js"
 import * as Metrics from "./Metrics.js"
 import type { Discovered } from "./ProviderDiscovery.js"
 import { ProviderDiscovery } from "./ProviderDiscovery.js"
@@ -215,9 +214,9 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           if (now - last.atMillis > Duration.toMillis(settings.reuseSignaturesFor)) return Option.none<Decision>()
           const commitment = Option.getOrThrow(last.decision.majority).commitment
           const handled = stored.value.attempts.some((a) =>
-            sameCommitment(a.prepared.submission.commitment, commitment)
+            CommitmentRelation.same(a.prepared.submission.commitment, commitment)
           ) ||
-            stored.value.receipts.some((r) => sameCommitment(r.commitment, commitment))
+            stored.value.receipts.some((r) => CommitmentRelation.same(r.commitment, commitment))
           return handled ? Option.none<Decision>() : Option.some(last.decision)
         })
 
@@ -328,7 +327,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           // The fresh round found on chain exactly what an earlier submission, settled above, put there.
           if (
             result._tag === "AlreadyCheckpointed" && result.relation === "Same" && Option.isSome(settled) &&
-            sameCommitment(settled.value.commitment, result.snapshot.commitment)
+            CommitmentRelation.same(settled.value.commitment, result.snapshot.commitment)
           ) {
             return new Submitted({ receipt: settled.value, decision, settled: true }, true)
           }
@@ -433,8 +432,6 @@ export const failureReason = (error: CheckpointError): string =>
   error._tag === "TransactionFailed" || error._tag === "SubmissionRefused" || error._tag === "JournalFailed"
     ? `${error._tag}: ${error.reason}`
     : error._tag
-
-const sameCommitment = Schema.equivalence(Commitment)
 
 interface History {
   readonly lastAttempt: CheckpointStatus["lastAttempt"]

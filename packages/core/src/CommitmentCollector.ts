@@ -24,12 +24,12 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import type { BucketInfo } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import { encodeCommitmentPayload } from "./CommitmentPayload.js"
+import * as CommitmentRelation from "./CommitmentRelation.js"
 import type { ProviderOutcome } from "./Consensus.js"
 import { GroupTally } from "./Consensus.js"
 import type { AccountId, ProviderInfo } from "./Domain.js"
@@ -137,7 +137,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
             detail: `asked for bucket ${bucket.bucketId}, the answer is for bucket ${signed.bucketId}`
           })
         }
-        const regression = rangeRegression(bucket, signed)
+        const regression = CommitmentRelation.regression(bucket, signed.commitment)
         if (regression !== undefined) {
           return Effect.succeed({ _tag: "InvalidResponse", ...base, reason: "RangeRegression", detail: regression })
         }
@@ -365,25 +365,4 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
       return CommitmentCollector.of({ collect })
     })
   )
-}
-
-/**
- * Why an answer goes backwards from what the chain already holds, if it does. A delete moves the start
- * forward and shortens the count without moving the end: that is legitimate.
- *
- * @since 0.1.0
- * @category validation
- */
-export const rangeRegression = (bucket: BucketInfo, signed: SignedCommitment): string | undefined => {
-  const start = signed.commitment.startSeq
-  const end = start + signed.commitment.leafCount
-  if (Option.isSome(bucket.frozenStartSeq) && start < bucket.frozenStartSeq.value) {
-    return `start_seq ${start} is before the bucket's frozen start ${bucket.frozenStartSeq.value}`
-  }
-  if (Option.isNone(bucket.snapshot)) return undefined
-  const floor = bucket.snapshot.value.commitment
-  const floorEnd = floor.startSeq + floor.leafCount
-  if (start < floor.startSeq) return `start_seq rewinds from ${floor.startSeq} to ${start}`
-  if (end < floorEnd) return `the range ends at ${end}, before the on-chain snapshot's end ${floorEnd}`
-  return undefined
 }

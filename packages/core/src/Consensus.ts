@@ -21,6 +21,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { CheckpointSignature } from "./ChainClient.js"
+import * as CommitmentRelation from "./CommitmentRelation.js"
 import { AccountId, BucketId, Commitment, MultiSignatureFromHex, U64 } from "./Domain.js"
 import type { BucketId as BucketIdType, MultiSignature } from "./Domain.js"
 import { requiredSignatures } from "./Threshold.js"
@@ -334,16 +335,7 @@ export interface CommitmentGroup {
   readonly members: ReadonlyArray<AnsweredOutcome>
 }
 
-/**
- * A commitment as a map key: equal keys, equal commitments.
- *
- * @since 0.1.0
- * @category functions
- */
-export const commitmentKey = (commitment: Commitment): string =>
-  `${commitment.mmrRoot}:${commitment.startSeq}:${commitment.leafCount}`
-
-const keyOf = commitmentKey
+const keyOf = CommitmentRelation.key
 
 /**
  * Orders groups best first: more signatures, then higher leaf count, then lower root bytes (lowercase

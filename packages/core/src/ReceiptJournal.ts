@@ -32,8 +32,10 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type { BucketSnapshot } from "./ChainClient.js"
 import { CheckpointReceipt, PreparedCheckpoint } from "./ChainClient.js"
+import * as CommitmentRelation from "./CommitmentRelation.js"
 import { Decision } from "./Consensus.js"
-import { AccountId, BucketId, Commitment } from "./Domain.js"
+import { AccountId, BucketId } from "./Domain.js"
+import * as KeyedLock from "./internal/keyedLock.js"
 
 /**
  * The journal's file format version.
@@ -244,7 +246,7 @@ export const addReceipt = (journal: BucketJournal, receipt: CheckpointReceipt, a
   return settleAttempt(withReceipt, receipt.extrinsicHash, "Finalized", "", atMillis)
 }
 
-const sameCommitment = Schema.equivalence(Commitment)
+const sameCommitment = CommitmentRelation.same
 
 /**
  * Retires, by chain state rather than age, unresolved attempts that can no longer matter: their
@@ -398,19 +400,6 @@ export class ReceiptJournal extends Context.Tag("@checkpointer/core/ReceiptJourn
   ReceiptJournalService
 >() {}
 
-const bucketSemaphores = () => {
-  const locks = new Map<string, Effect.Semaphore>()
-  return (key: string) =>
-    Effect.sync(() => {
-      let lock = locks.get(key)
-      if (lock === undefined) {
-        lock = Effect.unsafeMakeSemaphore(1)
-        locks.set(key, lock)
-      }
-      return lock
-    })
-}
-
 /**
  * A journal held in memory (tests, simulations). Same semantics, nothing durable.
  *
@@ -423,22 +412,25 @@ export const layerMemory = (retention: Retention = defaultRetention): Layer.Laye
     Effect.gen(function*() {
       const store = yield* Ref.make(new Map<BucketId, BucketJournal>())
       const state = yield* Ref.make<Option.Option<JournalState>>(Option.none())
-      const semaphore = bucketSemaphores()
+      const updates = KeyedLock.make<BucketId>()
+      const locks = KeyedLock.make<BucketId>()
       const read = (bucketId: BucketId) => Effect.map(Ref.get(store), (m) => Option.fromNullable(m.get(bucketId)))
       return ReceiptJournal.of({
         read,
         update: (bucketId, change) =>
-          Effect.flatMap(semaphore(`u${bucketId}`), (lock) =>
-            lock.withPermits(1)(Effect.gen(function*() {
+          updates.withLock(
+            bucketId,
+            Effect.gen(function*() {
               const current = Option.getOrElse(yield* read(bucketId), () => empty(bucketId))
               const next = compact(change(current), retention)
               yield* Ref.update(store, (m) => m.set(bucketId, next))
               return next
-            }))),
+            })
+          ),
         buckets: Effect.map(Ref.get(store), (m) => Array.from(m.keys())),
         readState: Ref.get(state),
         writeState: (next) => Ref.set(state, Option.some(next)),
-        withLock: (bucketId, effect) => Effect.flatMap(semaphore(`l${bucketId}`), (lock) => lock.withPermits(1)(effect))
+        withLock: (bucketId, effect) => locks.withLock(bucketId, effect)
       })
     })
   )
@@ -511,7 +503,9 @@ export const layerFileSystem = (
       const bucketsDir = path.join(root, "buckets")
       const locksDir = path.join(root, "locks")
       const quarantineDir = path.join(root, "quarantine")
-      const semaphore = bucketSemaphores()
+      // In this process: one writer per bucket file, one holder per bucket lock (the lock file is for others).
+      const updates = KeyedLock.make<BucketId>()
+      const locks = KeyedLock.make<BucketId>()
 
       const io = (target: string, what: string) => (cause: unknown) =>
         new JournalError({
@@ -681,16 +675,16 @@ export const layerFileSystem = (
       // was taken releases it by its token, and once held its release is registered before anything else
       // can interrupt, so this process never leaks a lock.
       const withLock = <A, E, R>(bucketId: BucketId, effect: Effect.Effect<A, E, R>) =>
-        Effect.flatMap(semaphore(`l${bucketId}`), (local) =>
-          local.withPermits(1)(Effect.uninterruptibleMask((restore) =>
+        locks.withLock(
+          bucketId,
+          Effect.uninterruptibleMask((restore) =>
             Effect.gen(function*() {
               const token = Math.random().toString(36).slice(2)
               yield* restore(
                 tryLock(bucketId, token).pipe(
                   Effect.repeat({
                     schedule: Schedule.spaced("50 millis"),
-                    until: (ok) =>
-                      ok
+                    until: (ok) => ok
                   }),
                   Effect.timeoutFail({
                     duration: lockTimeout,
@@ -713,7 +707,8 @@ export const layerFileSystem = (
                 )
               ).pipe(Effect.ensuring(release(bucketId, token)))
             })
-          )))
+          )
+        )
 
       return ReceiptJournal.of({
         read,
@@ -721,8 +716,7 @@ export const layerFileSystem = (
         // overwrites what another one was told is recorded. Inside a held lock it is taken already.
         update: (bucketId, change) => {
           const write = Effect.gen(function*() {
-            const current = Option.getOrElse(yield* read(bucketId), () =>
-              empty(bucketId))
+            const current = Option.getOrElse(yield* read(bucketId), () => empty(bucketId))
             const next = compact(change(current), retention)
             yield* writeAtomic(bucketFile(bucketId), encodeFile(BucketJournal, next))
             return next
@@ -730,7 +724,7 @@ export const layerFileSystem = (
           return Effect.flatMap(FiberRef.get(heldLocks), (held) =>
             held.has(`${root}:${bucketId}`)
               ? write
-              : Effect.flatMap(semaphore(`u${bucketId}`), (lock) => lock.withPermits(1)(withLock(bucketId, write))))
+              : updates.withLock(bucketId, withLock(bucketId, write)))
         },
         buckets: fs.readDirectory(bucketsDir).pipe(
           Effect.mapError(io(bucketsDir, "cannot list")),

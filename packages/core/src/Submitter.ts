@@ -36,7 +36,6 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 import type {
   BucketInfo,
   ChainReadError,
@@ -55,12 +54,13 @@ import {
   Submitted,
   TransactionFailed
 } from "./CheckpointResult.js"
-import { rangeRegression } from "./CommitmentCollector.js"
 import { encodeCommitmentPayload } from "./CommitmentPayload.js"
+import * as CommitmentRelation from "./CommitmentRelation.js"
 import type { Decision } from "./Consensus.js"
-import { Commitment, publicKeyOfAccount } from "./Domain.js"
-import type { BucketId } from "./Domain.js"
+import { publicKeyOfAccount } from "./Domain.js"
+import type { BucketId, Commitment } from "./Domain.js"
 import { bounded } from "./internal/chainRead.js"
+import * as KeyedLock from "./internal/keyedLock.js"
 import * as Metrics from "./Metrics.js"
 import * as Journal from "./ReceiptJournal.js"
 import { SignatureVerifier } from "./SignatureVerifier.js"
@@ -89,29 +89,7 @@ type Settled =
   | { readonly _tag: "Dead" }
   | { readonly _tag: "Pending"; readonly prepared: PreparedCheckpoint }
 
-const sameCommitment = Schema.equivalence(Commitment)
-
-/**
- * How the chain's snapshot relates to a commitment we are about to submit: the same, later (it ends
- * further), in conflict (another commitment over the same range, or one that starts later than ours),
- * or behind (ours extends it).
- *
- * @since 0.1.0
- * @category functions
- */
-export const snapshotRelation = (
-  bucket: BucketInfo,
-  commitment: Commitment
-): "Same" | "Later" | "Conflict" | "Behind" => {
-  if (Option.isNone(bucket.snapshot)) return "Behind"
-  const held = bucket.snapshot.value.commitment
-  if (sameCommitment(held, commitment)) return "Same"
-  const heldEnd = held.startSeq + held.leafCount
-  const ourEnd = commitment.startSeq + commitment.leafCount
-  if (heldEnd > ourEnd) return "Later"
-  if (heldEnd === ourEnd || commitment.startSeq < held.startSeq) return "Conflict"
-  return "Behind"
-}
+const sameCommitment = CommitmentRelation.same
 
 /**
  * How a submission can fail: refused before anything was sent, the journal unusable, or the chain.
@@ -152,16 +130,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
         const events = yield* CheckpointEvents
         const read = <A, E>(operation: string, effect: Effect.Effect<A, E>) =>
           bounded(operation, settings.chainTimeout)(effect)
-        const locks = new Map<BucketId, Effect.Semaphore>()
-        const lockFor = (bucketId: BucketId) =>
-          Effect.sync(() => {
-            let lock = locks.get(bucketId)
-            if (lock === undefined) {
-              lock = Effect.unsafeMakeSemaphore(1)
-              locks.set(bucketId, lock)
-            }
-            return lock
-          })
+        const locks = KeyedLock.make<BucketId>()
 
         /** Signatures still valid for the fresh bucket: current primaries, verifying against current keys. */
         const stillValid = (
@@ -346,7 +315,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             }
             const best = yield* read("bestBlock", chain.bestBlock)
             const atBest = yield* read("bucket", chain.bucket(bucketId, best.hash))
-            const relation = snapshotRelation(atBest, prepared.submission.commitment)
+            const relation = CommitmentRelation.toSnapshot(atBest, prepared.submission.commitment)
             if (relation === "Same") {
               // Very likely this extrinsic, included but not final: wait (bounded) for its receipt.
               const untilFound = Schedule.recurUntil<Option.Option<CheckpointReceipt>>(Option.isSome).pipe(
@@ -441,12 +410,12 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             const best = yield* read("bestBlock", chain.bestBlock)
             const atBest = yield* read("bucket", chain.bucket(bucketId, best.hash))
             for (const state of [finalized, atBest]) {
-              const relation = snapshotRelation(state, commitment)
+              const relation = CommitmentRelation.toSnapshot(state, commitment)
               if ((relation === "Same" || relation === "Later") && Option.isSome(state.snapshot)) {
                 return new AlreadyCheckpointed({ bucketId, snapshot: state.snapshot.value, relation, decision }, true)
               }
             }
-            const relation = snapshotRelation(atBest, commitment)
+            const relation = CommitmentRelation.toSnapshot(atBest, commitment)
             if (relation === "Conflict") {
               const held = Option.getOrThrow(atBest.snapshot).commitment
               return yield* refused(
@@ -456,7 +425,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                   `the providers signed ${commitment.mmrRoot} over ${commitment.startSeq}+${commitment.leafCount}`
               )
             }
-            const regression = rangeRegression(atBest, { bucketId, commitment, signature: signatures[0].signature })
+            const regression = CommitmentRelation.regression(atBest, commitment)
             if (regression !== undefined) return yield* refused(bucketId, "RangeRegression", regression)
 
             // An earlier extrinsic that may still land holds the bucket: a second one could be paid for too,
@@ -536,14 +505,13 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
           bucketId: BucketId,
           effect: Effect.Effect<A, SubmitError>
         ): Effect.Effect<A, SubmitError> =>
-          Effect.flatMap(lockFor(bucketId), (lock) =>
-            journal.withLock(bucketId, lock.withPermits(1)(effect)).pipe(
-              Effect.catchAll((error) =>
-                error._tag === "JournalError"
-                  ? Effect.fail(journalFailed(bucketId, "Locked", error.message))
-                  : Effect.fail(error)
-              )
-            ))
+          journal.withLock(bucketId, locks.withLock(bucketId, effect)).pipe(
+            Effect.catchAll((error) =>
+              error._tag === "JournalError"
+                ? Effect.fail(journalFailed(bucketId, "Locked", error.message))
+                : Effect.fail(error)
+            )
+          )
 
         const submit = Effect.fn("Submitter.submit")(function*(decision: Decision) {
           return yield* exclusive(decision.bucketId, submitLocked(decision))

@@ -28,6 +28,8 @@ export * as CommitmentCollector from "./CommitmentCollector.js"
 /** @since 0.1.0 */
 export * as CommitmentPayload from "./CommitmentPayload.js"
 /** @since 0.1.0 */
+export * as CommitmentRelation from "./CommitmentRelation.js"
+/** @since 0.1.0 */
 export * as Consensus from "./Consensus.js"
 /** @since 0.1.0 */
 export * as Domain from "./Domain.js"

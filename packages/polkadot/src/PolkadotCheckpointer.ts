@@ -32,7 +32,8 @@ export interface Options<JE, JR>
 }
 
 /**
- * Everything a live checkpointer provides: the round's services, the chain client and its connection.
+ * Everything a live checkpointer provides: the round's services, the chain client and its connection
+ * (which a journal layer may use too: the CLI names its directory after the chain's genesis hash).
  *
  * @since 0.1.0
  * @category models
@@ -50,7 +51,7 @@ export const layer = <JE, JR>(
 ): Layer.Layer<
   Services,
   JE | ConfigError.ConfigError | PolkadotApi.ConnectionFailed | PolkadotChainClient.InvalidSigner,
-  JR | HttpClient.HttpClient
+  Exclude<JR, PolkadotApi.PolkadotApi | ChainClient.ChainClient> | HttpClient.HttpClient
 > =>
   Checkpointer.layer(options).pipe(
     Layer.provideMerge(
@@ -73,7 +74,7 @@ export const layerConfig = <JE, JR>(
 ): Layer.Layer<
   Services,
   JE | ConfigError.ConfigError | PolkadotApi.ConnectionFailed | PolkadotChainClient.InvalidSigner,
-  JR | HttpClient.HttpClient
+  Exclude<JR, PolkadotApi.PolkadotApi | ChainClient.ChainClient> | HttpClient.HttpClient
 > =>
   Checkpointer.layerConfig(options).pipe(
     Layer.provideMerge(PolkadotChainClient.layerConfig.pipe(Layer.provideMerge(PolkadotApi.layerConfig)))

@@ -14,7 +14,13 @@
  *
  * @since 0.1.0
  */
-import { ChainClient, Consensus, Domain, encodeCommitmentPayload, verifyMultiSignature } from "@checkpointer/core"
+import {
+  ChainClient,
+  CommitmentRelation,
+  Domain,
+  encodeCommitmentPayload,
+  verifyMultiSignature
+} from "@checkpointer/core"
 import { blake2AsHex } from "@polkadot/util-crypto"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -377,7 +383,7 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
             : s.buckets
           const previous = s.buckets.get(submission.bucketId)?.snapshot
           const repeated = Either.isRight(result) && previous !== undefined && Option.isSome(previous) &&
-            Consensus.commitmentKey(previous.value.commitment) === Consensus.commitmentKey(submission.commitment)
+            CommitmentRelation.key(previous.value.commitment) === CommitmentRelation.key(submission.commitment)
           const entry: RecordedSubmission = {
             submission,
             extrinsicHash: prepared.extrinsicHash,

@@ -9,7 +9,7 @@
  * `npm test` runs a short soak (60 buckets, 4 hours); `npm run soak` runs the long one
  * (SOAK_BUCKETS=1000 SOAK_HOURS=12 there).
  */
-import { CheckpointLoop, Consensus, ProviderHealth, ReceiptJournal } from "@checkpointer/core"
+import { CheckpointLoop, CommitmentRelation, ProviderHealth, ReceiptJournal } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Fiber, Option, Schedule, TestClock } from "effect"
 import { setFlagsFromString } from "node:v8"
@@ -87,7 +87,7 @@ describe("soak", () => {
             const snapshot = Option.getOrThrow(Option.getOrThrow(yield* world.chain.bucket(id)).snapshot)
             assert.strictEqual(snapshot.commitment.leafCount, BigInt(data.leafCount))
             const last = Option.getOrThrow(yield* journal.read(id)).receipts.at(-1)!
-            assert.strictEqual(Consensus.commitmentKey(last.commitment), Consensus.commitmentKey(snapshot.commitment))
+            assert.strictEqual(CommitmentRelation.key(last.commitment), CommitmentRelation.key(snapshot.commitment))
             assert.strictEqual(last.blockNumber, snapshot.checkpointBlock)
           }
           // At least one checkpoint per bucket and hour landed, and none was paid for twice.

@@ -4,17 +4,8 @@
  *
  * @internal
  */
-import {
-  CheckpointConfig,
-  CheckpointEvents,
-  CheckpointManager,
-  EndpointPolicy,
-  ProviderHealth,
-  ProviderHttpClient,
-  ReceiptJournal,
-  SignatureVerifier
-} from "@checkpointer/core"
-import { PolkadotApi, PolkadotChainClient } from "@checkpointer/polkadot"
+import { EndpointPolicy, ReceiptJournal } from "@checkpointer/core"
+import { PolkadotApi, PolkadotCheckpointer } from "@checkpointer/polkadot"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -260,33 +251,33 @@ const journalLayer = (journal: JournalSetting | "memory") =>
  * Everything a live round needs, on the configured chain. `journal: "memory"` keeps the journal in memory
  * whatever the settings say (the devnet, and commands that never submit).
  */
-export const liveLayer = (settings: Settings, options: { readonly journal?: "memory" | "settings" } = {}) => {
-  const api = PolkadotApi.layer({ endpoints: settings.chain, connectTimeout: "20 seconds" })
-  const events = CheckpointEvents.CheckpointEvents.layer
-  return CheckpointManager.CheckpointManager.layerRound.pipe(
-    Layer.provideMerge(
-      Layer.mergeAll(
-        PolkadotChainClient.layer(
-          Option.match(settings.signer, { onNone: () => ({}), onSome: (signer) => ({ signer }) })
-        ).pipe(Layer.mapError((e) => new BadConfig({ message: e.message }))),
-        ProviderHttpClient.layer({
-          policy: settings.allowLocalProviders ? EndpointPolicy.local : EndpointPolicy.publicOnly,
-          resolveHost
-        }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
-        SignatureVerifier.SignatureVerifier.layer,
-        CheckpointConfig.CheckpointConfig.layer({
-          ...Option.match(settings.threshold, {
-            onNone: () => ({}),
-            onSome: (consensusThreshold) => ({ consensusThreshold })
-          }),
-          ...Option.match(settings.providerTimeout, {
-            onNone: () => ({}),
-            onSome: (ms) => ({ providerTimeout: Duration.millis(ms) })
-          })
-        }).pipe(Layer.mapError((e) => new BadConfig({ message: `settings: ${e.message}` }))),
-        ProviderHealth.ProviderHealth.layer(),
-        journalLayer(options.journal === "memory" ? "memory" : settings.journal)
-      ).pipe(Layer.provideMerge(Layer.merge(api, events)))
+export const liveLayer = (settings: Settings, options: { readonly journal?: "memory" | "settings" } = {}) =>
+  PolkadotCheckpointer.layer({
+    endpoints: settings.chain,
+    connectTimeout: "20 seconds",
+    ...Option.match(settings.signer, { onNone: () => ({}), onSome: (signer) => ({ signer }) }),
+    journal: journalLayer(options.journal === "memory" ? "memory" : settings.journal),
+    settings: {
+      ...Option.match(settings.threshold, {
+        onNone: () => ({}),
+        onSome: (consensusThreshold) => ({ consensusThreshold })
+      }),
+      ...Option.match(settings.providerTimeout, {
+        onNone: () => ({}),
+        onSome: (ms) => ({ providerTimeout: Duration.millis(ms) })
+      })
+    },
+    providers: {
+      policy: settings.allowLocalProviders ? EndpointPolicy.local : EndpointPolicy.publicOnly,
+      resolveHost
+    }
+  }).pipe(
+    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.mapError((error) =>
+      error._tag === "InvalidSigner"
+        ? new BadConfig({ message: error.message })
+        : error._tag === "ConfigError"
+        ? new BadConfig({ message: `settings: ${error.message}` })
+        : error
     )
   )
-}
