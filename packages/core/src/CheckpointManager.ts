@@ -13,35 +13,29 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import { AutoChallenge } from "./AutoChallenge.js"
 import type { BucketInfo, BucketSnapshot, ChainReadError } from "./ChainClient.js"
-import { ChainClient, ChunkLocation, OffchainChallenge } from "./ChainClient.js"
+import { ChainClient } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
 import type { AlreadyCheckpointed, CheckpointError, CheckpointResult } from "./CheckpointResult.js"
-import {
-  InsufficientConsensus,
-  JournalFailed,
-  NoProviders,
-  ProvidersUnreachable,
-  Submitted
-} from "./CheckpointResult.js"
+import { InsufficientConsensus, NoProviders, ProvidersUnreachable, Submitted } from "./CheckpointResult.js"
 import type { Collection } from "./CommitmentCollector.js"
 import { CommitmentCollector } from "./CommitmentCollector.js"
 import * as CommitmentRelation from "./CommitmentRelation.js"
-import type { ChallengeEvidence, Decision } from "./Consensus.js"
+import type { Decision } from "./Consensus.js"
 import { Consensus } from "./Consensus.js"
-import type { BucketId, U64 } from "./Domain.js"
+import type { BucketId } from "./Domain.js"
 import * as Metrics from "./Metrics.js"
 import type { Discovered } from "./ProviderDiscovery.js"
 import { ProviderDiscovery } from "./ProviderDiscovery.js"
 import { addRound, ReceiptJournal, RoundRecord } from "./ReceiptJournal.js"
+import { Recovery } from "./Recovery.js"
 import { RetryPolicy } from "./RetryPolicy.js"
 import { Submitter } from "./Submitter.js"
 
@@ -114,6 +108,8 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
     | CommitmentCollector
     | Consensus
     | Submitter
+    | Recovery
+    | AutoChallenge
     | CheckpointConfig
     | ReceiptJournal
     | CheckpointEvents
@@ -125,6 +121,8 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
       const collector = yield* CommitmentCollector
       const consensus = yield* Consensus
       const submitter = yield* Submitter
+      const recovery = yield* Recovery
+      const autoChallenge = yield* AutoChallenge
       const settings = yield* CheckpointConfig
       const journal = yield* ReceiptJournal
       const events = yield* CheckpointEvents
@@ -188,117 +186,15 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
             Effect.catchAll((error) => Effect.logWarning(`could not journal the round: ${error.message}`))
           )
 
-      /**
-       * Buckets this manager has already made an attempt for. Reusing a journaled round is for settling
-       * what a previous process left behind, once, at the first attempt after a start: a later attempt
-       * always asks the providers, so new data (or another checkpointer's submission) is never hidden
-       * behind an old round.
-       */
-      const attempted = new Set<BucketId>()
-
-      /**
-       * After a restart: a journaled round that met the threshold, is recent, and was never submitted is
-       * submitted with its signatures instead of asking every provider again.
-       */
-      const reusable = (bucketId: BucketId) =>
-        Effect.gen(function*() {
-          const stored = yield* journal.read(bucketId).pipe(
-            Effect.mapError((error) => new JournalFailed({ bucketId, reason: "Unreadable", detail: error.message }))
-          )
-          if (Option.isNone(stored)) return Option.none<Decision>()
-          const last = stored.value.rounds[stored.value.rounds.length - 1]
-          if (last === undefined || last.action !== "Submit" || !last.decision.thresholdMet) {
-            return Option.none<Decision>()
-          }
-          const now = yield* Clock.currentTimeMillis
-          if (now - last.atMillis > Duration.toMillis(settings.reuseSignaturesFor)) return Option.none<Decision>()
-          const commitment = Option.getOrThrow(last.decision.majority).commitment
-          const handled = stored.value.attempts.some((a) =>
-            CommitmentRelation.same(a.prepared.submission.commitment, commitment)
-          ) ||
-            stored.value.receipts.some((r) => CommitmentRelation.same(r.commitment, commitment))
-          return handled ? Option.none<Decision>() : Option.some(last.decision)
-        })
-
-      // Automatic challenges: consecutive divergent rounds per (bucket, provider), cooldowns, a budget.
-      const divergence = yield* Ref.make(new Map<string, { streak: number; lastChallengeMillis: number | undefined }>())
-      const budget = yield* Ref.make(settings.challengeBudget)
-
-      const considerChallenges = (decision: Decision) =>
-        Effect.gen(function*() {
-          const divergent = new Map(decision.challengeCandidates.map((c) => [c.provider as string, c]))
-          const answered = new Set(
-            decision.outcomes.filter((o) => o._tag === "Answered").map((o) => o.provider as string)
-          )
-          const due: Array<ChallengeEvidence> = []
-          const now = yield* Clock.currentTimeMillis
-          yield* Ref.update(divergence, (m) => {
-            for (const provider of answered) {
-              const key = `${decision.bucketId}:${provider}`
-              const before = m.get(key) ?? { streak: 0, lastChallengeMillis: undefined }
-              const evidence = divergent.get(provider)
-              const streak = evidence === undefined ? 0 : before.streak + 1
-              m.set(key, { ...before, streak })
-              const cooled = before.lastChallengeMillis === undefined ||
-                now - before.lastChallengeMillis >= Duration.toMillis(settings.challengeCooldown)
-              if (evidence !== undefined && streak >= settings.challengeAfterRounds && cooled) due.push(evidence)
-            }
-            return m
-          })
-          if (!settings.autoChallenge) return
-          for (const evidence of due) {
-            const commitment = evidence.providerCommitment
-            // The newest leaf the provider itself committed to; never a leaf outside its range.
-            if (commitment.leafCount === 0n) continue
-            const spent = yield* Ref.modify(budget, (left) => (left > 0 ? [true, left - 1] : [false, left]))
-            if (!spent) {
-              yield* Effect.logWarning("challenge budget exhausted; not challenging")
-              return
-            }
-            const challenge = new OffchainChallenge({
-              bucketId: evidence.bucketId,
-              provider: evidence.provider,
-              commitment,
-              target: new ChunkLocation({
-                leafIndex: (commitment.startSeq + commitment.leafCount - 1n) as U64,
-                chunkIndex: 0n as U64
-              }, true),
-              signature: evidence.providerSignature
-            }, true)
-            const receipt = yield* Effect.either(chain.challengeOffchain(challenge))
-            yield* Ref.update(divergence, (m) =>
-              m.set(`${evidence.bucketId}:${evidence.provider}`, { streak: 0, lastChallengeMillis: now }))
-            if (receipt._tag === "Right") {
-              yield* publish(CheckpointEvent.ChallengeSubmitted({ challenge, deadline: receipt.right.deadline }))
-            } else {
-              yield* Effect.logWarning(`challenge of ${evidence.provider} failed: ${receipt.left.message}`)
-            }
-          }
-        })
-
       const attempt = (bucketId: BucketId) =>
         Effect.gen(function*() {
-          // What an earlier attempt left in flight is settled first.
-          const settled = yield* submitter.resume(bucketId)
-          const first = !attempted.has(bucketId)
-          attempted.add(bucketId)
-          const reuse = first ? yield* reusable(bucketId) : Option.none<Decision>()
-          if (Option.isSome(reuse)) {
-            const reused = yield* Effect.either(submitter.submit(reuse.value))
-            // Already on chain (or superseded): the providers are asked afresh below.
-            if (Either.isRight(reused) && reused.right._tag === "Submitted") {
-              return new Submitted({ ...reused.right, reused: true }, true)
-            }
-            if (Either.isLeft(reused)) {
-              yield* Effect.logInfo(
-                `journaled signatures not usable, asking the providers again: ${reused.left.message}`
-              )
-            }
-          }
+          // What an earlier attempt left behind is settled first (and may complete the round).
+          const { reused, settled } = yield* recovery.settle(bucketId)
+          if (Option.isSome(reused)) return reused.value
           const report = yield* collectWithConflicts(bucketId)
           const { decision } = report
           yield* recordRound(decision)
-          yield* considerChallenges(decision)
+          yield* autoChallenge.consider(decision)
           if (!decision.thresholdMet) {
             // Nobody answered at all (some were not awaited once the round could no longer succeed).
             const nobodyAnswered = decision.outcomes.some((o) => o._tag === "Unreachable") &&
@@ -415,9 +311,13 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
    */
   static readonly layerRound = CheckpointManager.layer.pipe(
     Layer.provideMerge(
-      Layer.mergeAll(ProviderDiscovery.layer, CommitmentCollector.layer, Submitter.layer, Consensus.layer).pipe(
-        Layer.provideMerge(RetryPolicy.layer)
-      )
+      Layer.mergeAll(
+        ProviderDiscovery.layer,
+        CommitmentCollector.layer,
+        Recovery.layer,
+        AutoChallenge.layer,
+        Consensus.layer
+      ).pipe(Layer.provideMerge(Submitter.layer), Layer.provideMerge(RetryPolicy.layer))
     )
   )
 }
