@@ -30,9 +30,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import type { BucketSnapshot } from "./ChainClient.js"
 import { CheckpointReceipt, PreparedCheckpoint } from "./ChainClient.js"
-import * as CommitmentRelation from "./CommitmentRelation.js"
 import { Decision } from "./Consensus.js"
 import { AccountId, BucketId } from "./Domain.js"
 import * as KeyedLock from "./internal/keyedLock.js"
@@ -246,47 +244,6 @@ export const addReceipt = (journal: BucketJournal, receipt: CheckpointReceipt, a
   return settleAttempt(withReceipt, receipt.extrinsicHash, "Finalized", "", atMillis)
 }
 
-const sameCommitment = CommitmentRelation.same
-
-/**
- * Retires, by chain state rather than age, unresolved attempts that can no longer matter: their
- * commitment is on chain with a known receipt (`Finalized`), or a later snapshot has superseded it
- * (`Failed`). One whose commitment is on chain without a known receipt stays unresolved: it may be this
- * very attempt, whose receipt the next resume will find.
- *
- * @since 0.1.0
- * @category operations
- */
-export const retire = (
-  journal: BucketJournal,
-  snapshot: Option.Option<BucketSnapshot>,
-  atMillis: number
-): BucketJournal => {
-  if (Option.isNone(snapshot)) return journal
-  const held = snapshot.value.commitment
-  const heldEnd = held.startSeq + held.leafCount
-  return new BucketJournal({
-    ...journal,
-    attempts: journal.attempts.map((attempt) => {
-      if (!attempt.unresolved) return attempt
-      const ours = attempt.prepared.submission.commitment
-      const same = sameCommitment(ours, held)
-      const superseded = heldEnd > ours.startSeq + ours.leafCount
-      const receipt = journal.receipts.some((r) => r.extrinsicHash === attempt.prepared.extrinsicHash)
-      // The chain holding this very commitment may be this attempt, its receipt not found yet: keep it
-      // unresolved so the next resume records that receipt.
-      if ((same && !receipt) || (!same && !superseded)) return attempt
-      return new SubmissionAttempt({
-        ...attempt,
-        status: receipt ? "Finalized" : "Failed",
-        detail: same ? "the chain holds this commitment" : "superseded by a later snapshot on chain",
-        updatedAtMillis: atMillis
-      }, true)
-    }),
-    updatedAtMillis: atMillis
-  }, true)
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------------
@@ -474,7 +431,6 @@ const liveInstances = new Set<string>()
 
 /** The bucket locks the current fiber holds (so journal updates inside a held lock do not wait for it). */
 const heldLocks = FiberRef.unsafeMake<ReadonlySet<string>>(new Set())
-const heldLocksOf = (held: ReadonlySet<string>) => held
 
 /**
  * A journal in a directory, on `@effect/platform`'s `FileSystem`.
@@ -701,7 +657,7 @@ export const layerFileSystem = (
               return yield* restore(
                 Effect.locally(
                   heldLocks,
-                  new Set([...heldLocksOf(yield* FiberRef.get(heldLocks)), `${root}:${bucketId}`])
+                  new Set([...(yield* FiberRef.get(heldLocks)), `${root}:${bucketId}`])
                 )(
                   effect
                 )

@@ -135,24 +135,6 @@ for (const [name, make] of implementations) {
         assert.strictEqual(Option.getOrThrow(stored.unresolved).prepared.extrinsicHash, pendingOne.extrinsicHash)
       })))
 
-    it.effect("retires unresolved attempts by chain state: on chain, or superseded by a later snapshot", () =>
-      run(Effect.gen(function*() {
-        const journal = yield* ReceiptJournal.ReceiptJournal
-        yield* journal.update(bucket, (j) => ReceiptJournal.addAttempt(j, prepared(10), 1))
-        const later = new ChainClient.BucketSnapshot({
-          commitment: commitment(12, 0xcc),
-          checkpointBlock: 9 as Domain.BlockNumber,
-          signers: []
-        }, true)
-        const retired = yield* journal.update(bucket, (j) => ReceiptJournal.retire(j, Option.some(later), 5))
-        assert.isTrue(Option.isNone(retired.unresolved))
-        assert.include(retired.attempts[0].detail, "superseded")
-        // An earlier snapshot does not retire a newer attempt.
-        yield* journal.update(bucket, (j) => ReceiptJournal.addAttempt(j, prepared(20), 6))
-        const kept = yield* journal.update(bucket, (j) => ReceiptJournal.retire(j, Option.some(later), 7))
-        assert.isTrue(Option.isSome(kept.unresolved))
-      })))
-
     it.effect("persists loop and health state with the real event times", () =>
       run(Effect.gen(function*() {
         const journal = yield* ReceiptJournal.ReceiptJournal
