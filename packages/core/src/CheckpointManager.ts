@@ -220,14 +220,17 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
             }, true)
           }
           const result = yield* submitter.submit(decision)
+          const { earlier } = report
           // The fresh round found on chain exactly what an earlier submission, settled above, put there.
           if (
             result._tag === "AlreadyCheckpointed" && result.relation === "Same" && Option.isSome(settled) &&
             CommitmentRelation.same(settled.value.commitment, result.snapshot.commitment)
           ) {
-            return new Submitted({ receipt: settled.value, decision, settled: true }, true)
+            return new Submitted({ receipt: settled.value, decision, settled: true, earlier }, true)
           }
-          return result
+          return result._tag === "Submitted" && earlier.length > 0
+            ? new Submitted({ ...result, earlier }, true)
+            : result
         })
 
       /** Metrics and events for one attempt's result. */

@@ -30,7 +30,9 @@ export class Submitted extends Schema.TaggedClass<Submitted>()("Submitted", {
    * The receipt is of a submission made earlier (by a previous process, or an attempt whose outcome was
    * unknown), found on chain when the journal was settled: nothing new was paid for it now.
    */
-  settled: Schema.optionalWith(Schema.Boolean, { default: () => false })
+  settled: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** The round's earlier decisions, oldest first, when it waited for laggards to sync before this one. */
+  earlier: Schema.optionalWith(Schema.Array(Decision), { default: () => [] })
 }) {}
 
 /**

@@ -34,8 +34,10 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
 import * as FakeChain from "./FakeChain.js"
 import * as FakeProviders from "./FakeProviders.js"
 import * as SimulatedNetwork from "./SimulatedNetwork.js"
@@ -142,6 +144,30 @@ export class TestNetwork extends Context.Tag("@checkpointer/testing/TestNetwork"
  */
 export const bucket = (id: bigint | number): Effect.Effect<Domain.BucketId, never, TestNetwork> =>
   Effect.map(TestNetwork, (world) => world.bucketId(id))
+
+/**
+ * Runs an effect while time advances by `duration`, and returns its result: in memory the world's time
+ * is `TestClock`, which only moves when told, so a round that waits (grace windows, retries, finality)
+ * needs the clock moved while it runs. Over HTTP (real time) the effect simply runs.
+ *
+ * ```ts
+ * const result = yield* TestNetwork.advancing("1 minute", manager.submitCheckpoint(bucketId))
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const advancing = <A, E, R>(
+  duration: Duration.DurationInput,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R | TestNetwork> =>
+  Effect.gen(function*() {
+    const world = yield* TestNetwork
+    if (world.transport === "http") return yield* effect
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust(duration)
+    return yield* Fiber.join(fiber)
+  })
 
 /**
  * The initial root of a test bucket's data.

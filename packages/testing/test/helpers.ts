@@ -1,6 +1,6 @@
 import { CheckpointEvents, CheckpointManager, type CheckpointResult, type Domain } from "@checkpointer/core"
 import { assert } from "@effect/vitest"
-import { Duration, Effect, Fiber, Ref, Stream, Supervisor, TestClock } from "effect"
+import { Duration, Effect, Ref, Stream, Supervisor } from "effect"
 import type { ConfigError, Layer, Scope } from "effect"
 import { TestNetwork } from "../src/index.js"
 
@@ -40,18 +40,8 @@ export const leavingNoFibers = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     return result
   })
 
-/**
- * Runs an effect while time advances by `duration`, then returns its result. In memory that is
- * `TestClock`; over HTTP (real clock) the effect simply runs.
- */
-export const after = <A, E, R>(duration: Duration.DurationInput, effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const world = yield* TestNetwork.TestNetwork
-    if (world.transport === "http") return yield* effect
-    const fiber = yield* Effect.fork(effect)
-    yield* TestClock.adjust(duration)
-    return yield* Fiber.join(fiber)
-  })
+/** Runs an effect while time advances by `duration` (see `TestNetwork.advancing`). */
+export const after = TestNetwork.advancing
 
 /** What the honest providers hold for a test bucket (its MMR root over HTTP). */
 export const truth = (id: number | bigint) =>

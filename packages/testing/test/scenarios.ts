@@ -298,6 +298,22 @@ export const roundScenarios = (transport: "memory" | "http") => {
         })
       ))
 
+    test("a checkpoint that waited for a laggard carries the decisions before it", () =>
+      inWorld(
+        {
+          providers: three({ Charlie: Behaviour.lagging(2, "10 seconds") }),
+          buckets: [bucket1({ minProviders: 3 })],
+          config: { syncWait: "12 seconds", syncRequeries: 1 }
+        },
+        Effect.gen(function*() {
+          const result = yield* after("1 minute", submit(1))
+          assert.strictEqual(result._tag, "Submitted")
+          if (result._tag !== "Submitted") return
+          assert.deepStrictEqual(result.earlier.map((d) => d.resolution._tag), ["WaitForSync"])
+          assert.strictEqual(result.decision.agreeing, 3)
+        })
+      ))
+
     test("WaitForSync that does not resolve ends as InsufficientConsensus after the bounded wait", () =>
       inWorld(
         {
