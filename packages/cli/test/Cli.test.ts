@@ -4,11 +4,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { ApiPromise, WsProvider } from "@polkadot/api"
 import type { ProviderInterface } from "@polkadot/rpc-provider/types"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { existsSync, rmSync, writeFileSync } from "node:fs"
 import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { defaultJournalDirectory, isLoopback } from "../src/internal/live.js"
+import { defaultJournalDirectory, isLoopback, resolveSettings } from "../src/internal/live.js"
 import { eventually, jsonLines, run, start } from "./process.js"
 
 const CHAIN_SPEC = fileURLToPath(new URL("../../../../shared/fixtures/storage-local.json", import.meta.url))
@@ -25,6 +26,32 @@ describe("settings", () => {
     expect(isLoopback("wss://127.0.0.1.evil.example")).toBe(false)
     expect(isLoopback("wss://rpc.example:443/127.0.0.1")).toBe(false)
   })
+
+  it.effect("a config file turns the journal off with journal: false, and names a directory with a string", () =>
+    Effect.gen(function*() {
+      const file = join(tmpdir(), `checkpointer-journal-config-${process.pid}.json`)
+      const settingsFrom = (config: unknown) =>
+        Effect.sync(() => writeFileSync(file, JSON.stringify(config))).pipe(
+          Effect.zipRight(resolveSettings({
+            chain: Option.none(),
+            config: Option.some(file),
+            suri: Option.none(),
+            journal: Option.none(),
+            noJournal: false,
+            buckets: [0],
+            intervalBlocks: Option.none(),
+            intervalSeconds: Option.none(),
+            threshold: Option.none()
+          })),
+          Effect.ensuring(Effect.sync(() => rmSync(file, { force: true })))
+        )
+      expect((yield* settingsFrom({ journal: false })).journal).toEqual({ _tag: "Off" })
+      expect((yield* settingsFrom({ journal: "/var/lib/cp" })).journal).toEqual({
+        _tag: "Directory",
+        directory: "/var/lib/cp"
+      })
+      expect((yield* settingsFrom({ intervalSeconds: 30 })).interval).toEqual({ _tag: "Seconds", seconds: 30 })
+    }))
 
   it("the journal's default directory: $CHECKPOINTER_JOURNAL_DIR, else $XDG_STATE_HOME, else ~/.local/state", () => {
     expect(defaultJournalDirectory({ CHECKPOINTER_JOURNAL_DIR: "/j", XDG_STATE_HOME: "/x" })).toBe("/j")
