@@ -37,6 +37,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import * as FakeChain from "./FakeChain.js"
 import * as FakeProviders from "./FakeProviders.js"
@@ -111,6 +112,11 @@ export interface NetworkSetup {
   readonly chainHistory?: number | undefined
   /** Provider health settings (default: `ProviderHealth.defaultSettings`, breaker included). */
   readonly health?: Partial<ProviderHealth.HealthSettings> | undefined
+  /**
+   * Seed of the world's `Random` (retry jitter, and anything else random in it; default 1): the same
+   * seed, the same run.
+   */
+  readonly seed?: number | undefined
 }
 
 /**
@@ -317,7 +323,8 @@ export const layer = (setup: NetworkSetup): Layer.Layer<
   ConfigError.ConfigError
 > =>
   Checkpointer.layerOn({ journal: journalLayer(setup), settings: effectiveConfig(setup), health: setup.health }).pipe(
-    Layer.provideMerge(Layer.scopedContext(arrange(setup)))
+    Layer.provideMerge(Layer.scopedContext(arrange(setup))),
+    Layer.merge(Layer.setRandom(Random.make(setup.seed ?? 1)))
   )
 
 const journalLayer = (setup: NetworkSetup): Layer.Layer<ReceiptJournal.ReceiptJournal> =>

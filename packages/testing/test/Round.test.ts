@@ -249,3 +249,33 @@ describe("signature schemes through a whole round (anchor §5.15)", () => {
       })
     ))
 })
+
+describe("the test world", () => {
+  /** When a provider failing its first three requests is asked, with retry jitter on. */
+  const retryTimes = (seed: number) =>
+    inWorld(
+      {
+        providers: [{ name: "Alice", behaviour: FakeProviders.Behaviour.failTimes(3) }, { name: "Bob" }, {
+          name: "Charlie"
+        }],
+        buckets: [{ id: 1, primaries: ["Alice", "Bob", "Charlie"], minProviders: 3 }],
+        seed,
+        config: { retryJitter: true, maxRetries: 3 }
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        yield* after("1 minute", collect(1))
+        // Relative to the first request (the test's clock goes on from one world to the next).
+        const times = yield* world.network.requestTimes("Alice")
+        return times.map((t) => Math.round((t - times[0]) * 1000))
+      })
+    )
+
+  it.effect("is seeded: retry jitter repeats exactly with the same seed, and differs with another", () =>
+    Effect.gen(function*() {
+      const first = yield* retryTimes(7)
+      assert.strictEqual(first.length, 4)
+      assert.deepStrictEqual(yield* retryTimes(7), first)
+      assert.notDeepEqual(yield* retryTimes(8), first)
+    }))
+})
