@@ -49,6 +49,23 @@ export type Behaviour =
   | { readonly _tag: "FailTimes"; readonly times: number; readonly failure: "Transport" | "Status503" | "Hang" }
   | { readonly _tag: "Hang" }
   | { readonly _tag: "Defect" }
+  | { readonly _tag: "All"; readonly behaviours: ReadonlyArray<Behaviour> }
+  | { readonly _tag: "Custom"; readonly answer: CustomAnswer }
+
+/**
+ * A provider's answer written by the test: it receives the request and the answer the provider would
+ * have given without it (`honest`, an effect: run it, or not), and returns its own.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CustomAnswer = (request: {
+  readonly endpoint: Domain.Endpoint
+  readonly bucketId: BucketId
+  /** How many requests the provider had received before this one. */
+  readonly previous: number
+  readonly honest: Effect.Effect<ProviderApi.SignedCommitment, ProviderApi.ProviderRequestError>
+}) => Effect.Effect<ProviderApi.SignedCommitment, ProviderApi.ProviderRequestError>
 
 /**
  * Constructors for behaviours.
@@ -84,8 +101,19 @@ export const Behaviour = {
   }),
   hang: (): Behaviour => ({ _tag: "Hang" }),
   /** The request path itself dies (a bug, not a provider answer). */
-  defect: (): Behaviour => ({ _tag: "Defect" })
+  defect: (): Behaviour => ({ _tag: "Defect" }),
+  /**
+   * Several behaviours at once, in order: e.g. `all(ahead(2), slow("3 seconds"))` answers late with a
+   * commitment ahead of the others.
+   */
+  all: (...behaviours: ReadonlyArray<Behaviour>): Behaviour => ({ _tag: "All", behaviours }),
+  /** An answer of the test's own (wrapping or replacing the provider's). */
+  custom: (answer: CustomAnswer): Behaviour => ({ _tag: "Custom", answer })
 } as const
+
+/** The behaviours a behaviour stands for, flattened. */
+const flatten = (behaviour: Behaviour): ReadonlyArray<Behaviour> =>
+  behaviour._tag === "All" ? behaviour.behaviours.flatMap(flatten) : [behaviour]
 
 /**
  * A fake provider.
@@ -210,11 +238,14 @@ export const make = (
     }
     const byName = new Map(providers.map((p, i) => [p.name, { provider: p, spec: specs[i] }]))
     const byEndpoint = new Map(providers.map((p, i) => [p.endpoint as string, { provider: p, spec: specs[i] }]))
-    const behaviours = yield* Ref.make(new Map(specs.map((s) => [s.name, s.behaviour ?? Behaviour.honest()])))
+    const startedAt = yield* Clock.currentTimeMillis
+    // Each provider's behaviour and when it was set (a lagging provider's catch-up counts from then).
+    const behaviours = yield* Ref.make(
+      new Map(specs.map((s) => [s.name, { behaviour: s.behaviour ?? Behaviour.honest(), since: startedAt }]))
+    )
     const data = yield* Ref.make(new Map<BucketId, BucketData>())
     const requests = yield* Ref.make(new Map<string, ReadonlyArray<number>>())
     const randoms = new Map<string, () => number>()
-    const startedAt = yield* Clock.currentTimeMillis
 
     const transport = (endpoint: string, detail: string) =>
       new ProviderApi.ProviderRequestError({ endpoint, reason: "Transport", detail })
@@ -225,12 +256,15 @@ export const make = (
       return found
     }
 
-    /** The commitment a provider holds for a bucket under its behaviour, and the bucket it claims. */
-    const held = (name: string, behaviour: Behaviour, truth: BucketData, now: number): BucketData => {
+    /** The commitment a provider holds for a bucket under its behaviours (applied in order). */
+    const held = (name: string, behaviours: ReadonlyArray<Behaviour>, truth: BucketData, lagMillis: number) =>
+      behaviours.reduce((data, behaviour) => shape(name, behaviour, data, lagMillis), truth)
+
+    const shape = (name: string, behaviour: Behaviour, truth: BucketData, lagMillis: number): BucketData => {
       switch (behaviour._tag) {
         case "Lagging": {
           const caughtUp = behaviour.catchUpAfter !== undefined &&
-            now - startedAt >= Duration.toMillis(Duration.decode(behaviour.catchUpAfter))
+            lagMillis >= Duration.toMillis(Duration.decode(behaviour.catchUpAfter))
           if (caughtUp) return truth
           const behind = BigInt(behaviour.behindBy)
           return {
@@ -254,19 +288,20 @@ export const make = (
 
     const body = (
       found: { provider: FakeProvider; spec: ProviderSpec },
-      behaviour: Behaviour,
+      behaviours: ReadonlyArray<Behaviour>,
       bucketId: BucketId,
       truth: BucketData,
-      now: number
+      lagMillis: number
     ): unknown => {
-      if (behaviour._tag === "Malformed") {
+      const has = (tag: Behaviour["_tag"]) => behaviours.some((b) => b._tag === tag)
+      if (has("Malformed")) {
         return { bucket_id: Number(bucketId), mmr_root: "0xnot-a-root", start_seq: -1, provider_signature: "0x12" }
       }
-      const claimed = behaviour._tag === "WrongBucket" ? bucketId + 1n : bucketId
-      const commitment = held(found.provider.name, behaviour, truth, now)
+      const claimed = has("WrongBucket") ? bucketId + 1n : bucketId
+      const commitment = held(found.provider.name, behaviours, truth, lagMillis)
       const payload = encodeCommitmentPayload({ bucketId: claimed, ...commitment })
       const scheme = found.spec.scheme ?? "sr25519"
-      const signer = behaviour._tag === "BadSignature" ? wrongKeys[scheme] : found.provider.pair
+      const signer = has("BadSignature") ? wrongKeys[scheme] : found.provider.pair
       const raw = signer.sign(payload)
       const signature = found.spec.signatureForm === "raw" && scheme === "sr25519"
         ? hex(raw)
@@ -290,46 +325,65 @@ export const make = (
           const times = m.get(name) ?? []
           return [times.length, new Map(m).set(name, [...times, now])]
         })
-        const behaviour = (yield* Ref.get(behaviours)).get(name) ?? Behaviour.honest()
-        switch (behaviour._tag) {
-          case "Unreachable":
-            return yield* transport(endpoint, "connection refused")
-          case "Hang":
-            return yield* Effect.never
-          case "Defect":
-            return yield* Effect.dieMessage(`fake provider ${name}: simulated defect`)
-          case "HttpStatus":
-            return yield* new ProviderApi.ProviderRequestError({
-              endpoint,
-              reason: behaviour.status === 429 ? "RateLimited" : "Status",
-              status: behaviour.status,
-              detail: `HTTP ${behaviour.status}`,
-              ...(behaviour.errorCode === undefined ? {} : { errorCode: behaviour.errorCode }),
-              ...(behaviour.retryAfterMillis === undefined ? {} : { retryAfterMillis: behaviour.retryAfterMillis })
-            })
-          case "FailTimes":
-            if (previous < behaviour.times) {
-              if (behaviour.failure === "Hang") return yield* Effect.never
-              return yield* behaviour.failure === "Transport"
-                ? transport(endpoint, "connection reset")
-                : new ProviderApi.ProviderRequestError({
-                  endpoint,
-                  reason: "Status",
-                  status: 503,
-                  errorCode: "chain_state_not_ready",
-                  detail: "HTTP 503"
-                })
+        const current = (yield* Ref.get(behaviours)).get(name) ?? { behaviour: Behaviour.honest(), since: now }
+        const all = flatten(current.behaviour)
+        const honest = respond(found, all, endpoint, bucketId, previous, current.since)
+        const custom = all.find((b): b is Extract<Behaviour, { _tag: "Custom" }> => b._tag === "Custom")
+        return yield* custom === undefined ? honest : custom.answer({ endpoint, bucketId, previous, honest })
+      })
+
+    /** A provider's answer under its behaviours (custom ones aside). */
+    const respond = (
+      found: { provider: FakeProvider; spec: ProviderSpec },
+      all: ReadonlyArray<Behaviour>,
+      endpoint: Domain.Endpoint,
+      bucketId: BucketId,
+      previous: number,
+      since: number
+    ) =>
+      Effect.gen(function*() {
+        const name = found.provider.name
+        for (const behaviour of all) {
+          switch (behaviour._tag) {
+            case "Unreachable":
+              return yield* transport(endpoint, "connection refused")
+            case "Hang":
+              return yield* Effect.never
+            case "Defect":
+              return yield* Effect.dieMessage(`fake provider ${name}: simulated defect`)
+            case "HttpStatus":
+              return yield* new ProviderApi.ProviderRequestError({
+                endpoint,
+                reason: behaviour.status === 429 ? "RateLimited" : "Status",
+                status: behaviour.status,
+                detail: `HTTP ${behaviour.status}`,
+                ...(behaviour.errorCode === undefined ? {} : { errorCode: behaviour.errorCode }),
+                ...(behaviour.retryAfterMillis === undefined ? {} : { retryAfterMillis: behaviour.retryAfterMillis })
+              })
+            case "FailTimes":
+              if (previous < behaviour.times) {
+                if (behaviour.failure === "Hang") return yield* Effect.never
+                return yield* behaviour.failure === "Transport"
+                  ? transport(endpoint, "connection reset")
+                  : new ProviderApi.ProviderRequestError({
+                    endpoint,
+                    reason: "Status",
+                    status: 503,
+                    errorCode: "chain_state_not_ready",
+                    detail: "HTTP 503"
+                  })
+              }
+              break
+            case "Flaky": {
+              const random = randoms.get(name) ?? prng(behaviour.seed)
+              randoms.set(name, random)
+              if (random() < behaviour.failureProbability) return yield* transport(endpoint, "connection reset")
+              break
             }
-            break
-          case "Flaky": {
-            const random = randoms.get(name) ?? prng(behaviour.seed)
-            randoms.set(name, random)
-            if (random() < behaviour.failureProbability) return yield* transport(endpoint, "connection reset")
-            break
+            case "Slow":
+              yield* Effect.sleep(behaviour.latency)
+              break
           }
-          case "Slow":
-            yield* Effect.sleep(behaviour.latency)
-            break
         }
         const truth = (yield* Ref.get(data)).get(bucketId)
         if (truth === undefined) {
@@ -341,7 +395,7 @@ export const make = (
             detail: "HTTP 404"
           })
         }
-        const wire = body(found, behaviour, bucketId, truth, yield* Clock.currentTimeMillis)
+        const wire = body(found, all, bucketId, truth, (yield* Clock.currentTimeMillis) - since)
         return yield* ProviderApi.decodeSignedCommitment(endpoint, wire)
       })
 
@@ -349,8 +403,10 @@ export const make = (
       Effect.gen(function*() {
         const found = byEndpoint.get(endpoint)
         if (found === undefined) return yield* transport(endpoint, "connection refused")
-        const behaviour = (yield* Ref.get(behaviours)).get(found.provider.name)
-        if (behaviour?._tag === "Unreachable") return yield* transport(endpoint, "connection refused")
+        const current = (yield* Ref.get(behaviours)).get(found.provider.name)
+        if (current !== undefined && flatten(current.behaviour).some((b) => b._tag === "Unreachable")) {
+          return yield* transport(endpoint, "connection refused")
+        }
         return found.provider
       })
 
@@ -377,7 +433,10 @@ export const make = (
       setBehaviour: (name, behaviour) =>
         Effect.suspend(() => {
           lookup(name)
-          return Ref.update(behaviours, (m) => new Map(m).set(name, behaviour))
+          return Effect.flatMap(
+            Clock.currentTimeMillis,
+            (since) => Ref.update(behaviours, (m) => new Map(m).set(name, { behaviour, since }))
+          )
         }),
       setBucketData: (bucketId, bucket) => Ref.update(data, (m) => new Map(m).set(bucketId, bucket)),
       append: (bucketId, leaves) =>

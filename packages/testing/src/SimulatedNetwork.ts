@@ -77,6 +77,11 @@ export const faultsOf = (behaviour: Behaviour, spec: ProviderSpec, timeScale: nu
       }
     case "Hang":
       return { ...base, hang: true }
+    case "All":
+      return behaviour.behaviours.reduce<Faults>((faults, b) => ({ ...faults, ...faultsOf(b, spec, timeScale) }), base)
+    case "Custom":
+      // A function of the test's cannot run inside the simulator's HTTP server: say so at setup.
+      throw new Error("a custom provider behaviour runs in memory only (transport: \"memory\")")
   }
 }
 

@@ -1,6 +1,6 @@
-import { ChainClient, type Consensus, Domain, ReceiptJournal, Submitter } from "@checkpointer/core"
+import { ChainClient, type Consensus, Domain, ProviderApi, ReceiptJournal, Submitter } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Option } from "effect"
+import { Effect, Either, Option, TestClock } from "effect"
 import { FakeProviders, TestNetwork } from "../src/index.js"
 import { after, collect, expectRefused, inWorld, submissions, submit } from "./helpers.js"
 import { roundScenarios } from "./scenarios.js"
@@ -270,6 +270,66 @@ describe("the test world", () => {
         return times.map((t) => Math.round((t - times[0]) * 1000))
       })
     )
+
+  const outcomeOf = (report: { readonly decision: Consensus.Decision }, account: Domain.AccountId) =>
+    report.decision.outcomes.find((o) => o.provider === account)
+
+  it.effect("combines behaviours: a provider both ahead and slow answers late, ahead", () =>
+    inWorld(
+      {
+        providers: three({ Charlie: FakeProviders.Behaviour.all(Behaviour.ahead(2), Behaviour.slow("3 seconds")) }),
+        buckets: [bucket1({ minProviders: 3 })]
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const report = yield* after("10 seconds", collect(1))
+        const charlie = outcomeOf(report, world.account("Charlie"))
+        assert.strictEqual(charlie?._tag, "Answered")
+        assert.strictEqual(charlie?._tag === "Answered" ? charlie.commitment.leafCount : undefined, 12n)
+        assert.isAtLeast(charlie !== undefined && "latencyMillis" in charlie ? charlie.latencyMillis : 0, 3000)
+        assert.deepStrictEqual(report.decision.conflicts.map((c) => c._tag), ["Ahead"])
+      })
+    ))
+
+  it.effect("a custom answer wraps the provider's: its first request fails, the retry gets the real answer", () =>
+    inWorld(
+      {
+        providers: three({
+          Charlie: Behaviour.custom(({ endpoint, honest, previous }) =>
+            previous === 0
+              ? Effect.fail(
+                new ProviderApi.ProviderRequestError({ endpoint, reason: "Transport", detail: "first one lost" })
+              )
+              : honest
+          )
+        }),
+        buckets: [bucket1({ minProviders: 3 })],
+        config: { maxRetries: 1 }
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const report = yield* after("30 seconds", collect(1))
+        const charlie = outcomeOf(report, world.account("Charlie"))
+        assert.strictEqual(charlie?._tag, "Answered")
+        assert.strictEqual(charlie?.attempts, 2)
+        assert.strictEqual(report.decision.agreeing, 3)
+      })
+    ))
+
+  it.effect("a lagging provider's catch-up time counts from when it starts to lag", () =>
+    inWorld(
+      { providers: three(), buckets: [bucket1({ minProviders: 3 })] },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        yield* TestClock.adjust("1 minute")
+        yield* world.network.setBehaviour("Charlie", Behaviour.lagging(2, "10 seconds"))
+        const lagging = yield* after("5 seconds", collect(1))
+        assert.deepStrictEqual(lagging.decision.conflicts.map((c) => c._tag), ["SyncDelay"])
+        yield* TestClock.adjust("10 seconds")
+        const caughtUp = yield* after("5 seconds", collect(1))
+        assert.strictEqual(caughtUp.decision.agreeing, 3)
+      })
+    ))
 
   it.effect("is seeded: retry jitter repeats exactly with the same seed, and differs with another", () =>
     Effect.gen(function*() {
