@@ -27,6 +27,13 @@ const withSlowCharlie = (
   latency: Duration.DurationInput
 ) => [...providers.slice(0, 2), { name: "Charlie", behaviour: Behaviour.slow(latency) }]
 
+/** Bucket 1 with all three providers unreachable (quick rounds). */
+const unreachableWorld: TestNetwork.NetworkSetup = {
+  providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
+  buckets: [bucket(1)],
+  config: quick
+}
+
 const startLoop = (ids: ReadonlyArray<number>, settings: Partial<CheckpointLoop.LoopSettings>) =>
   Effect.gen(function*() {
     const world = yield* TestNetwork.TestNetwork
@@ -105,11 +112,7 @@ describe("CheckpointLoop driven by finalized blocks", () => {
 describe("CheckpointLoop failures, pause and resume", () => {
   it.scoped("after N failures the bucket pauses itself with an event; resume clears the streak", () =>
     inWorld(
-      {
-        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
-        buckets: [bucket(1)],
-        config: quick
-      },
+      unreachableWorld,
       Effect.gen(function*() {
         const world = yield* TestNetwork.TestNetwork
         const events = yield* recordEvents
@@ -363,11 +366,7 @@ describe("events, callbacks and metrics", () => {
 
   it.scoped("the watchdog reports a bucket with no successful checkpoint for too long, once", () =>
     inWorld(
-      {
-        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
-        buckets: [bucket(1)],
-        config: quick
-      },
+      unreachableWorld,
       Effect.gen(function*() {
         const events = yield* recordEvents
         yield* startLoop([1], {
@@ -468,11 +467,7 @@ const setAll = (behaviour: FakeProviders.Behaviour) =>
 describe("retries after a failure", () => {
   it.scoped("CheckpointFailed.willRetry is true exactly when a retry is scheduled, and each one is followed by an attempt", () =>
     inWorld(
-      {
-        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
-        buckets: [bucket(1)],
-        config: quick
-      },
+      unreachableWorld,
       Effect.gen(function*() {
         const world = yield* TestNetwork.TestNetwork
         const events = yield* recordEvents
@@ -502,11 +497,7 @@ describe("retries after a failure", () => {
 
   it.scoped("a failed CheckpointManager.submitCheckpoint says willRetry false, and nothing tries again", () =>
     inWorld(
-      {
-        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
-        buckets: [bucket(1)],
-        config: quick
-      },
+      unreachableWorld,
       Effect.gen(function*() {
         const events = yield* recordEvents
         // A loop over the same bucket runs meanwhile: the manual attempt's failure is not its to retry.
@@ -525,11 +516,7 @@ describe("retries after a failure", () => {
 
   it.scoped("pause cancels a pending retry: no attempt while paused", () =>
     inWorld(
-      {
-        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
-        buckets: [bucket(1)],
-        config: quick
-      },
+      unreachableWorld,
       Effect.gen(function*() {
         const world = yield* TestNetwork.TestNetwork
         const events = yield* recordEvents
@@ -550,11 +537,7 @@ describe("retries after a failure", () => {
 
   it.scoped("resume at once tries again a failing bucket whose retry timer pause cancelled", () =>
     inWorld(
-      {
-        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
-        buckets: [bucket(1)],
-        config: quick
-      },
+      unreachableWorld,
       Effect.gen(function*() {
         const world = yield* TestNetwork.TestNetwork
         const events = yield* recordEvents
@@ -583,11 +566,7 @@ describe("retries after a failure", () => {
 
   it.scoped("a failure while paused says willRetry false, and is not retried", () =>
     inWorld(
-      {
-        providers: providers.map((p) => ({ ...p, behaviour: Behaviour.unreachable() })),
-        buckets: [bucket(1)],
-        config: quick
-      },
+      unreachableWorld,
       Effect.gen(function*() {
         const world = yield* TestNetwork.TestNetwork
         const events = yield* recordEvents
