@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import { blake2AsU8a } from "@polkadot/util-crypto"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -83,9 +84,9 @@ describe("checkpointer run: a watcher against a live chain", () => {
         ]
         const env = { CHECKPOINTER_JOURNAL_DIR: journal }
         const first = yield* start(args, env)
-        // Data arrives while it runs: 2 leaves every 2.5 s.
+        // Data arrives while it runs: 2 leaves every 2.5 s of real time (the workload, not a wait).
         const writer = yield* Effect.forkScoped(
-          Effect.forever(Effect.zipRight(Effect.sleep("2500 millis"), write(2)))
+          write(2).pipe(Effect.repeat(Schedule.spaced("2500 millis")), Effect.delay("2500 millis"))
         )
         yield* eventually(() => receiptsOf(first.output.stdout).length >= 3, "three checkpoints from run", 60)
         const running = jsonLines(first.output.stdout).find((l) => l.type === "Running")
@@ -98,10 +99,15 @@ describe("checkpointer run: a watcher against a live chain", () => {
         for (const leaves of printed) expect(totals).toContain(leaves)
         for (let i = 1; i < onChain.length; i++) expect(onChain[i]).toBeGreaterThan(onChain[i - 1]!)
 
-        // Stop it while rounds are in flight (slow providers keep one going), with SIGTERM.
+        // Stop it while a round is in flight (slow providers keep one going), with SIGTERM: once a provider
+        // has been asked since it became slow, a round is waiting on it.
         for (const s of simulators) yield* s.setFaults({ latency: { min: "1500 millis", max: "1500 millis" } })
+        const askedBefore = yield* simulators[0]!.requests
         yield* write(2)
-        yield* Effect.sleep("1 second")
+        yield* simulators[0]!.requests.pipe(
+          Effect.filterOrFail((n) => n > askedBefore),
+          Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("30 seconds")))
+        )
         first.child.kill("SIGTERM")
         yield* eventually(() => first.output.exit !== undefined, "run to exit on SIGTERM", 20)
         expect(first.output.exit, first.output.stderr).toBe(0)
