@@ -35,6 +35,7 @@ import {
 } from "./internal/live.js"
 import {
   bold,
+  clean,
   dim,
   emit,
   green,
@@ -138,11 +139,10 @@ const describeInterval = (settings: Settings) =>
 
 const outcomeRow = (out: Output, outcome: Consensus.ProviderOutcome, classes: Map<string, string>) => {
   const latency = "latencyMillis" in outcome ? `${outcome.latencyMillis} ms` : "-"
+  // A provider's words (its error code, an echoed multiaddr) are hostile text: escaped before printing.
   const answer = outcome._tag === "Answered"
     ? `${outcome.commitment.leafCount} leaves, root ${short(outcome.commitment.mmrRoot)}`
-    : "detail" in outcome
-    ? outcome.detail
-    : outcome.reason
+    : clean("detail" in outcome ? outcome.detail : outcome.reason)
   const klass = classes.get(outcome.provider) ?? (outcome._tag === "Answered" ? "Majority" : outcome._tag)
   const painted = klass === "Majority"
     ? green(out, klass)
@@ -314,7 +314,7 @@ const describeEvent = (event: CheckpointEvents.CheckpointEvent): string =>
         settled ? " (sent earlier, settled from the journal: not paid again)" : ""
       }`,
     CheckpointFailed: ({ bucketId, reason, willRetry }) =>
-      `bucket ${bucketId}: ${reason}${willRetry ? " (will retry)" : ""}`,
+      `bucket ${bucketId}: ${clean(reason)}${willRetry ? " (will retry)" : ""}`,
     ProviderConflict: ({ bucketId, disagreeing }) =>
       `bucket ${bucketId}: ${disagreeing.map((d) => `${short(d.provider)} ${d.conflict}`).join(", ")}`,
     LoopPaused: ({ reason }) => `loop paused: ${reason}`,

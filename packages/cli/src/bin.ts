@@ -9,9 +9,13 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { exitCode, run } from "./Cli.js"
+import { BadConfig } from "./internal/live.js"
+import { clean } from "./internal/output.js"
+import { strayNearSecret } from "./internal/secretArgs.js"
 
+const stray = strayNearSecret(process.argv.slice(2))
 NodeRuntime.runMain(
-  run(process.argv).pipe(
+  (stray === undefined ? run(process.argv) : Effect.fail(new BadConfig({ message: stray }))).pipe(
     Effect.catchAll((failure: unknown) =>
       Effect.gen(function*() {
         const error = failure as { readonly _tag: string; readonly message?: string }
@@ -30,7 +34,8 @@ NodeRuntime.runMain(
             "HelpRequested"
           ].includes(error._tag)
         ) {
-          yield* Console.error(`checkpointer: ${error.message ?? error._tag}`)
+          // Messages may quote a provider or the chain: escaped, as everything printed from them.
+          yield* Console.error(`checkpointer: ${clean(error.message ?? error._tag)}`)
         }
         process.exitCode = exitCode(error)
       })

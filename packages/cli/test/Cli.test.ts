@@ -10,6 +10,8 @@ import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { defaultJournalDirectory, isLoopback, resolveSettings } from "../src/internal/live.js"
+import { clean } from "../src/internal/output.js"
+import { strayNearSecret } from "../src/internal/secretArgs.js"
 import { eventually, jsonLines, run, start } from "./process.js"
 
 const CHAIN_SPEC = fileURLToPath(new URL("../../../../shared/fixtures/storage-local.json", import.meta.url))
@@ -52,6 +54,22 @@ describe("settings", () => {
       })
       expect((yield* settingsFrom({ intervalSeconds: 30 })).interval).toEqual({ _tag: "Seconds", seconds: 30 })
     }))
+
+  it("a stray word near --suri is found, without being repeated; none without --suri", () => {
+    expect(strayNearSecret(["submit", "--bucket", "0", "--suri", "legal", "winner"])).toContain("not understood")
+    expect(strayNearSecret(["submit", "--bucket", "0", "--suri", "legal", "winner"])).not.toContain("winner")
+    expect(strayNearSecret(["submit", "--suri", "legal winner thank", "--bucket", "0", "--json"])).toBeUndefined()
+    expect(strayNearSecret(["run", "--suri=//Alice", "--bucket", "0", "extra"])).toContain("not understood")
+    expect(strayNearSecret(["submit", "--bucket", "0", "extra"])).toBeUndefined()
+  })
+
+  it("what came from a provider is printed escaped: no control characters reach the terminal", () => {
+    expect(clean("\u001b]0;PWNED\u0007\u001b[2K\rall providers agree")).toBe(
+      "\\x1b]0;PWNED\\x07\\x1b[2K\\x0dall providers agree"
+    )
+    expect(clean("right-to-left \u202e override")).toBe("right-to-left \\u202e override")
+    expect(clean("plain text, ünïcode and 😀 stay")).toBe("plain text, ünïcode and 😀 stay")
+  })
 
   it("the journal's default directory: $CHECKPOINTER_JOURNAL_DIR, else $XDG_STATE_HOME, else ~/.local/state", () => {
     expect(defaultJournalDirectory({ CHECKPOINTER_JOURNAL_DIR: "/j", XDG_STATE_HOME: "/x" })).toBe("/j")
@@ -216,6 +234,14 @@ describe("the checkpointer command, run as a child process", () => {
       expect(noSigner.stderr.trim()).toBe(
         "checkpointer: signer: run submits checkpoints and needs one (--suri or CHECKPOINTER_SIGNER_SURI)"
       )
+
+      // An unquoted mnemonic: the stray words are never echoed.
+      const unquoted = yield* run(["submit", "--bucket", "0", "--suri", "legal", "winner", "thank", "--json"])
+      expect(unquoted.exit).toBe(2)
+      expect(unquoted.stderr.trim()).toBe(
+        "checkpointer: an argument was not understood (not repeated here: it may be part of the secret given to --suri; quote a mnemonic as one argument, or use CHECKPOINTER_SIGNER_SURI)"
+      )
+      expect(unquoted.stdout + unquoted.stderr).not.toMatch(/legal|winner|thank/)
 
       const bothJournals = yield* run(["submit", "--bucket", "0", "--journal", tmpdir(), "--no-journal"])
       expect(bothJournals.exit).toBe(2)

@@ -204,3 +204,28 @@ describe("checkpointer submit: the journal by default, and an interruption that 
     60_000
   )
 })
+
+describe("hostile provider text", () => {
+  it.scopedLive(
+    "a provider's error code with terminal escapes is printed escaped by collect; --json keeps it exact",
+    () =>
+      Effect.gen(function*() {
+        const { chain, simulators, write } = yield* world("interval")
+        yield* write(3)
+        const hostile = "\u001b]0;PWNED\u0007\u001b[2K\rall providers agree"
+        // A refusal (400) is not retried: its answer is in before the round ends.
+      yield* simulators[2]!.setFaults({ status: { code: 400, errorCode: hostile } })
+        const args = ["collect", "--chain", chain.url, "--bucket", "0"]
+        const human = yield* run(args)
+        expect(human.exit, human.stderr).toBe(0)
+        expect(human.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/)
+        expect(human.stdout).toContain("\\x1b]0;PWNED\\x07\\x1b[2K\\x0dall providers agree")
+        const machine = yield* run([...args, "--json"])
+        const [collected] = jsonLines(machine.stdout)
+        const details = (collected!.decision as { outcomes: ReadonlyArray<{ detail?: string }> }).outcomes
+          .map((o) => o.detail ?? "")
+        expect(details.some((d) => d.includes(hostile))).toBe(true)
+      }),
+    60_000
+  )
+})

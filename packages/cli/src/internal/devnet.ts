@@ -22,7 +22,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { BadConfig, liveLayer } from "./live.js"
-import { bold, dim, emit, green, type Output, red, short, yellow } from "./output.js"
+import { bold, clean, dim, emit, green, type Output, red, short, yellow } from "./output.js"
 
 export interface DevnetOptions {
   readonly providers: number
@@ -184,7 +184,8 @@ export const devnet = (options: DevnetOptions) =>
             CheckpointFailed: ({ reason, willRetry }) =>
               emit(
                 out,
-                () => `${red(out, "✗")} checkpoint failed: ${reason}${willRetry ? dim(out, " (will retry)") : ""}`,
+                () =>
+                  `${red(out, "✗")} checkpoint failed: ${clean(reason)}${willRetry ? dim(out, " (will retry)") : ""}`,
                 {
                   type: "CheckpointFailed",
                   reason,

@@ -23,6 +23,21 @@ export const yellow = paint(33)
 export const dim = paint(2)
 export const bold = paint(1)
 
+/**
+ * Text that came from a provider or the chain, made safe to print on a terminal: control characters
+ * (C0, DEL, C1), line and paragraph separators and bidirectional overrides are shown as `\xNN` /
+ * `\uNNNN` escapes, so a hostile string can neither move the cursor, retitle the terminal nor
+ * overwrite what was printed before it. (`--json` output is exact: JSON escapes them itself.)
+ */
+export const clean = (text: string): string =>
+  text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => {
+      const code = c.charCodeAt(0)
+      return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
+    }
+  )
+
 /** JSON with bigints as decimal strings and byte arrays as hex. */
 export const toJson = (value: unknown): string =>
   JSON.stringify(value, (_, v: unknown) =>
