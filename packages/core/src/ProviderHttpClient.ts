@@ -1,21 +1,38 @@
 /**
  * The live `ProviderApi`: a provider node's HTTP API over `@effect/platform`'s `HttpClient`.
  *
- * Every request is bounded: the endpoint is checked against the `EndpointPolicy` first (and, with a
- * resolver, the addresses its name resolves to); one timeout (the client's, or the caller's
- * `RequestOptions.timeout` if shorter: `enforcesTimeouts` is set) covers connecting, the headers and the
- * whole body; the body is never read past the size cap (64 KiB by default): a declared length past it
- * fails unread, a chunked body is abandoned as soon as it passes it; a redirect is an error, never
- * followed (use an `HttpClient` that does not follow redirects itself: Node's `NodeHttpClient` layers
- * do not; `fetch` does unless told otherwise). Integers beyond
+ * Every request is bounded: the endpoint is checked against the `EndpointPolicy` first; one timeout (the
+ * client's, or the caller's `RequestOptions.timeout` if shorter: `enforcesTimeouts` is set) covers
+ * resolving, connecting, the headers and the whole body; the body is never read past the size cap
+ * (64 KiB by default): a declared length past it fails unread, a chunked body is abandoned as soon as it
+ * passes it; a redirect is an error, never followed (use an `HttpClient` that does not follow redirects
+ * itself: Node's `NodeHttpClient` layers do not; `fetch` does unless told otherwise). Integers beyond
  * 2^53 in a body keep every digit. Errors are `ProviderRequestError`s classified retryable or not, with
  * the provider's `{"error": ...}` code and `Retry-After` kept.
+ *
+ * **The address checked is the address connected to.** An endpoint whose host is a name is resolved
+ * once per request, through `resolveHost`, and every answer is checked (`EndpointPolicy.admitResolved`:
+ * one refused answer refuses the request). The request is then sent to the checked IP literal itself
+ * (`http://93.184.216.34:3333/...`), with the `Host` header naming the original host, so the
+ * `HttpClient` never resolves the name again: a name with a zero TTL that answers a public address for
+ * the check and 169.254.169.254 for the connection (DNS rebinding) gets nowhere. Every request,
+ * including every retry (a retry is a new request), resolves and checks afresh. When a name has several
+ * answers they are all checked, then tried in the resolver's order until one accepts the connection.
+ * For `https` the TLS server name (SNI) and the certificate check use the `Host` header's name: undici
+ * (`NodeHttpClient.layerUndici`) and `node:http` (`NodeHttpClient.layer`) both take the server name
+ * from it. An `HttpClient` that drops the `Host` header (a browser's `fetch`) fails closed: the
+ * certificate does not match the address, or the server sees the address as the host.
+ *
+ * Without `resolveHost` a name is handed to the `HttpClient` as it is, checked only by name
+ * (`localhost`, the metadata names); supply a resolver wherever endpoints come from the chain (the CLI
+ * does, with `dns.lookup`).
  *
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Arr from "effect/Array"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -27,7 +44,7 @@ import type { RequestSigner } from "./AuthHeader.js"
 import { makeAuthHeader } from "./AuthHeader.js"
 import type { BucketId, Endpoint } from "./Domain.js"
 import type { EndpointPolicyOptions } from "./EndpointPolicy.js"
-import { checkResolved, checkUrl, publicOnly } from "./EndpointPolicy.js"
+import { admitResolved, checkUrl, publicOnly } from "./EndpointPolicy.js"
 import { parseJsonLossless } from "./internal/losslessJson.js"
 import {
   decodeHealth,
@@ -50,7 +67,10 @@ export interface ProviderHttpOptions {
   readonly maxResponseBytes?: number | undefined
   /** Which addresses may be contacted (default: public only). */
   readonly policy?: EndpointPolicyOptions | undefined
-  /** Resolves a host name to its addresses, so names are held to the policy too. */
+  /**
+   * Resolves a host name to its addresses (IP literals), so names are held to the policy too: called once
+   * per request, and the request connects to one of the addresses it answered.
+   */
   readonly resolveHost?: ((host: string) => Effect.Effect<ReadonlyArray<string>, unknown>) | undefined
   /** Signs an `Authorization: Web3Storage ...` header on requests that name a bucket. */
   readonly signer?: RequestSigner | undefined
@@ -59,6 +79,15 @@ export interface ProviderHttpOptions {
 }
 
 const DEFAULT_MAX_BYTES = 64 * 1024
+
+/**
+ * Where one request goes: the URLs to try in order and, when they address a name's checked IP literals,
+ * the `Host` header naming the original host.
+ */
+interface Targets {
+  readonly urls: Arr.NonEmptyReadonlyArray<string>
+  readonly host: string | undefined
+}
 
 const fail = (endpoint: string, reason: ProviderRequestError["reason"], detail: string, extra: {
   readonly status?: number
@@ -147,11 +176,17 @@ export const make = (
     const policy = options.policy ?? publicOnly
     const maxRetryAfter = Duration.toMillis(Duration.decode(options.maxRetryAfter ?? Duration.seconds(60)))
 
-    const admit = (endpoint: string, url: string) =>
+    /**
+     * Checks a request's URL and says where to send it: the URL itself when its host is an IP literal (or a
+     * name and there is no resolver), else one URL per checked address, each naming the original host.
+     */
+    const admit = (endpoint: string, url: string): Effect.Effect<Targets, ProviderRequestError> =>
       Either.match(checkUrl(policy, url), {
         onLeft: (reason) => fail(endpoint, "Refused", reason),
         onRight: (host) => {
-          if (host === undefined || options.resolveHost === undefined) return Effect.void
+          if (host === undefined || options.resolveHost === undefined) {
+            return Effect.succeed({ urls: [url], host: undefined })
+          }
           return options.resolveHost(host).pipe(
             Effect.mapError((cause) =>
               new ProviderRequestError({
@@ -161,14 +196,43 @@ export const make = (
               })
             ),
             Effect.flatMap((addresses) =>
-              Either.match(checkResolved(policy, host, addresses), {
+              Either.match(admitResolved(policy, host, addresses), {
                 onLeft: (reason) => fail(endpoint, "Refused", reason),
-                onRight: () => Effect.void
+                onRight: (admitted) => pin(endpoint, url, admitted)
               })
             )
           )
         }
       })
+
+    /**
+     * The URL with its host replaced by each admitted address. Each result must pass the policy as an IP
+     * literal: `URL` ignores a host it cannot parse, which would silently leave the name in place.
+     */
+    const pin = (endpoint: string, url: string, addresses: Arr.NonEmptyReadonlyArray<string>) => {
+      const original = new URL(url)
+      const urls = Arr.map(addresses, (address) => {
+        const target = new URL(url)
+        target.hostname = address.includes(":") ? `[${address}]` : address
+        return target.href
+      })
+      const stray = urls.find((target) => !isAdmittedLiteral(target))
+      return stray === undefined
+        ? Effect.succeed<Targets>({ urls, host: original.host })
+        : fail(endpoint, "Refused", `cannot address ${original.hostname} by its checked address: ${stray}`)
+    }
+
+    const isAdmittedLiteral = (url: string) =>
+      Either.match(checkUrl(policy, url), { onLeft: () => false, onRight: (name) => name === undefined })
+
+    /** Sends to each target in turn until one answers; only a failure to get an answer moves on. */
+    const send = (endpoint: string, request: HttpClientRequest.HttpClientRequest, urls: Targets["urls"]) =>
+      Effect.firstSuccessOf(Arr.map(urls, (target) =>
+        client.execute(HttpClientRequest.setUrl(request, target)).pipe(
+          Effect.mapError((error) =>
+            new ProviderRequestError({ endpoint, reason: "Transport", detail: describe(error.cause ?? error) })
+          )
+        )))
 
     /** One bound per request: the client's own, or the caller's if shorter. */
     const boundOf = (perRequest: RequestOptions | undefined) =>
@@ -182,8 +246,9 @@ export const make = (
     ) =>
       Effect.gen(function*() {
         const url = `${endpoint.replace(/\/+$/, "")}${path}`
-        yield* admit(endpoint, url)
-        let request = HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)
+        const targets = yield* admit(endpoint, url)
+        let request = HttpClientRequest.get(targets.urls[0]).pipe(HttpClientRequest.acceptJson)
+        if (targets.host !== undefined) request = HttpClientRequest.setHeader(request, "host", targets.host)
         if (bucketId !== undefined) {
           request = HttpClientRequest.setUrlParam(request, "bucket_id", bucketId.toString())
           if (options.signer !== undefined) {
@@ -194,11 +259,7 @@ export const make = (
             )
           }
         }
-        const response = yield* client.execute(request).pipe(
-          Effect.mapError((error) =>
-            new ProviderRequestError({ endpoint, reason: "Transport", detail: describe(error.cause ?? error) })
-          )
-        )
+        const response = yield* send(endpoint, request, targets.urls)
         const text = yield* readBody(endpoint, response, maxBytes)
         const status = response.status
         if (status >= 200 && status < 300) {

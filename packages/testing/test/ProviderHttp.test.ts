@@ -7,8 +7,14 @@ import {
   verifyMultiSignature
 } from "@checkpointer/core"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Undici from "@effect/platform-node/Undici"
+import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Either, Layer } from "effect"
+import * as Http from "node:http"
+import type * as Net from "node:net"
+import { isIP } from "node:net"
+import * as Tls from "node:tls"
 import { Mmr, ProviderSimulator } from "../src/index.js"
 
 const bucket = 7n as Domain.BucketId
@@ -372,5 +378,196 @@ describe("hostile endpoints", () => {
       const { millis, result } = yield* timed(api.checkpointSignature("http://127.0.0.1:9" as Domain.Endpoint, bucket))
       assert.strictEqual(errorOf(result).reason, "Transport")
       assert.isBelow(millis, 1500)
+    }))
+})
+
+/**
+ * A name server whose answer changes from one lookup to the next (a zero TTL, as in DNS rebinding): the
+ * n-th lookup gets `answers[n]`, and every later one the last answer. It serves both the client's
+ * `resolveHost` and, in `loopbackNetwork`, the HTTP client's own lookups, so `lookups` counts them all.
+ */
+const scriptedDns = (...answers: [ReadonlyArray<string>, ...Array<ReadonlyArray<string>>]) => {
+  const lookups: Array<string> = []
+  const lookup = (host: string): ReadonlyArray<string> => {
+    const answer = answers[Math.min(lookups.length, answers.length - 1)]
+    lookups.push(host)
+    return answer
+  }
+  return { lookups, lookup, resolveHost: (host: string) => Effect.sync(() => lookup(host)) }
+}
+
+const isLoopback = (address: string) => address === "::1" || /^127\.\d+\.\d+\.\d+$/.test(address)
+
+/**
+ * An undici dispatcher on a simulated network where only loopback is reachable. A name is looked up
+ * through `dns`, as undici's own connector would through `dns.lookup`; an IP literal is not looked up
+ * (nor is it by Node). A connection to anything but loopback is recorded in `unreachable` and fails
+ * without opening a socket: the test machine has no outside network, and a test must not try one.
+ */
+const loopbackNetwork = (dns: ReturnType<typeof scriptedDns>) =>
+  Effect.gen(function*() {
+    const unreachable: Array<string> = []
+    const connect = Undici.buildConnector({ timeout: 1000 })
+    const agent = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        new Undici.Agent({
+          connect: (options, callback) => {
+            const address = isIP(options.hostname) !== 0 ? options.hostname : dns.lookup(options.hostname)[0]
+            if (address === undefined || !isLoopback(address)) {
+              unreachable.push(address ?? options.hostname)
+              return callback(new Error(`${address} is unreachable from this test`), null)
+            }
+            connect({ ...options, hostname: address }, callback)
+          }
+        })
+      ),
+      (agent) => Effect.promise(() => agent.destroy())
+    )
+    return { http: NodeHttpClient.makeUndici(agent), unreachable }
+  })
+
+/** A loopback HTTP server that answers `/health` and records the `Host` header of every request. */
+const healthServer = Effect.acquireRelease(
+  Effect.async<{ readonly port: number; readonly hosts: Array<string>; readonly server: Http.Server }>((resume) => {
+    const hosts: Array<string> = []
+    const server = Http.createServer((request, response) => {
+      hosts.push(request.headers.host ?? "")
+      response.setHeader("content-type", "application/json")
+      response.end(JSON.stringify({ status: "healthy" }))
+    })
+    server.listen(
+      0,
+      "127.0.0.1",
+      () => resume(Effect.succeed({ port: (server.address() as Net.AddressInfo).port, hosts, server }))
+    )
+  }),
+  ({ server }) =>
+    Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+)
+
+/** A client over `http` (the simulated network, or undici's own by default) with a 2-second bound. */
+const clientOver = (http: HttpClient.HttpClient, options: ProviderHttpClient.ProviderHttpOptions) =>
+  ProviderHttpClient.make({ requestTimeout: "2 seconds", ...options }).pipe(
+    Effect.provideService(HttpClient.HttpClient, http)
+  )
+
+describe("a name is connected to through the address that was checked (DNS rebinding)", () => {
+  it.scopedLive("publicOnly: a name that answers a public address, then loopback, never reaches loopback", () =>
+    Effect.gen(function*() {
+      const server = yield* healthServer
+      const dns = scriptedDns(["93.184.216.34"], ["127.0.0.1"])
+      const network = yield* loopbackNetwork(dns)
+      const api = yield* clientOver(network.http, { policy: EndpointPolicy.publicOnly, resolveHost: dns.resolveHost })
+      const error = errorOf(yield* Effect.either(api.health(`http://rebind.test:${server.port}` as Domain.Endpoint)))
+      assert.strictEqual(error._tag, "ProviderRequestError")
+      assert.strictEqual(error.reason, "Transport")
+      assert.deepStrictEqual(server.hosts, [])
+      // Looked up once, for the check; the connection went to the checked address and nowhere else.
+      assert.deepStrictEqual(dns.lookups, ["rebind.test"])
+      assert.deepStrictEqual(network.unreachable, ["93.184.216.34"])
+    }))
+
+  it.scopedLive("local: a name checked as loopback is connected to there, though the next lookup answers metadata", () =>
+    Effect.gen(function*() {
+      const server = yield* healthServer
+      const dns = scriptedDns(["127.0.0.1"], ["169.254.169.254"])
+      const network = yield* loopbackNetwork(dns)
+      const api = yield* clientOver(network.http, { policy: EndpointPolicy.local, resolveHost: dns.resolveHost })
+      assert.strictEqual((yield* api.health(`http://rebind.test:${server.port}` as Domain.Endpoint)).status, "healthy")
+      assert.deepStrictEqual(server.hosts, [`rebind.test:${server.port}`])
+      assert.deepStrictEqual(dns.lookups, ["rebind.test"])
+      assert.deepStrictEqual(network.unreachable, [])
+    }))
+
+  it.scopedLive("every request, a retry too, resolves and checks afresh: a later metadata answer is refused", () =>
+    Effect.gen(function*() {
+      const server = yield* healthServer
+      const dns = scriptedDns(["127.0.0.1"], ["169.254.169.254"])
+      const network = yield* loopbackNetwork(dns)
+      const api = yield* clientOver(network.http, { policy: EndpointPolicy.local, resolveHost: dns.resolveHost })
+      const endpoint = `http://rebind.test:${server.port}` as Domain.Endpoint
+      assert.strictEqual((yield* api.health(endpoint)).status, "healthy")
+      const retry = errorOf(yield* Effect.either(api.health(endpoint)))
+      assert.strictEqual(retry.reason, "Refused")
+      assert.include(retry.detail, "169.254.169.254")
+      assert.strictEqual(server.hosts.length, 1)
+      assert.deepStrictEqual(dns.lookups, ["rebind.test", "rebind.test"])
+      assert.deepStrictEqual(network.unreachable, [])
+    }))
+
+  it.scopedLive("publicOnly: a name with loopback among its public answers is refused before any connection", () =>
+    Effect.gen(function*() {
+      const server = yield* healthServer
+      const dns = scriptedDns(["93.184.216.34", "127.0.0.1"])
+      const network = yield* loopbackNetwork(dns)
+      const api = yield* clientOver(network.http, { policy: EndpointPolicy.publicOnly, resolveHost: dns.resolveHost })
+      const error = errorOf(yield* Effect.either(api.health(`http://rebind.test:${server.port}` as Domain.Endpoint)))
+      assert.strictEqual(error.reason, "Refused")
+      assert.include(error.detail, "127.0.0.1")
+      assert.deepStrictEqual(server.hosts, [])
+      assert.deepStrictEqual(network.unreachable, [])
+    }))
+
+  it.scopedLive("local: a name resolving to loopback connects over undici's own network, keeping its Host", () =>
+    Effect.gen(function*() {
+      const server = yield* healthServer
+      // `.test` is reserved (RFC 2606): only the connection to the checked literal can reach the server.
+      const api = yield* liveClient({
+        policy: EndpointPolicy.local,
+        requestTimeout: "2 seconds",
+        resolveHost: () => Effect.succeed(["127.0.0.1"])
+      })
+      assert.strictEqual(
+        (yield* api.health(`http://provider.test:${server.port}` as Domain.Endpoint)).status,
+        "healthy"
+      )
+      assert.deepStrictEqual(server.hosts, [`provider.test:${server.port}`])
+    }))
+
+  it.scopedLive("a name's checked answers are tried in order until one accepts the connection", () =>
+    Effect.gen(function*() {
+      const server = yield* healthServer
+      // The server listens on 127.0.0.1 only, so ::1 refuses (or is unavailable) at once.
+      const api = yield* liveClient({
+        policy: EndpointPolicy.local,
+        requestTimeout: "2 seconds",
+        resolveHost: () => Effect.succeed(["::1", "127.0.0.1"])
+      })
+      assert.strictEqual(
+        (yield* api.health(`http://provider.test:${server.port}` as Domain.Endpoint)).status,
+        "healthy"
+      )
+      assert.deepStrictEqual(server.hosts, [`provider.test:${server.port}`])
+    }))
+
+  it.scopedLive("https: the TLS server name is the endpoint's name, not the checked address", () =>
+    Effect.gen(function*() {
+      // No certificate: the server records the name the client asks for, then ends the handshake.
+      const serverNames: Array<string> = []
+      const server = yield* Effect.acquireRelease(
+        Effect.async<Tls.Server>((resume) => {
+          const tls = Tls.createServer({
+            SNICallback: (name, callback) => {
+              serverNames.push(name)
+              callback(new Error("no certificate in this test"))
+            }
+          })
+          tls.on("tlsClientError", () => {})
+          tls.listen(0, "127.0.0.1", () => resume(Effect.succeed(tls)))
+        }),
+        (tls) => Effect.async<void>((resume) => void tls.close(() => resume(Effect.void)))
+      )
+      const port = (server.address() as Net.AddressInfo).port
+      const api = yield* liveClient({
+        policy: EndpointPolicy.local,
+        requestTimeout: "2 seconds",
+        resolveHost: () => Effect.succeed(["127.0.0.1"])
+      })
+      const error = errorOf(yield* Effect.either(api.health(`https://provider.test:${port}` as Domain.Endpoint)))
+      assert.strictEqual(error.reason, "Transport")
+      assert.deepStrictEqual(serverNames, ["provider.test"])
     }))
 })
