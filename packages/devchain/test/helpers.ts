@@ -125,5 +125,6 @@ export const eventJson = (outcome: Outcome, name: string): ReadonlyArray<unknown
 export const eventually = (check: () => boolean, what = "condition"): Effect.Effect<void, string> =>
   Effect.suspend(() => (check() ? Effect.void : Effect.fail("not yet"))).pipe(
     Effect.retry(Schedule.spaced("10 millis")),
-    Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => `timed out waiting for ${what}` })
+    // A bound for a busy 2-core machine (a child process's start-up under load takes seconds).
+    Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => `timed out waiting for ${what}` })
   )

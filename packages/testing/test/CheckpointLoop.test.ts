@@ -106,7 +106,7 @@ describe("CheckpointLoop driven by finalized blocks", () => {
         assert.strictEqual(new Set(recorded.map((r) => r.submission.bucketId)).size, 100)
         assert.isTrue((yield* loop.status).every((s) => !s.dirty && s.failureStreak === 0))
       })
-    ))
+    ), 60_000)
 })
 
 describe("CheckpointLoop failures, pause and resume", () => {
