@@ -9,8 +9,25 @@ import * as Either from "effect/Either"
 
 const SAFE_DIGITS = 15
 
+/** An RFC 8259 integer that is not zero: what a big u64 looks like on the wire. */
+const INTEGER = /^-?[1-9][0-9]*$/
+
+const parse = (text: string): Either.Either<unknown, string> => {
+  try {
+    return Either.right(JSON.parse(text))
+  } catch (error) {
+    return Either.left(error instanceof Error ? error.message : "invalid JSON")
+  }
+}
+
 /** @internal */
 export const parseJsonLossless = (text: string): Either.Either<unknown, string> => {
+  // The text is judged as it was sent, by `JSON.parse` itself, before anything is rewritten: turning a
+  // literal into a string could otherwise make invalid JSON valid (`0123…` with a leading zero, or a
+  // number where an object key belongs). Once the text is known to be JSON, every number token starts
+  // with '-' or a digit outside a string and stands where a value belongs, so quoting it is safe.
+  const judged = parse(text)
+  if (Either.isLeft(judged)) return judged
   let out = ""
   let last = 0
   let inString = false
@@ -25,23 +42,16 @@ export const parseJsonLossless = (text: string): Either.Either<unknown, string> 
       inString = true
       continue
     }
-    // A number starts with '-' or a digit outside a string.
     if (c === 45 || (c >= 48 && c <= 57)) {
       let j = i + 1
       while (j < text.length && /[0-9eE.+-]/.test(text[j])) j++
       const literal = text.slice(i, j)
-      const digits = literal.startsWith("-") ? literal.slice(1) : literal
-      if (/^[0-9]+$/.test(digits) && digits.length > SAFE_DIGITS && !Number.isSafeInteger(Number(literal))) {
+      if (INTEGER.test(literal) && literal.length > SAFE_DIGITS && !Number.isSafeInteger(Number(literal))) {
         out += text.slice(last, i) + `"${literal}"`
         last = j
       }
       i = j - 1
     }
   }
-  const rewritten = last === 0 ? text : out + text.slice(last)
-  try {
-    return Either.right(JSON.parse(rewritten))
-  } catch (error) {
-    return Either.left(error instanceof Error ? error.message : "invalid JSON")
-  }
+  return last === 0 ? judged : parse(out + text.slice(last))
 }
