@@ -6,9 +6,13 @@
  * The invariant: anything a caller was told is recorded, is on disk. Writes are atomic (temp file, write,
  * fsync, rename, fsync of the directory); every file carries a schema version and a blake2 checksum of its
  * body. A file from a newer version is refused with a clear error; a corrupt or truncated file is moved to
- * `quarantine/` (never deleted) and reported as a typed error, never read as empty. A temp file left by a
- * crash before its rename was never acknowledged, and is cleared. An advisory lock file per bucket keeps
- * two processes from submitting the same checkpoint; a lock left by a dead process is recovered.
+ * `quarantine/` (never deleted) and reported as a typed error, never read as empty; so is a bucket file that
+ * holds another bucket's journal (copied or restored under the wrong name). A temp file left by a crash
+ * before its rename was never acknowledged, and is cleared. An advisory lock file per bucket keeps two
+ * processes from submitting the same checkpoint; a lock left by a dead process is recovered.
+ *
+ * A journal belongs to one chain: given the chain's genesis hash, the directory records it in `chain.json`
+ * at first use, and a journal recorded for another chain is refused when it is opened.
  *
  * Layers: `layerFileSystem(directory)` (on `@effect/platform`'s `FileSystem` and `Path`, so any platform)
  * and `layerMemory`; one test suite runs against both.
@@ -249,13 +253,15 @@ export const addReceipt = (journal: BucketJournal, receipt: CheckpointReceipt, a
 // ---------------------------------------------------------------------------------------------------
 
 /**
- * The journal could not be read or written. A `Corrupt` file has been moved to `quarantinedTo`.
+ * The journal could not be read or written. A `Corrupt` file, or an `OtherBucket` one (a valid journal of
+ * another bucket under this bucket's name), has been moved to `quarantinedTo`. `OtherChain`: the journal
+ * was recorded for another chain than the one connected, and is not opened.
  *
  * @since 0.1.0
  * @category errors
  */
 export class JournalError extends Schema.TaggedError<JournalError>()("JournalError", {
-  reason: Schema.Literal("FutureVersion", "Corrupt", "Io", "Locked"),
+  reason: Schema.Literal("FutureVersion", "Corrupt", "OtherBucket", "OtherChain", "Io", "Locked"),
   path: Schema.String,
   detail: Schema.String,
   quarantinedTo: Schema.OptionFromNullOr(Schema.String)
@@ -405,7 +411,19 @@ export interface FileSystemJournalOptions {
   readonly isProcessAlive?: ((pid: number) => boolean) | undefined
   /** This process's id, written into lock files (default: `process.pid`). */
   readonly processId?: number | undefined
+  /**
+   * The connected chain's genesis hash. Recorded in the directory's `chain.json` at first use (a directory
+   * without one, from an earlier version, adopts it); a journal recorded for another chain fails to open
+   * with `OtherChain`. Without it, the journal is opened whatever chain it was recorded for.
+   */
+  readonly genesisHash?: string | undefined
 }
+
+/** The chain a journal directory belongs to, in `chain.json`. */
+const ChainRecord = Schema.Struct({
+  genesisHash: Schema.String,
+  recordedAtMillis: Schema.Number
+})
 
 const defaultIsAlive = (pid: number): boolean => {
   const proc = (globalThis as { process?: { kill?: (pid: number, signal: number) => boolean } }).process
@@ -499,7 +517,11 @@ export const layerFileSystem = (
             handle.sync)
         ).pipe(Effect.mapError(io(dir, "cannot sync the directory")))
 
-      const writeAtomic = (target: string, text: string) =>
+      /**
+       * Writes a file whole: to a temp file, synced, then moved into place. `replace: false` creates it
+       * only if it does not exist (linked into place, which fails if it does), and leaves an existing one.
+       */
+      const writeAtomic = (target: string, text: string, replace = true) =>
         Effect.gen(function*() {
           const dir = path.dirname(target)
           const now = yield* Clock.currentTimeMillis
@@ -517,25 +539,59 @@ export const layerFileSystem = (
               fs.remove(tmp).pipe(Effect.ignore)
             )
           )
-          yield* fs.rename(tmp, target).pipe(
-            Effect.mapError(io(target, "cannot replace")),
-            Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore))
-          )
+          if (replace) {
+            yield* fs.rename(tmp, target).pipe(
+              Effect.mapError(io(target, "cannot replace")),
+              Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore))
+            )
+          } else {
+            const linked = yield* fs.link(tmp, target).pipe(Effect.either)
+            yield* fs.remove(tmp).pipe(Effect.ignore)
+            if (
+              Either.isLeft(linked) &&
+              (linked.left._tag !== "SystemError" || linked.left.reason !== "AlreadyExists")
+            ) {
+              return yield* io(target, "cannot create")(linked.left)
+            }
+          }
           yield* syncDirectory(dir)
         })
+      const createAtomic = (target: string, text: string) => writeAtomic(target, text, false)
 
-      /** Reads a file; a damaged one is moved to quarantine and reported, never taken as empty. */
+      /**
+       * Puts a file that cannot be trusted in quarantine (never deleted), leaving a marker in its place.
+       * The quarantined name ends in why (`.corrupt`, `.other-bucket`).
+       */
       const tombstone = (target: string) => `${target}.quarantined`
-      const readFile = <A, I>(schema: Schema.Schema<A, I>, target: string) =>
+      const quarantineSuffix = { Corrupt: "corrupt", OtherBucket: "other-bucket" } as const
+      const quarantine = (target: string, reason: keyof typeof quarantineSuffix, detail: string) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const moved = path.join(quarantineDir, `${path.basename(target)}.${now}.${quarantineSuffix[reason]}`)
+          yield* writeAtomic(tombstone(target), moved)
+          yield* fs.rename(target, moved).pipe(Effect.mapError(io(target, "cannot quarantine")))
+          yield* syncDirectory(path.dirname(target))
+          return yield* new JournalError({ reason, path: target, detail, quarantinedTo: Option.some(moved) })
+        })
+
+      /**
+       * Reads a file; a damaged one, or one that `belongs` says is not what this name should hold (its
+       * mismatch, described), is moved to quarantine and reported, never taken as empty.
+       */
+      const readFile = <A, I>(
+        schema: Schema.Schema<A, I>,
+        target: string,
+        belongs: (value: A) => Option.Option<string> = () => Option.none()
+      ) =>
         Effect.gen(function*() {
           // A file set aside earlier stays unreadable (never "empty") until someone looks at it.
           const marker = tombstone(target)
           if (yield* fs.exists(marker).pipe(Effect.mapError(io(marker, "cannot check")))) {
             const moved = yield* fs.readFileString(marker).pipe(Effect.orElseSucceed(() => "quarantine/"))
             return yield* new JournalError({
-              reason: "Corrupt",
+              reason: moved.endsWith(`.${quarantineSuffix.OtherBucket}`) ? "OtherBucket" : "Corrupt",
               path: target,
-              detail: `this file was damaged and set aside; inspect it, then delete ${marker} to start afresh`,
+              detail: `this file was set aside; inspect it, then delete ${marker} to start afresh`,
               quarantinedTo: Option.some(moved)
             })
           }
@@ -543,22 +599,52 @@ export const layerFileSystem = (
           if (!exists) return Option.none<A>()
           const text = yield* fs.readFileString(target).pipe(Effect.mapError(io(target, "cannot read")))
           const decoded = decodeFile(schema, text)
-          if (Either.isRight(decoded)) return Option.some(decoded.right)
-          const problem = decoded.left
-          if (problem.reason === "FutureVersion") {
-            return yield* new JournalError({ ...problem, path: target, quarantinedTo: Option.none() })
+          if (Either.isLeft(decoded)) {
+            const problem = decoded.left
+            if (problem.reason === "FutureVersion") {
+              return yield* new JournalError({ ...problem, path: target, quarantinedTo: Option.none() })
+            }
+            return yield* quarantine(target, problem.reason, problem.detail)
           }
-          const now = yield* Clock.currentTimeMillis
-          const moved = path.join(quarantineDir, `${path.basename(target)}.${now}.corrupt`)
-          yield* writeAtomic(tombstone(target), moved)
-          yield* fs.rename(target, moved).pipe(Effect.mapError(io(target, "cannot quarantine")))
-          yield* syncDirectory(path.dirname(target))
-          return yield* new JournalError({ ...problem, path: target, quarantinedTo: Option.some(moved) })
+          const mismatch = belongs(decoded.right)
+          if (Option.isSome(mismatch)) return yield* quarantine(target, "OtherBucket", mismatch.value)
+          return Option.some(decoded.right)
         })
 
       const bucketFile = (bucketId: BucketId) => path.join(bucketsDir, `${bucketId}.json`)
       const stateFile = path.join(root, "state.json")
-      const read = (bucketId: BucketId) => readFile(BucketJournal, bucketFile(bucketId))
+      // The checksum proves a file intact, not that it is this bucket's: a file copied or restored under
+      // another bucket's name must not have recovery act on that bucket's decisions.
+      const read = (bucketId: BucketId) =>
+        readFile(BucketJournal, bucketFile(bucketId), (journal) =>
+          journal.bucketId === bucketId
+            ? Option.none()
+            : Option.some(
+              `this file holds the journal of bucket ${journal.bucketId}, not of bucket ${bucketId} (copied or ` +
+                `restored under another bucket's name?)`
+            ))
+
+      // The chain this journal belongs to. Adopting is an exclusive create, so that of two processes
+      // opening a fresh directory against different chains, one records its chain and the other is refused.
+      const chainFile = path.join(root, "chain.json")
+      if (options.genesisHash !== undefined) {
+        const connected = options.genesisHash.toLowerCase()
+        const recorded = yield* readFile(ChainRecord, chainFile)
+        const chain = Option.isSome(recorded) ? recorded.value : yield* Effect.gen(function*() {
+          const mine = { genesisHash: connected, recordedAtMillis: yield* Clock.currentTimeMillis }
+          yield* createAtomic(chainFile, encodeFile(ChainRecord, mine))
+          return Option.getOrElse(yield* readFile(ChainRecord, chainFile), () => mine)
+        })
+        if (chain.genesisHash.toLowerCase() !== connected) {
+          return yield* new JournalError({
+            reason: "OtherChain",
+            path: chainFile,
+            detail: `this journal belongs to the chain with genesis ${chain.genesisHash}, but the connected ` +
+              `chain's genesis is ${connected}; use a journal directory of the connected chain`,
+            quarantinedTo: Option.none()
+          })
+        }
+      }
 
       const lockFile = (bucketId: BucketId) => path.join(locksDir, `${bucketId}.lock`)
       const LOCK_GRACE_MILLIS = 10_000

@@ -424,6 +424,133 @@ describe("ReceiptJournal on disk: faults", () => {
       assert.strictEqual(stored.rounds.length, 1)
     }))
 
+  /** The error `effect` fails with; a success fails the test plainly (its value may not print). */
+  const refusal = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.flatMap(Effect.either(effect), (result) =>
+      Either.isLeft(result)
+        ? Effect.succeed(result.left)
+        : Effect.sync(() => assert.fail("succeeded where a refusal was expected")))
+
+  it.live("a valid journal of another bucket under this bucket's name is refused as OtherBucket and set aside", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* seed(directory)
+      const other = 6n as Domain.BucketId
+      const otherPath = nodePath.join(directory, "buckets", `${other}.json`)
+      const copied = fs.readFileSync(bucketPath(directory), "utf8")
+      fs.writeFileSync(otherPath, copied)
+      const error = yield* withJournal(
+        directory,
+        Effect.flatMap(ReceiptJournal.ReceiptJournal, (journal) => refusal(journal.read(other)))
+      )
+      assert.strictEqual(error._tag, "JournalError")
+      assert.strictEqual(error.reason, "OtherBucket")
+      assert.include(error.detail, `bucket ${bucket}`)
+      assert.include(error.detail, `bucket ${other}`)
+      const moved = Option.getOrThrow(error.quarantinedTo)
+      assert.strictEqual(nodePath.dirname(moved), nodePath.join(directory, "quarantine"))
+      assert.strictEqual(fs.readFileSync(moved, "utf8"), copied)
+      assert.isFalse(fs.existsSync(otherPath))
+      // The bucket whose journal it is still reads as before.
+      const own = yield* withJournal(directory, Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.read(bucket)))
+      assert.strictEqual(Option.getOrThrow(own).attempts.length, 1)
+    }))
+
+  it.live("a bucket whose file held another bucket's journal stays refused, and is never updated", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* seed(directory)
+      const other = 6n as Domain.BucketId
+      fs.copyFileSync(bucketPath(directory), nodePath.join(directory, "buckets", `${other}.json`))
+      const attempt = withJournal(
+        directory,
+        Effect.flatMap(
+          ReceiptJournal.ReceiptJournal,
+          (j) => refusal(j.update(other, (x) => ReceiptJournal.addRound(x, round(9))))
+        )
+      )
+      assert.strictEqual((yield* attempt).reason, "OtherBucket")
+      const again = yield* attempt
+      assert.strictEqual(again.reason, "OtherBucket")
+      assert.include(again.detail, "set aside")
+      assert.strictEqual(fs.readdirSync(nodePath.join(directory, "quarantine")).length, 1)
+    }))
+
+  const genesisA = "0x" + "a1".repeat(32)
+  const genesisB = "0x" + "b2".repeat(32)
+  const readOn = (
+    directory: string,
+    genesisHash: string,
+    options: Partial<ReceiptJournal.FileSystemJournalOptions> = {}
+  ) =>
+    withJournal(directory, Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.read(bucket)), {
+      genesisHash,
+      ...options
+    })
+
+  it.live("a journal recorded for another chain fails to open with OtherChain, naming both chains", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* withJournal(
+        directory,
+        Effect.flatMap(
+          ReceiptJournal.ReceiptJournal,
+          (j) => j.update(bucket, (x) => ReceiptJournal.addRound(x, round(1)))
+        ),
+        { genesisHash: genesisA }
+      )
+      const before = fs.readFileSync(bucketPath(directory), "utf8")
+      const error = yield* refusal(readOn(directory, genesisB))
+      assert.strictEqual(error._tag, "JournalError")
+      assert.strictEqual(error.reason, "OtherChain")
+      assert.include(error.message, `belongs to the chain with genesis ${genesisA}`)
+      assert.include(error.message, `the connected chain's genesis is ${genesisB}`)
+      assert.strictEqual(
+        fs.readFileSync(bucketPath(directory), "utf8"),
+        before,
+        "another chain's journal is left as it is"
+      )
+    }))
+
+  it.live("a journal opened again on its own chain reads as before", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* withJournal(
+        directory,
+        Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) =>
+          j.update(bucket, (x) => ReceiptJournal.addRound(x, round(1)))),
+        { genesisHash: genesisA }
+      )
+      const stored = yield* readOn(directory, genesisA)
+      assert.strictEqual(Option.getOrThrow(stored).rounds.length, 1)
+    }))
+
+  it.live("a journal with no chain recorded (an earlier version's) adopts the connected chain", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      yield* seed(directory)
+      const stored = yield* readOn(directory, genesisA)
+      assert.strictEqual(Option.getOrThrow(stored).attempts.length, 1)
+      const record = JSON.parse(fs.readFileSync(nodePath.join(directory, "chain.json"), "utf8"))
+      assert.strictEqual(record.version, ReceiptJournal.JOURNAL_VERSION)
+      assert.strictEqual(record.body.genesisHash, genesisA)
+      assert.strictEqual((yield* refusal(readOn(directory, genesisB))).reason, "OtherChain")
+    }))
+
+  it.live("of two journals opening a fresh directory on different chains, one records its chain, the other is refused", () =>
+    Effect.gen(function*() {
+      const directory = tempDir()
+      // Two processes (each keeps its own temp files), both starting on a directory with no chain recorded.
+      const [a, b] = yield* Effect.all([
+        Effect.either(readOn(directory, genesisA, { processId: 101, isProcessAlive: () => true })),
+        Effect.either(readOn(directory, genesisB, { processId: 102, isProcessAlive: () => true }))
+      ], { concurrency: 2 })
+      const refused = [a, b].filter(Either.isLeft).map((e) => e.left.reason)
+      assert.deepStrictEqual(refused, ["OtherChain"])
+      const record = JSON.parse(fs.readFileSync(nodePath.join(directory, "chain.json"), "utf8"))
+      assert.strictEqual(record.body.genesisHash, Either.isRight(a) ? genesisA : genesisB)
+    }))
+
   it("decodeFile refuses garbage without throwing", () => {
     for (const text of ["", "null", "{}", "{\"version\":1}", "{\"version\":1,\"checksum\":\"x\",\"body\":{}}"]) {
       assert.isTrue(Either.isLeft(ReceiptJournal.decodeFile(ReceiptJournal.BucketJournal, text)), text)

@@ -241,7 +241,8 @@ const journalLayer = (journal: JournalSetting | "memory") =>
     ? ReceiptJournal.layerMemory()
     : Layer.unwrapEffect(Effect.gen(function*() {
       const directory = Option.getOrThrow(yield* journalDirectory(journal))
-      return ReceiptJournal.layerFileSystem({ directory }).pipe(
+      const { api } = yield* PolkadotApi.PolkadotApi
+      return ReceiptJournal.layerFileSystem({ directory, genesisHash: api.genesisHash.toHex() }).pipe(
         Layer.provide(NodeContext.layer),
         Layer.mapError((e) => new BadConfig({ message: `journal ${directory}: ${e.message}` }))
       )
