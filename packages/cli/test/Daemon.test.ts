@@ -214,7 +214,7 @@ describe("hostile provider text", () => {
         yield* write(3)
         const hostile = "\u001b]0;PWNED\u0007\u001b[2K\rall providers agree"
         // A refusal (400) is not retried: its answer is in before the round ends.
-      yield* simulators[2]!.setFaults({ status: { code: 400, errorCode: hostile } })
+        yield* simulators[2]!.setFaults({ status: { code: 400, errorCode: hostile } })
         const args = ["collect", "--chain", chain.url, "--bucket", "0"]
         const human = yield* run(args)
         expect(human.exit, human.stderr).toBe(0)
