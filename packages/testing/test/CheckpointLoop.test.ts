@@ -1,5 +1,4 @@
 import {
-  ChainClient,
   CheckpointEvents,
   CheckpointLoop,
   CheckpointManager,
@@ -12,7 +11,7 @@ import { assert, describe, it } from "@effect/vitest"
 import type { MetricState } from "effect"
 import { Duration, Effect, Fiber, Layer, Metric, Option, TestClock } from "effect"
 import { FakeProviders, TestNetwork } from "../src/index.js"
-import { after, collect, inWorld, recordEvents, submissions, submit, truth } from "./helpers.js"
+import { after, inWorld, recordEvents, someoneElseCheckpoints, submissions, submit, truth } from "./helpers.js"
 
 const { Behaviour } = FakeProviders
 const providers = [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie" }]
@@ -587,20 +586,6 @@ describe("retries after a failure", () => {
     ))
 })
 
-/** Another checkpointer (another process, none of our journal) puts what the providers hold now on chain. */
-const someoneElseCheckpoints = Effect.gen(function*() {
-  const chain = yield* ChainClient.ChainClient
-  const report = yield* after("5 seconds", collect(1))
-  const { commitment, signatures } = Option.getOrThrow(report.decision.majority)
-  yield* after(
-    "5 seconds",
-    ChainClient.submitCheckpoint(
-      chain,
-      new ChainClient.CheckpointSubmission({ bucketId: report.decision.bucketId, commitment, signatures }, true)
-    )
-  )
-})
-
 /** The result of the last attempt a manager made for bucket 1. */
 const lastResult = Effect.gen(function*() {
   const manager = yield* CheckpointManager.CheckpointManager
@@ -649,7 +634,7 @@ describe("the loop after someone else checkpoints", () => {
 
         // Two leaves are written, and someone else checkpoints them before our next due point.
         yield* world.network.append(world.bucketId(1), 2)
-        yield* someoneElseCheckpoints
+        yield* someoneElseCheckpoints(1)
         yield* loop.markDirty(world.bucketId(1))
         yield* TestClock.adjust("50 seconds") // due at 2 minutes: the chain already holds it
         const held = yield* lastResult

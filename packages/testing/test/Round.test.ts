@@ -2,18 +2,8 @@ import { ChainClient, type Consensus, Domain, ProviderApi, ReceiptJournal, Submi
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Option, TestClock } from "effect"
 import { FakeProviders, TestNetwork } from "../src/index.js"
-import { after, collect, expectRefused, inWorld, submissions, submit } from "./helpers.js"
+import { after, collect, expectRefused, inWorld, someoneElseCheckpoints, submissions, submit } from "./helpers.js"
 import { roundScenarios } from "./scenarios.js"
-
-/** Another checkpointer (no journal of ours) puts a decision's majority on chain. */
-const chainCheckpoint = (decision: Consensus.Decision) =>
-  Effect.flatMap(ChainClient.ChainClient, (chain) => {
-    const { commitment, signatures } = Option.getOrThrow(decision.majority)
-    return ChainClient.submitCheckpoint(
-      chain,
-      new ChainClient.CheckpointSubmission({ bucketId: decision.bucketId, commitment, signatures }, true)
-    )
-  })
 
 const { Behaviour } = FakeProviders
 const three = (behaviours: Partial<Record<"Alice" | "Bob" | "Charlie", FakeProviders.Behaviour>> = {}) =>
@@ -167,7 +157,7 @@ describe("submitting at most once", () => {
         // Someone else checkpoints newer data: the lost extrinsic must not be sent again (it would move the
         // snapshot back), yet it may still land by itself. New data arrives.
         yield* world.network.append(world.bucketId(1), 2)
-        yield* after("5 seconds", Effect.flatMap(collect(1), (report) => chainCheckpoint(report.decision)))
+        yield* someoneElseCheckpoints(1)
         yield* world.network.append(world.bucketId(1), 3)
         const held = yield* after("5 seconds", submit(1))
         expectRefused(held, "PreviousSubmissionInDoubt")

@@ -1,8 +1,8 @@
-import { ChainClient, CheckpointLoop, CheckpointManager, type CheckpointResult } from "@checkpointer/core"
+import { CheckpointLoop, CheckpointManager, type CheckpointResult } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, TestClock } from "effect"
 import { FakeProviders, TestNetwork } from "../src/index.js"
-import { after, collect, inWorld, recordEvents, submissions, truth } from "./helpers.js"
+import { inWorld, recordEvents, someoneElseCheckpoints, submissions, truth } from "./helpers.js"
 
 const { Behaviour } = FakeProviders
 const providers = [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie" }]
@@ -90,20 +90,6 @@ describe("a watcher (submitOnEmpty) pays only for new data", () => {
   }
 })
 
-/** Another checkpointer (another process, none of our journal) puts what the providers hold now on chain. */
-const someoneElseCheckpoints = Effect.gen(function*() {
-  const chain = yield* ChainClient.ChainClient
-  const report = yield* after("5 seconds", collect(1))
-  const { commitment, signatures } = Option.getOrThrow(report.decision.majority)
-  yield* after(
-    "5 seconds",
-    ChainClient.submitCheckpoint(
-      chain,
-      new ChainClient.CheckpointSubmission({ bucketId: report.decision.bucketId, commitment, signatures }, true)
-    )
-  )
-})
-
 describe("a watcher after someone else checkpoints", () => {
   it.scoped("no silent stall: the next interval asks the providers afresh and submits the newest data", () =>
     inWorld(
@@ -123,7 +109,7 @@ describe("a watcher after someone else checkpoints", () => {
 
         // Two more leaves, checkpointed by someone else before our next interval.
         yield* world.network.append(world.bucketId(1), 2)
-        yield* someoneElseCheckpoints
+        yield* someoneElseCheckpoints(1)
         assert.deepStrictEqual(yield* leafCounts, [10n, 12n])
         yield* TestClock.adjust("50 seconds") // our round at 1 minute: the chain already holds it
         const held = yield* lastResult

@@ -1,6 +1,12 @@
-import { CheckpointEvents, CheckpointManager, type CheckpointResult, type Domain } from "@checkpointer/core"
+import {
+  ChainClient,
+  CheckpointEvents,
+  CheckpointManager,
+  type CheckpointResult,
+  type Domain
+} from "@checkpointer/core"
 import { assert } from "@effect/vitest"
-import { Duration, Effect, Ref, Stream, Supervisor } from "effect"
+import { Duration, Effect, Option, Ref, Stream, Supervisor } from "effect"
 import type { ConfigError, Layer, Scope } from "effect"
 import { TestNetwork } from "../src/index.js"
 
@@ -95,3 +101,21 @@ export const expectRefused = (result: { readonly _tag: string }, reason: Checkpo
   assert.strictEqual(result._tag, "SubmissionRefused", `expected a refusal (${reason}), got ${result._tag}`)
   assert.strictEqual((result as CheckpointResult.SubmissionRefused).reason, reason)
 }
+
+/**
+ * Another checkpointer (another process, none of our journal, the same signing account) puts what the
+ * providers of a bucket hold now on chain.
+ */
+export const someoneElseCheckpoints = (id: number) =>
+  Effect.gen(function*() {
+    const chain = yield* ChainClient.ChainClient
+    const report = yield* after("5 seconds", collect(id))
+    const { commitment, signatures } = Option.getOrThrow(report.decision.majority)
+    yield* after(
+      "5 seconds",
+      ChainClient.submitCheckpoint(
+        chain,
+        new ChainClient.CheckpointSubmission({ bucketId: report.decision.bucketId, commitment, signatures }, true)
+      )
+    )
+  })
