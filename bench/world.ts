@@ -8,8 +8,7 @@ import {
   type Domain,
   EndpointPolicy,
   type ProviderApi,
-  ProviderHttpClient,
-  ReceiptJournal
+  ProviderHttpClient
 } from "@checkpointer/core"
 import { FakeChain } from "@checkpointer/testing"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -88,7 +87,7 @@ export const remoteWorld = (
     }
     /** Checkpointer's round services on this world's chain, asking providers through `api`. */
     const layerWith = (api: Layer.Layer<ProviderApi.ProviderApi>) =>
-      Checkpointer.layerOn({ journal: ReceiptJournal.layerMemory(), settings: SETTINGS }).pipe(
+      Checkpointer.layerOn({ journal: Checkpointer.inMemory(), settings: SETTINGS }).pipe(
         Layer.provideMerge(Layer.merge(Layer.succeed(ChainClient.ChainClient, fake.client), api)),
         Layer.orDie
       )

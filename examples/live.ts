@@ -3,7 +3,7 @@
  * journal on disk, every event logged. Typechecked by `npm test` (`tsc -b`); run it with
  * `CHECKPOINTER_SIGNER_SURI=... npx tsx examples/live.ts wss://rpc.example`.
  */
-import { CheckpointEvents, CheckpointLoop, type Domain, ReceiptJournal } from "@checkpointer/core"
+import { Checkpointer, CheckpointEvents, CheckpointLoop, type Domain } from "@checkpointer/core"
 import { PolkadotCheckpointer } from "@checkpointer/polkadot"
 import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Redacted, Stream } from "effect"
@@ -11,7 +11,7 @@ import { Effect, Layer, Redacted, Stream } from "effect"
 const Live = PolkadotCheckpointer.layer({
   endpoints: [process.argv[2] ?? "ws://127.0.0.1:9944"],
   signer: Redacted.make(process.env.CHECKPOINTER_SIGNER_SURI ?? "//Alice"),
-  journal: ReceiptJournal.layerFileSystem({ directory: "./checkpointer-journal" }),
+  journal: Checkpointer.onDisk({ directory: "./checkpointer-journal" }),
   settings: { consensusThreshold: 67 }
 }).pipe(Layer.provide(NodeHttpClient.layerUndici), Layer.provide(NodeContext.layer))
 

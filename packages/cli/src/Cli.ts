@@ -13,6 +13,7 @@ import {
   CheckpointManager,
   Consensus,
   type Domain,
+  LoopStore,
   ProviderHealth,
   ReceiptJournal
 } from "@checkpointer/core"
@@ -473,7 +474,7 @@ const statusCommand = Command.make(
             const client = yield* ChainClient.ChainClient
             const manager = yield* CheckpointManager.CheckpointManager
             const health = yield* ProviderHealth.ProviderHealth
-            const journalService = yield* ReceiptJournal.ReceiptJournal
+            const loopStore = yield* LoopStore.LoopStore
             const info = yield* client.bucket(bucketId(n))
             // A quick round measures every provider now (nothing is sent).
             const report = yield* withProgress(
@@ -483,7 +484,7 @@ const statusCommand = Command.make(
             ).pipe(Effect.option)
             const dirty = settings.journal._tag === "Off"
               ? Option.none<boolean>()
-              : yield* journalService.readState.pipe(
+              : yield* loopStore.read.pipe(
                 Effect.map(Option.map((state) => state.dirtyBuckets.some((b) => b === bucketId(n)))),
                 Effect.orElseSucceed(() => Option.none<boolean>())
               )

@@ -44,9 +44,9 @@ import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
 import { CheckpointManager, failureReason } from "./CheckpointManager.js"
 import type { CheckpointResult } from "./CheckpointResult.js"
 import type { BucketId } from "./Domain.js"
+import { LoopState, LoopStore } from "./LoopStore.js"
 import * as Metrics from "./Metrics.js"
 import { ProviderHealth } from "./ProviderHealth.js"
-import { JournalState, ReceiptJournal } from "./ReceiptJournal.js"
 import { backoff } from "./RetryPolicy.js"
 
 /**
@@ -185,12 +185,12 @@ export const failureBackoff = (settings: LoopSettings, failures: number): Effect
 
 /**
  * What a loop needs: the manager and the chain, and the services it reports to and keeps its state in
- * (required, so that leaving out the journal is a type error, not a loop that forgets on restart).
+ * (required, so that leaving out the store is a type error, not a loop that forgets on restart).
  *
  * @since 0.1.0
  * @category models
  */
-export type Requirements = CheckpointManager | ChainClient | ReceiptJournal | ProviderHealth | CheckpointEvents
+export type Requirements = CheckpointManager | ChainClient | LoopStore | ProviderHealth | CheckpointEvents
 
 /**
  * The loop.
@@ -223,7 +223,7 @@ export const make = (
     const settings: LoopSettings = { ...defaultSettings, ...overrides }
     const manager = yield* CheckpointManager
     const chain = yield* ChainClient
-    const journal = yield* ReceiptJournal
+    const store = yield* LoopStore
     const health = yield* ProviderHealth
     const { publish } = yield* CheckpointEvents
     const startedAt = yield* Clock.currentTimeMillis
@@ -262,10 +262,10 @@ export const make = (
         (now) => Ref.update(states, (m) => m.set(bucketId, change(m.get(bucketId) ?? fresh(bucketId, now))))
       )
 
-    // Loop state and provider health survive restarts through the journal, with their real times. A state
+    // Loop state and provider health survive restarts through the loop's store, with their real times. A state
     // file that cannot be read (damaged, or from a newer version) is never overwritten: persistence is off.
     let persistable = true
-    const saved = yield* Effect.either(journal.readState)
+    const saved = yield* Effect.either(store.read)
     if (saved._tag === "Left") {
       persistable = false
       yield* Effect.logError(`loop state not restored, and will not be saved: ${saved.left.message}`)
@@ -279,11 +279,11 @@ export const make = (
       if (!persistable) return
       const mine = yield* Ref.get(states)
       // Other loops (other drives) share the file: keep their buckets, set ours.
-      const stored = Option.getOrUndefined(yield* journal.readState)
+      const stored = Option.getOrUndefined(yield* store.read)
       const others = (stored?.dirtyBuckets ?? []).filter((b) => !mine.has(b))
       const dirtyBuckets = [...others, ...Array.from(mine.values()).filter((s) => s.dirty).map((s) => s.bucketId)]
-      yield* journal.writeState(
-        new JournalState({
+      yield* store.write(
+        new LoopState({
           dirtyBuckets,
           health: yield* health.records,
           updatedAtMillis: yield* Clock.currentTimeMillis

@@ -34,9 +34,9 @@ import type { BucketId } from "./Domain.js"
 import * as Metrics from "./Metrics.js"
 import type { Discovered } from "./ProviderDiscovery.js"
 import { ProviderDiscovery } from "./ProviderDiscovery.js"
-import { addRound, ReceiptJournal, RoundRecord } from "./ReceiptJournal.js"
 import { Recovery } from "./Recovery.js"
 import { RetryPolicy } from "./RetryPolicy.js"
+import { RoundJournal } from "./RoundJournal.js"
 import { Submitter } from "./Submitter.js"
 
 /**
@@ -111,7 +111,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
     | Recovery
     | AutoChallenge
     | CheckpointConfig
-    | ReceiptJournal
+    | RoundJournal
     | CheckpointEvents
   > = Layer.effect(
     CheckpointManager,
@@ -124,7 +124,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
       const recovery = yield* Recovery
       const autoChallenge = yield* AutoChallenge
       const settings = yield* CheckpointConfig
-      const journal = yield* ReceiptJournal
+      const journal = yield* RoundJournal
       const events = yield* CheckpointEvents
       const publish = events.publish
       // Maps in Refs are changed in place inside Ref.update (synchronous, so atomic): a copy per change
@@ -167,25 +167,6 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
             return m.set(bucketId, { lastAttempt: Option.some({ atMillis, result }), lastSuccess: success })
           }))
 
-      /** Journals a round's decision record; a failure to do so is logged, never fatal. */
-      const recordRound = (decision: Decision) =>
-        Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
-          journal.update(decision.bucketId, (current) =>
-            addRound(
-              current,
-              new RoundRecord({
-                atMillis,
-                decision,
-                action: decision.thresholdMet ? "Submit" : "NotSubmitted",
-                reason: decision.thresholdMet
-                  ? `${decision.agreeing} of ${decision.required} required signatures agree`
-                  : decision.resolution._tag
-              }, true)
-            ))).pipe(
-            Effect.asVoid,
-            Effect.catchAll((error) => Effect.logWarning(`could not journal the round: ${error.message}`))
-          )
-
       const attempt = (bucketId: BucketId) =>
         Effect.gen(function*() {
           // What an earlier attempt left behind is settled first (and may complete the round).
@@ -193,7 +174,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           if (Option.isSome(reused)) return reused.value
           const report = yield* collectWithConflicts(bucketId)
           const { decision } = report
-          yield* recordRound(decision)
+          yield* journal.recordRound(decision)
           yield* autoChallenge.consider(decision)
           if (!decision.thresholdMet) {
             // Nobody answered at all (some were not awaited once the round could no longer succeed).
@@ -320,7 +301,11 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
         Recovery.layer,
         AutoChallenge.layer,
         Consensus.layer
-      ).pipe(Layer.provideMerge(Submitter.layer), Layer.provideMerge(RetryPolicy.layer))
+      ).pipe(
+        Layer.provideMerge(Submitter.layer),
+        Layer.provideMerge(RetryPolicy.layer),
+        Layer.provideMerge(RoundJournal.layer)
+      )
     )
   )
 }

@@ -1,12 +1,14 @@
 /**
  * The whole checkpointer in one layer: every service of a round (discovery, collection, consensus,
  * submission, the manager), the services a loop needs beside them (provider health, the event bus), and
- * the receipt journal of your choice — required, so that keeping no journal is a visible choice
- * (`ReceiptJournal.layerMemory()`), never a silent default.
+ * the journal of your choice — required, so that keeping none on disk is a visible choice
+ * (`Checkpointer.inMemory()`), never a silent default. The journal is the receipt journal (payments) and
+ * the loop's store (dirty buckets, provider health): `Checkpointer.onDisk({ directory })` keeps both in
+ * one directory.
  *
  * ```ts
  * const Live = Checkpointer.layer({
- *   journal: ReceiptJournal.layerFileSystem({ directory: "/var/lib/checkpointer" }),
+ *   journal: Checkpointer.onDisk({ directory: "/var/lib/checkpointer" }),
  *   settings: { consensusThreshold: 67 }
  * }).pipe(Layer.provide(chainClientLayer), Layer.provide(NodeHttpClient.layerUndici), Layer.provide(NodeContext.layer))
  * ```
@@ -15,7 +17,9 @@
  *
  * @since 0.1.0
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Path from "@effect/platform/Path"
 import type * as ConfigError from "effect/ConfigError"
 import * as Layer from "effect/Layer"
 import type { ChainClient } from "./ChainClient.js"
@@ -24,14 +28,50 @@ import { CheckpointEvents } from "./CheckpointEvents.js"
 import { CheckpointManager } from "./CheckpointManager.js"
 import type { CommitmentCollector } from "./CommitmentCollector.js"
 import type { Consensus } from "./Consensus.js"
+import * as LoopStore from "./LoopStore.js"
 import type { ProviderApi } from "./ProviderApi.js"
 import type { ProviderDiscovery } from "./ProviderDiscovery.js"
 import { type HealthSettings, ProviderHealth } from "./ProviderHealth.js"
 import * as ProviderHttpClient from "./ProviderHttpClient.js"
-import type { ReceiptJournal } from "./ReceiptJournal.js"
+import * as ReceiptJournal from "./ReceiptJournal.js"
 import type { RetryPolicy } from "./RetryPolicy.js"
 import { SignatureVerifier } from "./SignatureVerifier.js"
 import type { Submitter } from "./Submitter.js"
+
+/**
+ * What the `journal` option provides: the receipt journal and the loop's store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Journal = ReceiptJournal.ReceiptJournal | LoopStore.LoopStore
+
+/**
+ * The receipt journal and the loop's store in one directory (`buckets/`, `locks/`, `quarantine/`,
+ * `chain.json`, `state.json`). Give the connected chain's `genesisHash` so that a directory of another
+ * chain is refused.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const onDisk = (
+  options: ReceiptJournal.FileSystemJournalOptions
+): Layer.Layer<Journal, ReceiptJournal.JournalError, FileSystem.FileSystem | Path.Path> =>
+  Layer.merge(
+    ReceiptJournal.layerFileSystem(options),
+    LoopStore.layerFileSystem({ directory: options.directory, isProcessAlive: options.isProcessAlive })
+  )
+
+/**
+ * The receipt journal and the loop's store in memory: nothing survives the process, so a restart may pay
+ * again for a checkpoint that was in flight. For tests and simulations, or by an explicit choice.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const inMemory = (
+  retention?: ReceiptJournal.Retention | undefined
+): Layer.Layer<Journal> => Layer.merge(ReceiptJournal.layerMemory(retention), LoopStore.layerMemory())
 
 /**
  * Everything the layers of this module provide: the manager and every service under it, what the loop
@@ -50,7 +90,7 @@ export type Services =
   | CheckpointConfig
   | SignatureVerifier
   | ProviderApi
-  | ReceiptJournal
+  | Journal
   | ProviderHealth
   | CheckpointEvents
 
@@ -59,8 +99,11 @@ export type Services =
  * @category models
  */
 export interface Options<JE, JR> {
-  /** The receipt journal: `ReceiptJournal.layerFileSystem({ directory })`, or `layerMemory()` for none on disk. */
-  readonly journal: Layer.Layer<ReceiptJournal, JE, JR>
+  /**
+   * The receipt journal and the loop's store: `onDisk({ directory })`, or `inMemory()` for none on disk
+   * (or your own layers of `ReceiptJournal` and `LoopStore`).
+   */
+  readonly journal: Layer.Layer<Journal, JE, JR>
   /** Round settings over the defaults (validated: the layer fails to build with a `ConfigError`). */
   readonly settings?: CheckpointSettingsInput | undefined
   readonly health?: Partial<HealthSettings> | undefined

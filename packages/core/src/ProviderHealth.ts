@@ -21,10 +21,27 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import type { ProviderStatus } from "./CheckpointEvents.js"
 import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
-import type { AccountId } from "./Domain.js"
-import { HealthRecord } from "./ReceiptJournal.js"
+import { AccountId } from "./Domain.js"
+
+/**
+ * A provider's health history as persisted (real event times, not the save time).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class HealthRecord extends Schema.Class<HealthRecord>("HealthRecord")({
+  provider: AccountId,
+  requests: Schema.Number,
+  successes: Schema.Number,
+  failures: Schema.Number,
+  consecutiveFailures: Schema.Number,
+  lastSuccessMillis: Schema.OptionFromNullOr(Schema.Number),
+  lastFailureMillis: Schema.OptionFromNullOr(Schema.Number),
+  latencyEwmaMillis: Schema.OptionFromNullOr(Schema.Number)
+}) {}
 
 /**
  * @since 0.1.0
@@ -162,7 +179,7 @@ export class ProviderHealth extends Context.Tag("@checkpointer/core/ProviderHeal
   ProviderHealth,
   ProviderHealthService
 >() {
-  /** In memory, reporting status changes on the event bus; the loop persists it through its journal. */
+  /** In memory, reporting status changes on the event bus; the loop persists it in its `LoopStore`. */
   static readonly layer = (
     settings: Partial<HealthSettings> = {}
   ): Layer.Layer<ProviderHealth, never, CheckpointEvents> =>

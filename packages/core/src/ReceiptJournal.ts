@@ -14,29 +14,28 @@
  * A journal belongs to one chain: given the chain's genesis hash, the directory records it in `chain.json`
  * at first use, and a journal recorded for another chain is refused when it is opened.
  *
- * Layers: `layerFileSystem(directory)` (on `@effect/platform`'s `FileSystem` and `Path`, so any platform)
- * and `layerMemory`; one test suite runs against both.
+ * This module holds the records and the pure operations on them, and the service; the file format
+ * (envelope, checksum, atomic write, quarantine) is in `internal/journalFiles`, the cross-process lock in
+ * `internal/journalLock`. Layers: `layerFileSystem(directory)` (on `@effect/platform`'s `FileSystem` and
+ * `Path`, so any platform) and `layerMemory`; one test suite runs against both.
  *
  * @since 0.1.0
  */
-import * as FileSystem from "@effect/platform/FileSystem"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import { blake2AsHex } from "@polkadot/util-crypto"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { CheckpointReceipt, PreparedCheckpoint } from "./ChainClient.js"
 import { Decision } from "./Consensus.js"
-import { AccountId, BucketId } from "./Domain.js"
+import { BucketId } from "./Domain.js"
+import * as Files from "./internal/journalFiles.js"
+import * as JournalLock from "./internal/journalLock.js"
 import * as KeyedLock from "./internal/keyedLock.js"
 
 /**
@@ -45,7 +44,31 @@ import * as KeyedLock from "./internal/keyedLock.js"
  * @since 0.1.0
  * @category constants
  */
-export const JOURNAL_VERSION = 1
+export const JOURNAL_VERSION = Files.JOURNAL_VERSION
+
+/**
+ * The journal could not be read or written. A `Corrupt` file, or an `OtherBucket` one (a valid journal of
+ * another bucket under this bucket's name), has been moved to `quarantinedTo`. `OtherChain`: the journal
+ * was recorded for another chain than the one connected, and is not opened.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const JournalError = Files.JournalError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type JournalError = Files.JournalError
+
+/**
+ * Decodes a journal file, or says why it cannot be trusted.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeFile = Files.decodeFile
 
 // ---------------------------------------------------------------------------------------------------
 // Records
@@ -103,35 +126,6 @@ export class BucketJournal extends Schema.Class<BucketJournal>("BucketJournal")(
     return Option.none()
   }
 }
-
-/**
- * A provider's health history as persisted (real event times, not the save time).
- *
- * @since 0.1.0
- * @category models
- */
-export class HealthRecord extends Schema.Class<HealthRecord>("HealthRecord")({
-  provider: AccountId,
-  requests: Schema.Number,
-  successes: Schema.Number,
-  failures: Schema.Number,
-  consecutiveFailures: Schema.Number,
-  lastSuccessMillis: Schema.OptionFromNullOr(Schema.Number),
-  lastFailureMillis: Schema.OptionFromNullOr(Schema.Number),
-  latencyEwmaMillis: Schema.OptionFromNullOr(Schema.Number)
-}) {}
-
-/**
- * State that is not per bucket: the loop's dirty buckets and provider health.
- *
- * @since 0.1.0
- * @category models
- */
-export class JournalState extends Schema.Class<JournalState>("JournalState")({
-  dirtyBuckets: Schema.Array(BucketId),
-  health: Schema.Array(HealthRecord),
-  updatedAtMillis: Schema.Number
-}) {}
 
 /**
  * An empty journal for a bucket.
@@ -249,83 +243,6 @@ export const addReceipt = (journal: BucketJournal, receipt: CheckpointReceipt, a
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Errors
-// ---------------------------------------------------------------------------------------------------
-
-/**
- * The journal could not be read or written. A `Corrupt` file, or an `OtherBucket` one (a valid journal of
- * another bucket under this bucket's name), has been moved to `quarantinedTo`. `OtherChain`: the journal
- * was recorded for another chain than the one connected, and is not opened.
- *
- * @since 0.1.0
- * @category errors
- */
-export class JournalError extends Schema.TaggedError<JournalError>()("JournalError", {
-  reason: Schema.Literal("FutureVersion", "Corrupt", "OtherBucket", "OtherChain", "Io", "Locked"),
-  path: Schema.String,
-  detail: Schema.String,
-  quarantinedTo: Schema.OptionFromNullOr(Schema.String)
-}) {
-  override get message(): string {
-    const moved = Option.match(this.quarantinedTo, { onNone: () => "", onSome: (p) => ` (moved to ${p})` })
-    return `journal ${this.reason} at ${this.path}: ${this.detail}${moved}`
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// File format
-// ---------------------------------------------------------------------------------------------------
-
-const Envelope = Schema.Struct({
-  version: Schema.Number,
-  checksum: Schema.String,
-  body: Schema.Unknown
-})
-
-const encodeFile = <A, I>(schema: Schema.Schema<A, I>, value: A): string => {
-  const body = Schema.encodeSync(schema)(value)
-  const bodyText = JSON.stringify(body)
-  return JSON.stringify({ version: JOURNAL_VERSION, checksum: blake2AsHex(bodyText, 256), body }, null, 1)
-}
-
-/**
- * Decodes a journal file, or says why it cannot be trusted.
- *
- * @since 0.1.0
- * @category decoding
- */
-export const decodeFile = <A, I>(
-  schema: Schema.Schema<A, I>,
-  text: string
-): Either.Either<A, { readonly reason: "FutureVersion" | "Corrupt"; readonly detail: string }> => {
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (error) {
-    return Either.left({ reason: "Corrupt", detail: `not JSON (truncated?): ${String(error).slice(0, 200)}` })
-  }
-  const envelope = Schema.decodeUnknownEither(Envelope)(raw)
-  if (Either.isLeft(envelope)) return Either.left({ reason: "Corrupt", detail: "no version, checksum and body" })
-  const { body, checksum, version } = envelope.right
-  if (version > JOURNAL_VERSION) {
-    return Either.left({
-      reason: "FutureVersion",
-      detail: `written by a newer Checkpointer (format ${version}; this one reads up to ${JOURNAL_VERSION})`
-    })
-  }
-  if (version !== JOURNAL_VERSION) {
-    return Either.left({ reason: "Corrupt", detail: `unknown format version ${version}` })
-  }
-  if (blake2AsHex(JSON.stringify(body), 256) !== checksum) {
-    return Either.left({ reason: "Corrupt", detail: "checksum mismatch: the body was altered or damaged" })
-  }
-  return Either.mapLeft(
-    Schema.decodeUnknownEither(schema)(body),
-    (error) => ({ reason: "Corrupt" as const, detail: ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 500) })
-  )
-}
-
-// ---------------------------------------------------------------------------------------------------
 // The service
 // ---------------------------------------------------------------------------------------------------
 
@@ -341,10 +258,6 @@ export interface ReceiptJournalService {
     bucketId: BucketId,
     change: (journal: BucketJournal) => BucketJournal
   ) => Effect.Effect<BucketJournal, JournalError>
-  /** Every bucket with a journal. */
-  readonly buckets: Effect.Effect<ReadonlyArray<BucketId>, JournalError>
-  readonly readState: Effect.Effect<Option.Option<JournalState>, JournalError>
-  readonly writeState: (state: JournalState) => Effect.Effect<void, JournalError>
   /** Runs `effect` holding the bucket's lock, shared with every process using the same journal. */
   readonly withLock: <A, E, R>(
     bucketId: BucketId,
@@ -374,7 +287,6 @@ export const layerMemory = (retention: Retention = defaultRetention): Layer.Laye
     ReceiptJournal,
     Effect.gen(function*() {
       const store = yield* Ref.make(new Map<BucketId, BucketJournal>())
-      const state = yield* Ref.make<Option.Option<JournalState>>(Option.none())
       const updates = KeyedLock.make<BucketId>()
       const locks = KeyedLock.make<BucketId>()
       const read = (bucketId: BucketId) => Effect.map(Ref.get(store), (m) => Option.fromNullable(m.get(bucketId)))
@@ -390,9 +302,6 @@ export const layerMemory = (retention: Retention = defaultRetention): Layer.Laye
               return next
             })
           ),
-        buckets: Effect.map(Ref.get(store), (m) => Array.from(m.keys())),
-        readState: Ref.get(state),
-        writeState: (next) => Ref.set(state, Option.some(next)),
         withLock: (bucketId, effect) => locks.withLock(bucketId, effect)
       })
     })
@@ -425,33 +334,9 @@ const ChainRecord = Schema.Struct({
   recordedAtMillis: Schema.Number
 })
 
-const defaultIsAlive = (pid: number): boolean => {
-  const proc = (globalThis as { process?: { kill?: (pid: number, signal: number) => boolean } }).process
-  if (proc?.kill === undefined) return true
-  try {
-    proc.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: alive but not ours. ESRCH: gone.
-    return (error as { code?: string }).code === "EPERM"
-  }
-}
-
-const LockBody = Schema.parseJson(Schema.Struct({
-  pid: Schema.Number,
-  instance: Schema.String,
-  token: Schema.String,
-  atMillis: Schema.Number
-}))
-
-/** Journal instances alive in this process: a lock with our pid but another instance is a previous life's. */
-const liveInstances = new Set<string>()
-
-/** The bucket locks the current fiber holds (so journal updates inside a held lock do not wait for it). */
-const heldLocks = FiberRef.unsafeMake<ReadonlySet<string>>(new Set())
-
 /**
- * A journal in a directory, on `@effect/platform`'s `FileSystem`.
+ * A journal in a directory, on `@effect/platform`'s `FileSystem`: `buckets/<id>.json`, `locks/`,
+ * `quarantine/` and `chain.json`.
  *
  * @since 0.1.0
  * @category layers
@@ -462,161 +347,33 @@ export const layerFileSystem = (
   Layer.scoped(
     ReceiptJournal,
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
       const retention = options.retention ?? defaultRetention
-      const isAlive = options.isProcessAlive ?? defaultIsAlive
-      const pid = options.processId ?? (globalThis as { process?: { pid?: number } }).process?.pid ?? 0
-      const lockTimeout = Duration.decode(options.lockTimeout ?? Duration.minutes(15))
-      const instance = `${pid}-${Math.random().toString(36).slice(2)}`
-      yield* Effect.acquireRelease(
-        Effect.sync(() => liveInstances.add(instance)),
-        () => Effect.sync(() => liveInstances.delete(instance))
-      )
-      const root = path.resolve(options.directory)
-      const bucketsDir = path.join(root, "buckets")
-      const locksDir = path.join(root, "locks")
-      const quarantineDir = path.join(root, "quarantine")
-      // In this process: one writer per bucket file, one holder per bucket lock (the lock file is for others).
+      const processId = options.processId ?? Files.currentPid()
+      const isProcessAlive = options.isProcessAlive ?? Files.defaultIsAlive
+      const files = yield* Files.make({
+        directory: options.directory,
+        processId,
+        isProcessAlive,
+        subdirectories: ["buckets"]
+      })
+      const bucketsDir = path.join(files.root, "buckets")
+      yield* files.clearTemps(bucketsDir)
+      yield* files.clearTemps(files.root, ".chain.json.")
+      const lock = yield* JournalLock.make<BucketId>({
+        files,
+        processId,
+        isProcessAlive,
+        timeout: Duration.decode(options.lockTimeout ?? Duration.minutes(15))
+      })
+      // In this process, one writer per bucket file.
       const updates = KeyedLock.make<BucketId>()
-      const locks = KeyedLock.make<BucketId>()
-
-      const io = (target: string, what: string) => (cause: unknown) =>
-        new JournalError({
-          reason: "Io",
-          path: target,
-          detail: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
-          quarantinedTo: Option.none()
-        })
-
-      yield* Effect.forEach([bucketsDir, locksDir, quarantineDir], (dir) =>
-        fs.makeDirectory(dir, { recursive: true }).pipe(
-          Effect.mapError(io(dir, "cannot create the journal directory"))
-        ))
-
-      // A temp file is only renamed into place once complete and synced; one left behind by a process
-      // that died was never acknowledged to anyone, so it is removed. Temp names carry the writer's pid:
-      // a live process's temp file (another process sharing this journal) is left alone.
-      for (const dir of [bucketsDir, root]) {
-        const names = yield* fs.readDirectory(dir).pipe(Effect.mapError(io(dir, "cannot list the journal")))
-        for (const name of names) {
-          if (!name.endsWith(".tmp")) {
-            continue
-          }
-          const writer = Number(/\.(\d+)\.\d+\.[a-z0-9]+\.tmp$/.exec(name)?.[1] ?? Number.NaN)
-          if (Number.isInteger(writer) && writer !== pid && isAlive(writer)) {
-            continue
-          }
-          yield* fs.remove(path.join(dir, name)).pipe(Effect.mapError(io(path.join(dir, name), "cannot clear")))
-        }
-      }
-
-      const syncDirectory = (dir: string) =>
-        Effect.scoped(
-          Effect.flatMap(fs.open(dir, { flag: "r" }), (handle) =>
-            handle.sync)
-        ).pipe(Effect.mapError(io(dir, "cannot sync the directory")))
-
-      /**
-       * Writes a file whole: to a temp file, synced, then moved into place. `replace: false` creates it
-       * only if it does not exist (linked into place, which fails if it does), and leaves an existing one.
-       */
-      const writeAtomic = (target: string, text: string, replace = true) =>
-        Effect.gen(function*() {
-          const dir = path.dirname(target)
-          const now = yield* Clock.currentTimeMillis
-          const tmp = path.join(
-            dir,
-            `.${path.basename(target)}.${pid}.${now}.${Math.random().toString(36).slice(2)}.tmp`
-          )
-          yield* Effect.scoped(Effect.gen(function*() {
-            const handle = yield* fs.open(tmp, { flag: "wx" })
-            yield* handle.writeAll(new TextEncoder().encode(text))
-            yield* handle.sync
-          })).pipe(
-            Effect.mapError(io(target, "cannot write")),
-            Effect.tapError(() =>
-              fs.remove(tmp).pipe(Effect.ignore)
-            )
-          )
-          if (replace) {
-            yield* fs.rename(tmp, target).pipe(
-              Effect.mapError(io(target, "cannot replace")),
-              Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore))
-            )
-          } else {
-            const linked = yield* fs.link(tmp, target).pipe(Effect.either)
-            yield* fs.remove(tmp).pipe(Effect.ignore)
-            if (
-              Either.isLeft(linked) &&
-              (linked.left._tag !== "SystemError" || linked.left.reason !== "AlreadyExists")
-            ) {
-              return yield* io(target, "cannot create")(linked.left)
-            }
-          }
-          yield* syncDirectory(dir)
-        })
-      const createAtomic = (target: string, text: string) => writeAtomic(target, text, false)
-
-      /**
-       * Puts a file that cannot be trusted in quarantine (never deleted), leaving a marker in its place.
-       * The quarantined name ends in why (`.corrupt`, `.other-bucket`).
-       */
-      const tombstone = (target: string) => `${target}.quarantined`
-      const quarantineSuffix = { Corrupt: "corrupt", OtherBucket: "other-bucket" } as const
-      const quarantine = (target: string, reason: keyof typeof quarantineSuffix, detail: string) =>
-        Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          const moved = path.join(quarantineDir, `${path.basename(target)}.${now}.${quarantineSuffix[reason]}`)
-          yield* writeAtomic(tombstone(target), moved)
-          yield* fs.rename(target, moved).pipe(Effect.mapError(io(target, "cannot quarantine")))
-          yield* syncDirectory(path.dirname(target))
-          return yield* new JournalError({ reason, path: target, detail, quarantinedTo: Option.some(moved) })
-        })
-
-      /**
-       * Reads a file; a damaged one, or one that `belongs` says is not what this name should hold (its
-       * mismatch, described), is moved to quarantine and reported, never taken as empty.
-       */
-      const readFile = <A, I>(
-        schema: Schema.Schema<A, I>,
-        target: string,
-        belongs: (value: A) => Option.Option<string> = () => Option.none()
-      ) =>
-        Effect.gen(function*() {
-          // A file set aside earlier stays unreadable (never "empty") until someone looks at it.
-          const marker = tombstone(target)
-          if (yield* fs.exists(marker).pipe(Effect.mapError(io(marker, "cannot check")))) {
-            const moved = yield* fs.readFileString(marker).pipe(Effect.orElseSucceed(() => "quarantine/"))
-            return yield* new JournalError({
-              reason: moved.endsWith(`.${quarantineSuffix.OtherBucket}`) ? "OtherBucket" : "Corrupt",
-              path: target,
-              detail: `this file was set aside; inspect it, then delete ${marker} to start afresh`,
-              quarantinedTo: Option.some(moved)
-            })
-          }
-          const exists = yield* fs.exists(target).pipe(Effect.mapError(io(target, "cannot check")))
-          if (!exists) return Option.none<A>()
-          const text = yield* fs.readFileString(target).pipe(Effect.mapError(io(target, "cannot read")))
-          const decoded = decodeFile(schema, text)
-          if (Either.isLeft(decoded)) {
-            const problem = decoded.left
-            if (problem.reason === "FutureVersion") {
-              return yield* new JournalError({ ...problem, path: target, quarantinedTo: Option.none() })
-            }
-            return yield* quarantine(target, problem.reason, problem.detail)
-          }
-          const mismatch = belongs(decoded.right)
-          if (Option.isSome(mismatch)) return yield* quarantine(target, "OtherBucket", mismatch.value)
-          return Option.some(decoded.right)
-        })
 
       const bucketFile = (bucketId: BucketId) => path.join(bucketsDir, `${bucketId}.json`)
-      const stateFile = path.join(root, "state.json")
       // The checksum proves a file intact, not that it is this bucket's: a file copied or restored under
       // another bucket's name must not have recovery act on that bucket's decisions.
       const read = (bucketId: BucketId) =>
-        readFile(BucketJournal, bucketFile(bucketId), (journal) =>
+        files.read(BucketJournal, bucketFile(bucketId), (journal) =>
           journal.bucketId === bucketId
             ? Option.none()
             : Option.some(
@@ -626,17 +383,17 @@ export const layerFileSystem = (
 
       // The chain this journal belongs to. Adopting is an exclusive create, so that of two processes
       // opening a fresh directory against different chains, one records its chain and the other is refused.
-      const chainFile = path.join(root, "chain.json")
+      const chainFile = path.join(files.root, "chain.json")
       if (options.genesisHash !== undefined) {
         const connected = options.genesisHash.toLowerCase()
-        const recorded = yield* readFile(ChainRecord, chainFile)
+        const recorded = yield* files.read(ChainRecord, chainFile)
         const chain = Option.isSome(recorded) ? recorded.value : yield* Effect.gen(function*() {
           const mine = { genesisHash: connected, recordedAtMillis: yield* Clock.currentTimeMillis }
-          yield* createAtomic(chainFile, encodeFile(ChainRecord, mine))
-          return Option.getOrElse(yield* readFile(ChainRecord, chainFile), () => mine)
+          yield* files.create(chainFile, Files.encodeFile(ChainRecord, mine))
+          return Option.getOrElse(yield* files.read(ChainRecord, chainFile), () => mine)
         })
         if (chain.genesisHash.toLowerCase() !== connected) {
-          return yield* new JournalError({
+          return yield* new Files.JournalError({
             reason: "OtherChain",
             path: chainFile,
             detail: `this journal belongs to the chain with genesis ${chain.genesisHash}, but the connected ` +
@@ -646,112 +403,6 @@ export const layerFileSystem = (
         }
       }
 
-      const lockFile = (bucketId: BucketId) => path.join(locksDir, `${bucketId}.lock`)
-      const LOCK_GRACE_MILLIS = 10_000
-
-      const readHolder = (target: string) =>
-        fs.readFileString(target).pipe(
-          Effect.map((text) => ({ text, holder: Either.getOrUndefined(Schema.decodeEither(LockBody)(text)) })),
-          Effect.option
-        )
-
-      /**
-       * Whether a lock's holder is gone: a dead process; or this process's pid with an instance this process
-       * does not run (a previous incarnation that got the same pid, common in containers); or an unreadable
-       * lock older than the grace period (a lock is written whole, so unreadable means damaged).
-       */
-      const isStale = (target: string, holder: typeof LockBody.Type | undefined) =>
-        Effect.gen(function*() {
-          if (holder !== undefined) {
-            if (holder.pid === pid) return !liveInstances.has(holder.instance)
-            return !isAlive(holder.pid)
-          }
-          const info = yield* fs.stat(target).pipe(Effect.option)
-          const mtime = Option.flatMap(info, (i) => i.mtime)
-          const now = yield* Clock.currentTimeMillis
-          return Option.isSome(mtime) && now - mtime.value.getTime() > LOCK_GRACE_MILLIS
-        })
-
-      const tryLock = (bucketId: BucketId, token: string) =>
-        Effect.gen(function*() {
-          const target = lockFile(bucketId)
-          const now = yield* Clock.currentTimeMillis
-          // Written whole to a temp file, then linked into place: the lock never exists half-written, and
-          // `link` fails if another process holds it.
-          const tmp = `${target}.${token}.tmp`
-          yield* fs.writeFileString(tmp, Schema.encodeSync(LockBody)({ pid, instance, token, atMillis: now }))
-            .pipe(Effect.mapError(io(target, "cannot write the lock")))
-          const linked = yield* fs.link(tmp, target).pipe(Effect.either)
-          yield* fs.remove(tmp).pipe(Effect.ignore)
-          if (Either.isRight(linked)) return true
-          if (linked.left._tag !== "SystemError" || linked.left.reason !== "AlreadyExists") {
-            return yield* io(target, "cannot lock")(linked.left)
-          }
-          const seen = yield* readHolder(target)
-          if (Option.isNone(seen)) return false
-          if (!(yield* isStale(target, seen.value.holder))) return false
-          // Reap by renaming (atomic), then check that what was moved is the stale lock that was judged,
-          // not a fresh one another process made in between; a fresh one is put back.
-          const reaped = `${target}.${token}.reap`
-          const moved = yield* fs.rename(target, reaped).pipe(Effect.either)
-          if (Either.isLeft(moved)) return false
-          const check = yield* readHolder(reaped)
-          if (Option.isSome(check) && check.value.text !== seen.value.text) {
-            yield* fs.link(reaped, target).pipe(Effect.ignore)
-          }
-          yield* fs.remove(reaped).pipe(Effect.ignore)
-          return false
-        })
-
-      const release = (bucketId: BucketId, token: string) =>
-        fs.readFileString(lockFile(bucketId)).pipe(
-          Effect.flatMap((text) =>
-            Either.getOrUndefined(Schema.decodeEither(LockBody)(text))?.token === token
-              ? fs.remove(lockFile(bucketId))
-              : Effect.void
-          ),
-          Effect.ignore
-        )
-
-      // Waiting for the lock is interruptible (and bounded); an interruption that lands just after the lock
-      // was taken releases it by its token, and once held its release is registered before anything else
-      // can interrupt, so this process never leaks a lock.
-      const withLock = <A, E, R>(bucketId: BucketId, effect: Effect.Effect<A, E, R>) =>
-        locks.withLock(
-          bucketId,
-          Effect.uninterruptibleMask((restore) =>
-            Effect.gen(function*() {
-              const token = Math.random().toString(36).slice(2)
-              yield* restore(
-                tryLock(bucketId, token).pipe(
-                  Effect.repeat({
-                    schedule: Schedule.spaced("50 millis"),
-                    until: (ok) => ok
-                  }),
-                  Effect.timeoutFail({
-                    duration: lockTimeout,
-                    onTimeout: () =>
-                      new JournalError({
-                        reason: "Locked",
-                        path: lockFile(bucketId),
-                        detail: `another live process held the bucket's lock for ${Duration.format(lockTimeout)}`,
-                        quarantinedTo: Option.none()
-                      })
-                  })
-                )
-              ).pipe(Effect.onInterrupt(() => release(bucketId, token)))
-              return yield* restore(
-                Effect.locally(
-                  heldLocks,
-                  new Set([...(yield* FiberRef.get(heldLocks)), `${root}:${bucketId}`])
-                )(
-                  effect
-                )
-              ).pipe(Effect.ensuring(release(bucketId, token)))
-            })
-          )
-        )
-
       return ReceiptJournal.of({
         read,
         // Read-modify-write under the bucket's lock, shared with other processes, so that no process
@@ -760,26 +411,13 @@ export const layerFileSystem = (
           const write = Effect.gen(function*() {
             const current = Option.getOrElse(yield* read(bucketId), () => empty(bucketId))
             const next = compact(change(current), retention)
-            yield* writeAtomic(bucketFile(bucketId), encodeFile(BucketJournal, next))
+            yield* files.write(bucketFile(bucketId), Files.encodeFile(BucketJournal, next))
             return next
           })
-          return Effect.flatMap(FiberRef.get(heldLocks), (held) =>
-            held.has(`${root}:${bucketId}`)
-              ? write
-              : updates.withLock(bucketId, withLock(bucketId, write)))
+          return Effect.flatMap(lock.held(bucketId), (held) =>
+            held ? write : updates.withLock(bucketId, lock.withLock(bucketId, write)))
         },
-        buckets: fs.readDirectory(bucketsDir).pipe(
-          Effect.mapError(io(bucketsDir, "cannot list")),
-          Effect.map((names) =>
-            names.flatMap((name) => {
-              const match = /^(\d+)\.json$/.exec(name)
-              return match === null ? [] : [BigInt(match[1]) as BucketId]
-            })
-          )
-        ),
-        readState: readFile(JournalState, stateFile),
-        writeState: (next) => writeAtomic(stateFile, encodeFile(JournalState, next)),
-        withLock
+        withLock: lock.withLock
       })
     })
   )

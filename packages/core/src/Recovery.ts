@@ -11,20 +11,17 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { CheckpointReceipt } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
-import { JournalFailed, Submitted } from "./CheckpointResult.js"
-import * as CommitmentRelation from "./CommitmentRelation.js"
+import { Submitted } from "./CheckpointResult.js"
 import type { Decision } from "./Consensus.js"
 import type { BucketId } from "./Domain.js"
-import { ReceiptJournal } from "./ReceiptJournal.js"
+import { RoundJournal } from "./RoundJournal.js"
 import { type SubmitError, Submitter } from "./Submitter.js"
 
 /**
@@ -53,41 +50,20 @@ export interface RecoveryService {
  * @category tags
  */
 export class Recovery extends Context.Tag("@checkpointer/core/Recovery")<Recovery, RecoveryService>() {
-  static readonly layer: Layer.Layer<Recovery, never, Submitter | ReceiptJournal | CheckpointConfig> = Layer.effect(
+  static readonly layer: Layer.Layer<Recovery, never, Submitter | RoundJournal | CheckpointConfig> = Layer.effect(
     Recovery,
     Effect.gen(function*() {
       const submitter = yield* Submitter
-      const journal = yield* ReceiptJournal
+      const journal = yield* RoundJournal
       const settings = yield* CheckpointConfig
       /** Buckets already recovered by this process: reuse is for the first attempt after a start only. */
       const recovered = new Set<BucketId>()
-
-      /** A recent journaled round that met the threshold and whose commitment was never submitted. */
-      const reusable = (bucketId: BucketId) =>
-        Effect.gen(function*() {
-          const stored = yield* journal.read(bucketId).pipe(
-            Effect.mapError((error) => new JournalFailed({ bucketId, reason: "Unreadable", detail: error.message }))
-          )
-          if (Option.isNone(stored)) return Option.none<Decision>()
-          const last = stored.value.rounds[stored.value.rounds.length - 1]
-          if (last === undefined || last.action !== "Submit" || !last.decision.thresholdMet) {
-            return Option.none<Decision>()
-          }
-          const now = yield* Clock.currentTimeMillis
-          if (now - last.atMillis > Duration.toMillis(settings.reuseSignaturesFor)) return Option.none<Decision>()
-          const commitment = Option.getOrThrow(last.decision.majority).commitment
-          const handled = stored.value.attempts.some((a) =>
-            CommitmentRelation.same(a.prepared.submission.commitment, commitment)
-          ) ||
-            stored.value.receipts.some((r) => CommitmentRelation.same(r.commitment, commitment))
-          return handled ? Option.none<Decision>() : Option.some(last.decision)
-        })
 
       const settle = Effect.fn("Recovery.settle")(function*(bucketId: BucketId) {
         const settled = yield* submitter.resume(bucketId)
         const first = !recovered.has(bucketId)
         recovered.add(bucketId)
-        const reuse = first ? yield* reusable(bucketId) : Option.none<Decision>()
+        const reuse = first ? yield* journal.reusable(bucketId, settings.reuseSignaturesFor) : Option.none<Decision>()
         if (Option.isNone(reuse)) return { settled, reused: Option.none() } satisfies Recovered
         const reused = yield* Effect.either(submitter.submit(reuse.value))
         if (Either.isRight(reused) && reused.right._tag === "Submitted") {

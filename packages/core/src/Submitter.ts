@@ -19,8 +19,8 @@
  * for finality within `submissionTimeout`, checks that the `BucketCheckpointed` event is for this bucket
  * and commitment, and records the receipt.
  *
- * The journal is required (`ReceiptJournal.layerMemory` keeps it in memory only, by name). The whole
- * submission holds the bucket's lock, shared by every process using the same journal, and starts by
+ * The journal is required, written through `RoundJournal` (`Checkpointer.inMemory()` keeps it in memory
+ * only, by name). The whole submission holds the bucket's lock, shared by every process using the same journal, and starts by
  * settling what an earlier attempt left unresolved: an extrinsic found on chain has its receipt recorded;
  * one past its mortal era and not on chain is dead; one that may still land is broadcast again as the
  * same signed bytes (same nonce, so it can never be included twice) when the chain is still behind it,
@@ -28,7 +28,6 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -46,9 +45,9 @@ import type {
 import { ChainClient, CheckpointSubmission, SubmissionFailed, validUntil } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
+import type { JournalFailed } from "./CheckpointResult.js"
 import {
   AlreadyCheckpointed,
-  JournalFailed,
   type RefusalReason,
   SubmissionRefused,
   Submitted,
@@ -62,7 +61,7 @@ import type { BucketId, Commitment } from "./Domain.js"
 import { bounded } from "./internal/chainRead.js"
 import * as KeyedLock from "./internal/keyedLock.js"
 import * as Metrics from "./Metrics.js"
-import * as Journal from "./ReceiptJournal.js"
+import { RoundJournal } from "./RoundJournal.js"
 import { SignatureVerifier } from "./SignatureVerifier.js"
 import { requiredSignatures } from "./Threshold.js"
 
@@ -106,9 +105,6 @@ const refused = (bucketId: BucketId, reason: RefusalReason, detail: string) =>
 const unexpected = (bucketId: BucketId, error: { readonly _tag: string; readonly message: string }) =>
   new TransactionFailed({ bucketId, reason: error._tag, module: Option.none(), detail: error.message, paid: false })
 
-const journalFailed = (bucketId: BucketId, reason: JournalFailed["reason"], detail: string) =>
-  new JournalFailed({ bucketId, reason, detail })
-
 /**
  * The submitter.
  *
@@ -119,7 +115,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
   static readonly layer: Layer.Layer<
     Submitter,
     never,
-    ChainClient | CheckpointConfig | SignatureVerifier | Journal.ReceiptJournal | CheckpointEvents
+    ChainClient | CheckpointConfig | SignatureVerifier | RoundJournal | CheckpointEvents
   > = Layer
     .effect(
       Submitter,
@@ -154,48 +150,16 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             return kept
           })
 
-        const journal = yield* Journal.ReceiptJournal
-
-        const journalWrite = (
-          bucketId: BucketId,
-          change: (journal: Journal.BucketJournal) => Journal.BucketJournal
-        ): Effect.Effect<void, Journal.JournalError> => Effect.asVoid(journal.update(bucketId, change))
-
-        /** A journal write that must succeed before going on (nothing is broadcast unjournaled). */
-        const mustJournal = (bucketId: BucketId, change: (journal: Journal.BucketJournal) => Journal.BucketJournal) =>
-          journalWrite(bucketId, change).pipe(
-            Effect.mapError((error) => journalFailed(bucketId, "Unavailable", error.message))
-          )
-
-        /** A journal write after the fact: a failure is logged; the next start recovers it from chain. */
-        const shouldJournal = (bucketId: BucketId, change: (journal: Journal.BucketJournal) => Journal.BucketJournal) =>
-          journalWrite(bucketId, change).pipe(
-            Effect.catchAll((error) =>
-              Effect.logWarning(`journal write failed; the next start recovers it from chain: ${error.message}`)
-            )
-          )
+        const journal = yield* RoundJournal
 
         const broadcast = (prepared: PreparedCheckpoint) => {
           const bucketId = prepared.submission.bucketId
-          const markInDoubt = Effect.flatMap(
-            Clock.currentTimeMillis,
-            (atMillis) =>
-              shouldJournal(bucketId, (j) =>
-                Journal.settleAttempt(
-                  j,
-                  prepared.extrinsicHash,
-                  "InDoubt",
-                  `may still be included until block #${validUntil(prepared)}`,
-                  atMillis
-                ))
+          const markInDoubt = journal.settle(
+            prepared,
+            "InDoubt",
+            `may still be included until block #${validUntil(prepared)}`
           )
-          const failed = (detail: string) =>
-            Effect.flatMap(
-              Clock.currentTimeMillis,
-              (atMillis) =>
-                shouldJournal(bucketId, (j) =>
-                  Journal.settleAttempt(j, prepared.extrinsicHash, "Failed", detail, atMillis))
-            )
+          const failed = (detail: string) => journal.settle(prepared, "Failed", detail)
           return Metric.increment(Metrics.submissions).pipe(
             Effect.zipRight(chain.submitPrepared(prepared)),
             // Interrupted while waiting (the loop stopped, a deadline passed): it may still land.
@@ -252,21 +216,9 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                   )
                 )
             }),
-            Effect.tap((receipt) =>
-              Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
-                shouldJournal(bucketId, (j) => {
-                  const recorded = Journal.addReceipt(j, receipt, atMillis)
-                  // Signed again (its nonce was taken by another sender before it reached the pool): the
-                  // prepared extrinsic itself was refused, and can never land.
-                  return receipt.extrinsicHash === prepared.extrinsicHash ? recorded : Journal.settleAttempt(
-                    recorded,
-                    prepared.extrinsicHash,
-                    "Failed",
-                    `signed again as ${receipt.extrinsicHash}: its nonce was taken by another sender`,
-                    atMillis
-                  )
-                }))
-            )
+            // A receipt of another extrinsic (signed again: another sender took the nonce before it reached
+            // the pool) also marks the prepared one failed: it can never land.
+            Effect.tap((receipt) => journal.recordReceipt(prepared, receipt))
           )
         }
 
@@ -278,21 +230,9 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
          */
         const resumeAttempt = (bucketId: BucketId, bucket: BucketInfo, prepared: PreparedCheckpoint, resend: boolean) =>
           Effect.gen(function*() {
-            const settle = (status: Journal.SubmissionAttempt["status"], detail: string) =>
-              Effect.flatMap(
-                Clock.currentTimeMillis,
-                (atMillis) =>
-                  shouldJournal(bucketId, (j) =>
-                    Journal.settleAttempt(j, prepared.extrinsicHash, status, detail, atMillis))
-              )
+            const settle = (status: "InDoubt" | "Failed", detail: string) => journal.settle(prepared, status, detail)
             const included = (receipt: CheckpointReceipt) =>
-              Effect.as(
-                Effect.flatMap(
-                  Clock.currentTimeMillis,
-                  (atMillis) => shouldJournal(bucketId, (j) => Journal.addReceipt(j, receipt, atMillis))
-                ),
-                { _tag: "Included", receipt } satisfies Settled as Settled
-              )
+              Effect.as(journal.recordReceipt(prepared, receipt), { _tag: "Included", receipt } as Settled)
             const dead = (detail: string) => Effect.as(settle("Failed", detail), { _tag: "Dead" } as Settled)
             const pending = (detail: string) =>
               Effect.as(settle("InDoubt", detail), { _tag: "Pending", prepared } as Settled)
@@ -365,13 +305,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
          */
         const resumeUnresolved = (bucketId: BucketId) =>
           Effect.gen(function*() {
-            const stored = yield* journal.read(bucketId).pipe(
-              Effect.mapError((error) => journalFailed(bucketId, "Unreadable", error.message))
-            )
-            const unresolved = Option.match(stored, {
-              onNone: () => [],
-              onSome: (j) => j.attempts.filter((a) => a.unresolved)
-            })
+            const unresolved = yield* journal.unresolved(bucketId)
             let latest = Option.none<CheckpointReceipt>()
             const pending: Array<PreparedCheckpoint> = []
             // The chain is read only when there is something to settle (the common round has nothing).
@@ -381,7 +315,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               const settled = yield* resumeAttempt(
                 bucketId,
                 bucket,
-                unresolved[i].prepared,
+                unresolved[i],
                 i === unresolved.length - 1
               )
               if (settled._tag === "Included") {
@@ -484,8 +418,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                 }
               })
             )
-            const preparedAt = yield* Clock.currentTimeMillis
-            yield* mustJournal(bucketId, (j) => Journal.addAttempt(j, prepared, preparedAt))
+            yield* journal.recordPrepared(prepared)
             const receipt = yield* broadcast(prepared)
             if (receipt.event.bucketId !== bucketId || !sameCommitment(receipt.event.commitment, commitment)) {
               return yield* new TransactionFailed({
@@ -504,14 +437,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
         const exclusive = <A>(
           bucketId: BucketId,
           effect: Effect.Effect<A, SubmitError>
-        ): Effect.Effect<A, SubmitError> =>
-          journal.withLock(bucketId, locks.withLock(bucketId, effect)).pipe(
-            Effect.catchAll((error) =>
-              error._tag === "JournalError"
-                ? Effect.fail(journalFailed(bucketId, "Locked", error.message))
-                : Effect.fail(error)
-            )
-          )
+        ): Effect.Effect<A, SubmitError> => journal.exclusive(bucketId, locks.withLock(bucketId, effect))
 
         const submit = Effect.fn("Submitter.submit")(function*(decision: Decision) {
           return yield* exclusive(decision.bucketId, submitLocked(decision))

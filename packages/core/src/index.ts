@@ -38,6 +38,8 @@ export * as Drive from "./Drive.js"
 /** @since 0.1.0 */
 export * as EndpointPolicy from "./EndpointPolicy.js"
 /** @since 0.1.0 */
+export * as LoopStore from "./LoopStore.js"
+/** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
 export * as Multiaddr from "./Multiaddr.js"
@@ -53,6 +55,8 @@ export * as ProviderHttpClient from "./ProviderHttpClient.js"
 export * as ReceiptJournal from "./ReceiptJournal.js"
 /** @since 0.1.0 */
 export * as RetryPolicy from "./RetryPolicy.js"
+/** @since 0.1.0 */
+export * as RoundJournal from "./RoundJournal.js"
 /** @since 0.1.0 */
 export * as SignatureVerifier from "./SignatureVerifier.js"
 /** @since 0.1.0 */

@@ -1,13 +1,13 @@
 /**
  * The whole live checkpointer on a node of the storage chain, in one layer: `Checkpointer.layer` over
  * the `@polkadot/api` chain client. Provide an `HttpClient` (e.g. `NodeHttpClient.layerUndici`) for the
- * providers, and whatever the journal needs (`NodeContext.layer` for `ReceiptJournal.layerFileSystem`).
+ * providers, and whatever the journal needs (`NodeContext.layer` for `Checkpointer.onDisk`).
  *
  * ```ts
  * const Live = PolkadotCheckpointer.layer({
  *   endpoints: ["wss://rpc-1.example", "wss://rpc-2.example"],
  *   signer: Redacted.make(process.env.SURI!),
- *   journal: ReceiptJournal.layerFileSystem({ directory: "/var/lib/checkpointer" })
+ *   journal: Checkpointer.onDisk({ directory: "/var/lib/checkpointer" })
  * }).pipe(Layer.provide(NodeHttpClient.layerUndici), Layer.provide(NodeContext.layer))
  * ```
  *

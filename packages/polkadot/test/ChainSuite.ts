@@ -3,7 +3,7 @@
  * (era C and era A) and the storage chain's real runtime under Chopsticks. A world gives a fresh chain
  * state per test (a new devchain, or Chopsticks rewound); buckets are set up with that era's own calls.
  */
-import { ChainClient, CheckpointManager, EndpointPolicy, ReceiptJournal } from "@checkpointer/core"
+import { ChainClient, Checkpointer, CheckpointManager, EndpointPolicy } from "@checkpointer/core"
 import { ProviderSimulator } from "@checkpointer/testing"
 import { NodeHttpClient } from "@effect/platform-node"
 import { expect, it } from "@effect/vitest"
@@ -46,7 +46,7 @@ export const arrange = (world: ChainWorld) =>
         reconnectDelay: "100 millis",
         connectTimeout: "10 seconds",
         signer: Redacted.make("//Alice"),
-        journal: ReceiptJournal.layerMemory(),
+        journal: Checkpointer.inMemory(),
         settings: { providerTimeout: "3 seconds", roundDeadline: "30 seconds" },
         providers: { policy: EndpointPolicy.local }
       }).pipe(Layer.provide(NodeHttpClient.layerUndici))

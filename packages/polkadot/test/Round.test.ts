@@ -1,4 +1,4 @@
-import { ChainClient, Checkpointer, CheckpointManager, EndpointPolicy, ReceiptJournal } from "@checkpointer/core"
+import { ChainClient, Checkpointer, CheckpointManager, EndpointPolicy } from "@checkpointer/core"
 import { Devchain } from "@checkpointer/devchain"
 import { ProviderSimulator } from "@checkpointer/testing"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -21,7 +21,7 @@ const network = (config: Devchain.DevchainConfigInput) =>
       buckets: [{ admin: "//Alice", minProviders: 2, primaries: PROVIDERS.map((p) => `//${p}`) }]
     })
     const round = Checkpointer.layer({
-      journal: ReceiptJournal.layerMemory(),
+      journal: Checkpointer.inMemory(),
       settings: { providerTimeout: "2 seconds", roundDeadline: "30 seconds" },
       providers: { policy: EndpointPolicy.local }
     }).pipe(Layer.provideMerge(clientLayer(chain.url)), Layer.provide(NodeHttpClient.layerUndici))

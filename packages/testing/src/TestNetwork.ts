@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import type { ProviderHealth } from "@checkpointer/core"
+import type { ProviderHealth, ReceiptJournal } from "@checkpointer/core"
 import {
   ChainClient,
   CheckpointConfig,
@@ -23,8 +23,7 @@ import {
   Domain,
   EndpointPolicy,
   ProviderApi,
-  ProviderHttpClient,
-  ReceiptJournal
+  ProviderHttpClient
 } from "@checkpointer/core"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -327,12 +326,12 @@ export const layer = (setup: NetworkSetup): Layer.Layer<
     Layer.merge(Layer.setRandom(Random.make(setup.seed ?? 1)))
   )
 
-const journalLayer = (setup: NetworkSetup): Layer.Layer<ReceiptJournal.ReceiptJournal> =>
+const journalLayer = (setup: NetworkSetup): Layer.Layer<Checkpointer.Journal> =>
   setup.journal === undefined || setup.journal === "memory"
-    ? ReceiptJournal.layerMemory()
+    ? Checkpointer.inMemory()
     : "memory" in setup.journal
-    ? ReceiptJournal.layerMemory(setup.journal.memory)
-    : ReceiptJournal.layerFileSystem({ directory: setup.journal.directory }).pipe(
+    ? Checkpointer.inMemory(setup.journal.memory)
+    : Checkpointer.onDisk({ directory: setup.journal.directory }).pipe(
       Layer.provide(NodeContext.layer),
       Layer.orDie
     )

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { EndpointPolicy, ReceiptJournal } from "@checkpointer/core"
+import { Checkpointer, EndpointPolicy } from "@checkpointer/core"
 import { PolkadotApi, PolkadotCheckpointer } from "@checkpointer/polkadot"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import * as Data from "effect/Data"
@@ -238,11 +238,11 @@ export const journalDirectory = (journal: JournalSetting) =>
 
 const journalLayer = (journal: JournalSetting | "memory") =>
   journal === "memory" || journal._tag === "Off"
-    ? ReceiptJournal.layerMemory()
+    ? Checkpointer.inMemory()
     : Layer.unwrapEffect(Effect.gen(function*() {
       const directory = Option.getOrThrow(yield* journalDirectory(journal))
       const { api } = yield* PolkadotApi.PolkadotApi
-      return ReceiptJournal.layerFileSystem({ directory, genesisHash: api.genesisHash.toHex() }).pipe(
+      return Checkpointer.onDisk({ directory, genesisHash: api.genesisHash.toHex() }).pipe(
         Layer.provide(NodeContext.layer),
         Layer.mapError((e) => new BadConfig({ message: `journal ${directory}: ${e.message}` }))
       )
