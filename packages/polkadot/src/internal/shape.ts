@@ -7,11 +7,12 @@
  *
  * @internal
  */
-import type { ChainClient, Domain } from "@checkpointer/core"
-import { encodeMultiSignature } from "@checkpointer/core"
+import type { Domain } from "@checkpointer/core"
+import { ChainClient, encodeMultiSignature } from "@checkpointer/core"
 import type { ApiPromise } from "@polkadot/api"
 import type { SubmittableExtrinsic } from "@polkadot/api/types"
 import { u8aToHex } from "@polkadot/util"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 
 export interface PalletShape {
@@ -69,6 +70,29 @@ export const detectShape = (api: ApiPromise): Either.Either<PalletShape, Unsuppo
     challengeOffchain: challengeShape,
     providerPublicKey: providerHasPublicKey(api),
     specVersion: api.runtimeVersion.specVersion.toNumber()
+  })
+}
+
+/**
+ * The pallet's shape as the connected runtime has it: detected on first use and again after a runtime
+ * upgrade (a new spec version); a shape this client cannot drive is `SubmissionFailed` at `Unsupported`.
+ */
+export const makeCache = (api: ApiPromise): Effect.Effect<PalletShape, ChainClient.SubmissionFailed> => {
+  let cached: PalletShape | undefined
+  return Effect.suspend(() => {
+    const spec = api.runtimeVersion.specVersion.toNumber()
+    if (cached !== undefined && cached.specVersion === spec) return Effect.succeed(cached)
+    return Either.match(detectShape(api), {
+      onLeft: (unsupported) =>
+        Effect.fail(
+          new ChainClient.SubmissionFailed({
+            stage: "Unsupported",
+            detail: `unsupported StorageProvider pallet: ${unsupported.found}`,
+            maybeIncluded: false
+          })
+        ),
+      onRight: (detected) => Effect.sync(() => (cached = detected))
+    })
   })
 }
 
