@@ -4,7 +4,9 @@ import { blake2AsU8a, cryptoWaitReady, xxhashAsU8a } from "@polkadot/util-crypto
 import { FastCheck as fc } from "effect"
 import { Chain, RpcError } from "../src/internal/chain.js"
 import { parseExtrinsic } from "../src/internal/extrinsic.js"
-import * as P from "../src/internal/pallets.js"
+import { eraC } from "../src/internal/pallets/storageProvider/eraC.js"
+import { Commitment } from "../src/internal/pallets/storageProvider/types.js"
+import * as System from "../src/internal/pallets/system.js"
 import { profile } from "../src/internal/runtime.js"
 import * as S from "../src/internal/scale.js"
 
@@ -36,12 +38,12 @@ describe("SCALE codecs", () => {
   })
 
   it("a struct with a missing field is an error, not a silent zero (devchain-notes §3.3)", () => {
-    const value = { mmr_root: `0x${"00".repeat(32)}`, start_seq: 1n } as unknown as P.Commitment
-    expect(() => S.encode(P.Commitment, value)).toThrow("missing field leaf_count")
+    const value = { mmr_root: `0x${"00".repeat(32)}`, start_seq: 1n } as unknown as Commitment
+    expect(() => S.encode(Commitment, value)).toThrow("missing field leaf_count")
   })
 
   it("storage keys are twox128(pallet) ++ twox128(item) ++ the real hashers", () => {
-    const key = P.eraC.storage.Buckets.key(1n)
+    const key = eraC.storage.Buckets.key(1n)
     const id = new Uint8Array(8)
     id[0] = 1
     expect(key).toBe(u8aToHex(u8aConcat(
@@ -50,7 +52,7 @@ describe("SCALE codecs", () => {
       blake2AsU8a(id, 128),
       id
     )))
-    const blockHash = P.System.BlockHash.key(5)
+    const blockHash = System.storage.BlockHash.key(5)
     expect(
       blockHash.endsWith(u8aToHex(u8aConcat(xxhashAsU8a(new Uint8Array([5, 0, 0, 0]), 64), [5, 0, 0, 0])).slice(2))
     ).toBe(true)

@@ -7,9 +7,14 @@
  */
 import { compactToU8a, hexToU8a, u8aConcat, u8aToHex } from "@polkadot/util"
 import { blake2AsU8a } from "@polkadot/util-crypto"
-import { DEFAULT_SETTINGS, EMPTY_ROOTS, EMPTY_STATS, Executive, StorageProviderState } from "./executive.js"
+import { Executive } from "./executive.js"
 import { type Extrinsic, INVALID_MESSAGE, type InvalidReason, parseExtrinsic } from "./extrinsic.js"
-import * as P from "./pallets.js"
+import * as Balances from "./pallets/balances.js"
+import * as StorageProvider from "./pallets/storageProvider/model.js"
+import type { Era } from "./pallets/storageProvider/pallet.js"
+import * as Sudo from "./pallets/sudo.js"
+import * as System from "./pallets/system.js"
+import * as Timestamp from "./pallets/timestamp.js"
 import {
   buildMetadata,
   type EventRecord,
@@ -19,26 +24,15 @@ import {
   type RuntimeVersion,
   runtimeVersion
 } from "./runtime.js"
-import * as S from "./scale.js"
 import { type RawStorage, State } from "./storage.js"
 import type { Hex } from "./types.js"
 
 export interface GenesisConfig {
-  readonly era: P.Era
+  readonly era: Era
   readonly endowments: ReadonlyArray<{ readonly account: Hex; readonly free: bigint }>
   readonly sudo: Hex | undefined
-  readonly providers: ReadonlyArray<{
-    readonly account: Hex
-    readonly multiaddr: string
-    readonly publicKey: Hex
-    readonly stake: bigint
-  }>
-  readonly buckets: ReadonlyArray<{
-    readonly admin: Hex
-    readonly minProviders: number
-    readonly primaries: ReadonlyArray<Hex>
-    readonly members: ReadonlyArray<{ readonly account: Hex; readonly role: "Admin" | "Writer" | "Reader" }>
-  }>
+  readonly providers: ReadonlyArray<StorageProvider.ProviderGenesis>
+  readonly buckets: ReadonlyArray<StorageProvider.BucketGenesis>
   readonly genesisTime: bigint
 }
 
@@ -60,7 +54,7 @@ export interface Runtime {
   readonly executive: Executive
 }
 
-export const loadRuntime = (era: P.Era, specVersion?: number): Runtime => {
+export const loadRuntime = (era: Era, specVersion?: number): Runtime => {
   const profile = profileOf(era)
   const version = runtimeVersion(era, specVersion)
   return { profile, version, metadata: buildMetadata(era), executive: new Executive(profile, version) }
@@ -221,7 +215,7 @@ export class Chain {
   /** The next nonce for an account, counting its transactions in the pool (`system_accountNextIndex`). */
   nextIndex(account: Hex): number {
     const state = new State(this.best.storage!)
-    let nonce = state.getOr(P.System.Account, account).nonce
+    let nonce = state.getOr(System.storage.Account, account).nonce
     const queued = new Set([...this.ready, ...this.future].filter((t) => t.sender === account).map((t) => t.nonce))
     while (queued.has(nonce)) nonce++
     return nonce
@@ -336,7 +330,7 @@ export class Chain {
    * (a new spec version for `era`; `System.CodeUpdated` in its events); the next block runs the new
    * runtime, starting with its storage migration.
    */
-  upgradeRuntime(era: P.Era): Block {
+  upgradeRuntime(era: Era): Block {
     return this.produceBlock(undefined, loadRuntime(era, this.runtime.version.specVersion + 1))
   }
 
@@ -346,13 +340,13 @@ export class Chain {
     const state = new State(parent.storage!)
     if (parent.code !== parent.runtime) {
       // The first block of a new runtime runs its migration: the pallet's storage re-encoded for the new era.
-      migrateStorageProvider(state, parent.runtime.profile.era, parent.code.profile.era)
+      StorageProvider.migrate(state, parent.runtime.profile.era, parent.code.profile.era)
     }
     const runtime = parent.code
     const number = parent.number + 1
     const executive = runtime.executive
     executive.initializeBlock(state, number, parent.hash)
-    const parentTime = new State(parent.storage!).getOr(P.Timestamp.Now)
+    const parentTime = new State(parent.storage!).getOr(Timestamp.storage.Now)
     const now = timestamp ?? parentTime + BigInt(this.options.blockTimeMs)
     executive.applyInherent(state, now)
     const inherent = u8aConcat(
@@ -446,7 +440,7 @@ export class Chain {
   private revalidatePool(block: Block): void {
     const state = new State(block.storage!)
     const keep = (tx: PoolTx) => {
-      if (tx.nonce >= state.getOr(P.System.Account, tx.sender).nonce) return true
+      if (tx.nonce >= state.getOr(System.storage.Account, tx.sender).nonce) return true
       this.pooled.delete(tx.ext.hash)
       this.notify(tx.ext.hash, "invalid")
       this.watchers.delete(tx.ext.hash)
@@ -459,53 +453,14 @@ export class Chain {
     for (const tx of future) this.future.push(tx)
     // Re-derive readiness per sender from the new state nonce.
     for (const tx of ready.sort((a, b) => a.nonce - b.nonce)) {
-      const expected = this.poolNonce(tx.sender, state.getOr(P.System.Account, tx.sender).nonce)
+      const expected = this.poolNonce(tx.sender, state.getOr(System.storage.Account, tx.sender).nonce)
       if (tx.nonce === expected) this.ready.push(tx)
       else this.future.push(tx)
     }
     for (const sender of new Set(this.future.map((t) => t.sender))) {
-      this.promote(sender, state.getOr(P.System.Account, sender).nonce)
+      this.promote(sender, state.getOr(System.storage.Account, sender).nonce)
     }
   }
-}
-
-/**
- * Re-encodes `StorageProvider` storage from one era's layout to another's (providers, buckets,
- * agreements; era-specific items such as pending requests and challenges are cleared).
- */
-const migrateStorageProvider = (state: State, from: P.Era, to: P.Era): void => {
-  if (from === to) return
-  const before = new StorageProviderState(state, from)
-  const after = new StorageProviderState(state, to)
-  const tail = (key: Hex, bytes: number) => key.slice(key.length - bytes * 2)
-  for (const [key] of state.entries(before.items.Providers.prefix)) {
-    const who = `0x${tail(key, 32)}` as Hex
-    const provider = before.provider(who)
-    if (provider !== undefined) after.putProvider(who, provider)
-  }
-  for (const [key] of state.entries(before.items.Buckets.prefix)) {
-    const id = S.decode(S.u64, hexToU8a(`0x${tail(key, 8)}`))
-    const bucket = before.bucket(id)
-    if (bucket !== undefined) after.putBucket(id, bucket)
-  }
-  for (const [key] of state.entries(before.items.StorageAgreements.prefix)) {
-    // blake2_128(bucket) ++ bucket(8) ++ blake2_128(provider) ++ provider(32)
-    const provider = `0x${tail(key, 32)}` as Hex
-    const bucket = S.decode(
-      S.u64,
-      hexToU8a(`0x${key.slice(key.length - (32 + 16 + 8) * 2, key.length - (32 + 16) * 2)}`)
-    )
-    const agreement = before.agreement(bucket, provider)
-    if (agreement !== undefined) after.putAgreement(bucket, provider, agreement)
-  }
-  const eraSpecific = from === "A"
-    ? [P.eraA.storage.AgreementRequests.prefix, P.eraA.storage.Challenges.prefix]
-    : [
-      P.eraC.storage.Challenges.prefix,
-      P.eraC.storage.NextChallengeIndex.prefix,
-      P.eraC.storage.AgreementNonces.prefix
-    ]
-  for (const prefix of eraSpecific) for (const [key] of state.entries(prefix)) state.writeRaw(key, null)
 }
 
 const invalid = (reason: InvalidReason) =>
@@ -518,67 +473,16 @@ const invalid = (reason: InvalidReason) =>
 const buildGenesis = (state: State, genesis: GenesisConfig, runtime: Runtime): void => {
   let issuance = 0n
   for (const { account, free } of genesis.endowments) {
-    const info = state.getOr(P.System.Account, account)
-    state.put(P.System.Account, [account], {
+    const info = state.getOr(System.storage.Account, account)
+    state.put(System.storage.Account, [account], {
       ...info,
       providers: 1,
       data: { ...info.data, free: info.data.free + free }
     })
     issuance += free
   }
-  state.put(P.Balances.TotalIssuance, [], issuance)
-  if (genesis.sudo !== undefined) state.put(P.Sudo.Key, [], genesis.sudo)
-  state.put(P.Timestamp.Now, [], genesis.genesisTime)
-  const sp = new StorageProviderState(state, runtime.profile.era)
-  for (const p of genesis.providers) {
-    const info = state.getOr(P.System.Account, p.account)
-    if (info.data.free < p.stake) throw new Error(`genesis provider ${p.account} cannot reserve its stake`)
-    state.put(P.System.Account, [p.account], {
-      ...info,
-      data: { ...info.data, free: info.data.free - p.stake, reserved: info.data.reserved + p.stake }
-    })
-    sp.putProvider(p.account, {
-      multiaddr: new TextEncoder().encode(p.multiaddr),
-      public_key: hexToU8a(p.publicKey),
-      stake: p.stake,
-      committed_bytes: 0n,
-      settings: DEFAULT_SETTINGS,
-      stats: EMPTY_STATS,
-      deregister_at: undefined
-    })
-  }
-  let next = 0n
-  for (const b of genesis.buckets) {
-    const members: Array<{ account: Hex; role: P.Role }> = [{ account: b.admin, role: { _tag: "Admin" } }]
-    for (const m of b.members) {
-      if (m.account !== b.admin) members.push({ account: m.account, role: { _tag: m.role } })
-    }
-    for (const primary of b.primaries) {
-      if (sp.provider(primary) === undefined) throw new Error(`genesis bucket primary ${primary} is not a provider`)
-      sp.putAgreement(next, primary, {
-        owner: b.admin,
-        max_bytes: 1n << 30n,
-        payment_locked: 0n,
-        price_per_byte: 0n,
-        expires_at: 0xffffffff,
-        extensions_blocked: false,
-        started_at: 0
-      })
-    }
-    if (b.minProviders > b.primaries.length) {
-      throw new Error(`genesis bucket: min_providers ${b.minProviders} > ${b.primaries.length} primaries`)
-    }
-    sp.putBucket(next, {
-      members,
-      frozen_start_seq: undefined,
-      min_providers: b.minProviders,
-      primary_providers: [...b.primaries],
-      snapshot: undefined,
-      historical_roots: EMPTY_ROOTS,
-      total_snapshots: 0,
-      visibility: { _tag: "Public" }
-    })
-    next++
-  }
-  state.put(sp.items.NextBucketId, [], next)
+  state.put(Balances.storage.TotalIssuance, [], issuance)
+  if (genesis.sudo !== undefined) state.put(Sudo.storage.Key, [], genesis.sudo)
+  state.put(Timestamp.storage.Now, [], genesis.genesisTime)
+  StorageProvider.buildGenesis(state, runtime.profile.era, genesis.providers, genesis.buckets)
 }

@@ -9,9 +9,9 @@ import { compactToU8a, hexToU8a, isHex, u8aConcat, u8aToHex } from "@polkadot/ut
 import { blake2AsU8a, decodeAddress } from "@polkadot/util-crypto"
 import type { WebSocket } from "ws"
 import { type Block, type Chain, RpcError, type TxStatus } from "./chain.js"
-import { CALL_WEIGHT, feeFor } from "./executive.js"
 import { parseExtrinsic } from "./extrinsic.js"
-import * as P from "./pallets.js"
+import * as System from "./pallets/system.js"
+import { CALL_WEIGHT, feeFor } from "./pallets/transactionPayment.js"
 import type { RuntimeVersion } from "./runtime.js"
 import * as S from "./scale.js"
 import type { Hex } from "./types.js"
@@ -107,7 +107,7 @@ export const makeHandlers = (chain: Chain, hooks: NodeHooks): Record<string, Han
         return u8aToHex(u8aConcat(compactToU8a(metadata.length), metadata))
       case "AccountNonceApi_account_nonce": {
         const account = u8aToHex(S.decode(S.fixed(32), input))
-        return u8aToHex(S.encode(S.u32, state.getOr(P.System.Account, account).nonce))
+        return u8aToHex(S.encode(S.u32, state.getOr(System.storage.Account, account).nonce))
       }
       case "TransactionPaymentApi_query_info": {
         if (input.length < 4) throw stateError("Execution failed: input too short")

@@ -1,58 +1,57 @@
 /**
- * One runtime profile (era C or era A): the outer `RuntimeCall`/`RuntimeEvent` enums, the V14 metadata
- * built from the same codec definitions, and the runtime version.
+ * One runtime profile (era C or era A): the pallets (`pallets/`) composed at their indices into the
+ * outer `RuntimeCall`/`RuntimeEvent` enums, the V14 metadata built from the same codec definitions,
+ * and the runtime version.
  *
  * @internal
  */
 import { TypeRegistry } from "@polkadot/types"
 import { u8aConcat, u8aToHex } from "@polkadot/util"
 import { blake2AsHex } from "@polkadot/util-crypto"
-import * as P from "./pallets.js"
+import * as Balances from "./pallets/balances.js"
+import { eraA } from "./pallets/storageProvider/eraA.js"
+import { eraC } from "./pallets/storageProvider/eraC.js"
+import * as StorageProvider from "./pallets/storageProvider/pallet.js"
+import * as Sudo from "./pallets/sudo.js"
+import * as System from "./pallets/system.js"
+import * as Timestamp from "./pallets/timestamp.js"
+import * as TransactionPayment from "./pallets/transactionPayment.js"
 import * as S from "./scale.js"
 import { describe, type DescribedItem, type StorageItem, storageItem } from "./storage.js"
 import { AccountId32, Era, H256, MultiAddress, MultiSignature, Phase } from "./types.js"
-
-export const PALLET_INDEX = {
-  System: 0,
-  Timestamp: 2,
-  Balances: 10,
-  TransactionPayment: 11,
-  Sudo: 15,
-  StorageProvider: 50
-}
 
 const errorEnum = (path: Array<string>, names: ReadonlyArray<string>, params: Array<{ name: string; type: null }>) =>
   S.enumOf({ path, params }, Object.fromEntries(names.map((name, index) => [name, { index }])))
 
 const unitComposite = (path: Array<string>) => S.struct({ path }, {})
 
-const buildProfile = <E extends typeof P.eraC | typeof P.eraA>(era: P.Era, sp: E) => {
+const buildProfile = <E extends typeof eraC | typeof eraA>(era: StorageProvider.Era, sp: E) => {
   // eslint-disable-next-line prefer-const -- assigned once below; Sudo's Box<RuntimeCall> needs the forward reference
   let RuntimeCall: S.AnyCodec
-  const SudoCall = P.makeSudoCall(S.lazy(() => RuntimeCall))
+  const SudoCall = Sudo.makeCall(S.lazy(() => RuntimeCall))
   RuntimeCall = S.enumOf({ path: ["devchain_runtime", "RuntimeCall"] }, {
-    System: { index: PALLET_INDEX.System, value: S.field(P.SystemCall, "CallableCallFor<System, Runtime>") },
+    System: { index: System.pallet.index, value: S.field(System.Call, "CallableCallFor<System, Runtime>") },
     Timestamp: {
-      index: PALLET_INDEX.Timestamp,
-      value: S.field(P.TimestampCall, "CallableCallFor<Timestamp, Runtime>")
+      index: Timestamp.pallet.index,
+      value: S.field(Timestamp.Call, "CallableCallFor<Timestamp, Runtime>")
     },
-    Balances: { index: PALLET_INDEX.Balances, value: S.field(P.BalancesCall, "CallableCallFor<Balances, Runtime>") },
-    Sudo: { index: PALLET_INDEX.Sudo, value: S.field(SudoCall, "CallableCallFor<Sudo, Runtime>") },
+    Balances: { index: Balances.pallet.index, value: S.field(Balances.Call, "CallableCallFor<Balances, Runtime>") },
+    Sudo: { index: Sudo.pallet.index, value: S.field(SudoCall, "CallableCallFor<Sudo, Runtime>") },
     StorageProvider: {
-      index: PALLET_INDEX.StorageProvider,
+      index: StorageProvider.pallet.index,
       value: S.field(sp.Call as unknown as S.Codec<S.TypeOf<E["Call"]>>, "CallableCallFor<StorageProvider, Runtime>")
     }
   })
   const RuntimeEvent = S.enumOf({ path: ["devchain_runtime", "RuntimeEvent"] }, {
-    System: { index: PALLET_INDEX.System, value: S.field(P.SystemEvent, "frame_system::Event<Runtime>") },
-    Balances: { index: PALLET_INDEX.Balances, value: S.field(P.BalancesEvent, "pallet_balances::Event<Runtime>") },
+    System: { index: System.pallet.index, value: S.field(System.Event, "frame_system::Event<Runtime>") },
+    Balances: { index: Balances.pallet.index, value: S.field(Balances.Event, "pallet_balances::Event<Runtime>") },
     TransactionPayment: {
-      index: PALLET_INDEX.TransactionPayment,
-      value: S.field(P.TransactionPaymentEvent, "pallet_transaction_payment::Event<Runtime>")
+      index: TransactionPayment.pallet.index,
+      value: S.field(TransactionPayment.Event, "pallet_transaction_payment::Event<Runtime>")
     },
-    Sudo: { index: PALLET_INDEX.Sudo, value: S.field(P.SudoEvent, "pallet_sudo::Event<Runtime>") },
+    Sudo: { index: Sudo.pallet.index, value: S.field(Sudo.Event, "pallet_sudo::Event<Runtime>") },
     StorageProvider: {
-      index: PALLET_INDEX.StorageProvider,
+      index: StorageProvider.pallet.index,
       value: S.field(sp.Event as unknown as S.Codec<S.TypeOf<E["Event"]>>, "pallet_storage_provider::Event<Runtime>")
     }
   })
@@ -73,13 +72,13 @@ const buildProfile = <E extends typeof P.eraC | typeof P.eraA>(era: P.Era, sp: E
     })
   }
   const errors = {
-    System: errorEnum(["frame_system", "pallet", "Error"], P.SystemErrors, [{ name: "T", type: null }]),
-    Balances: errorEnum(["pallet_balances", "pallet", "Error"], P.BalancesErrors, [{ name: "T", type: null }, {
+    System: errorEnum(["frame_system", "pallet", "Error"], System.errors, [{ name: "T", type: null }]),
+    Balances: errorEnum(["pallet_balances", "pallet", "Error"], Balances.errors, [{ name: "T", type: null }, {
       name: "I",
       type: null
     }]),
-    Sudo: errorEnum(["pallet_sudo", "pallet", "Error"], P.SudoErrors, [{ name: "T", type: null }]),
-    StorageProvider: errorEnum(["pallet_storage_provider", "pallet", "Error"], P.storageProviderErrors(era), [{
+    Sudo: errorEnum(["pallet_sudo", "pallet", "Error"], Sudo.errors, [{ name: "T", type: null }]),
+    StorageProvider: errorEnum(["pallet_storage_provider", "pallet", "Error"], StorageProvider.errors(era), [{
       name: "T",
       type: null
     }])
@@ -87,18 +86,14 @@ const buildProfile = <E extends typeof P.eraC | typeof P.eraA>(era: P.Era, sp: E
   return { era, sp, RuntimeCall: RuntimeCall as S.Codec<RuntimeCallOf<E>>, RuntimeEvent, EventRecord, Events, errors }
 }
 
-type RuntimeCallOf<E extends typeof P.eraC | typeof P.eraA> =
-  | { readonly _tag: "System"; readonly value: S.TypeOf<typeof P.SystemCall> }
-  | { readonly _tag: "Timestamp"; readonly value: S.TypeOf<typeof P.TimestampCall> }
-  | { readonly _tag: "Balances"; readonly value: S.TypeOf<typeof P.BalancesCall> }
-  | { readonly _tag: "Sudo"; readonly value: SudoCallValue<RuntimeCallOf<E>> }
+type RuntimeCallOf<E extends typeof eraC | typeof eraA> =
+  | { readonly _tag: "System"; readonly value: S.TypeOf<typeof System.Call> }
+  | { readonly _tag: "Timestamp"; readonly value: S.TypeOf<typeof Timestamp.Call> }
+  | { readonly _tag: "Balances"; readonly value: S.TypeOf<typeof Balances.Call> }
+  | { readonly _tag: "Sudo"; readonly value: Sudo.Call<RuntimeCallOf<E>> }
   | { readonly _tag: "StorageProvider"; readonly value: S.TypeOf<E["Call"]> }
 
-type SudoCallValue<C> =
-  | { readonly _tag: "sudo"; readonly call: C }
-  | { readonly _tag: "sudo_as"; readonly who: MultiAddress; readonly call: C }
-
-const profiles = { C: buildProfile("C", P.eraC), A: buildProfile("A", P.eraA) }
+const profiles = { C: buildProfile("C", eraC), A: buildProfile("A", eraA) }
 export type ProfileC = typeof profiles.C
 export type ProfileA = typeof profiles.A
 export type Profile = ProfileC | ProfileA
@@ -110,7 +105,7 @@ export type EventRecord = {
   readonly topics: ReadonlyArray<`0x${string}`>
 }
 
-export const profile = (era: P.Era): Profile => profiles[era]
+export const profile = (era: StorageProvider.Era): Profile => profiles[era]
 
 // ---------------------------------------------------------------------------------------------
 // Runtime version and the runtime APIs it declares
@@ -128,7 +123,7 @@ export interface RuntimeVersion {
 
 const api = (name: string, version: number) => [blake2AsHex(name, 64), version] as const
 
-export const runtimeVersion = (era: P.Era, specVersion?: number): RuntimeVersion => ({
+export const runtimeVersion = (era: StorageProvider.Era, specVersion?: number): RuntimeVersion => ({
   specName: "checkpointer-devchain",
   implName: "checkpointer-devchain",
   authoringVersion: 1,
@@ -192,11 +187,11 @@ const constant = (b: S.TypeBuilder, name: string, codec: S.AnyCodec, value: unkn
 
 const spStorageItems = (p: Profile): ReadonlyArray<DescribedItem> =>
   p.era === "C"
-    ? Object.values(P.eraC.storage).map((item) => describe(item as StorageItem<ReadonlyArray<unknown>, unknown>))
-    : Object.values(P.eraA.storage).map((item) => describe(item as StorageItem<ReadonlyArray<unknown>, unknown>))
+    ? Object.values(eraC.storage).map((item) => describe(item as StorageItem<ReadonlyArray<unknown>, unknown>))
+    : Object.values(eraA.storage).map((item) => describe(item as StorageItem<ReadonlyArray<unknown>, unknown>))
 
 /** The metadata bytes (`0x6d657461` ++ version 14 ++ body) that `state_getMetadata` serves. */
-export const buildMetadata = (era: P.Era): Uint8Array => {
+export const buildMetadata = (era: StorageProvider.Era): Uint8Array => {
   const p = profile(era)
   const b = new S.TypeBuilder()
   // Register the ids polkadot.js expects to find early (AccountId32 first, as in real metadata).
@@ -287,72 +282,69 @@ export const buildMetadata = (era: P.Era): Uint8Array => {
   const pallets = [
     {
       name: "System",
-      index: PALLET_INDEX.System,
+      index: System.pallet.index,
       storage: {
         prefix: "System",
         items: [
-          describe(P.System.Account),
-          describe(P.System.BlockHash),
-          describe(P.System.Number),
-          describe(P.System.ParentHash),
+          describe(System.storage.Account),
+          describe(System.storage.BlockHash),
+          describe(System.storage.Number),
+          describe(System.storage.ParentHash),
           describe(p.Events.Events as StorageItem<[], ReadonlyArray<unknown>>),
-          describe(P.System.EventCount)
+          describe(System.storage.EventCount)
         ].map((i) => storageEntry(b, i))
       },
-      calls: { type: P.SystemCall.register(b) },
-      events: { type: P.SystemEvent.register(b) },
-      constants: [
-        constant(b, "BlockHashCount", S.u32, 4096),
-        constant(b, "SS58Prefix", S.u16, 42)
-      ],
+      calls: { type: System.Call.register(b) },
+      events: { type: System.Event.register(b) },
+      constants: System.constants.map((c) => constant(b, c.name, c.codec, c.value)),
       errors: { type: p.errors.System.register(b) }
     },
     {
       name: "Timestamp",
-      index: PALLET_INDEX.Timestamp,
-      storage: { prefix: "Timestamp", items: [storageEntry(b, describe(P.Timestamp.Now))] },
-      calls: { type: P.TimestampCall.register(b) },
+      index: Timestamp.pallet.index,
+      storage: { prefix: "Timestamp", items: [storageEntry(b, describe(Timestamp.storage.Now))] },
+      calls: { type: Timestamp.Call.register(b) },
       events: null,
-      constants: [constant(b, "MinimumPeriod", S.u64, 500n)],
+      constants: Timestamp.constants.map((c) => constant(b, c.name, c.codec, c.value)),
       errors: null
     },
     {
       name: "Balances",
-      index: PALLET_INDEX.Balances,
-      storage: { prefix: "Balances", items: [storageEntry(b, describe(P.Balances.TotalIssuance))] },
-      calls: { type: P.BalancesCall.register(b) },
-      events: { type: P.BalancesEvent.register(b) },
-      constants: [constant(b, "ExistentialDeposit", S.u128, EXISTENTIAL_DEPOSIT)],
+      index: Balances.pallet.index,
+      storage: { prefix: "Balances", items: [storageEntry(b, describe(Balances.storage.TotalIssuance))] },
+      calls: { type: Balances.Call.register(b) },
+      events: { type: Balances.Event.register(b) },
+      constants: Balances.constants.map((c) => constant(b, c.name, c.codec, c.value)),
       errors: { type: p.errors.Balances.register(b) }
     },
     {
       name: "TransactionPayment",
-      index: PALLET_INDEX.TransactionPayment,
+      index: TransactionPayment.pallet.index,
       storage: null,
       calls: null,
-      events: { type: P.TransactionPaymentEvent.register(b) },
+      events: { type: TransactionPayment.Event.register(b) },
       constants: [],
       errors: null
     },
     {
       name: "Sudo",
-      index: PALLET_INDEX.Sudo,
-      storage: { prefix: "Sudo", items: [storageEntry(b, describe(P.Sudo.Key))] },
+      index: Sudo.pallet.index,
+      storage: { prefix: "Sudo", items: [storageEntry(b, describe(Sudo.storage.Key))] },
       calls: { type: typeIdByPath(b, "pallet_sudo::pallet::Call") },
-      events: { type: P.SudoEvent.register(b) },
+      events: { type: Sudo.Event.register(b) },
       constants: [],
       errors: { type: p.errors.Sudo.register(b) }
     },
     {
       name: "StorageProvider",
-      index: PALLET_INDEX.StorageProvider,
+      index: StorageProvider.pallet.index,
       storage: {
         prefix: "StorageProvider",
         items: spStorageItems(p).map((i) => storageEntry(b, i))
       },
       calls: { type: p.sp.Call.register(b) },
       events: { type: p.sp.Event.register(b) },
-      constants: P.storageProviderConstants.map((c) => constant(b, c.name, c.codec, c.value)),
+      constants: StorageProvider.constants.map((c) => constant(b, c.name, c.codec, c.value)),
       errors: { type: p.errors.StorageProvider.register(b) }
     }
   ]
@@ -373,5 +365,3 @@ const typeIdByPath = (b: S.TypeBuilder, path: string) => {
   if (found === undefined) throw new Error(`metadata: no type ${path}`)
   return found.id
 }
-
-export const EXISTENTIAL_DEPOSIT = 1_000_000_000n
