@@ -317,7 +317,9 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
  * @category functions
  */
 export const failureReason = (error: CheckpointError): string =>
-  error._tag === "TransactionFailed" || error._tag === "SubmissionRefused" || error._tag === "JournalFailed"
+  error._tag === "TransactionFailed"
+    ? `${error._tag}: ${error.error}`
+    : error._tag === "SubmissionRefused" || error._tag === "JournalFailed"
     ? `${error._tag}: ${error.reason}`
     : error._tag
 

@@ -165,7 +165,7 @@ export class JournalFailed extends Schema.TaggedError<JournalFailed>()("JournalF
 }
 
 /**
- * The checkpoint transaction failed on the chain's side. `reason` is the chain's module error name when
+ * The checkpoint transaction failed on the chain's side. `error` is the chain's module error name when
  * the chain rejected it at dispatch (`InsufficientSignatures`, `NotBucketWriter`, ..., with `module`),
  * or the stage at which the submission was lost (`Pool`, `Dropped`, `Stale`, `FinalityTimeout`,
  * `ChainUnavailable`, `EventMismatch`). `paid` says whether a fee may have been charged (the extrinsic
@@ -176,13 +176,13 @@ export class JournalFailed extends Schema.TaggedError<JournalFailed>()("JournalF
  */
 export class TransactionFailed extends Schema.TaggedError<TransactionFailed>()("TransactionFailed", {
   bucketId: BucketId,
-  reason: Schema.String,
+  error: Schema.String,
   module: Schema.OptionFromNullOr(Schema.String),
   detail: Schema.String,
   paid: Schema.Boolean
 }) {
   override get message(): string {
-    return `bucket ${this.bucketId}: checkpoint transaction failed: ${this.reason}${
+    return `bucket ${this.bucketId}: checkpoint transaction failed: ${this.error}${
       this.detail === "" ? "" : ` (${this.detail})`
     }`
   }

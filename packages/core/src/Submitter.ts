@@ -103,7 +103,7 @@ const refused = (bucketId: BucketId, reason: RefusalReason, detail: string) =>
 
 /** A failure to prepare that the port does not promise (nothing was sent). */
 const unexpected = (bucketId: BucketId, error: { readonly _tag: string; readonly message: string }) =>
-  new TransactionFailed({ bucketId, reason: error._tag, module: Option.none(), detail: error.message, paid: false })
+  new TransactionFailed({ bucketId, error: error._tag, module: Option.none(), detail: error.message, paid: false })
 
 /**
  * The submitter.
@@ -182,7 +182,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                   Effect.fail(
                     new TransactionFailed({
                       bucketId,
-                      reason: error.error,
+                      error: error.error,
                       module: Option.some(error.module),
                       detail: error.detail,
                       paid: true
@@ -195,7 +195,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                   Effect.fail(
                     new TransactionFailed({
                       bucketId,
-                      reason: error.stage,
+                      error: error.stage,
                       module: Option.none(),
                       detail: error.detail,
                       paid: error.maybeIncluded
@@ -208,7 +208,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
                   Effect.fail(
                     new TransactionFailed({
                       bucketId,
-                      reason: "ChainUnavailable",
+                      error: "ChainUnavailable",
                       module: Option.none(),
                       detail: error.message,
                       paid: true
@@ -289,7 +289,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             return yield* broadcast(prepared).pipe(
               Effect.map((receipt): Settled => ({ _tag: "Included", receipt })),
               Effect.catchIf(
-                (error) => error.reason === "Stale" || (error.paid && Option.isSome(error.module)),
+                (error) => error.error === "Stale" || (error.paid && Option.isSome(error.module)),
                 (): Effect.Effect<Settled> => Effect.succeed({ _tag: "Dead" })
               ),
               Effect.catchIf(
@@ -423,7 +423,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             if (receipt.event.bucketId !== bucketId || !sameCommitment(receipt.event.commitment, commitment)) {
               return yield* new TransactionFailed({
                 bucketId,
-                reason: "EventMismatch",
+                error: "EventMismatch",
                 module: Option.none(),
                 detail:
                   `BucketCheckpointed reports bucket ${receipt.event.bucketId} root ${receipt.event.commitment.mmrRoot}`,

@@ -114,7 +114,7 @@ describe("submitting at most once", () => {
       },
       Effect.gen(function*() {
         const result = yield* after("2 minutes", submit(1))
-        assert.strictEqual(result._tag === "TransactionFailed" && result.reason, "FinalityTimeout")
+        assert.strictEqual(result._tag === "TransactionFailed" && result.error, "FinalityTimeout")
         assert.strictEqual(result._tag === "TransactionFailed" && result.paid, true)
         // The extrinsic is in a block, not final: the next round waits for its receipt up to the submission
         // timeout, then finds the chain holding this commitment.
@@ -198,7 +198,7 @@ describe("submitting at most once", () => {
           })
         )
         const result = yield* after("5 seconds", submit(1))
-        assert.strictEqual(result._tag === "TransactionFailed" && result.reason, "InvalidSignature")
+        assert.strictEqual(result._tag === "TransactionFailed" && result.error, "InvalidSignature")
         const recorded = yield* submissions
         assert.strictEqual(recorded.length, 1)
         assert.isTrue(Either.isLeft(recorded[0].outcome))

@@ -131,7 +131,7 @@ export const roundScenarios = (transport: "memory" | "http") => {
           const result = yield* after("5 seconds", submit(1))
           assert.strictEqual(result._tag, "TransactionFailed")
           if (result._tag !== "TransactionFailed") return
-          assert.strictEqual(result.reason, "InsufficientSignatures")
+          assert.strictEqual(result.error, "InsufficientSignatures")
           assert.deepStrictEqual(result.module, Option.some("StorageProvider"))
           assert.isTrue(result.paid)
         })
