@@ -14,25 +14,28 @@ import {
   Consensus,
   type Domain,
   LoopStore,
-  ProviderHealth,
   ReceiptJournal
 } from "@checkpointer/core"
-import { Command, Options } from "@effect/cli"
+import { Args, Command, HelpDoc, Options } from "@effect/cli"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { dryRunVerdict, preflightSigner, SignerCannotSubmit } from "./internal/checks.js"
 import { devnet, encodeReceipt } from "./internal/devnet.js"
 import {
   BadConfig,
+  chainUnits,
   checkReachable,
   type CommonFlags,
   journalDirectory,
   liveLayer,
   resolveSettings,
-  type Settings
+  type Settings,
+  signerAddress,
+  type Units
 } from "./internal/live.js"
 import {
   bold,
@@ -59,8 +62,16 @@ const chain = Options.text("chain").pipe(
   Options.optional
 )
 const config = Options.file("config", { exists: "yes" }).pipe(
-  Options.withDescription("a JSON config file (chain, buckets, journal, intervalBlocks, threshold, providerTimeout)"),
+  Options.withDescription(
+    "a JSON config file: chain, buckets, journal, intervalBlocks or intervalSeconds, allowLocalProviders, and settings { any setting }"
+  ),
   Options.optional
+)
+const set = Options.text("set").pipe(
+  Options.withDescription(
+    "any setting of the round, the loop or provider health, as key=value (repeatable; `checkpointer config check` lists them)"
+  ),
+  Options.repeated
 )
 const suri = Options.redacted("suri").pipe(
   Options.withDescription("the signer's secret URI (default: $CHECKPOINTER_SIGNER_SURI); never printed"),
@@ -80,15 +91,15 @@ const threshold = Options.integer("threshold").pipe(
   Options.withDescription("consensus threshold in percent (default 51)"),
   Options.optional
 )
-// Text, parsed below: @effect/cli 0.77.2 rejects "0" for a repeated integer option.
+// Text, parsed below: @effect/cli 0.77.2 rejects "0" for a repeated integer option, and accepts negatives.
 const buckets = Options.text("bucket").pipe(Options.withDescription("a bucket id (repeatable)"), Options.repeated)
 
-const parseBuckets = (values: ReadonlyArray<string>) =>
-  Effect.forEach(values, (value) =>
-    /^\d+$/.test(value) && Number.isSafeInteger(Number(value))
-      ? Effect.succeed(Number(value))
-      : Effect.fail(new BadConfig({ message: `bucket: expected a non-negative integer, got "${value}"` })))
-const bucket = Options.integer("bucket").pipe(Options.withDescription("the bucket id"))
+const parseBucket = (value: string) =>
+  /^\d+$/.test(value) && Number.isSafeInteger(Number(value))
+    ? Effect.succeed(Number(value))
+    : Effect.fail(new BadConfig({ message: `bucket: expected a bucket id (a whole number from 0), got "${value}"` }))
+const parseBuckets = (values: ReadonlyArray<string>) => Effect.forEach(values, parseBucket)
+const bucket = Options.text("bucket").pipe(Options.withDescription("the bucket id"))
 const intervalBlocks = Options.integer("interval-blocks").pipe(
   Options.withDescription("ask every bucket's providers every N finalized blocks (default 100)"),
   Options.optional
@@ -107,7 +118,8 @@ const flags = (f: Partial<CommonFlags>): CommonFlags => ({
   buckets: f.buckets ?? [],
   intervalBlocks: f.intervalBlocks ?? Option.none(),
   intervalSeconds: f.intervalSeconds ?? Option.none(),
-  threshold: f.threshold ?? Option.none()
+  threshold: f.threshold ?? Option.none(),
+  set: f.set ?? []
 })
 
 /** `run` and `status` need at least one bucket, from flags or the config file. */
@@ -123,6 +135,14 @@ const withLive = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   options: { readonly journal?: "memory" | "settings" } = {}
 ) => Effect.zipRight(checkReachable(settings.chain), Effect.provide(effect, liveLayer(settings, options)))
+
+/** A command that submits needs a signer: said before connecting to anything. */
+const requireSigner = (settings: Settings, command: string) =>
+  Option.isSome(settings.signer) ? Effect.void : Effect.fail(
+    new SignerCannotSubmit({
+      message: `signer: ${command} submits checkpoints and needs one (--suri or CHECKPOINTER_SIGNER_SURI)`
+    })
+  )
 
 /** The one line that says a command keeps no journal, on stderr. */
 const warnNoJournal = (settings: Settings) =>
@@ -214,37 +234,67 @@ const devnetCommand = Command.make("devnet", {
   ),
   json
 }, (o) =>
-  devnet({
-    providers: o.providers,
-    lagging: o.lagging,
-    flaky: o.flaky,
-    blockTime: Duration.millis(o.blockTime),
-    intervalBlocks: o.intervalBlocks,
-    writeEvery: Duration.millis(o.writeEvery),
-    port: o.port,
-    rounds: o.rounds,
-    noLoop: o.noLoop,
-    chainSpec: o.chainSpec,
-    out: makeOutput(o.json)
-  }).pipe(Effect.scoped)).pipe(Command.withDescription("the devchain and simulated providers, checkpointing live"))
+  validateDevnet(o).pipe(
+    Effect.zipRight(devnet({
+      providers: o.providers,
+      lagging: o.lagging,
+      flaky: o.flaky,
+      blockTime: Duration.millis(o.blockTime),
+      intervalBlocks: o.intervalBlocks,
+      writeEvery: Duration.millis(o.writeEvery),
+      port: o.port,
+      rounds: o.rounds,
+      noLoop: o.noLoop,
+      chainSpec: o.chainSpec,
+      out: makeOutput(o.json)
+    })),
+    Effect.scoped
+  )).pipe(Command.withDescription("the devchain and simulated providers, checkpointing live"))
+
+/** Every number the devnet takes, checked before anything starts. */
+const validateDevnet = (o: {
+  readonly providers: number
+  readonly lagging: number
+  readonly flaky: number
+  readonly blockTime: number
+  readonly intervalBlocks: number
+  readonly writeEvery: number
+  readonly port: number
+  readonly rounds: Option.Option<number>
+}) => {
+  const problems = [
+    o.providers < 1 || o.providers > 5 ? `providers: expected 1 to 5, got ${o.providers}` : undefined,
+    o.lagging < 0 || o.lagging > o.providers ? `lagging: expected 0 to ${o.providers}, got ${o.lagging}` : undefined,
+    o.flaky < 0 || o.flaky > o.providers ? `flaky: expected 0 to ${o.providers}, got ${o.flaky}` : undefined,
+    o.blockTime < 100 || o.blockTime > 60_000
+      ? `block-time: expected 100 to 60000 ms, got ${o.blockTime}`
+      : undefined,
+    o.intervalBlocks < 1 ? `interval-blocks: expected a positive number, got ${o.intervalBlocks}` : undefined,
+    o.writeEvery < 100 ? `write-every: expected at least 100 ms, got ${o.writeEvery}` : undefined,
+    o.port < 0 || o.port > 65_535 ? `port: expected 0 to 65535, got ${o.port}` : undefined,
+    Option.isSome(o.rounds) && o.rounds.value < 1
+      ? `rounds: expected a positive number, got ${o.rounds.value}`
+      : undefined
+  ].filter((p) => p !== undefined)
+  return problems.length === 0 ? Effect.void : Effect.fail(new BadConfig({ message: problems.join("; ") }))
+}
 
 const runCommand = Command.make(
   "run",
-  { chain, config, suri, journal, noJournal, buckets, intervalBlocks, intervalSeconds, threshold, json },
+  { chain, config, suri, journal, noJournal, buckets, intervalBlocks, intervalSeconds, threshold, set, json },
   (o) =>
     Effect.gen(function*() {
       const out = makeOutput(o.json)
       const settings = yield* resolveSettings(flags({ ...o, buckets: yield* parseBuckets(o.buckets) }))
       yield* requireBuckets(settings)
-      if (Option.isNone(settings.signer)) {
-        return yield* new BadConfig({
-          message: "signer: run submits checkpoints and needs one (--suri or CHECKPOINTER_SIGNER_SURI)"
-        })
-      }
+      yield* requireSigner(settings, "run")
       yield* warnNoJournal(settings)
       yield* withLive(
         settings,
         Effect.scoped(Effect.gen(function*() {
+          // A signer that cannot submit to a bucket is a configuration problem, found before any round.
+          yield* preflightSigner(settings.buckets.map(bucketId))
+          const units = yield* chainUnits
           const bus = yield* CheckpointEvents.CheckpointEvents
           const events = yield* bus.subscribe
           yield* events.pipe(
@@ -256,7 +306,7 @@ const runCommand = Command.make(
                     : event._tag === "CheckpointFailed"
                     ? red(out, "✗")
                     : "·"
-                } ${describeEvent(event)}`, {
+                } ${describeEvent(event, units)}`, {
                 type: event._tag,
                 event
               })
@@ -266,6 +316,7 @@ const runCommand = Command.make(
           // A watcher: with no write hooks, every bucket is due at every interval; a round pays only when
           // its providers agree on a commitment newer than the chain's.
           const loop = yield* CheckpointLoop.make(settings.buckets.map(bucketId), {
+            ...settings.tuned.loop,
             interval: settings.interval._tag === "Blocks"
               ? CheckpointLoop.Blocks(settings.interval.blocks)
               : CheckpointLoop.Every(Duration.seconds(settings.interval.seconds)),
@@ -308,11 +359,15 @@ const runCommand = Command.make(
     })
 ).pipe(Command.withDescription("watch buckets' providers and checkpoint new data as it appears"))
 
-const describeEvent = (event: CheckpointEvents.CheckpointEvent): string =>
+const describeEvent = (event: CheckpointEvents.CheckpointEvent, units: Units): string =>
   CheckpointEvents.CheckpointEvent.$match(event, {
     CheckpointSubmitted: ({ receipt, settled }) =>
       `bucket ${receipt.bucketId}: checkpoint in block #${receipt.blockNumber}, ${receipt.commitment.leafCount} leaves, ${receipt.signers.length} signers${
-        settled ? " (sent earlier, settled from the journal: not paid again)" : ""
+        settled
+          ? " (sent earlier, settled from the journal: not paid again)"
+          : receipt.fee === undefined
+          ? ""
+          : `, fee ${units.format(receipt.fee)}`
       }`,
     CheckpointFailed: ({ bucketId, reason, willRetry }) =>
       `bucket ${bucketId}: ${clean(reason)}${willRetry ? " (will retry)" : ""}`,
@@ -333,29 +388,48 @@ const submitCommand = Command.make("submit", {
   noJournal,
   bucket,
   threshold,
+  set,
   json,
-  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("collect and decide; send nothing"))
-}, (o) =>
+  dryRun: Options.boolean("dry-run").pipe(
+    Options.withDescription("collect and decide, send nothing; say what submit would do, with its exit code")
+  )
+}, (options) =>
   Effect.gen(function*() {
+    const o = { ...options, bucket: yield* parseBucket(options.bucket) }
     const out = makeOutput(o.json)
     const settings = yield* resolveSettings(flags({ ...o, buckets: [o.bucket] }))
-    if (!o.dryRun) yield* warnNoJournal(settings)
+    if (!o.dryRun) {
+      yield* requireSigner(settings, "submit")
+      yield* warnNoJournal(settings)
+    }
     yield* withLive(
       settings,
       Effect.gen(function*() {
         const manager = yield* CheckpointManager.CheckpointManager
         const journalService = yield* ReceiptJournal.ReceiptJournal
+        const units = yield* chainUnits
         if (o.dryRun) {
           const report = yield* withProgress(
             out,
             `collecting bucket ${o.bucket}`,
             manager.collectWithConflicts(bucketId(o.bucket))
           )
-          return yield* emit(out, () => renderDecision(out, report.decision), {
-            type: "Decision",
-            decision: encodeDecision(report.decision)
-          })
+          const verdict = yield* dryRunVerdict(report.decision)
+          yield* emit(
+            out,
+            () => `${renderDecision(out, report.decision)}\n\ndry run: ${verdict.detail} (exit ${verdict.exitCode})`,
+            {
+              type: "DryRun",
+              would: verdict.would,
+              detail: verdict.detail,
+              exitCode: verdict.exitCode,
+              decision: encodeDecision(report.decision)
+            }
+          )
+          if (verdict.exitCode !== 0) process.exitCode = verdict.exitCode
+          return
         }
+        yield* preflightSigner([bucketId(o.bucket)])
         const result = yield* withProgress(
           out,
           `checkpointing bucket ${o.bucket}`,
@@ -410,11 +484,12 @@ const submitCommand = Command.make("submit", {
               result.settled ? "settled an earlier submission: " : ""
             }checkpoint in block #${receipt.blockNumber} (${receipt.blockHash}), extrinsic ${receipt.extrinsicIndex} (${receipt.extrinsicHash})`,
             `  ${receipt.commitment.leafCount} leaves, root ${receipt.commitment.mmrRoot}, signed by ${receipt.signers.length}${
-              receipt.fee === undefined ? "" : `, fee ${receipt.fee}`
+              receipt.fee === undefined ? "" : `, fee ${units.format(receipt.fee)}`
             }`
           ].join("\n"), {
           type: "Submitted",
           settled: result.settled,
+          fee: receipt.fee === undefined ? null : units.format(receipt.fee),
           receipt: encodeReceipt(receipt),
           decision: encodeDecision(result.decision)
         })
@@ -434,9 +509,10 @@ const submitCommand = Command.make("submit", {
 
 const collectCommand = Command.make(
   "collect",
-  { chain, config, bucket, threshold, json },
-  (o) =>
+  { chain, config, bucket, threshold, set, json },
+  (options) =>
     Effect.gen(function*() {
+      const o = { ...options, bucket: yield* parseBucket(options.bucket) }
       const out = makeOutput(o.json)
       const settings = yield* resolveSettings(flags({ ...o, buckets: [o.bucket] }))
       yield* withLive(
@@ -459,9 +535,18 @@ const collectCommand = Command.make(
     })
 ).pipe(Command.withDescription("each provider's answer, its class and latency, and the consensus arithmetic"))
 
+const age = (now: number, atMillis: number) => {
+  const seconds = Math.max(0, Math.round((now - atMillis) / 1000))
+  return seconds < 120
+    ? `${seconds} s ago`
+    : seconds < 7200
+    ? `${Math.round(seconds / 60)} min ago`
+    : `${Math.round(seconds / 3600)} h ago`
+}
+
 const statusCommand = Command.make(
   "status",
-  { chain, config, journal, noJournal, buckets, json },
+  { chain, config, suri, journal, noJournal, buckets, threshold, set, json },
   (o) =>
     Effect.gen(function*() {
       const out = makeOutput(o.json)
@@ -469,102 +554,270 @@ const statusCommand = Command.make(
       yield* requireBuckets(settings)
       yield* withLive(
         settings,
-        Effect.forEach(settings.buckets, (n) =>
-          Effect.gen(function*() {
-            const client = yield* ChainClient.ChainClient
-            const manager = yield* CheckpointManager.CheckpointManager
-            const health = yield* ProviderHealth.ProviderHealth
-            const loopStore = yield* LoopStore.LoopStore
-            const info = yield* client.bucket(bucketId(n))
-            // A quick round measures every provider now (nothing is sent).
-            const report = yield* withProgress(
-              out,
-              `probing the providers of bucket ${n}`,
-              manager.collectCommitments(bucketId(n))
-            ).pipe(Effect.option)
-            const dirty = settings.journal._tag === "Off"
-              ? Option.none<boolean>()
-              : yield* loopStore.read.pipe(
-                Effect.map(Option.map((state) => state.dirtyBuckets.some((b) => b === bucketId(n)))),
-                Effect.orElseSucceed(() => Option.none<boolean>())
-              )
-            const snapshot = Option.map(info.snapshot, (s) => ({
-              leafCount: s.commitment.leafCount.toString(),
-              mmrRoot: s.commitment.mmrRoot,
-              block: s.checkpointBlock,
-              signers: s.signers
-            }))
-            const rows = yield* Effect.forEach(info.primaryProviders, (account) =>
-              Effect.map(health.snapshot(account), (h) => {
-                const outcome = Option.flatMap(
-                  report,
-                  (r) => Option.fromNullable(r.decision.outcomes.find((x) => x.provider === account))
+        Effect.gen(function*() {
+          const client = yield* ChainClient.ChainClient
+          const manager = yield* CheckpointManager.CheckpointManager
+          const loopStore = yield* LoopStore.LoopStore
+          const journalService = yield* ReceiptJournal.ReceiptJournal
+          const units = yield* chainUnits
+          const now = Date.now()
+          // What `run` recorded (its loop state and provider health), when there is a journal to read.
+          const recorded = settings.journal._tag === "Off"
+            ? Option.none<LoopStore.LoopState>()
+            : yield* loopStore.read.pipe(Effect.orElseSucceed(() => Option.none<LoopStore.LoopState>()))
+          const history = new Map(
+            Option.match(recorded, { onNone: () => [], onSome: (r) => r.health.map((h) => [h.provider, h] as const) })
+          )
+          yield* Effect.forEach(settings.buckets, (n) =>
+            Effect.gen(function*() {
+              const info = yield* client.bucket(bucketId(n))
+              const stored = settings.journal._tag === "Off"
+                ? Option.none<ReceiptJournal.BucketJournal>()
+                : yield* journalService.read(bucketId(n)).pipe(
+                  Effect.orElseSucceed(() => Option.none<ReceiptJournal.BucketJournal>())
                 )
+              const lastReceipt = Option.flatMap(stored, (j) => Option.fromNullable(j.receipts[j.receipts.length - 1]))
+              const inDoubt = Option.flatMap(stored, (j) => j.unresolved)
+              // The providers asked now, judged exactly as `collect` judges them (nothing is sent).
+              const report = yield* withProgress(
+                out,
+                `asking the providers of bucket ${n}`,
+                manager.collectCommitments(bucketId(n))
+              ).pipe(Effect.option)
+              const dirty = Option.map(recorded, (r) => r.dirtyBuckets.some((b) => b === bucketId(n)))
+              const snapshot = Option.map(info.snapshot, (s) => ({
+                leafCount: s.commitment.leafCount.toString(),
+                mmrRoot: s.commitment.mmrRoot,
+                block: s.checkpointBlock,
+                signers: s.signers
+              }))
+              const healthRows = info.primaryProviders.map((account) => {
+                const h = history.get(account)
                 return {
                   provider: account,
-                  status: h.requests === 0 ? "unknown" : `${Math.round(h.successRate * 100)}% ok`,
-                  answer: Option.match(outcome, {
-                    onNone: () => "-",
-                    onSome: (x) => x._tag
-                  }),
-                  latencyMillis: Option.match(outcome, {
-                    onNone: () => null,
-                    onSome: (x) => ("latencyMillis" in x ? x.latencyMillis : null)
-                  })
+                  recorded: h !== undefined,
+                  requests: h?.requests ?? 0,
+                  successRate: h === undefined || h.requests === 0 ? null : h.successes / h.requests,
+                  consecutiveFailures: h?.consecutiveFailures ?? 0,
+                  latencyEwmaMillis: h === undefined ? null : Option.getOrNull(h.latencyEwmaMillis),
+                  lastSuccessMillis: h === undefined ? null : Option.getOrNull(h.lastSuccessMillis)
                 }
-              }))
-            yield* emit(out, () =>
-              [
-                bold(out, `bucket ${n}`) +
-                `: ${info.primaryProviders.length} primaries, min_providers ${info.minProviders}${
-                  Option.isSome(info.frozenStartSeq) ? ", frozen" : ""
-                }`,
-                `  last checkpoint: ${
-                  Option.match(snapshot, {
-                    onNone: () => "none",
-                    onSome: (s) =>
-                      `block #${s.block}, ${s.leafCount} leaves, root ${short(s.mmrRoot)}, ${s.signers.length} signers`
+              })
+              const noHistory = settings.journal._tag === "Off"
+                ? "no journal, so no recorded history"
+                : "no history recorded yet (`checkpointer run` records it in the journal)"
+              yield* emit(out, () =>
+                [
+                  bold(out, `bucket ${n}`) +
+                  `: ${info.primaryProviders.length} primaries, min_providers ${info.minProviders}${
+                    Option.isSome(info.frozenStartSeq) ? ", frozen" : ""
+                  }`,
+                  `  last checkpoint on chain: ${
+                    Option.match(snapshot, {
+                      onNone: () => "none",
+                      onSome: (s) =>
+                        `block #${s.block}, ${s.leafCount} leaves, root ${
+                          short(s.mmrRoot)
+                        }, ${s.signers.length} signers`
+                    })
+                  }`,
+                  `  journal: ${
+                    settings.journal._tag === "Off"
+                      ? dim(out, "off")
+                      : Option.match(lastReceipt, {
+                        onNone: () => "no receipt yet",
+                        onSome: (r) =>
+                          `last receipt block #${r.blockNumber}, ${age(now, r.finalizedAtMillis)}${
+                            r.fee === undefined ? "" : `, fee ${units.format(r.fee)}`
+                          }`
+                      }) +
+                        Option.match(inDoubt, {
+                          onNone: () => "",
+                          onSome: (a) => `; ${yellow(out, `in doubt: ${a.prepared.extrinsicHash}`)}`
+                        })
+                  }`,
+                  `  dirty: ${
+                    Option.match(dirty, {
+                      onNone: () =>
+                        dim(out, settings.journal._tag === "Off" ? "unknown (no journal)" : "no loop state recorded"),
+                      onSome: (d) => (d ? yellow(out, "yes") : "no")
+                    })
+                  }`,
+                  `  provider health, as recorded by run:${history.size === 0 ? ` ${dim(out, noHistory)}` : ""}`,
+                  ...(history.size === 0 ? [] : [
+                    table([
+                      [
+                        bold(out, "provider"),
+                        bold(out, "requests"),
+                        bold(out, "ok"),
+                        bold(out, "failing"),
+                        bold(out, "latency"),
+                        bold(out, "last ok")
+                      ],
+                      ...healthRows.map((r) => [
+                        short(r.provider),
+                        String(r.requests),
+                        r.successRate === null ? "-" : `${Math.round(r.successRate * 100)}%`,
+                        r.consecutiveFailures === 0 ? "-" : yellow(out, `${r.consecutiveFailures} in a row`),
+                        r.latencyEwmaMillis === null ? "-" : `${Math.round(r.latencyEwmaMillis)} ms`,
+                        r.lastSuccessMillis === null ? "-" : age(now, r.lastSuccessMillis)
+                      ])
+                    ]).replace(/^/gm, "    ")
+                  ]),
+                  "  asked now:",
+                  Option.match(report, {
+                    onNone: () => dim(out, "    the round could not run"),
+                    onSome: (r) => renderDecision(out, r.decision).replace(/^/gm, "    ")
                   })
-                }`,
-                `  dirty: ${
-                  Option.match(dirty, {
-                    onNone: () =>
-                      dim(
-                        out,
-                        settings.journal._tag === "Off"
-                          ? "unknown (no journal)"
-                          : "unknown (no loop state in the journal)"
-                      ),
-                    onSome: (d) => (d ? yellow(out, "yes") : "no")
-                  })
-                }`,
-                table([
-                  [bold(out, "provider"), bold(out, "health"), bold(out, "answer now"), bold(out, "latency")],
-                  ...rows.map((
-                    r
-                  ) => [
-                    short(r.provider),
-                    r.status,
-                    r.answer,
-                    r.latencyMillis === null ? "-" : `${r.latencyMillis} ms`
-                  ])
-                ]).replace(/^/gm, "  ")
-              ].join("\n"), {
-              type: "Status",
-              bucket: n,
-              minProviders: info.minProviders,
-              snapshot: Option.getOrNull(snapshot),
-              dirty: Option.getOrNull(dirty),
-              providers: rows
-            })
-          }))
+                ].join("\n"), {
+                type: "Status",
+                bucket: n,
+                minProviders: info.minProviders,
+                snapshot: Option.getOrNull(snapshot),
+                lastReceipt: Option.match(lastReceipt, {
+                  onNone: () => null,
+                  onSome: (r) => ({ ...encodeReceipt(r), fee: r.fee === undefined ? null : units.format(r.fee) })
+                }),
+                inDoubt: Option.match(inDoubt, { onNone: () => null, onSome: (a) => a.prepared.extrinsicHash }),
+                dirty: Option.getOrNull(dirty),
+                health: healthRows.filter((r) => r.recorded),
+                decision: Option.match(report, { onNone: () => null, onSome: (r) => encodeDecision(r.decision) })
+              })
+            }))
+        })
       )
     })
-).pipe(Command.withDescription("provider health, the last checkpoint and dirty state"))
+).pipe(
+  Command.withDescription(
+    "the last checkpoint, the journal's view, provider health as recorded by run, and the providers asked now"
+  )
+)
+
+const row = (name: string, text: string) => HelpDoc.p(`${name.padEnd(30)} ${text}`)
+
+/** The root's help: what it is, the exit codes, the environment (every setting also has its variable). */
+const ROOT_DESCRIPTION = HelpDoc.blocks([
+  HelpDoc.p("automated checkpoints for Scalable Web3 Storage"),
+  HelpDoc.h2("EXIT CODES"),
+  HelpDoc.blocks([
+    row("0", "done (or nothing to do: the chain already holds the checkpoint)"),
+    row("2", "bad flags, configuration, signer (none, invalid, or not a Writer/Admin of the bucket) or journal"),
+    row("3", "no consensus: too few providers agree, or too few valid signatures"),
+    row(
+      "4",
+      "refused before sending (conflicts with the chain's snapshot, range regression, ...) or the transaction failed"
+    ),
+    row("5", "the chain could not be reached or read"),
+    row("6", "submit interrupted after sending: outcome not known yet (rerun with the same journal)"),
+    row("130", "interrupted before anything was sent"),
+    row("1", "anything else (a bug: please report it)")
+  ]),
+  HelpDoc.h2("ENVIRONMENT"),
+  HelpDoc.blocks([
+    row("CHECKPOINTER_CHAIN_ENDPOINTS", "comma-separated node URLs (default ws://127.0.0.1:9944)"),
+    row("CHECKPOINTER_SIGNER_SURI", "the signer's secret URI (never printed)"),
+    row(
+      "CHECKPOINTER_JOURNAL_DIR",
+      "the journal directory (else $XDG_STATE_HOME/checkpointer, else ~/.local/state/checkpointer)"
+    ),
+    row(
+      "CHECKPOINTER_<SETTING>",
+      "any setting, e.g. CHECKPOINTER_ROUND_DEADLINE=\"90 seconds\" (list: checkpointer config check)"
+    ),
+    row("NO_COLOR", "no colour (colour is used on a terminal only)")
+  ]),
+  HelpDoc.p(
+    "Precedence: flags (--set key=value), then the config file (--config), then the environment, then defaults."
+  )
+])
+
+const configCheckCommand = Command.make(
+  "check",
+  {
+    file: Args.file({ name: "file", exists: "yes" }).pipe(
+      Args.withDescription("the config file (or --config FILE)"),
+      Args.optional
+    ),
+    config,
+    chain,
+    suri,
+    journal,
+    noJournal,
+    buckets,
+    intervalBlocks,
+    intervalSeconds,
+    threshold,
+    set,
+    json
+  },
+  (o) =>
+    Effect.gen(function*() {
+      const out = makeOutput(o.json)
+      if (Option.isSome(o.file) && Option.isSome(o.config)) {
+        return yield* new BadConfig({ message: "config: give the file as an argument or with --config, not both" })
+      }
+      const settings = yield* resolveSettings(
+        flags({ ...o, config: Option.orElse(o.file, () => o.config), buckets: yield* parseBuckets(o.buckets) })
+      )
+      const signer = yield* signerAddress(settings)
+      const journalText = settings.journal._tag === "Off"
+        ? "off"
+        : `${settings.journal.directory} (in a subdirectory named for the chain's genesis hash)`
+      const general = [
+        ["chain", settings.chain.join(", ")],
+        ["signer", Option.match(signer, { onNone: () => "none", onSome: (s) => `${s.address} (from ${s.source})` })],
+        ["buckets", settings.buckets.length === 0 ? "none" : settings.buckets.join(", ")],
+        ["journal", journalText],
+        ["interval", describeInterval(settings)],
+        ["local providers", settings.allowLocalProviders ? "allowed" : "refused"]
+      ] as const
+      yield* emit(
+        out,
+        () =>
+          [
+            bold(out, "effective configuration") + " (flags over the config file over the environment)",
+            table(general.map(([k, v]) => [k, v])).replace(/^/gm, "  "),
+            "",
+            bold(out, "settings"),
+            table([
+              [bold(out, "setting"), bold(out, "value"), bold(out, "from")],
+              ...settings.tuned.effective.map((
+                e
+              ) => [e.key, e.value, e.source === "default" ? dim(out, e.source) : e.source])
+            ]).replace(/^/gm, "  "),
+            "",
+            green(out, "valid")
+          ].join("\n"),
+        {
+          type: "Config",
+          valid: true,
+          chain: settings.chain,
+          signer: Option.match(signer, {
+            onNone: () => null,
+            onSome: (s) => ({ address: s.address, source: s.source })
+          }),
+          buckets: settings.buckets,
+          journal: settings.journal._tag === "Off" ? null : settings.journal.directory,
+          interval: settings.interval,
+          allowLocalProviders: settings.allowLocalProviders,
+          settings: settings.tuned.effective
+        }
+      )
+    })
+).pipe(
+  Command.withDescription(
+    "print the effective configuration (secrets redacted) and every setting with its source; exit 2 if invalid"
+  )
+)
+
+const configCommand = Command.make("config").pipe(
+  Command.withDescription("inspect the configuration"),
+  Command.withSubcommands([configCheckCommand])
+)
 
 const root = Command.make("checkpointer").pipe(
-  Command.withDescription("automated checkpoints for Scalable Web3 Storage"),
-  Command.withSubcommands([devnetCommand, runCommand, submitCommand, collectCommand, statusCommand])
+  Command.withDescription(ROOT_DESCRIPTION),
+  Command.withSubcommands([devnetCommand, runCommand, submitCommand, collectCommand, statusCommand, configCommand])
 )
 
 /**
@@ -593,14 +846,37 @@ export const EXIT_OUTCOME_UNKNOWN = 6
 export const EXIT_INTERRUPTED = 130
 
 /**
+ * The errors of the command line itself (an unknown subcommand or flag, a missing or bad value), which
+ * `@effect/cli` has already explained on stderr. All exit with 2, but a request for help.
+ *
+ * @since 0.1.0
+ * @category entry
+ */
+export const CLI_ERRORS: ReadonlySet<string> = new Set([
+  "CommandMismatch",
+  "CorrectedFlag",
+  "HelpRequested",
+  "InvalidArgument",
+  "InvalidValue",
+  "MissingFlag",
+  "MissingValue",
+  "MissingSubcommand",
+  "MultipleValuesDetected",
+  "NoBuiltInMatch",
+  "UnclusteredFlag"
+])
+
+/**
  * The process exit code of a failure.
  *
  * @since 0.1.0
  * @category entry
  */
 export const exitCode = (error: { readonly _tag: string; readonly reason?: unknown }): number => {
+  if (CLI_ERRORS.has(error._tag)) return error._tag === "HelpRequested" ? 0 : 2
   switch (error._tag) {
     case "BadConfig":
+    case "SignerCannotSubmit":
     case "BucketNotFound":
     case "JournalFailed":
       return 2
@@ -621,8 +897,6 @@ export const exitCode = (error: { readonly _tag: string; readonly reason?: unkno
     case "ConnectionFailed":
       return 5
     default:
-      return error._tag.endsWith("ValidationError") || error._tag === "MissingValue" || error._tag === "InvalidValue"
-        ? 2
-        : 1
+      return 1
   }
 }

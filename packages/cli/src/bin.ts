@@ -8,40 +8,33 @@ import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { exitCode, run } from "./Cli.js"
+import { CLI_ERRORS, exitCode, run } from "./Cli.js"
+import { normalizeArgs } from "./internal/args.js"
 import { BadConfig } from "./internal/live.js"
-import { clean } from "./internal/output.js"
+import { clean, plain } from "./internal/output.js"
 import { strayNearSecret } from "./internal/secretArgs.js"
 
-const stray = strayNearSecret(process.argv.slice(2))
+const args = normalizeArgs(process.argv.slice(2))
+const stray = strayNearSecret(args)
+// Colour only on a terminal, and never with NO_COLOR: the help and @effect/cli's messages included.
+const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
 NodeRuntime.runMain(
-  (stray === undefined ? run(process.argv) : Effect.fail(new BadConfig({ message: stray }))).pipe(
-    Effect.catchAll((failure: unknown) =>
-      Effect.gen(function*() {
-        const error = failure as { readonly _tag: string; readonly message?: string }
-        // @effect/cli has already printed its own validation errors; everything else is one line here.
-        if (
-          !error._tag.endsWith("ValidationError") &&
-          ![
-            "MissingValue",
-            "InvalidValue",
-            "CommandMismatch",
-            "MultipleValuesDetected",
-            "CorrectedFlag",
-            "UnclusteredFlag",
-            "InvalidArgument",
-            "NoBuiltInMatch",
-            "HelpRequested"
-          ].includes(error._tag)
-        ) {
-          // Messages may quote a provider or the chain: escaped, as everything printed from them.
-          yield* Console.error(`checkpointer: ${clean(error.message ?? error._tag)}`)
-        }
-        process.exitCode = exitCode(error)
-      })
+  (stray === undefined ? run([...process.argv.slice(0, 2), ...args]) : Effect.fail(new BadConfig({ message: stray })))
+    .pipe(
+      Effect.catchAll((failure: unknown) =>
+        Effect.gen(function*() {
+          const error = failure as { readonly _tag: string; readonly message?: string }
+          // @effect/cli has already printed its own validation errors; everything else is one line here.
+          if (!CLI_ERRORS.has(error._tag)) {
+            // Messages may quote a provider or the chain: escaped, as everything printed from them.
+            yield* Console.error(`checkpointer: ${clean(error.message ?? error._tag)}`)
+          }
+          process.exitCode = exitCode(error)
+        })
+      ),
+      (effect) => colour ? effect : Console.consoleWith((console) => Effect.withConsole(effect, plain(console))),
+      Effect.provide(NodeContext.layer)
     ),
-    Effect.provide(NodeContext.layer)
-  ),
   {
     disableErrorReporting: true,
     // An exit code a command set (an interrupted `submit` whose outcome is unknown) survives a signal,

@@ -43,7 +43,8 @@ describe("settings", () => {
             buckets: [0],
             intervalBlocks: Option.none(),
             intervalSeconds: Option.none(),
-            threshold: Option.none()
+            threshold: Option.none(),
+            set: []
           })),
           Effect.ensuring(Effect.sync(() => rmSync(file, { force: true })))
         )
@@ -153,7 +154,7 @@ describe("the checkpointer command, run as a child process", () => {
         const status = yield* run(["status", "--chain", url, "--bucket", "0"])
         expect(status.exit, status.stderr).toBe(0)
         expect(status.stdout).toContain(
-          `last checkpoint: block #${receipt.blockNumber}, ${receipt.commitment.leafCount} leaves`
+          `last checkpoint on chain: block #${receipt.blockNumber}, ${receipt.commitment.leafCount} leaves`
         )
         expect(status.stdout).toContain("min_providers 3")
 
@@ -171,26 +172,30 @@ describe("the checkpointer command, run as a child process", () => {
     "devnet --chain-spec runs on the storage chain's real runtime (Chopsticks)",
     () =>
       Effect.gen(function*() {
-        const devnet = yield* run([
-          "devnet",
-          "--port",
-          "0",
-          "--json",
-          "--chain-spec",
-          CHAIN_SPEC,
-          "--providers",
-          "3",
-          "--lagging",
-          "0",
-          "--flaky",
-          "0",
-          "--write-every",
-          "3000",
-          "--interval-blocks",
-          "2",
-          "--rounds",
-          "1"
-        ])
+        const devnet = yield* run(
+          [
+            "devnet",
+            "--port",
+            "0",
+            "--json",
+            "--chain-spec",
+            CHAIN_SPEC,
+            "--providers",
+            "3",
+            "--lagging",
+            "0",
+            "--flaky",
+            "0",
+            "--write-every",
+            "3000",
+            "--interval-blocks",
+            "2",
+            "--rounds",
+            "1"
+          ],
+          {},
+          110
+        )
         expect(devnet.exit, devnet.stderr).toBe(0)
         const lines = jsonLines(devnet.stdout)
         expect(lines.find((l) => l.type === "DevnetStarted")?.runtime).toContain("Chopsticks")
@@ -204,7 +209,7 @@ describe("the checkpointer command, run as a child process", () => {
       const badFlag = yield* run(["submit", "--bucket", "x"])
       expect(badFlag.exit).toBe(2)
       expect((badFlag.stdout + badFlag.stderr).trim().split("\n").filter((l) => l.trim() !== "")).toEqual([
-        "'x' is not a integer"
+        "checkpointer: bucket: expected a bucket id (a whole number from 0), got \"x\""
       ])
 
       const file = join(tmpdir(), `checkpointer-bad-config-${process.pid}.json`)

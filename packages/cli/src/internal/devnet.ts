@@ -14,6 +14,7 @@ import * as Console from "effect/Console"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -21,8 +22,9 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { BadConfig, liveLayer } from "./live.js"
+import { BadConfig, chainUnits, liveLayer } from "./live.js"
 import { bold, clean, dim, emit, green, type Output, red, short, yellow } from "./output.js"
+import * as Tuning from "./tuning.js"
 
 export interface DevnetOptions {
   readonly providers: number
@@ -121,6 +123,7 @@ export const devnet = (options: DevnetOptions) =>
     const checkpoints = yield* Ref.make(0)
     const enough = yield* Deferred.make<void>()
     yield* Effect.gen(function*() {
+      const units = yield* chainUnits
       const bus = yield* CheckpointEvents.CheckpointEvents
       const events = yield* bus.subscribe
       const who = (account: string) => names[simulators.findIndex((s) => s.account === account)] ?? short(account)
@@ -168,9 +171,14 @@ export const devnet = (options: DevnetOptions) =>
                       } checkpoint: bucket ${receipt.bucketId}, ${receipt.commitment.leafCount} leaves, root ${
                         short(receipt.commitment.mmrRoot)
                       }, block #${receipt.blockNumber}, signed by ${receipt.signers.map(who).join(", ")}${
-                        receipt.fee === undefined ? "" : dim(out, `, fee ${receipt.fee}`)
+                        receipt.fee === undefined ? "" : dim(out, `, fee ${units.format(receipt.fee)}`)
                       }`,
-                    { type: "CheckpointSubmitted", settled, receipt: encodeReceipt(receipt) }
+                    {
+                      type: "CheckpointSubmitted",
+                      settled,
+                      fee: receipt.fee === undefined ? null : units.format(receipt.fee),
+                      receipt: encodeReceipt(receipt)
+                    }
                   )
                 ),
                 Ref.updateAndGet(checkpoints, (n) => n + 1).pipe(
@@ -266,9 +274,12 @@ export const devnet = (options: DevnetOptions) =>
           buckets: [Number(bucketId)],
           journal: { _tag: "Off" },
           interval: { _tag: "Blocks", blocks: options.intervalBlocks },
-          threshold: Option.none(),
-          providerTimeout: Option.some(2_000),
-          allowLocalProviders: true
+          allowLocalProviders: true,
+          // Fixed settings: the devnet's simulated providers answer at once.
+          tuned: Either.getOrThrow(
+            Tuning.resolve({ flags: [["providerTimeout", "2 seconds", "--devnet"]], file: {}, env: {} })
+          ),
+          signerSource: Option.some("--devnet")
         }, { journal: "memory" }).pipe(Layer.orDie)
       )
     )

@@ -7,9 +7,11 @@
 import { Checkpointer, EndpointPolicy } from "@checkpointer/core"
 import { PolkadotApi, PolkadotCheckpointer } from "@checkpointer/polkadot"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import { Keyring } from "@polkadot/keyring"
+import { cryptoWaitReady } from "@polkadot/util-crypto"
 import * as Data from "effect/Data"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -20,6 +22,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { createConnection } from "node:net"
 import { homedir } from "node:os"
 import { join } from "node:path"
+import * as Tuning from "./tuning.js"
 
 /** A configuration problem: one line, naming the field. Exit code 2. */
 export class BadConfig extends Data.TaggedError("BadConfig")<{ readonly message: string }> {}
@@ -37,9 +40,11 @@ export const ConfigFile = Schema.Struct({
   intervalBlocks: Schema.optional(Schema.Int.pipe(Schema.positive())),
   intervalSeconds: Schema.optional(Schema.Int.pipe(Schema.positive())),
   threshold: Schema.optional(Schema.Int.pipe(Schema.between(1, 100))),
-  /** Milliseconds. */
+  /** Milliseconds (the same as `settings.providerTimeout`). */
   providerTimeout: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  allowLocalProviders: Schema.optional(Schema.Boolean)
+  allowLocalProviders: Schema.optional(Schema.Boolean),
+  /** Any setting of the round, the loop or provider health (see `checkpointer config check`). */
+  settings: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 })
 export type ConfigFile = typeof ConfigFile.Type
 
@@ -62,9 +67,11 @@ export interface Settings {
   readonly buckets: ReadonlyArray<number>
   readonly journal: JournalSetting
   readonly interval: IntervalSetting
-  readonly threshold: Option.Option<number>
-  readonly providerTimeout: Option.Option<number>
   readonly allowLocalProviders: boolean
+  /** Every tunable setting, from flags, the config file and the environment, validated. */
+  readonly tuned: Tuning.Tuned
+  /** Where the signer came from (`--suri`, the environment), for `config check`. */
+  readonly signerSource: Option.Option<string>
 }
 
 export interface CommonFlags {
@@ -77,6 +84,8 @@ export interface CommonFlags {
   readonly intervalBlocks: Option.Option<number>
   readonly intervalSeconds: Option.Option<number>
   readonly threshold: Option.Option<number>
+  /** `--set key=value`, in order (a later one wins). */
+  readonly set: ReadonlyArray<string>
 }
 
 /** One entry per bad field (`threshold: expected a number between 1 and 100, got 500`), alternatives joined. */
@@ -176,14 +185,31 @@ export const resolveSettings = (flags: CommonFlags) =>
       : file.intervalSeconds !== undefined && file.intervalBlocks === undefined
       ? { _tag: "Seconds", seconds: file.intervalSeconds }
       : { _tag: "Blocks", blocks: file.intervalBlocks ?? 100 }
+    const assignments: Array<readonly [string, unknown, `--${string}`]> = []
+    for (const assignment of flags.set) {
+      const parsed = Tuning.parseSet(assignment)
+      if (Either.isLeft(parsed)) return yield* new BadConfig({ message: parsed.left })
+      assignments.push([parsed.right[0], parsed.right[1], "--set"])
+    }
+    if (Option.isSome(flags.threshold)) assignments.push(["consensusThreshold", flags.threshold.value, "--threshold"])
+    // The file's older top-level names are the same settings.
+    const fileSettings: Record<string, unknown> = {
+      ...(file.threshold === undefined ? {} : { consensusThreshold: file.threshold }),
+      ...(file.providerTimeout === undefined ? {} : { providerTimeout: file.providerTimeout }),
+      ...file.settings
+    }
+    const tuned = Tuning.resolve({ flags: assignments, file: fileSettings, env })
+    if (Either.isLeft(tuned)) return yield* new BadConfig({ message: `settings: ${tuned.left.join("; ")}` })
     return {
       chain: chainList,
       signer: suri,
+      signerSource: Option.isSome(flags.suri)
+        ? Option.some("--suri")
+        : Option.map(Option.fromNullable(env.CHECKPOINTER_SIGNER_SURI), () => "env CHECKPOINTER_SIGNER_SURI"),
       buckets: flags.buckets.length > 0 ? flags.buckets : [...(file.buckets ?? [])],
       journal,
       interval,
-      threshold: Option.orElse(flags.threshold, () => Option.fromNullable(file.threshold)),
-      providerTimeout: Option.fromNullable(file.providerTimeout),
+      tuned: tuned.right,
       // Loopback providers are normal next to a local chain, suspicious next to a remote one.
       allowLocalProviders: file.allowLocalProviders ?? chainList.every(isLoopback)
     } satisfies Settings
@@ -258,16 +284,8 @@ export const liveLayer = (settings: Settings, options: { readonly journal?: "mem
     connectTimeout: "20 seconds",
     ...Option.match(settings.signer, { onNone: () => ({}), onSome: (signer) => ({ signer }) }),
     journal: journalLayer(options.journal === "memory" ? "memory" : settings.journal),
-    settings: {
-      ...Option.match(settings.threshold, {
-        onNone: () => ({}),
-        onSome: (consensusThreshold) => ({ consensusThreshold })
-      }),
-      ...Option.match(settings.providerTimeout, {
-        onNone: () => ({}),
-        onSome: (ms) => ({ providerTimeout: Duration.millis(ms) })
-      })
-    },
+    settings: settings.tuned.round,
+    health: settings.tuned.health,
     providers: {
       policy: settings.allowLocalProviders ? EndpointPolicy.local : EndpointPolicy.publicOnly,
       resolveHost
@@ -282,3 +300,53 @@ export const liveLayer = (settings: Settings, options: { readonly journal?: "mem
         : error
     )
   )
+
+/** The chain's currency, from its properties: amounts in planck shown with its decimals and symbol. */
+export interface Units {
+  readonly decimals: number
+  readonly symbol: string
+  /** `0.001456 UNIT` for 1,456,000,000 planck at 12 decimals. */
+  readonly format: (planck: bigint) => string
+}
+
+/** Formats planck with the given decimals and symbol (exact: no floating point). */
+export const formatAmount = (planck: bigint, decimals: number, symbol: string): string => {
+  const negative = planck < 0n
+  const digits = (negative ? -planck : planck).toString().padStart(decimals + 1, "0")
+  const whole = digits.slice(0, digits.length - decimals)
+  const fraction = digits.slice(digits.length - decimals).replace(/0+$/, "")
+  return `${negative ? "-" : ""}${whole}${fraction === "" ? "" : `.${fraction}`} ${symbol}`
+}
+
+/** The connected chain's units (`tokenDecimals`, `tokenSymbol`); planck when the chain does not say. */
+export const chainUnits = Effect.map(PolkadotApi.PolkadotApi, ({ api }): Units => {
+  const decimals = api.registry.chainDecimals[0]
+  const symbol = api.registry.chainTokens[0]
+  const known = Number.isInteger(decimals) && decimals >= 0 && decimals <= 30 && typeof symbol === "string"
+  // The symbol is the chain's text: only letters and digits are kept for a terminal.
+  const safe = known ? symbol.replace(/[^\p{L}\p{N}]/gu, "").slice(0, 12) : ""
+  return known && safe !== ""
+    ? { decimals, symbol: safe, format: (planck) => formatAmount(planck, decimals, safe) }
+    : { decimals: 0, symbol: "planck", format: (planck) => `${planck} planck` }
+})
+
+/**
+ * The signer's account address (never its secret) and where the secret came from; a secret that is not
+ * a valid URI, mnemonic or seed is a configuration error, found before connecting.
+ */
+export const signerAddress = (settings: Settings) =>
+  Effect.gen(function*() {
+    if (Option.isNone(settings.signer)) return Option.none<{ readonly address: string; readonly source: string }>()
+    yield* Effect.promise(() => cryptoWaitReady())
+    const secret = settings.signer.value
+    const address = yield* Effect.try({
+      try: () => new Keyring({ type: "sr25519", ss58Format: 42 }).addFromUri(Redacted.value(secret)).address,
+      // The keyring's message may quote the secret: only its kind is said.
+      catch: () =>
+        new BadConfig({
+          message:
+            "signer: not a valid secret URI, mnemonic or seed (a dev URI like //Alice, 12 or 24 words, or 0x + 64 hex)"
+        })
+    })
+    return Option.some({ address, source: Option.getOrElse(settings.signerSource, () => "configuration") })
+  })

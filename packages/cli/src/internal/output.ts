@@ -47,9 +47,11 @@ export const toJson = (value: unknown): string =>
       ? `0x${Buffer.from(v).toString("hex")}`
       : v)
 
-/** One line for people, or one JSON object for programs. */
+/** One line for people, or one JSON object for programs (with `at`, the ISO time it was written). */
 export const emit = (out: Output, human: string | (() => string), record: Record<string, unknown>) =>
-  out.json ? Console.log(toJson(record)) : Console.log(typeof human === "string" ? human : human())
+  out.json
+    ? Console.log(toJson({ at: new Date().toISOString(), ...record }))
+    : Console.log(typeof human === "string" ? human : human())
 
 /** A table: columns padded to their widest cell. */
 export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
@@ -75,3 +77,15 @@ export const withProgress = <A, E, R>(out: Output, label: string, effect: Effect
 }
 
 export const short = (hex: string) => `${hex.slice(0, 10)}…`
+
+const ANSI = /\u001b\[[0-9;]*m/g
+
+/** A console with colour codes removed (for `@effect/cli`'s help and messages off a terminal). */
+export const plain = (console: Console.Console): Console.Console => {
+  const strip = (args: ReadonlyArray<unknown>) => args.map((a) => typeof a === "string" ? a.replace(ANSI, "") : a)
+  return {
+    ...console,
+    log: (...args) => console.log(...strip(args)),
+    error: (...args) => console.error(...strip(args))
+  }
+}

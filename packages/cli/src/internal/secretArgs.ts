@@ -25,7 +25,8 @@ const VALUED = new Set([
   "--port",
   "--rounds",
   "--chain-spec",
-  "--log-level"
+  "--log-level",
+  "--set"
 ])
 
 /**
@@ -34,17 +35,18 @@ const VALUED = new Set([
  */
 export const strayNearSecret = (args: ReadonlyArray<string>): string | undefined => {
   if (!args.some((a) => a === "--suri" || a.startsWith("--suri="))) return undefined
-  let subcommand = false
+  // The words a command line may hold besides options: the subcommand, and `config check FILE`.
+  let words = 0
+  let allowed = 1
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
     if (arg.startsWith("-")) {
       if (VALUED.has(arg)) i++
       continue
     }
-    if (!subcommand) {
-      subcommand = true
-      continue
-    }
+    words++
+    if (words === 1 && arg === "config") allowed = 3
+    if (words <= allowed) continue
     return "an argument was not understood (not repeated here: it may be part of the secret given to --suri; " +
       "quote a mnemonic as one argument, or use CHECKPOINTER_SIGNER_SURI)"
   }
