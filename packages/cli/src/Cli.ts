@@ -32,6 +32,7 @@ import {
   type CommonFlags,
   journalDirectory,
   liveLayer,
+  reportConnection,
   resolveSettings,
   type Settings,
   signerAddress,
@@ -315,6 +316,14 @@ const runCommand = Command.make(
           )
           // A watcher: with no write hooks, every bucket is due at every interval; a round pays only when
           // its providers agree on a commitment newer than the chain's.
+          yield* reportConnection((up, endpoints) =>
+            up
+              ? emit(out, `${green(out, "·")} chain connection regained`, { type: "ChainReconnected", endpoints })
+              : emit(out, `${red(out, "✗")} chain connection lost; reconnecting (${endpoints.join(", ")})`, {
+                type: "ChainDisconnected",
+                endpoints
+              })
+          )
           const loop = yield* CheckpointLoop.make(settings.buckets.map(bucketId), {
             ...settings.tuned.loop,
             interval: settings.interval._tag === "Blocks"

@@ -12,9 +12,11 @@ import { CLI_ERRORS, exitCode, run } from "./Cli.js"
 import { normalizeArgs } from "./internal/args.js"
 import { BadConfig } from "./internal/live.js"
 import { clean, plain } from "./internal/output.js"
+import { quietPolkadot, wantsDebug } from "./internal/quiet.js"
 import { strayNearSecret } from "./internal/secretArgs.js"
 
 const args = normalizeArgs(process.argv.slice(2))
+if (!wantsDebug(args)) quietPolkadot()
 const stray = strayNearSecret(args)
 // Colour only on a terminal, and never with NO_COLOR: the help and @effect/cli's messages included.
 const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined

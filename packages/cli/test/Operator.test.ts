@@ -224,4 +224,35 @@ describe("against a live chain", () => {
       }),
     180_000
   )
+
+  it.scopedLive(
+    "a chain outage is reported as our own events, without polkadot's console noise, and checkpoints go on after it",
+    () =>
+      Effect.gen(function*() {
+        const { chain, write } = yield* world("interval")
+        yield* write(4)
+        const daemon = yield* start(
+          ["run", "--chain", chain.url, "--bucket", "0", "--suri", "//Alice", "--interval-blocks", "2", "--json"]
+        )
+        const records = () => jsonLines(daemon.output.stdout)
+        yield* eventually(() => records().some((l) => l.type === "CheckpointSubmitted"), "the first checkpoint", 60)
+        yield* chain.disconnectAll()
+        yield* eventually(() => records().some((l) => l.type === "ChainDisconnected"), "the outage reported", 20)
+        yield* eventually(() => records().some((l) => l.type === "ChainReconnected"), "the reconnection reported", 30)
+        const reconnectedAt = records().findIndex((l) => l.type === "ChainReconnected")
+        yield* write(2)
+        yield* eventually(
+          () => records().slice(reconnectedAt).some((l) => l.type === "CheckpointSubmitted"),
+          "a checkpoint after the outage",
+          60
+        )
+        // With --log-level debug the same outage prints polkadot's own lines; by default none reach the operator.
+        expect(daemon.output.stderr).not.toMatch(/API-WS|RPC-CORE|API\/INIT/)
+        expect(daemon.output.stdout).not.toMatch(/API-WS|RPC-CORE/)
+        daemon.child.kill("SIGTERM")
+        yield* eventually(() => daemon.output.exit !== undefined, "run to stop", 20)
+        expect(daemon.output.exit).toBe(0)
+      }),
+    180_000
+  )
 })

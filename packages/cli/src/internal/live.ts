@@ -17,6 +17,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { lookup } from "node:dns/promises"
 import { existsSync, readFileSync } from "node:fs"
 import { createConnection } from "node:net"
@@ -350,3 +351,18 @@ export const signerAddress = (settings: Settings) =>
     })
     return Option.some({ address, source: Option.getOrElse(settings.signerSource, () => "configuration") })
   })
+
+/**
+ * The chain connection's changes as the command's own lines (`chain connection lost`, `regained`), for as
+ * long as the scope lives; the api reconnects by itself, across its endpoints.
+ */
+export const reportConnection = (
+  report: (connected: boolean, endpoints: ReadonlyArray<string>) => Effect.Effect<void>
+) =>
+  Effect.flatMap(PolkadotApi.PolkadotApi, ({ connected, endpoints }) =>
+    connected.changes.pipe(
+      Stream.changes,
+      Stream.drop(1),
+      Stream.runForEach((up) => report(up, endpoints)),
+      Effect.forkScoped
+    ))
