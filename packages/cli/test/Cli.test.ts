@@ -5,13 +5,14 @@ import { ApiPromise, WsProvider } from "@polkadot/api"
 import type { ProviderInterface } from "@polkadot/rpc-provider/types"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { existsSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { defaultJournalDirectory, isLoopback, resolveSettings } from "../src/internal/live.js"
 import { clean } from "../src/internal/output.js"
 import { strayNearSecret } from "../src/internal/secretArgs.js"
+import { SPECS } from "../src/internal/tuning.js"
 import { eventually, jsonLines, run, start } from "./process.js"
 
 const CHAIN_SPEC = fileURLToPath(new URL("../../../../shared/fixtures/storage-local.json", import.meta.url))
@@ -20,6 +21,13 @@ if (!existsSync(CHAIN_SPEC)) console.warn(`devnet --chain-spec test skipped: ${C
 const portOpen = Loopback.isListening
 
 describe("settings", () => {
+  it("the README's reference lists every setting with its variable, and every exit code", () => {
+    const readme = readFileSync(fileURLToPath(new URL("../../../README.md", import.meta.url)), "utf8")
+    for (const spec of SPECS) expect(readme).toContain(`| \`${spec.key}\` | ${spec.scope} |`)
+    for (const spec of SPECS) expect(readme).toContain(`\`${spec.env}\``)
+    for (const code of [0, 1, 2, 3, 4, 5, 6, 130]) expect(readme).toMatch(new RegExp(`^\\| ${code} \\| `, "m"))
+  })
+
   it("a chain is local by its parsed host, never by a prefix of the text", () => {
     expect(isLoopback("ws://127.0.0.1:9944")).toBe(true)
     expect(isLoopback("ws://localhost:9944")).toBe(true)
