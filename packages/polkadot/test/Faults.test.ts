@@ -41,7 +41,8 @@ describe("chain faults", () => {
           )
         )
         const client = Context.get(context, ChainClient.ChainClient)
-        yield* chain.setResponseDelay("2 seconds")
+        // Longer than WsProvider's timeout check (every 5 s) plus the timeout: the read cannot win the race.
+        yield* chain.setResponseDelay("8 seconds")
         const error = yield* Effect.flip(client.bucket(0n as never))
         expect(error._tag).toBe("ChainUnavailable")
         expect(checkpoints(chain)).toBe(0)
