@@ -340,6 +340,16 @@ export interface ChainClientService {
   readonly provider: (account: AccountId, at?: H256) => Effect.Effect<Option.Option<ProviderRecord>, ChainUnavailable>
   /** The account that signs submissions, if one is configured. */
   readonly signer: Option.Option<AccountId>
+  /**
+   * The fee (planck) the `checkpoint` extrinsic for this submission would pay, as `prepareCheckpoint`
+   * would sign it (same signer, era and length), quoted by the chain's fee model. Nothing is signed and
+   * no nonce is taken: the submitter asks before it decides to pay.
+   */
+  readonly estimateFee: (
+    submission: CheckpointSubmission
+  ) => Effect.Effect<bigint, SubmissionFailed | ChainUnavailable>
+  /** An account's free balance (planck), at the best block: what the next fee is taken from. */
+  readonly freeBalance: (account: AccountId) => Effect.Effect<bigint, ChainUnavailable>
   /** Signs a `checkpoint` extrinsic with the signer's next nonce, without sending it. */
   readonly prepareCheckpoint: (submission: CheckpointSubmission) => Effect.Effect<PreparedCheckpoint, ChainWriteError>
   /**

@@ -5,6 +5,8 @@
  *   on transient failures.
  * - The pallet's era is read from the metadata (and again after a runtime upgrade); calls are built
  *   to match it.
+ * - A checkpoint's fee is quoted by the runtime before anything is signed (`estimateFee`), as the
+ *   extrinsic would be signed; the signer's free balance is read at the best block (`freeBalance`).
  * - Submissions are signed with a per-signer nonce manager (several buckets can submit at once from
  *   one account), with a mortal era; a pool conflict on a fresh extrinsic is resolved by signing
  *   again with a new nonce, never by sending a second copy of something that may still land.
@@ -120,6 +122,8 @@ export const make = (options: ClientOptions = {}) =>
       bucket: reads.bucket,
       provider: (account, atHash) => reads.provider(account, atHash),
       signer: signerAccount,
+      estimateFee: checkpoints.estimateFee,
+      freeBalance: reads.freeBalance,
       prepareCheckpoint: checkpoints.prepareCheckpoint,
       submitPrepared: checkpoints.submitPrepared,
       findReceipt: checkpoints.findReceipt,

@@ -108,6 +108,25 @@ export const chainSuite = (world: ChainWorld, timeout = 120_000) => {
     timeout
   )
 
+  it.scopedLive(
+    `${world.name}: a checkpoint's fee is quoted before signing; it pays no more, from the signer's free balance`,
+    () =>
+      Effect.gen(function*() {
+        const { bucketId, client } = yield* arrange(world)
+        const alice = account("Alice")
+        const checkpoint = submission(Number(bucketId), 4, ["Bob", "Charlie"])
+        const estimate = yield* client.estimateFee(checkpoint)
+        const before = yield* client.freeBalance(alice)
+        expect(before).toBeGreaterThan(estimate)
+        const receipt = yield* ChainClient.submitCheckpoint(client, checkpoint)
+        // The quote is the partial fee for the declared weight; the runtime may refund unused weight.
+        const paid = receipt.fee ?? 0n
+        expect(paid > 0n && paid <= estimate).toBe(true)
+        expect(before - (yield* client.freeBalance(alice))).toBe(paid)
+      }),
+    timeout
+  )
+
   it.scopedLive(`${world.name}: the pallet's errors by name`, () =>
     Effect.gen(function*() {
       const { bucketId, client, url } = yield* arrange(world)

@@ -1,10 +1,13 @@
 import { ChainClient } from "@checkpointer/core"
 import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { account, dev, eventually, genesis, live, submission } from "./helpers.js"
+import { DevSetup } from "../src/index.js"
+import { account, clientLayer, dev, eventually, genesis, live, submission } from "./helpers.js"
 
 const dispatchError = <A, R>(effect: Effect.Effect<A, ChainClient.ChainWriteError, R>) =>
   Effect.flip(effect).pipe(
@@ -40,6 +43,46 @@ describe("live ChainClient submissions, against the devchain", () => {
       }),
     30_000
   )
+
+  it.scoped(
+    "the fee quoted before signing is the fee the checkpoint then pays, taken from the signer's free balance",
+    () =>
+      Effect.gen(function*() {
+        const { api, client } = yield* live(genesis())
+        const alice = account("Alice")
+        const checkpoint = submission(0, 12, ["Bob", "Dave"])
+        const before = yield* client.freeBalance(alice)
+        const onChain = yield* Effect.promise(() => api.query.system.account(alice))
+        expect(before).toBe(BigInt((onChain.toJSON() as { data: { free: number | string } }).data.free))
+        const estimate = yield* client.estimateFee(checkpoint)
+        expect(estimate).toBeGreaterThan(0n)
+        // Quoting signs nothing and takes no nonce.
+        expect((yield* Effect.promise(() => api.rpc.system.accountNextIndex(alice))).toNumber()).toBe(0)
+        const receipt = yield* ChainClient.submitCheckpoint(client, checkpoint)
+        expect(receipt.fee).toBe(estimate)
+        expect(yield* client.freeBalance(alice)).toBe(before - estimate)
+      }),
+    30_000
+  )
+
+  for (const keyType of ["ed25519", "ecdsa"] as const) {
+    it.scoped(`an ${keyType} signer's fee is quoted at the length of its own signature`, () =>
+      Effect.gen(function*() {
+        const { api, chain } = yield* live(genesis())
+        const other = yield* Layer.build(clientLayer(chain.url, { signer: Redacted.make("//Alice"), keyType }))
+        const client = Context.get(other, ChainClient.ChainClient)
+        const signer = Option.getOrThrow(client.signer)
+        yield* DevSetup.sendTx(api, api.tx.balances.transferKeepAlive(signer, 10n ** 15n), dev("Alice"))
+        const checkpoint = submission(0, 12, ["Bob", "Dave"])
+        const estimate = yield* client.estimateFee(checkpoint)
+        const before = yield* client.freeBalance(signer)
+        // Not a member of the bucket: refused at dispatch, and the fee paid all the same.
+        expect(yield* dispatchError(ChainClient.submitCheckpoint(client, checkpoint))).toBe(
+          "storageProvider.NotBucketWriter"
+        )
+        expect(before - (yield* client.freeBalance(signer))).toBe(estimate)
+      }), 30_000)
+  }
 
   it.scoped(
     "a prepared checkpoint says the last block that can include it: the end of the era it was signed with",

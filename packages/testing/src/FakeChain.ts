@@ -12,6 +12,11 @@
  * A submission is included at once in a new best block and finalized after `finalityDelay`, even if the
  * caller stops waiting: reads at the best block's hash see it before finality, other reads do not.
  *
+ * Fees: every included extrinsic (dispatched or rejected) pays the chain's current fee (`fee`, default
+ * `DEFAULT_FEE`; `setFee` changes it) from its signer's free balance, and its receipt reports it;
+ * `estimateFee` quotes the same fee. Every account starts with `initialBalance` (`setBalance` changes
+ * one); a signer that cannot pay the fee is refused by the pool, as a real one is.
+ *
  * @since 0.1.0
  */
 import {
@@ -93,6 +98,12 @@ interface State {
   readonly usedNonces: ReadonlyMap<AccountId, ReadonlySet<number>>
   readonly challenges: ReadonlyArray<ChainClient.OffchainChallenge>
   readonly injected: ReadonlyArray<InjectedFailure>
+  /** The fee every extrinsic pays, and the free balances that differ from the initial one. */
+  readonly fee: bigint
+  readonly balances: ReadonlyMap<AccountId, bigint>
+  /** How many extrinsics `prepareCheckpoint` has signed, and how many fees `estimateFee` has quoted. */
+  readonly prepared: number
+  readonly estimates: number
   readonly unavailable: boolean
   readonly hanging: boolean
   readonly reads: number
@@ -136,7 +147,33 @@ export interface FakeChainService {
   readonly setHanging: (hanging: boolean) => Effect.Effect<void>
   /** How many reads (`bucket`, `provider`) have been served. */
   readonly reads: Effect.Effect<number>
+  /** From now on every extrinsic pays this fee (planck), and `estimateFee` quotes it. */
+  readonly setFee: (fee: bigint) => Effect.Effect<void>
+  /** Sets an account's free balance (planck). */
+  readonly setBalance: (account: AccountId, free: bigint) => Effect.Effect<void>
+  /** An account's free balance (planck). */
+  readonly balance: (account: AccountId) => Effect.Effect<bigint>
+  /** How many `checkpoint` extrinsics were signed (`prepareCheckpoint`), sent or not. */
+  readonly prepared: Effect.Effect<number>
+  /** How many fees were quoted (`estimateFee`). */
+  readonly estimates: Effect.Effect<number>
 }
+
+/**
+ * The fake chain's fee per extrinsic unless told otherwise (planck; the devchain's base fee).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_FEE = 1_000_000_000n
+
+/**
+ * Every account's free balance at the start unless told otherwise (planck): a million units of 10^12.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_BALANCE = 10n ** 18n
 
 /**
  * @since 0.1.0
@@ -161,6 +198,10 @@ export interface FakeChainOptions {
   readonly history?: number | undefined
   /** Mortal era of prepared extrinsics, in blocks (default 256): past it, one not included never lands. */
   readonly mortality?: number | undefined
+  /** The fee every extrinsic pays, in planck (default `DEFAULT_FEE`). */
+  readonly fee?: bigint | undefined
+  /** Every account's free balance at the start, in planck (default `DEFAULT_BALANCE`). */
+  readonly initialBalance?: bigint | undefined
 }
 
 /** Deterministic block hashes: blake2-256 of the block number's decimal text (remembered once computed). */
@@ -259,6 +300,10 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
       usedNonces: new Map(),
       challenges: [],
       injected: [],
+      fee: options.fee ?? DEFAULT_FEE,
+      balances: new Map(),
+      prepared: 0,
+      estimates: 0,
       unavailable: false,
       hanging: false,
       reads: 0
@@ -267,6 +312,8 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
     const finalityDelay = Duration.decode(options.finalityDelay ?? Duration.zero)
     const history = Math.max(1, options.history ?? Number.POSITIVE_INFINITY)
     const mortality = options.mortality ?? ChainClient.DEFAULT_MORTALITY
+    const initialBalance = options.initialBalance ?? DEFAULT_BALANCE
+    const balanceIn = (s: State, account: AccountId) => s.balances.get(account) ?? initialBalance
 
     const guard = (operation: string) =>
       Effect.flatMap(Ref.get(state), (s) =>
@@ -316,7 +363,11 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
         const signer = options.signer
         const [s, nonce] = yield* Ref.modify(state, (current): [[State, number], State] => {
           const next = current.nonces.get(signer) ?? 0
-          return [[current, next], { ...current, nonces: new Map(current.nonces).set(signer, next + 1) }]
+          return [[current, next], {
+            ...current,
+            nonces: new Map(current.nonces).set(signer, next + 1),
+            prepared: current.prepared + 1
+          }]
         })
         const encoded = JSON.stringify(Schema.encodeSync(ChainClient.CheckpointSubmission)(submission))
         const body = `${signer}:${nonce}:${encoded}`
@@ -352,10 +403,13 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
         const submittedAtMillis = yield* Clock.currentTimeMillis
         const { submission } = prepared
         // Included at once in a new best block (the fee is paid even if dispatch fails) ...
-        const recorded = yield* Ref.modify(state, (s): [RecordedSubmission | "Stale", State] => {
+        const recorded = yield* Ref.modify(state, (s): [RecordedSubmission | "Stale" | "Payment", State] => {
           // The fake's pool takes reserved nonces in any order; a nonce can be used once.
           const used = (s.usedNonces.get(prepared.signer) ?? new Set<number>()) as Set<number>
           if (used.has(prepared.nonce)) return ["Stale", s]
+          // The pool refuses what its signer cannot pay for.
+          const free = balanceIn(s, prepared.signer)
+          if (free < s.fee) return ["Payment", s]
           used.add(prepared.nonce)
           const block = s.block + 1
           const result: ReturnType<typeof execute> = injected !== undefined
@@ -376,7 +430,8 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
                 providers: signers
               }, true),
               submittedAtMillis,
-              finalizedAtMillis: submittedAtMillis
+              finalizedAtMillis: submittedAtMillis,
+              fee: s.fee
             }, true))
           const buckets = Either.isRight(result)
             ? new Map(s.buckets).set(submission.bucketId, result.right.bucket)
@@ -396,6 +451,8 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
             ...s,
             block,
             buckets,
+            // Paid at inclusion, whether or not the call succeeds.
+            balances: new Map(s.balances).set(prepared.signer, free - s.fee),
             submissions: [...s.submissions.slice(Math.max(0, s.submissions.length + 1 - history)), entry],
             counts: {
               included: s.counts.included + 1,
@@ -412,6 +469,13 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
           return yield* new ChainClient.SubmissionFailed({
             stage: "Stale",
             detail: `nonce ${prepared.nonce} of ${prepared.signer} was already used by another extrinsic`,
+            maybeIncluded: false
+          })
+        }
+        if (recorded === "Payment") {
+          return yield* new ChainClient.SubmissionFailed({
+            stage: "Pool",
+            detail: "1010: Invalid Transaction: Inability to pay some fees (e.g. account balance too low)",
             maybeIncluded: false
           })
         }
@@ -469,6 +533,22 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
           Effect.map(Option.fromNullable)
         ),
       signer: Option.fromNullable(options.signer),
+      estimateFee: () =>
+        guard("estimateFee").pipe(
+          Effect.zipRight(
+            options.signer === undefined
+              ? Effect.fail(
+                new ChainClient.SubmissionFailed({
+                  stage: "NoSigner",
+                  detail: "no signer configured",
+                  maybeIncluded: false
+                })
+              )
+              : Ref.modify(state, (s) => [s.fee, { ...s, estimates: s.estimates + 1 }])
+          )
+        ),
+      freeBalance: (account) =>
+        guard("freeBalance").pipe(Effect.zipRight(Ref.get(state)), Effect.map((s) => balanceIn(s, account))),
       prepareCheckpoint,
       submitPrepared,
       findReceipt,
@@ -509,7 +589,13 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
       injectFailure: (failure) => Ref.update(state, (s) => ({ ...s, injected: [...s.injected, failure] })),
       setUnavailable: (unavailable) => Ref.update(state, (s) => ({ ...s, unavailable })),
       setHanging: (hanging) => Ref.update(state, (s) => ({ ...s, hanging })),
-      reads: Effect.map(Ref.get(state), (s) => s.reads)
+      reads: Effect.map(Ref.get(state), (s) => s.reads),
+      setFee: (fee) => Ref.update(state, (s) => ({ ...s, fee })),
+      setBalance: (account, free) =>
+        Ref.update(state, (s) => ({ ...s, balances: new Map(s.balances).set(account, free) })),
+      balance: (account) => Effect.map(Ref.get(state), (s) => balanceIn(s, account)),
+      prepared: Effect.map(Ref.get(state), (s) => s.prepared),
+      estimates: Effect.map(Ref.get(state), (s) => s.estimates)
     } satisfies FakeChainService
   })
 

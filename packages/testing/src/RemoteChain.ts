@@ -47,6 +47,8 @@ const methods = {
     result: Schema.OptionFromNullOr(ChainClient.ProviderRecord)
   },
   signer: { params: Schema.Struct({}), result: Schema.OptionFromNullOr(Domain.AccountId) },
+  estimateFee: { params: ChainClient.CheckpointSubmission, result: Schema.BigInt },
+  freeBalance: { params: Schema.Struct({ account: Domain.AccountId }), result: Schema.BigInt },
   prepareCheckpoint: { params: ChainClient.CheckpointSubmission, result: ChainClient.PreparedCheckpoint },
   submitPrepared: { params: ChainClient.PreparedCheckpoint, result: ChainClient.CheckpointReceipt },
   findReceipt: {
@@ -98,6 +100,8 @@ export const serve = (
       bucket: (p: { bucketId: Domain.BucketId; at?: Domain.H256 }) => client.bucket(p.bucketId, p.at),
       provider: (p: { account: Domain.AccountId; at?: Domain.H256 }) => client.provider(p.account, p.at),
       signer: () => Effect.succeed(client.signer),
+      estimateFee: (p: ChainClient.CheckpointSubmission) => client.estimateFee(p),
+      freeBalance: (p: { account: Domain.AccountId }) => client.freeBalance(p.account),
       prepareCheckpoint: (p: ChainClient.CheckpointSubmission) => client.prepareCheckpoint(p),
       submitPrepared: (p: ChainClient.PreparedCheckpoint) => submitWatched(p),
       findReceipt: (p: ChainClient.PreparedCheckpoint) => client.findReceipt(p),
@@ -188,6 +192,8 @@ export const connect = (url: string): Effect.Effect<ChainClient.ChainClientServi
       bucket: (bucketId, at) => typed(call("bucket", at === undefined ? { bucketId } : { bucketId, at })),
       provider: (account, at) => typed(call("provider", at === undefined ? { account } : { account, at })),
       signer,
+      estimateFee: (submission) => typed(call("estimateFee", submission)),
+      freeBalance: (account) => typed(call("freeBalance", { account })),
       prepareCheckpoint: (submission) => typed(call("prepareCheckpoint", submission)),
       submitPrepared: (prepared) => typed(call("submitPrepared", prepared)),
       findReceipt: (prepared) => typed(call("findReceipt", prepared)),

@@ -1,7 +1,7 @@
 import { ChainClient, Domain, encodeCommitmentPayload } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { FakeChain, TestNetwork } from "../src/index.js"
+import { FakeChain, RemoteChain, TestNetwork } from "../src/index.js"
 import { inWorld } from "./helpers.js"
 
 const providers = [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie" }]
@@ -129,4 +129,89 @@ describe("verifySignatures: false (benchmarks, where the chain is another machin
       assert.strictEqual(yield* run(false, [alice]), "InsufficientSignatures")
       assert.strictEqual(yield* run(false, [alice, carol]), "ProviderNotInSnapshot")
     }))
+})
+
+describe("fees on the fake chain", () => {
+  /** A checkpoint of bucket 1 over `leafCount` leaves, signed by Alice and Bob. */
+  const checkpoint = (leafCount: number) =>
+    Effect.gen(function*() {
+      const world = yield* TestNetwork.TestNetwork
+      const bucketId = world.bucketId(1)
+      const commitment = new Domain.Commitment({
+        mmrRoot: TestNetwork.initialRoot(leafCount),
+        startSeq: 0n as Domain.U64,
+        leafCount: BigInt(leafCount) as Domain.U64
+      }, true)
+      const payload = encodeCommitmentPayload({ bucketId, ...commitment })
+      return new ChainClient.CheckpointSubmission({
+        bucketId,
+        commitment,
+        signatures: ["Alice", "Bob"].map((name) =>
+          new ChainClient.CheckpointSignature({
+            signer: world.account(name),
+            signature: { _tag: "Sr25519", bytes: world.network.provider(name).pair.sign(payload) }
+          }, true)
+        )
+      }, true)
+    })
+
+  it.effect("every included extrinsic pays the quoted fee from its signer's balance, and its receipt says so", () =>
+    inWorld(
+      { providers, buckets: [bucket] },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const client = yield* ChainClient.ChainClient
+        const signer = Option.getOrThrow(world.submitter)
+        yield* world.chain.setFee(3_000n)
+        yield* world.chain.setBalance(signer, 10_000n)
+        const submission = yield* checkpoint(10)
+        assert.strictEqual(yield* client.estimateFee(submission), 3_000n)
+        const receipt = yield* ChainClient.submitCheckpoint(client, submission)
+        assert.strictEqual(receipt.fee, 3_000n)
+        assert.strictEqual(yield* client.freeBalance(signer), 7_000n)
+        // A rejected extrinsic pays too.
+        yield* world.chain.injectFailure(
+          new ChainClient.DispatchFailed({
+            module: "StorageProvider",
+            error: "X",
+            detail: "",
+            blockHash: Option.none()
+          })
+        )
+        yield* Effect.flip(ChainClient.submitCheckpoint(client, yield* checkpoint(11)))
+        assert.strictEqual(yield* world.chain.balance(signer), 4_000n)
+        assert.strictEqual(yield* world.chain.prepared, 2)
+        assert.strictEqual(yield* world.chain.estimates, 1)
+      })
+    ))
+
+  it.effect("a signer that cannot pay the fee is refused by the pool: nothing included, nothing paid", () =>
+    inWorld(
+      { providers, buckets: [bucket] },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const client = yield* ChainClient.ChainClient
+        const signer = Option.getOrThrow(world.submitter)
+        yield* world.chain.setBalance(signer, FakeChain.DEFAULT_FEE - 1n)
+        const error = yield* Effect.flip(ChainClient.submitCheckpoint(client, yield* checkpoint(10)))
+        assert.strictEqual(error._tag === "SubmissionFailed" && error.stage, "Pool")
+        assert.strictEqual(error._tag === "SubmissionFailed" && error.maybeIncluded, false)
+        assert.strictEqual((yield* world.chain.submissions).length, 0)
+        assert.strictEqual(yield* world.chain.balance(signer), FakeChain.DEFAULT_FEE - 1n)
+      })
+    ))
+
+  it.scoped("a chain served to another process quotes the same fee and balance", () =>
+    inWorld(
+      { providers, buckets: [bucket] },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const signer = Option.getOrThrow(world.submitter)
+        yield* world.chain.setFee(42n)
+        yield* world.chain.setBalance(signer, 12_345_678_901_234_567_890n)
+        const remote = yield* RemoteChain.connect(yield* RemoteChain.serve(world.chain))
+        assert.strictEqual(yield* remote.estimateFee(yield* checkpoint(10)), 42n)
+        assert.strictEqual(yield* remote.freeBalance(signer), 12_345_678_901_234_567_890n)
+      })
+    ))
 })

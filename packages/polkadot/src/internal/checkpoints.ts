@@ -1,6 +1,6 @@
 /**
- * The `checkpoint` extrinsic through the chain port: prepared (signed, not sent), submitted, found
- * again after a crash, its nonce judged. A receipt is built from the finalized block itself: the
+ * The `checkpoint` extrinsic through the chain port: its fee quoted (nothing signed), prepared (signed,
+ * not sent), submitted, found again after a crash, its nonce judged. A receipt is built from the finalized block itself: the
  * extrinsic located by hash, its `BucketCheckpointed` event checked against the submission, the fee it
  * paid.
  *
@@ -109,12 +109,15 @@ const asTx = (prepared: ChainClient.PreparedCheckpoint): PreparedTx => ({
   validUntilBlock: ChainClient.validUntil(prepared)
 })
 
-/** The port's `prepareCheckpoint`, `submitPrepared`, `findReceipt` and `nonceUsed`. */
+/** The port's `estimateFee`, `prepareCheckpoint`, `submitPrepared`, `findReceipt` and `nonceUsed`. */
 export const make = (options: CheckpointsOptions) => {
   const { api, inclusion, nonces, shape, transactions } = options
 
   const signCheckpoint = (submission: ChainClient.CheckpointSubmission) =>
     Effect.flatMap(shape, (s) => transactions.sign(() => checkpointCall(api, s, submission)))
+
+  const estimateFee = (submission: ChainClient.CheckpointSubmission) =>
+    Effect.flatMap(shape, (s) => transactions.estimate(() => checkpointCall(api, s, submission)))
 
   const prepareCheckpoint = (submission: ChainClient.CheckpointSubmission) =>
     Effect.gen(function*() {
@@ -151,5 +154,5 @@ export const make = (options: CheckpointsOptions) => {
   const nonceUsed = (prepared: ChainClient.PreparedCheckpoint) =>
     Effect.map(nonces.finalized(prepared.signer), (next) => next > prepared.nonce)
 
-  return { prepareCheckpoint, submitPrepared, findReceipt, nonceUsed }
+  return { estimateFee, prepareCheckpoint, submitPrepared, findReceipt, nonceUsed }
 }

@@ -1,7 +1,7 @@
 /**
- * Reads of the chain: blocks (finalized, best, the finalized heads as they come) and the pallet's
- * storage pinned to a block (the latest finalized by default), decoded with Schema into the domain and
- * retried on transient failures. Also the two helpers every chain call of the client shares: a failure
+ * Reads of the chain: blocks (finalized, best, the finalized heads as they come), the pallet's storage
+ * pinned to a block (the latest finalized by default) and an account's free balance, decoded with Schema
+ * into the domain and retried on transient failures. Also the two helpers every chain call of the client shares: a failure
  * as `ChainUnavailable`, chain data decoded or refused as `ChainUnavailable`.
  *
  * @internal
@@ -14,7 +14,7 @@ import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { BucketWire, type Plain, ProviderWire, toPlain } from "./wire.js"
+import { AccountWire, BucketWire, type Plain, ProviderWire, toPlain } from "./wire.js"
 
 /** A failed chain call as `ChainUnavailable`, naming the operation. */
 const unavailable = (operation: string) => (error: unknown) =>
@@ -142,5 +142,14 @@ export const make = (api: ApiPromise, readRetry: Schedule.Schedule<unknown, Chai
       )
     })
 
-  return { read, finalizedBlock, bestBlock, finalizedHeads, at, bucket, provider }
+  /** An account's free balance at the best block (what its next fee is taken from, pending blocks included). */
+  const freeBalance = (account: Domain.AccountId) =>
+    bestBlock.pipe(
+      Effect.flatMap((best) => at("freeBalance", best.hash)),
+      Effect.flatMap((decorated) => read("freeBalance", () => decorated.query.system.account(account))),
+      Effect.flatMap((info) => decodeWith(AccountWire, "freeBalance")(toPlain(info))),
+      Effect.map((wire) => wire.data.free)
+    )
+
+  return { read, finalizedBlock, bestBlock, finalizedHeads, at, bucket, provider, freeBalance }
 }

@@ -1,6 +1,6 @@
 /**
  * Transactions of the client's signer: signed with a reserved nonce and a mortal era, broadcast and
- * followed to a finalized, dispatched outcome.
+ * followed to a finalized, dispatched outcome; or quoted, before any of that, by the runtime's fee model.
  *
  * A pool conflict on a fresh extrinsic is resolved by signing again with a new nonce, never by sending
  * a second copy of something that may still land. When the socket drops mid-submission, the outcome is
@@ -11,9 +11,11 @@
  */
 import { ChainClient, Domain } from "@checkpointer/core"
 import type { ApiPromise } from "@polkadot/api"
-import type { SubmittableExtrinsic } from "@polkadot/api/types"
+import type { Signer, SubmittableExtrinsic } from "@polkadot/api/types"
 import type { KeyringPair } from "@polkadot/keyring/types"
 import type { ProviderInterface } from "@polkadot/rpc-provider/types"
+import { u8aToHex } from "@polkadot/util"
+import type { KeypairType } from "@polkadot/util-crypto/types"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -24,7 +26,8 @@ import * as Stream from "effect/Stream"
 import type * as SubscriptionRef from "effect/SubscriptionRef"
 import type { Included, Inclusion, PreparedTx } from "./inclusion.js"
 import type { Nonces } from "./nonces.js"
-import type { Reads } from "./reads.js"
+import { decodeWith, type Reads } from "./reads.js"
+import { DispatchInfoWire, toPlain } from "./wire.js"
 
 type Watched =
   | { readonly _tag: "Finalized"; readonly blockHash: Domain.H256 }
@@ -64,6 +67,18 @@ export interface TransactionsOptions {
 /** Signing and following the signer's transactions. */
 export type Transactions = ReturnType<typeof make>
 
+/**
+ * A signature of the key type's `MultiSignature` variant and length (as the keyring signs: variant byte,
+ * then 64 bytes, or 65 for ecdsa and ethereum keys), filled with ones as `@polkadot/api`'s own fake
+ * signature is (all zeros would read as no signature, and encode an unsigned extrinsic): it makes an
+ * extrinsic exactly as long as the signed one, for a fee quote, without using the key.
+ */
+const standInSignature = (type: KeypairType): `0x${string}` => {
+  const signature = new Uint8Array(type === "ecdsa" || type === "ethereum" ? 66 : 65).fill(1)
+  signature[0] = type === "ed25519" ? 0 : type === "sr25519" ? 1 : 2
+  return u8aToHex(signature)
+}
+
 /** Signing (`sign`), and following to a finalized, dispatched outcome (`drive`). */
 export const make = (options: TransactionsOptions) => {
   const { api, connected, finalityTimeout, inclusion, nonces, pair, period, reads } = options
@@ -78,6 +93,22 @@ export const make = (options: TransactionsOptions) => {
 
   // --------------------------------------------------------------------------- signing
 
+  const unsupported = new ChainClient.SubmissionFailed({
+    stage: "Unsupported",
+    detail: "the runtime's metadata has no such StorageProvider call",
+    maybeIncluded: false
+  })
+
+  /**
+   * The mortal era to sign with, built here from the latest finalized block (as the api itself prefers:
+   * no fork can take it away), so that its end is known exactly: past it, an extrinsic not on chain can
+   * never land (the submitter's proof that it is dead).
+   */
+  const mortalEra = Effect.map(reads.finalizedBlock, (anchor) => ({
+    anchor,
+    era: api.registry.createType("ExtrinsicEra", { current: anchor.number, period })
+  }))
+
   /** Signs `build()` with a fresh nonce and a mortal era; `undefined` means the runtime lacks the call. */
   const sign = (build: () => SubmittableExtrinsic<"promise"> | undefined) =>
     nonces.serialize(Effect.gen(function*() {
@@ -86,19 +117,9 @@ export const make = (options: TransactionsOptions) => {
       const best = yield* reads.bestBlock
       const now = yield* Clock.currentTimeMillis
       const tx = build()
-      if (tx === undefined) {
-        return yield* new ChainClient.SubmissionFailed({
-          stage: "Unsupported",
-          detail: "the runtime's metadata has no such StorageProvider call",
-          maybeIncluded: false
-        })
-      }
+      if (tx === undefined) return yield* unsupported
       const nonce = nonces.reserve(chainNext, now)
-      // The era is built here, from the latest finalized block (as the api itself prefers: no fork can
-      // take it away), so its end is known exactly: past it, an extrinsic not on chain can never land
-      // (the submitter's proof that it is dead).
-      const anchor = yield* reads.finalizedBlock
-      const era = api.registry.createType("ExtrinsicEra", { current: anchor.number, period })
+      const { anchor, era } = yield* mortalEra
       const validUntilBlock = era.isMortalEra ? era.asMortalEra.death(anchor.number) - 1 : undefined
       yield* Effect.tryPromise({
         try: () => tx.signAsync(signer, { nonce, era, blockHash: anchor.hash }),
@@ -109,6 +130,48 @@ export const make = (options: TransactionsOptions) => {
       nonces.record({ nonce, hash }, now)
       return { bytes: tx.toHex(), hash, nonce, preparedAtBlock: best.number, validUntilBlock } satisfies PreparedTx
     }))
+
+  /**
+   * The fee (planck) `build()` would pay, signed as `sign` signs it — the signer's address, its next nonce,
+   * the same mortal era — but with a stand-in signature of the signer's key type (so the length, which the
+   * fee depends on, is exact): quoted by the runtime (`TransactionPaymentApi_query_info`'s partial fee; we
+   * never tip). No key is used, no nonce reserved, nothing can be sent.
+   */
+  const estimate = (build: () => SubmittableExtrinsic<"promise"> | undefined) =>
+    Effect.gen(function*() {
+      const signer = yield* requireSigner
+      const tx = build()
+      if (tx === undefined) return yield* unsupported
+      const queryInfo = api.call.transactionPaymentApi?.queryInfo
+      if (queryInfo === undefined) {
+        return yield* new ChainClient.SubmissionFailed({
+          stage: "Unsupported",
+          detail: "the runtime has no TransactionPaymentApi to quote fees",
+          maybeIncluded: false
+        })
+      }
+      const nonce = yield* nonces.poolNext(signer.address)
+      const { anchor, era } = yield* mortalEra
+      const standIn: Signer = {
+        signPayload: () => Promise.resolve({ id: 0, signature: standInSignature(signer.type) })
+      }
+      yield* Effect.tryPromise({
+        try: () => tx.signAsync(signer.address, { nonce, era, blockHash: anchor.hash, signer: standIn }),
+        catch: (error) =>
+          new ChainClient.SubmissionFailed({ stage: "Signing", detail: String(error), maybeIncluded: false })
+      })
+      // An unsigned extrinsic would be quoted without its signature's bytes: too low.
+      if (!tx.isSigned) {
+        return yield* new ChainClient.SubmissionFailed({
+          stage: "Signing",
+          detail: "the extrinsic to quote was not signed with the stand-in signature",
+          maybeIncluded: false
+        })
+      }
+      const info = yield* reads.read("estimateFee", () => queryInfo(tx.toU8a(), tx.encodedLength))
+      const quoted = yield* decodeWith(DispatchInfoWire, "estimateFee")(toPlain(info))
+      return quoted.partialFee
+    })
 
   // --------------------------------------------------------------------------- following a transaction
 
@@ -293,5 +356,5 @@ export const make = (options: TransactionsOptions) => {
   const inBestChain = (prepared: PreparedTx, signer: string) =>
     Effect.map(nonces.poolNext(signer), (next) => next > prepared.nonce)
 
-  return { requireSigner, sign, drive }
+  return { requireSigner, sign, estimate, drive }
 }

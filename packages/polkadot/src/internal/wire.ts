@@ -108,3 +108,9 @@ export const ChallengeCreatedWire = Schema.Tuple(
 )
 
 export const FeePaidWire = Schema.Tuple(Domain.AccountId, Schema.BigInt, Schema.BigInt)
+
+/** `System.Account`: only the free balance is read (the rest differs between runtimes). */
+export const AccountWire = Schema.Struct({ data: Schema.Struct({ free: Schema.BigInt }) })
+
+/** `TransactionPaymentApi_query_info`'s `RuntimeDispatchInfo`: the partial fee (without tip) is the quote. */
+export const DispatchInfoWire = Schema.Struct({ partialFee: Schema.BigInt })
