@@ -12,6 +12,10 @@
  * zero deadline, or retries that cannot all happen before the round deadline is a configuration error,
  * never a round that silently cannot succeed (or silently retries less than asked).
  *
+ * The spend guardrails (`maxFeePerCheckpoint`, `bucketBudget`, `signerBudget` over `budgetPeriod`,
+ * `minimumBalance`; amounts in planck) are off by default: with none set, nothing is estimated and
+ * nothing is refused for its cost.
+ *
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
@@ -72,16 +76,40 @@ export interface CheckpointSettings {
   readonly challengeBudget: number
   /** Provider endpoints given by hand; resolved to accounts through `/info`, merged with chain discovery. */
   readonly manualEndpoints: ReadonlyArray<Endpoint>
+  /** A checkpoint whose estimated fee (planck) is above this is refused, unsigned (`FeeAboveCap`). */
+  readonly maxFeePerCheckpoint: Option.Option<bigint>
+  /** At most this much (planck) in fees for one bucket's checkpoints per `budgetPeriod` (`BudgetExhausted`). */
+  readonly bucketBudget: Option.Option<bigint>
+  /** At most this much (planck) in fees for all of the signer's checkpoints per `budgetPeriod` (`BudgetExhausted`). */
+  readonly signerBudget: Option.Option<bigint>
+  /** The window the budgets count fees over: the last `budgetPeriod`, sliding. */
+  readonly budgetPeriod: Duration.Duration
+  /**
+   * Nothing is paid that would leave the signer's free balance (planck) below this
+   * (`BalanceBelowMinimum`); the loop then pauses the signer's buckets until `resume`.
+   */
+  readonly minimumBalance: Option.Option<bigint>
 }
 
 /**
- * Settings as a caller writes them: durations in any `DurationInput` form (`"30 seconds"`, millis, ...).
+ * An amount in planck as a caller writes it: a `bigint`, a decimal string (`"1500000000"`), or an
+ * `Option` (`Option.none()` for no limit, as the defaults are).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AmountInput = bigint | string | Option.Option<bigint>
+
+/**
+ * Settings as a caller writes them: durations in any `DurationInput` form (`"30 seconds"`, millis, ...),
+ * amounts as an `AmountInput`.
  *
  * @since 0.1.0
  * @category models
  */
 export type CheckpointSettingsInput = {
   readonly [K in keyof CheckpointSettings]?: CheckpointSettings[K] extends Duration.Duration ? Duration.DurationInput
+    : CheckpointSettings[K] extends Option.Option<bigint> ? AmountInput
     : CheckpointSettings[K]
 }
 
@@ -96,8 +124,34 @@ const DURATION_KEYS = [
   "submissionTimeout",
   "chainTimeout",
   "reuseSignaturesFor",
-  "challengeCooldown"
+  "challengeCooldown",
+  "budgetPeriod"
 ] as const
+
+const AMOUNT_KEYS = ["maxFeePerCheckpoint", "bucketBudget", "signerBudget", "minimumBalance"] as const
+
+/** The largest balance a chain holds (u128). */
+const MAX_AMOUNT = (1n << 128n) - 1n
+
+/**
+ * An amount in planck from its decimal text: digits only, at most a u128.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const parseAmount = (text: string): Either.Either<bigint, string> => {
+  const trimmed = text.trim()
+  if (!/^\d+$/.test(trimmed)) return Either.left(`expected a whole number of planck, got ${JSON.stringify(text)}`)
+  const amount = BigInt(trimmed)
+  return amount > MAX_AMOUNT ? Either.left(`${trimmed} is more than a u128 balance`) : Either.right(amount)
+}
+
+const decodeAmount = (input: AmountInput): Either.Either<Option.Option<bigint>, string> =>
+  Option.isOption(input)
+    ? Either.right(input)
+    : typeof input === "bigint"
+    ? Either.right(Option.some(input))
+    : Either.map(parseAmount(input), Option.some)
 
 /**
  * The defaults.
@@ -125,7 +179,12 @@ export const defaults: CheckpointSettings = {
   challengeAfterRounds: 3,
   challengeCooldown: Duration.hours(1),
   challengeBudget: 10,
-  manualEndpoints: []
+  manualEndpoints: [],
+  maxFeePerCheckpoint: Option.none(),
+  bucketBudget: Option.none(),
+  signerBudget: Option.none(),
+  budgetPeriod: Duration.days(1),
+  minimumBalance: Option.none()
 }
 
 /** The largest factor `Schedule.jittered` applies (its range is 0.8–1.2). */
@@ -213,6 +272,18 @@ export const problems = (settings: CheckpointSettings): ReadonlyArray<string> =>
   for (const endpoint of settings.manualEndpoints) {
     if (Either.isLeft(Schema.decodeUnknownEither(Endpoint)(endpoint))) out.push(`not a provider endpoint: ${endpoint}`)
   }
+  // A cap or budget of zero would refuse every checkpoint: no limit is written by leaving it unset.
+  const amount = (value: Option.Option<bigint>, name: string, min: bigint) => {
+    if (Option.isNone(value)) return
+    if (value.value < min || value.value > MAX_AMOUNT) {
+      out.push(`${name} must be a whole number of planck from ${min} to 2^128 - 1, got ${value.value}`)
+    }
+  }
+  amount(settings.maxFeePerCheckpoint, "maxFeePerCheckpoint", 1n)
+  amount(settings.bucketBudget, "bucketBudget", 1n)
+  amount(settings.signerBudget, "signerBudget", 1n)
+  amount(settings.minimumBalance, "minimumBalance", 0n)
+  positive(settings.budgetPeriod, "budgetPeriod")
   return out
 }
 
@@ -235,12 +306,31 @@ export const make = (
     }
     durations[key] = decoded.value
   }
-  const settings: CheckpointSettings = { ...defaults, ...overrides, ...durations } as CheckpointSettings
+  const amounts: Partial<Record<(typeof AMOUNT_KEYS)[number], Option.Option<bigint>>> = {}
+  for (const key of AMOUNT_KEYS) {
+    const value = overrides[key]
+    if (value === undefined) continue
+    const decoded = decodeAmount(value)
+    if (Either.isLeft(decoded)) {
+      return Either.left(ConfigError.InvalidData([key], `invalid checkpoint settings: ${key}: ${decoded.left}`))
+    }
+    amounts[key] = decoded.right
+  }
+  const settings: CheckpointSettings = { ...defaults, ...overrides, ...durations, ...amounts } as CheckpointSettings
   const found = problems(settings)
   return found.length === 0
     ? Either.right(settings)
     : Either.left(ConfigError.InvalidData([], `invalid checkpoint settings: ${found.join("; ")}`))
 }
+
+/** An optional amount in planck (decimal digits); absent is no limit. */
+const amountConfig = (name: string): Config.Config<Option.Option<bigint>> =>
+  Config.string(name).pipe(
+    Config.mapOrFail((text) =>
+      Either.mapLeft(parseAmount(text), (problem) => ConfigError.InvalidData([name], problem))
+    ),
+    Config.option
+  )
 
 /**
  * Settings read from configuration (environment variables by default), all optional:
@@ -249,7 +339,9 @@ export const make = (
  * `CHECKPOINTER_PROVIDER_CACHE_TTL`, `CHECKPOINTER_ROUND_DEADLINE`, `CHECKPOINTER_GRACE_WINDOW`,
  * `CHECKPOINTER_MAX_CONCURRENCY`, `CHECKPOINTER_SYNC_WAIT`, `CHECKPOINTER_SYNC_REQUERIES`,
  * `CHECKPOINTER_SUBMISSION_TIMEOUT`, `CHECKPOINTER_CHAIN_TIMEOUT`,
- * `CHECKPOINTER_PROVIDER_ENDPOINTS` (comma-separated URLs).
+ * `CHECKPOINTER_PROVIDER_ENDPOINTS` (comma-separated URLs), and the spend guardrails in planck (unset: no
+ * limit) `CHECKPOINTER_MAX_FEE_PER_CHECKPOINT`, `CHECKPOINTER_BUCKET_BUDGET`, `CHECKPOINTER_SIGNER_BUDGET`,
+ * `CHECKPOINTER_MINIMUM_BALANCE`, with `CHECKPOINTER_BUDGET_PERIOD` ("1 day").
  *
  * @since 0.1.0
  * @category config
@@ -279,7 +371,12 @@ export const config: Config.Config<CheckpointSettings> = Config.all({
   manualEndpoints: Config.array(Config.string(), "PROVIDER_ENDPOINTS").pipe(
     Config.withDefault([] as ReadonlyArray<string>),
     Config.map((urls) => urls.filter((url) => url.trim() !== "").map((url) => url.trim() as Endpoint))
-  )
+  ),
+  maxFeePerCheckpoint: amountConfig("MAX_FEE_PER_CHECKPOINT"),
+  bucketBudget: amountConfig("BUCKET_BUDGET"),
+  signerBudget: amountConfig("SIGNER_BUDGET"),
+  budgetPeriod: Config.duration("BUDGET_PERIOD").pipe(Config.withDefault(defaults.budgetPeriod)),
+  minimumBalance: amountConfig("MINIMUM_BALANCE")
 }).pipe(
   Config.nested("CHECKPOINTER"),
   Config.mapOrFail((settings) => make(settings))

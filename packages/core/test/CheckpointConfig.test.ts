@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, ConfigProvider, Duration, Effect, Either, Layer, Random, Schedule } from "effect"
+import { Chunk, ConfigProvider, Duration, Effect, Either, Layer, Option, Random, Schedule } from "effect"
 import { CheckpointConfig, defaults, make, problems, worstCaseRequest } from "../src/CheckpointConfig.js"
 import type { CheckpointSettingsInput } from "../src/CheckpointConfig.js"
 import { backoff } from "../src/RetryPolicy.js"
@@ -151,5 +151,61 @@ describe("the retries fit in the round deadline", () => {
       )
       assert.isTrue(Either.isLeft(fromLayer))
       assert.include(refusal({ providerTimeout: "30 seconds" }), "do not fit")
+    }))
+})
+
+describe("the spend guardrails' settings", () => {
+  it("are off by default: no cap, no budget, no minimum balance", () => {
+    assert.isTrue(Option.isNone(defaults.maxFeePerCheckpoint))
+    assert.isTrue(Option.isNone(defaults.bucketBudget))
+    assert.isTrue(Option.isNone(defaults.signerBudget))
+    assert.isTrue(Option.isNone(defaults.minimumBalance))
+    assert.strictEqual(Duration.toMillis(defaults.budgetPeriod), Duration.toMillis(Duration.days(1)))
+  })
+
+  it("take amounts in planck as bigints, decimal strings or options, beyond 2^53 exactly", () => {
+    const settings = Either.getOrThrow(make({
+      maxFeePerCheckpoint: 1_500_000_000n,
+      bucketBudget: "123456789012345678901234567890",
+      signerBudget: Option.some(7n),
+      minimumBalance: "0",
+      budgetPeriod: "1 hour"
+    }))
+    assert.deepStrictEqual(settings.maxFeePerCheckpoint, Option.some(1_500_000_000n))
+    assert.deepStrictEqual(settings.bucketBudget, Option.some(123456789012345678901234567890n))
+    assert.deepStrictEqual(settings.signerBudget, Option.some(7n))
+    assert.deepStrictEqual(settings.minimumBalance, Option.some(0n))
+    assert.strictEqual(Duration.toMillis(settings.budgetPeriod), 3_600_000)
+    assert.deepStrictEqual(Either.getOrThrow(make({ bucketBudget: Option.none() })).bucketBudget, Option.none())
+  })
+
+  it("refuse what is not a whole number of planck, a cap or budget of zero, and a zero period", () => {
+    assert.include(refusal({ maxFeePerCheckpoint: "1.5" }), "maxFeePerCheckpoint")
+    assert.include(refusal({ bucketBudget: "-3" }), "bucketBudget")
+    assert.include(refusal({ signerBudget: "ten" }), "signerBudget")
+    assert.include(refusal({ maxFeePerCheckpoint: 0n }), "maxFeePerCheckpoint")
+    assert.include(refusal({ bucketBudget: "0" }), "bucketBudget")
+    assert.include(refusal({ minimumBalance: -1n }), "minimumBalance")
+    assert.include(refusal({ minimumBalance: (1n << 128n).toString() }), "minimumBalance")
+    assert.include(refusal({ budgetPeriod: "0 seconds" }), "budgetPeriod")
+  })
+
+  it.effect("are read from configuration, and absent is no limit", () =>
+    Effect.gen(function*() {
+      const settings = Either.getOrThrow(
+        yield* fromEnv({
+          "CHECKPOINTER.MAX_FEE_PER_CHECKPOINT": "2000000000",
+          "CHECKPOINTER.BUCKET_BUDGET": "10000000000",
+          "CHECKPOINTER.BUDGET_PERIOD": "6 hours",
+          "CHECKPOINTER.MINIMUM_BALANCE": "1000000000000"
+        })
+      )
+      assert.deepStrictEqual(settings.maxFeePerCheckpoint, Option.some(2_000_000_000n))
+      assert.deepStrictEqual(settings.bucketBudget, Option.some(10_000_000_000n))
+      assert.deepStrictEqual(settings.signerBudget, Option.none())
+      assert.strictEqual(Duration.toMillis(settings.budgetPeriod), 6 * 3_600_000)
+      assert.deepStrictEqual(settings.minimumBalance, Option.some(1_000_000_000_000n))
+      const bad = yield* fromEnv({ "CHECKPOINTER.SIGNER_BUDGET": "lots" })
+      assert.isTrue(Either.isLeft(bad))
     }))
 })
