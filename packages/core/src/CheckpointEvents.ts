@@ -13,6 +13,7 @@ import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { CheckpointReceipt, OffchainChallenge } from "./ChainClient.js"
+import type { RefusalReason } from "./CheckpointResult.js"
 import type { AccountId, BucketId, H256 } from "./Domain.js"
 
 /**
@@ -35,13 +36,27 @@ export type CheckpointEvent = Data.TaggedEnum<{
    * outcome was unknown) and found on chain now, not paid for now.
    */
   CheckpointSubmitted: { readonly bucketId: BucketId; readonly receipt: CheckpointReceipt; readonly settled: boolean }
-  /** `willRetry`: a retry of this bucket is scheduled (by the loop); false when nothing will try again. */
-  CheckpointFailed: { readonly bucketId: BucketId; readonly reason: string; readonly willRetry: boolean }
+  /**
+   * `willRetry`: a retry of this bucket is scheduled (by the loop); false when nothing will try again.
+   * `refusal`: the submitter refused before signing anything (nothing paid), for this reason — among them
+   * the spend guardrails' `FeeAboveCap`, `BudgetExhausted` and `BalanceBelowMinimum` (which also pauses the
+   * loop: `LoopPaused`).
+   */
+  CheckpointFailed: {
+    readonly bucketId: BucketId
+    readonly reason: string
+    readonly willRetry: boolean
+    readonly refusal?: RefusalReason | undefined
+  }
   ProviderConflict: {
     readonly bucketId: BucketId
     readonly majorityRoot: H256
     readonly disagreeing: ReadonlyArray<{ readonly provider: AccountId; readonly conflict: string }>
   }
+  /**
+   * One bucket (after `maxConsecutiveFailures`), or the whole loop (`bucketId` undefined: by request, or
+   * because the signer's balance is below `minimumBalance`), is paused until `resume`.
+   */
   LoopPaused: { readonly bucketId: BucketId | undefined; readonly reason: string }
   LoopResumed: { readonly bucketId: BucketId | undefined }
   ProviderStatusChanged: { readonly provider: AccountId; readonly from: ProviderStatus; readonly to: ProviderStatus }

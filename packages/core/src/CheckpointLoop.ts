@@ -17,6 +17,13 @@
  * exactly when that retry is scheduled. After `maxConsecutiveFailures` the bucket pauses itself and a
  * `LoopPaused` event says so.
  *
+ * The spend guardrails' refusals (nothing paid): `FeeAboveCap` and `BudgetExhausted` are failures like any
+ * other — retried on the failure schedule (a retry costs a round of provider requests and a fee estimate,
+ * never a fee), and after `maxConsecutiveFailures` the bucket waits for `resume`: a guardrail that keeps
+ * tripping wants an operator. `BalanceBelowMinimum` pauses the whole loop at once (one loop has one chain
+ * client, so one signer: every bucket of it would be refused alike), with one `LoopPaused` whose
+ * `bucketId` is undefined; rounds in flight finish, and `resume` lifts it.
+ *
  * Commands act at once, even while rounds are in flight: `pause` and `stop` interrupt them (a journaled
  * submission resumes safely later; without a journal an interrupted broadcast is held as in doubt),
  * `resume` clears every failure streak (the anchor's resume did not, so an auto-paused loop paused again
@@ -41,7 +48,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { ChainClient } from "./ChainClient.js"
 import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
-import { CheckpointManager, failureReason } from "./CheckpointManager.js"
+import { CheckpointManager, failureReason, refusalOf } from "./CheckpointManager.js"
 import type { CheckpointResult } from "./CheckpointResult.js"
 import type { BucketId } from "./Domain.js"
 import { LoopState, LoopStore } from "./LoopStore.js"
@@ -293,6 +300,8 @@ export const make = (
       persistLock.withPermits(1),
       Effect.catchAll((error) => Effect.logWarning(`could not persist loop state: ${error.message}`))
     )
+    // Stopped (a signal, the scope closing) between two rounds' saves: what it knows now is saved too.
+    yield* Effect.addFinalizer(() => persist)
 
     const advanceDue = (state: BucketState, head: number | undefined, now: number): BucketState =>
       settings.interval._tag === "Blocks"
@@ -312,6 +321,8 @@ export const make = (
         ) as Effect.Effect<CheckpointResult>
         const done = yield* Clock.currentTimeMillis
         const success = result._tag === "Submitted" || result._tag === "AlreadyCheckpointed"
+        // The signer cannot pay: every bucket of this loop is held, not only this one.
+        const lowBalance = result._tag === "SubmissionRefused" && result.reason === "BalanceBelowMinimum"
         const delay = success ? Duration.zero : yield* failureBackoff(settings, before.failureStreak + 1)
         const after = yield* Ref.modify(states, (m): [BucketState, Map<BucketId, BucketState>] => {
           const state = m.get(bucketId) ?? before
@@ -332,7 +343,7 @@ export const make = (
             retryNotBeforeMillis: success ? undefined : done + Duration.toMillis(delay),
             // A bucket pauses itself after too many failures; a success (an explicit `submitNow`, a drive's
             // write) shows the cause is gone, and unpauses it.
-            paused: success ? false : state.paused || streak >= settings.maxConsecutiveFailures
+            paused: success ? false : state.paused || lowBalance || streak >= settings.maxConsecutiveFailures
           }
           return [next, m.set(bucketId, next)]
         })
@@ -340,7 +351,13 @@ export const make = (
           yield* FiberMap.remove(retries, bucketId)
         } else {
           const willRetry = !after.paused && (yield* Ref.get(running)) && !(yield* Ref.get(paused))
-          yield* publish(CheckpointEvent.CheckpointFailed({ bucketId, reason: failureReason(result), willRetry }))
+          yield* publish(CheckpointEvent.CheckpointFailed({
+            bucketId,
+            reason: failureReason(result),
+            willRetry,
+            refusal: refusalOf(result)
+          }))
+          if (lowBalance) yield* holdForBalance(result.detail)
           if (willRetry) yield* FiberMap.run(retries, bucketId, Effect.zipRight(Effect.sleep(delay), retry(bucketId)))
           if (after.paused && !before.paused && after.failureStreak >= settings.maxConsecutiveFailures) {
             yield* publish(CheckpointEvent.LoopPaused({
@@ -363,6 +380,27 @@ export const make = (
           exit._tag === "Success" ? Effect.void : modify(bucketId, (s) => ({ ...s, inFlight: false }))
         )
       )
+
+    /**
+     * The signer's balance is below the minimum: the whole loop pauses (its retry timers cancelled, every
+     * bucket marked paused), without interrupting the rounds in flight — this one among them. Announced
+     * once per pause; `resume` lifts it.
+     */
+    const holdForBalance = (detail: string) =>
+      Effect.gen(function*() {
+        const already = yield* Ref.getAndSet(paused, true)
+        yield* FiberMap.clear(retries)
+        yield* Ref.update(states, (m) => {
+          for (const [id, s] of m) m.set(id, { ...s, paused: true })
+          return m
+        })
+        if (!already) {
+          yield* publish(CheckpointEvent.LoopPaused({
+            bucketId: undefined,
+            reason: `BalanceBelowMinimum: ${detail}`
+          }))
+        }
+      })
 
     /** Starts a round in the loop's fiber map (never replacing one running), or asks it to run once more. */
     const start = (bucketId: BucketId) =>

@@ -23,7 +23,7 @@ import type { BucketInfo, BucketSnapshot, ChainReadError } from "./ChainClient.j
 import { ChainClient } from "./ChainClient.js"
 import { CheckpointConfig } from "./CheckpointConfig.js"
 import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
-import type { AlreadyCheckpointed, CheckpointError, CheckpointResult } from "./CheckpointResult.js"
+import type { AlreadyCheckpointed, CheckpointError, CheckpointResult, RefusalReason } from "./CheckpointResult.js"
 import { InsufficientConsensus, NoProviders, ProvidersUnreachable, Submitted } from "./CheckpointResult.js"
 import type { Collection } from "./CommitmentCollector.js"
 import { CommitmentCollector } from "./CommitmentCollector.js"
@@ -264,7 +264,12 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
       const submitCheckpoint = (bucketId: BucketId) =>
         attemptCheckpoint(bucketId).pipe(
           Effect.tapError((error) =>
-            publish(CheckpointEvent.CheckpointFailed({ bucketId, reason: failureReason(error), willRetry: false }))
+            publish(CheckpointEvent.CheckpointFailed({
+              bucketId,
+              reason: failureReason(error),
+              willRetry: false,
+              refusal: refusalOf(error)
+            }))
           )
         )
 
@@ -322,6 +327,15 @@ export const failureReason = (error: CheckpointError): string =>
     : error._tag === "SubmissionRefused" || error._tag === "JournalFailed"
     ? `${error._tag}: ${error.reason}`
     : error._tag
+
+/**
+ * The `refusal` of a `CheckpointFailed` event: why the submitter refused, when it did (nothing was paid).
+ *
+ * @since 0.1.0
+ * @category functions
+ */
+export const refusalOf = (error: CheckpointError): RefusalReason | undefined =>
+  error._tag === "SubmissionRefused" ? error.reason : undefined
 
 interface History {
   readonly lastAttempt: CheckpointStatus["lastAttempt"]

@@ -106,7 +106,11 @@ export class NoProviders extends Schema.TaggedError<NoProviders>()("NoProviders"
  * - `PreviousSubmissionInDoubt`: an earlier extrinsic for the bucket may still land;
  * - `NoSigner`, `NotBucketWriter`: no account, or one that is not a Writer or Admin of the bucket;
  * - `InsufficientSignatures`: too few signatures still valid for the bucket as it is now;
- * - `Unsupported`, `SigningFailed`: the runtime has no such call, or the signer could not sign.
+ * - `Unsupported`, `SigningFailed`: the runtime has no such call, or the signer could not sign;
+ * - the spend guardrails (`CheckpointConfig`), checked on the fee estimated before signing:
+ *   `FeeAboveCap` (above `maxFeePerCheckpoint`), `BudgetExhausted` (the bucket's or the signer's fees in
+ *   the last `budgetPeriod`, plus this one, would exceed `bucketBudget` or `signerBudget`),
+ *   `BalanceBelowMinimum` (the signer's free balance, less this fee, would fall below `minimumBalance`).
  *
  * @since 0.1.0
  * @category errors
@@ -120,7 +124,10 @@ export const RefusalReason = Schema.Literal(
   "NotBucketWriter",
   "InsufficientSignatures",
   "Unsupported",
-  "SigningFailed"
+  "SigningFailed",
+  "FeeAboveCap",
+  "BudgetExhausted",
+  "BalanceBelowMinimum"
 )
 
 /**

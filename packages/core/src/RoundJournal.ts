@@ -7,7 +7,8 @@
  *   is ever broadcast unjournaled (`JournalFailed { Unavailable }`);
  * - `settle` / `recordReceipt`: what became of an attempt (a failure is logged: the next start finds
  *   the outcome on chain again);
- * - `unresolved`, `reusable`: the reads recovery and the submitter need (`JournalFailed { Unreadable }`);
+ * - `unresolved`, `reusable`, `feesPaidSince`: the reads recovery and the submitter need
+ *   (`JournalFailed { Unreadable }`);
  * - `exclusive`: the bucket's lock, shared with every process using the same journal
  *   (`JournalFailed { Locked }`).
  *
@@ -23,8 +24,21 @@ import type { CheckpointReceipt, PreparedCheckpoint } from "./ChainClient.js"
 import { JournalFailed } from "./CheckpointResult.js"
 import * as CommitmentRelation from "./CommitmentRelation.js"
 import type { Decision } from "./Consensus.js"
-import type { BucketId } from "./Domain.js"
+import type { BucketId, H256 } from "./Domain.js"
 import * as Journal from "./ReceiptJournal.js"
+
+/**
+ * A fee a checkpoint of the bucket paid, as its receipt reports it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PaidFee {
+  readonly extrinsicHash: H256
+  readonly fee: bigint
+  /** When it was finalized (the receipt's `finalizedAtMillis`). */
+  readonly atMillis: number
+}
 
 /**
  * @since 0.1.0
@@ -56,6 +70,14 @@ export interface RoundJournalService {
     bucketId: BucketId,
     maxAge: Duration.Duration
   ) => Effect.Effect<Option.Option<Decision>, JournalFailed>
+  /**
+   * The fees paid by the bucket's journaled receipts finalized at or after `sinceMillis`, oldest first.
+   * Receipts that report no fee are not among them; nor are those past the journal's retention.
+   */
+  readonly feesPaidSince: (
+    bucketId: BucketId,
+    sinceMillis: number
+  ) => Effect.Effect<ReadonlyArray<PaidFee>, JournalFailed>
   /** Runs `effect` holding the bucket's lock, shared with every process using the same journal. */
   readonly exclusive: <A, E, R>(
     bucketId: BucketId,
@@ -161,6 +183,17 @@ function make(journal: Journal.ReceiptJournalService): RoundJournalService {
           stored.value.receipts.some((r) => CommitmentRelation.same(r.commitment, commitment))
         return handled ? Option.none<Decision>() : Option.some(last.decision)
       }),
+    feesPaidSince: (bucketId, sinceMillis) =>
+      Effect.map(readable(bucketId), (stored) =>
+        Option.match(stored, {
+          onNone: () => [],
+          onSome: (j) =>
+            j.receipts.flatMap((r) =>
+              r.fee !== undefined && r.finalizedAtMillis >= sinceMillis
+                ? [{ extrinsicHash: r.extrinsicHash, fee: r.fee, atMillis: r.finalizedAtMillis }]
+                : []
+            )
+        })),
     exclusive: (bucketId, effect) =>
       journal.withLock(bucketId, effect).pipe(
         Effect.catchIf(

@@ -13,7 +13,16 @@
  * - no signer, or a signer that is not a bucket Writer or Admin: refused;
  * - every signature is verified again against the provider's current on-chain key (keys may have
  *   changed since discovery cached them) and only current primaries' signatures are kept; if fewer than
- *   `max(ceil(total · pct / 100), min_providers)` of the fresh bucket remain: refused.
+ *   `max(ceil(total · pct / 100), min_providers)` of the fresh bucket remain: refused;
+ * - the spend guardrails, when any is set (`CheckpointConfig`; all off by default, and then no fee is
+ *   even estimated): the chain quotes the fee of the extrinsic as it would be signed, and it is refused
+ *   when that fee is above `maxFeePerCheckpoint` (`FeeAboveCap`), when the fees of the bucket, or of the
+ *   signer across its buckets, in the last `budgetPeriod` plus this one would exceed `bucketBudget` or
+ *   `signerBudget` (`BudgetExhausted`), or when the signer's free balance less this fee would fall below
+ *   `minimumBalance` (`BalanceBelowMinimum`). The budgets count the fees of the bucket's journaled
+ *   receipts and, in memory, of every submission this process made (see `internal/spending`); this
+ *   submission's estimate is reserved against them before signing, so concurrent buckets cannot overrun
+ *   the signer's budget together.
  *
  * Then it prepares the signed extrinsic, records it in the `ReceiptJournal` before broadcasting it, waits
  * for finality within `submissionTimeout`, checks that the `BucketCheckpointed` event is for this bucket
@@ -28,7 +37,9 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -38,6 +49,7 @@ import * as Schedule from "effect/Schedule"
 import type {
   BucketInfo,
   ChainReadError,
+  ChainWriteError,
   CheckpointReceipt,
   CheckpointSignature,
   PreparedCheckpoint
@@ -57,9 +69,10 @@ import { encodeCommitmentPayload } from "./CommitmentPayload.js"
 import * as CommitmentRelation from "./CommitmentRelation.js"
 import type { Decision } from "./Consensus.js"
 import { publicKeyOfAccount } from "./Domain.js"
-import type { BucketId, Commitment } from "./Domain.js"
+import type { AccountId, BucketId, Commitment } from "./Domain.js"
 import { bounded } from "./internal/chainRead.js"
 import * as KeyedLock from "./internal/keyedLock.js"
+import * as Spending from "./internal/spending.js"
 import * as Metrics from "./Metrics.js"
 import { RoundJournal } from "./RoundJournal.js"
 import { SignatureVerifier } from "./SignatureVerifier.js"
@@ -104,6 +117,28 @@ const refused = (bucketId: BucketId, reason: RefusalReason, detail: string) =>
 /** A failure to prepare that the port does not promise (nothing was sent). */
 const unexpected = (bucketId: BucketId, error: { readonly _tag: string; readonly message: string }) =>
   new TransactionFailed({ bucketId, error: error._tag, module: Option.none(), detail: error.message, paid: false })
+
+/** A failure to estimate or prepare an extrinsic (nothing was sent): a refusal where the port says why. */
+const notPrepared = (bucketId: BucketId) => (error: ChainWriteError): Effect.Effect<never, SubmitError> => {
+  if (error._tag !== "SubmissionFailed") {
+    return Effect.fail(error._tag === "ChainUnavailable" ? error : unexpected(bucketId, error))
+  }
+  switch (error.stage) {
+    case "NoSigner":
+    case "Unsupported":
+      return Effect.fail(refused(bucketId, error.stage, error.detail))
+    case "Signing":
+      return Effect.fail(refused(bucketId, "SigningFailed", error.detail))
+    default:
+      return Effect.fail(unexpected(bucketId, error))
+  }
+}
+
+/** What the spend guardrails let through: the estimated fee, and its reservation against the budgets. */
+interface Spend {
+  readonly estimate: bigint
+  readonly reservation: Spending.Reservation | undefined
+}
 
 /**
  * The submitter.
@@ -151,6 +186,66 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
           })
 
         const journal = yield* RoundJournal
+        const ledger = yield* Spending.make
+        const { maxFeePerCheckpoint, minimumBalance } = settings
+        const budgeted = Option.isSome(settings.bucketBudget) || Option.isSome(settings.signerBudget)
+        const guarded = budgeted || Option.isSome(maxFeePerCheckpoint) || Option.isSome(minimumBalance)
+
+        /**
+         * The spend guardrails, before anything is signed: the fee as the chain quotes it against the cap,
+         * the budgets (reserving it), and the signer's balance. `undefined` when none is set.
+         */
+        const guardSpend = (bucketId: BucketId, submission: CheckpointSubmission, signer: AccountId) =>
+          Effect.gen(function*() {
+            if (!guarded) return undefined
+            const estimate = yield* read("estimateFee", chain.estimateFee(submission)).pipe(
+              Effect.catchAll(notPrepared(bucketId))
+            )
+            if (Option.isSome(maxFeePerCheckpoint) && estimate > maxFeePerCheckpoint.value) {
+              return yield* refused(
+                bucketId,
+                "FeeAboveCap",
+                `the checkpoint's fee is estimated at ${estimate} planck, above the cap of ${maxFeePerCheckpoint.value}`
+              )
+            }
+            let reservation: Spending.Reservation | undefined
+            if (budgeted) {
+              const now = yield* Clock.currentTimeMillis
+              const sinceMillis = now - Duration.toMillis(settings.budgetPeriod)
+              yield* ledger.learn(bucketId, yield* journal.feesPaidSince(bucketId, sinceMillis))
+              const reserved = yield* ledger.reserve(bucketId, estimate, now, {
+                bucket: Option.getOrUndefined(settings.bucketBudget),
+                signer: Option.getOrUndefined(settings.signerBudget),
+                sinceMillis
+              })
+              if (Either.isLeft(reserved)) {
+                const { budget, scope, spent } = reserved.left
+                const payer = scope === "bucket" ? `bucket ${bucketId}` : `the signer ${signer}, across its buckets,`
+                return yield* refused(
+                  bucketId,
+                  "BudgetExhausted",
+                  `${payer} paid ${spent} planck in fees in the last ${Duration.format(settings.budgetPeriod)}; ` +
+                    `with this checkpoint's estimated ${estimate} that is over the ${scope}'s budget of ${budget}`
+                )
+              }
+              reservation = reserved.right
+            }
+            if (Option.isSome(minimumBalance)) {
+              const free = yield* read("freeBalance", chain.freeBalance(signer)).pipe(
+                Effect.onError(() => reservation === undefined ? Effect.void : ledger.release(reservation))
+              )
+              if (free - estimate < minimumBalance.value) {
+                if (reservation !== undefined) yield* ledger.release(reservation)
+                return yield* refused(
+                  bucketId,
+                  "BalanceBelowMinimum",
+                  `the signer ${signer} holds ${free} planck free; paying the estimated ${estimate} would leave it ` +
+                    `below the minimum of ${minimumBalance.value}`
+                )
+              }
+            }
+            return { estimate, reservation } satisfies Spend
+          })
 
         const broadcast = (prepared: PreparedCheckpoint) => {
           const bucketId = prepared.submission.bucketId
@@ -233,7 +328,12 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             const settle = (status: "InDoubt" | "Failed", detail: string) => journal.settle(prepared, status, detail)
             const included = (receipt: CheckpointReceipt) =>
               Effect.as(journal.recordReceipt(prepared, receipt), { _tag: "Included", receipt } as Settled)
-            const dead = (detail: string) => Effect.as(settle("Failed", detail), { _tag: "Dead" } as Settled)
+            // Never included: whatever this process reserved for it was not paid.
+            const dead = (detail: string) =>
+              Effect.as(
+                Effect.zipRight(settle("Failed", detail), ledger.release(prepared.extrinsicHash)),
+                { _tag: "Dead" } as Settled
+              )
             const pending = (detail: string) =>
               Effect.as(settle("InDoubt", detail), { _tag: "Pending", prepared } as Settled)
             // Read before searching, so that an extrinsic included meanwhile is found by the search.
@@ -400,26 +500,26 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               )
             }
 
-            const prepared = yield* chain.prepareCheckpoint(
-              new CheckpointSubmission({ bucketId, commitment, signatures: valid }, true)
-            ).pipe(
-              Effect.catchAll((error): Effect.Effect<never, SubmitError> => {
-                if (error._tag !== "SubmissionFailed") {
-                  return Effect.fail(error._tag === "ChainUnavailable" ? error : unexpected(bucketId, error))
-                }
-                switch (error.stage) {
-                  case "NoSigner":
-                  case "Unsupported":
-                    return Effect.fail(refused(bucketId, error.stage, error.detail))
-                  case "Signing":
-                    return Effect.fail(refused(bucketId, "SigningFailed", error.detail))
-                  default:
-                    return Effect.fail(unexpected(bucketId, error))
-                }
-              })
+            const submission = new CheckpointSubmission({ bucketId, commitment, signatures: valid }, true)
+            const spend = yield* guardSpend(bucketId, submission, chain.signer.value)
+            const reservation = spend?.reservation
+            const unpaid = (key: Spending.Reservation | undefined) =>
+              key === undefined ? Effect.void : ledger.release(key)
+
+            const prepared = yield* chain.prepareCheckpoint(submission).pipe(
+              Effect.catchAll(notPrepared(bucketId)),
+              Effect.onError(() => unpaid(reservation))
             )
-            yield* journal.recordPrepared(prepared)
-            const receipt = yield* broadcast(prepared)
+            const charged = reservation === undefined ? undefined : prepared.extrinsicHash
+            if (reservation !== undefined) yield* ledger.bind(reservation, prepared.extrinsicHash)
+            yield* journal.recordPrepared(prepared).pipe(Effect.onError(() => unpaid(charged)))
+            const receipt = yield* broadcast(prepared).pipe(
+              Effect.tap((landed) => charged === undefined ? Effect.void : ledger.paid(charged, landed)),
+              // Paid (rejected at dispatch) or maybe paid (it may still land): the estimate stays charged.
+              Effect.tapError((error) =>
+                error._tag === "TransactionFailed" && !error.paid ? unpaid(charged) : Effect.void
+              )
+            )
             if (receipt.event.bucketId !== bucketId || !sameCommitment(receipt.event.commitment, commitment)) {
               return yield* new TransactionFailed({
                 bucketId,

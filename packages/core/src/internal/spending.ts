@@ -1,0 +1,113 @@
+/**
+ * What the signer spent on checkpoints lately, for the budgets of the spend guardrails: a ledger held in
+ * memory for the process, one entry per extrinsic, each kept for one budget period.
+ *
+ * It learns of fees two ways. From a bucket's journaled receipts (what this process or an earlier one was
+ * told a checkpoint paid), merged before each check of that bucket. And from this process's own
+ * submissions: the estimated fee is reserved when the budgets are checked — before signing, in one atomic
+ * step, so that two buckets paying at once cannot both slip under the signer's budget — and corrected by
+ * the outcome: the receipt's fee once it lands, nothing if the extrinsic was never sent or never included,
+ * the estimate kept while it may still land or when it was paid without a receipt (rejected at dispatch).
+ *
+ * So the signer's budget counts every bucket this process has submitted for or checked since it
+ * started, and, after a restart, the journaled receipts of each bucket from its first check on.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Ref from "effect/Ref"
+import type { CheckpointReceipt } from "../ChainClient.js"
+import type { BucketId, H256 } from "../Domain.js"
+import type { PaidFee } from "../RoundJournal.js"
+
+interface Charge {
+  readonly bucketId: BucketId
+  readonly fee: bigint
+  readonly atMillis: number
+}
+
+/** The budget a checkpoint would exceed, and what was spent against it. */
+export interface Exceeded {
+  readonly scope: "bucket" | "signer"
+  readonly spent: bigint
+  readonly budget: bigint
+}
+
+/** The budgets to check, in planck, over the window since `sinceMillis`. */
+export interface Budgets {
+  readonly bucket: bigint | undefined
+  readonly signer: bigint | undefined
+  readonly sinceMillis: number
+}
+
+/** A reservation: the key of a ledger entry (the extrinsic's hash once it is signed). */
+export type Reservation = string
+
+/** The ledger of one submitter. */
+export type Ledger = Effect.Effect.Success<typeof make>
+
+/** An empty ledger (a new map per ledger: it is changed in place). */
+export const make = Effect.map(Effect.suspend(() => Ref.make(new Map<string, Charge>())), (ledger) => {
+  let reservations = 0
+  // Entries are changed in place inside Ref.update/modify (synchronous, so atomic between fibers).
+  const forget = (charges: Map<string, Charge>, sinceMillis: number) => {
+    for (const [key, charge] of charges) if (charge.atMillis < sinceMillis) charges.delete(key)
+  }
+
+  /** Merges a bucket's journaled fees (a receipt's fee replaces the estimate reserved for its extrinsic). */
+  const learn = (bucketId: BucketId, fees: ReadonlyArray<PaidFee>) =>
+    Ref.update(ledger, (charges) => {
+      for (const paid of fees) charges.set(paid.extrinsicHash, { bucketId, fee: paid.fee, atMillis: paid.atMillis })
+      return charges
+    })
+
+  /** Reserves `estimate` for the bucket if neither budget would be exceeded; otherwise says which one. */
+  const reserve = (bucketId: BucketId, estimate: bigint, nowMillis: number, budgets: Budgets) =>
+    Ref.modify(ledger, (charges): [Either.Either<Reservation, Exceeded>, Map<string, Charge>] => {
+      forget(charges, budgets.sinceMillis)
+      let bucketSpent = 0n
+      let signerSpent = 0n
+      for (const charge of charges.values()) {
+        signerSpent += charge.fee
+        if (charge.bucketId === bucketId) bucketSpent += charge.fee
+      }
+      if (budgets.bucket !== undefined && bucketSpent + estimate > budgets.bucket) {
+        return [Either.left({ scope: "bucket", spent: bucketSpent, budget: budgets.bucket }), charges]
+      }
+      if (budgets.signer !== undefined && signerSpent + estimate > budgets.signer) {
+        return [Either.left({ scope: "signer", spent: signerSpent, budget: budgets.signer }), charges]
+      }
+      const reservation = `reserved:${++reservations}`
+      charges.set(reservation, { bucketId, fee: estimate, atMillis: nowMillis })
+      return [Either.right(reservation), charges]
+    })
+
+  /** The reservation now belongs to a signed extrinsic: its entry is found by the extrinsic's hash. */
+  const bind = (reservation: Reservation, extrinsicHash: H256) =>
+    Ref.update(ledger, (charges) => {
+      const charge = charges.get(reservation)
+      if (charge !== undefined) {
+        charges.delete(reservation)
+        charges.set(extrinsicHash, charge)
+      }
+      return charges
+    })
+
+  /** Nothing was paid for it: the entry is dropped. */
+  const release = (key: Reservation) => Ref.update(ledger, (charges) => (charges.delete(key), charges))
+
+  /** It landed: the receipt's fee (the estimate where the chain reports none) replaces the reservation. */
+  const paid = (key: Reservation, receipt: CheckpointReceipt) =>
+    Ref.update(ledger, (charges) => {
+      const reserved = charges.get(key)
+      charges.delete(key)
+      const fee = receipt.fee ?? reserved?.fee
+      if (fee !== undefined) {
+        charges.set(receipt.extrinsicHash, { bucketId: receipt.bucketId, fee, atMillis: receipt.finalizedAtMillis })
+      }
+      return charges
+    })
+
+  return { learn, reserve, bind, release, paid }
+})
