@@ -18,6 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as SubscriptionRef from "effect/SubscriptionRef"
+import { config as rxjsConfig } from "rxjs"
 
 /**
  * The connection could not be established (bad endpoint, no node, metadata not loadable in time).
@@ -83,6 +84,26 @@ const describeError = (error: unknown): string => {
 }
 
 /**
+ * `@polkadot/api` runs subscriptions of its own on rxjs (runtime version, block registries); when one of
+ * them fails with nobody subscribed to its error — a request to a node slower than the request timeout —
+ * rxjs rethrows the error on a timer, which ends a Node process with an uncaught exception. Those errors
+ * are the api's own, already seen by the caller that asked (as a failed read): they are dropped (printed
+ * on stderr with polkadot's `DEBUG` switch). Set once per process, and only if nobody else set a handler.
+ */
+const keepInternalErrorsFromCrashing = () => {
+  if (rxjsConfig.onUnhandledError === null) {
+    rxjsConfig.onUnhandledError = (error: unknown) => {
+      // Shown only with polkadot's own debug switch (`DEBUG=*`): stdout may be a program's JSON.
+      const debug = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.DEBUG
+      if (debug !== undefined && debug !== "") {
+        // eslint-disable-next-line no-console
+        console.error(`@polkadot/api internal error (not fatal): ${describeError(error)}`)
+      }
+    }
+  }
+}
+
+/**
  * Connects, waits until the api is ready (bounded), and disconnects when the scope closes.
  *
  * @since 0.1.0
@@ -94,6 +115,7 @@ export const make = (options: ConnectOptions): Effect.Effect<PolkadotApiService,
       return yield* new ConnectionFailed({ endpoints: [], detail: "no endpoint configured" })
     }
     yield* Effect.promise(() => cryptoWaitReady())
+    keepInternalErrorsFromCrashing()
     const connected = yield* SubscriptionRef.make(false)
     const connection = yield* SubscriptionRef.make(0)
     const provider = new WsProvider(
