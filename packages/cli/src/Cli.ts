@@ -8,6 +8,7 @@
  */
 import {
   ChainClient,
+  CheckpointConfig,
   CheckpointEvents,
   CheckpointLoop,
   CheckpointManager,
@@ -136,6 +137,10 @@ const withLive = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   options: { readonly journal?: "memory" | "settings" } = {}
 ) => Effect.zipRight(checkReachable(settings.chain), Effect.provide(effect, liveLayer(settings, options)))
+
+/** The minimum balance the settings keep, if any. */
+const minimumBalanceOf = (settings: Settings): Option.Option<bigint> =>
+  Option.flatten(Option.fromNullable(settings.tuned.round.minimumBalance as Option.Option<bigint> | undefined))
 
 /** A command that submits needs a signer: said before connecting to anything. */
 const requireSigner = (settings: Settings, command: string) =>
@@ -294,8 +299,11 @@ const runCommand = Command.make(
         settings,
         Effect.scoped(Effect.gen(function*() {
           // A signer that cannot submit to a bucket is a configuration problem, found before any round.
-          yield* preflightSigner(settings.buckets.map(bucketId))
           const units = yield* chainUnits
+          yield* preflightSigner(settings.buckets.map(bucketId), {
+            minimumBalance: minimumBalanceOf(settings),
+            format: units.format
+          })
           const bus = yield* CheckpointEvents.CheckpointEvents
           const events = yield* bus.subscribe
           yield* events.pipe(
@@ -438,7 +446,10 @@ const submitCommand = Command.make("submit", {
           if (verdict.exitCode !== 0) process.exitCode = verdict.exitCode
           return
         }
-        yield* preflightSigner([bucketId(o.bucket)])
+        yield* preflightSigner([bucketId(o.bucket)], {
+          minimumBalance: minimumBalanceOf(settings),
+          format: units.format
+        })
         const result = yield* withProgress(
           out,
           `checkpointing bucket ${o.bucket}`,
@@ -577,6 +588,33 @@ const statusCommand = Command.make(
           const history = new Map(
             Option.match(recorded, { onNone: () => [], onSome: (r) => r.health.map((h) => [h.provider, h] as const) })
           )
+          const round = yield* CheckpointConfig.CheckpointConfig
+          const periodStart = now - Duration.toMillis(round.budgetPeriod)
+          // The signer's balance against the minimum the settings keep (given a signer).
+          if (Option.isSome(client.signer)) {
+            const balance = yield* client.freeBalance(client.signer.value)
+            const below = Option.isSome(round.minimumBalance) && balance < round.minimumBalance.value
+            yield* emit(
+              out,
+              () =>
+                `signer ${client.signer.pipe(Option.getOrThrow)}: balance ${
+                  below ? red(out, units.format(balance)) : units.format(balance)
+                }${
+                  Option.match(round.minimumBalance, {
+                    onNone: () => "",
+                    onSome: (min) => `, minimum ${units.format(min)}${below ? red(out, " (below: run pauses)") : ""}`
+                  })
+                }`,
+              {
+                type: "Signer",
+                account: client.signer.value,
+                balance: units.format(balance),
+                balancePlanck: balance,
+                minimumBalance: Option.match(round.minimumBalance, { onNone: () => null, onSome: units.format }),
+                belowMinimum: below
+              }
+            )
+          }
           yield* Effect.forEach(settings.buckets, (n) =>
             Effect.gen(function*() {
               const info = yield* client.bucket(bucketId(n))
@@ -586,6 +624,17 @@ const statusCommand = Command.make(
                   Effect.orElseSucceed(() => Option.none<ReceiptJournal.BucketJournal>())
                 )
               const lastReceipt = Option.flatMap(stored, (j) => Option.fromNullable(j.receipts[j.receipts.length - 1]))
+              // Fees this bucket paid in the budget's window, from the journal's receipts.
+              const recent = Option.match(stored, {
+                onNone: () => [],
+                onSome: (j) => j.receipts.filter((r) => r.fee !== undefined && r.finalizedAtMillis >= periodStart)
+              })
+              const spent = recent.reduce((sum, r) => sum + (r.fee ?? 0n), 0n)
+              const spendText = `fees in the last ${Duration.format(round.budgetPeriod)}: ${
+                units.format(spent)
+              } (${recent.length} checkpoint${recent.length === 1 ? "" : "s"})${
+                Option.match(round.bucketBudget, { onNone: () => "", onSome: (b) => ` of a ${units.format(b)} budget` })
+              }`
               const inDoubt = Option.flatMap(stored, (j) => j.unresolved)
               // The providers asked now, judged exactly as `collect` judges them (nothing is sent).
               const report = yield* withProgress(
@@ -645,6 +694,7 @@ const statusCommand = Command.make(
                           onSome: (a) => `; ${yellow(out, `in doubt: ${a.prepared.extrinsicHash}`)}`
                         })
                   }`,
+                  `  spend: ${settings.journal._tag === "Off" ? dim(out, "unknown (no journal)") : spendText}`,
                   `  dirty: ${
                     Option.match(dirty, {
                       onNone: () =>
@@ -688,6 +738,15 @@ const statusCommand = Command.make(
                   onSome: (r) => ({ ...encodeReceipt(r), fee: r.fee === undefined ? null : units.format(r.fee) })
                 }),
                 inDoubt: Option.match(inDoubt, { onNone: () => null, onSome: (a) => a.prepared.extrinsicHash }),
+                spend: settings.journal._tag === "Off"
+                  ? null
+                  : {
+                    periodMillis: Duration.toMillis(round.budgetPeriod),
+                    fees: units.format(spent),
+                    feesPlanck: spent,
+                    checkpoints: recent.length,
+                    budget: Option.match(round.bucketBudget, { onNone: () => null, onSome: units.format })
+                  },
                 dirty: Option.getOrNull(dirty),
                 health: healthRows.filter((r) => r.recorded),
                 decision: Option.match(report, { onNone: () => null, onSome: (r) => encodeDecision(r.decision) })
@@ -718,6 +777,10 @@ const ROOT_DESCRIPTION = HelpDoc.blocks([
     ),
     row("5", "the chain could not be reached or read"),
     row("6", "submit interrupted after sending: outcome not known yet (rerun with the same journal)"),
+    row(
+      "7",
+      "a spend guardrail refused it: fee above maxFeePerCheckpoint, budget exhausted, balance below minimumBalance"
+    ),
     row("130", "interrupted before anything was sent"),
     row("1", "anything else (a bug: please report it)")
   ]),
@@ -847,6 +910,15 @@ export const run = Command.run(root, { name: "checkpointer", version: "0.1.0" })
 export const EXIT_OUTCOME_UNKNOWN = 6
 
 /**
+ * Exit code of a checkpoint refused by a spend guardrail (fee above the cap, budget exhausted, balance
+ * below the minimum): nothing was signed or paid.
+ *
+ * @since 0.1.0
+ * @category entry
+ */
+export const EXIT_SPEND_LIMIT = 7
+
+/**
  * Exit code of a command stopped by a signal before it sent anything (128 + SIGINT's number).
  *
  * @since 0.1.0
@@ -889,12 +961,17 @@ export const exitCode = (error: { readonly _tag: string; readonly reason?: unkno
     case "BucketNotFound":
     case "JournalFailed":
       return 2
+    case "SpendLimit":
+      return EXIT_SPEND_LIMIT
     case "SubmissionRefused":
-      // Nothing was sent: a signer that cannot submit is configuration; too few signatures is consensus.
+      // Nothing was sent: a signer that cannot submit is configuration; too few signatures is consensus;
+      // a spend guardrail has its own code.
       return error.reason === "NoSigner" || error.reason === "NotBucketWriter"
         ? 2
         : error.reason === "NoConsensus" || error.reason === "InsufficientSignatures"
         ? 3
+        : error.reason === "FeeAboveCap" || error.reason === "BudgetExhausted" || error.reason === "BalanceBelowMinimum"
+        ? EXIT_SPEND_LIMIT
         : 4
     case "InsufficientConsensus":
     case "ProvidersUnreachable":

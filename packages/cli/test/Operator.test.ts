@@ -255,4 +255,42 @@ describe("against a live chain", () => {
       }),
     180_000
   )
+
+  it.scopedLive(
+    "spend guardrails: a fee above the cap exits 7 with nothing sent; a balance below the minimum is refused before any provider is asked; status shows balance and fees",
+    () =>
+      Effect.gen(function*() {
+        const { chain, simulators, write } = yield* world("interval")
+        const journal = tempDir("spend-journal")
+        const env = { CHECKPOINTER_JOURNAL_DIR: journal }
+        yield* write(4)
+        const base = ["--chain", chain.url, "--bucket", "0", "--suri", "//Alice"]
+
+        const capped = yield* run(["submit", ...base, "--set", "maxFeePerCheckpoint=1"], env)
+        expect(capped.exit, capped.stderr).toBe(7)
+        expect(lines(capped.stderr).at(-1)).toMatch(/^checkpointer: .*FeeAboveCap/)
+        expect(chain.eventsNamed("StorageProvider", "BucketCheckpointed")).toHaveLength(0)
+
+        const asked = yield* simulators[0]!.requests
+        const poor = yield* run(["run", ...base, "--set", `minimumBalance=${10n ** 30n}`], env)
+        expect(poor.exit, poor.stderr).toBe(7)
+        expect(lines(poor.stderr)).toEqual([
+          expect.stringMatching(
+            /^checkpointer: balance: 5Grw\S+ has [\d.]+ UNIT, below minimumBalance 1000000000000000000 UNIT/
+          )
+        ])
+        expect(yield* simulators[0]!.requests).toBe(asked)
+
+        const paid = yield* run(["submit", ...base, "--json"], env)
+        expect(paid.exit, paid.stderr).toBe(0)
+        const fee = jsonLines(paid.stdout)[0]!.fee as string
+        const status = yield* run(["status", ...base, "--json"], env)
+        expect(status.exit, status.stderr).toBe(0)
+        const [signer, bucket] = jsonLines(status.stdout)
+        expect(signer).toMatchObject({ type: "Signer", account: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY" })
+        expect(signer!.balance).toMatch(/^\d+(\.\d+)? UNIT$/)
+        expect(bucket!.spend).toMatchObject({ fees: fee, checkpoints: 1 })
+      }),
+    180_000
+  )
 })

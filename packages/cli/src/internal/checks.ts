@@ -9,6 +9,9 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 
+/** The signer cannot pay: no funds, or a balance below `minimumBalance`. Exit code 7. */
+export class SpendLimit extends Data.TaggedError("SpendLimit")<{ readonly message: string }> {}
+
 /** The signer cannot submit checkpoints to a bucket (none, or not a Writer or Admin). Exit code 2. */
 export class SignerCannotSubmit extends Data.TaggedError("SignerCannotSubmit")<{ readonly message: string }> {}
 
@@ -16,7 +19,10 @@ export class SignerCannotSubmit extends Data.TaggedError("SignerCannotSubmit")<{
  * Checks, from the chain, that the configured signer is a Writer or Admin of every bucket: a signer that
  * cannot submit is found before any provider is asked, not after a full round.
  */
-export const preflightSigner = (buckets: ReadonlyArray<Domain.BucketId>) =>
+export const preflightSigner = (
+  buckets: ReadonlyArray<Domain.BucketId>,
+  spend: { readonly minimumBalance: Option.Option<bigint>; readonly format: (planck: bigint) => string }
+) =>
   Effect.gen(function*() {
     const chain = yield* ChainClient.ChainClient
     if (Option.isNone(chain.signer)) {
@@ -33,6 +39,18 @@ export const preflightSigner = (buckets: ReadonlyArray<Domain.BucketId>) =>
           } of bucket ${bucketId}; checkpoints need a Writer or Admin`
         })
       }
+    }
+    // Enough to pay: some funds at all, and no less than the minimum balance the settings keep.
+    const balance = yield* chain.freeBalance(signer)
+    if (Option.isSome(spend.minimumBalance) && balance < spend.minimumBalance.value) {
+      return yield* new SpendLimit({
+        message: `balance: ${signer} has ${spend.format(balance)}, below minimumBalance ${
+          spend.format(spend.minimumBalance.value)
+        }; nothing is sent until it is funded`
+      })
+    }
+    if (balance === 0n) {
+      return yield* new SpendLimit({ message: `balance: ${signer} has no funds to pay a fee` })
     }
   })
 

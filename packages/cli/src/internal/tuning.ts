@@ -15,7 +15,7 @@ import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 
-type Kind = "duration" | "int" | "boolean" | "rate" | "endpoints" | "durationOrOff"
+type Kind = "duration" | "int" | "boolean" | "rate" | "endpoints" | "durationOrOff" | "amount"
 
 interface Spec {
   readonly key: string
@@ -63,6 +63,16 @@ export const SPECS: ReadonlyArray<Spec> = [
     "provider URLs given by hand (comma-separated)",
     "CHECKPOINTER_PROVIDER_ENDPOINTS"
   ),
+  spec(
+    "round",
+    "maxFeePerCheckpoint",
+    "amount",
+    "refuse a checkpoint whose quoted fee is higher (planck; none: no cap)"
+  ),
+  spec("round", "bucketBudget", "amount", "at most this much in fees per bucket per budgetPeriod (planck)"),
+  spec("round", "signerBudget", "amount", "at most this much in fees for all buckets per budgetPeriod (planck)"),
+  spec("round", "budgetPeriod", "duration", "the sliding window the budgets count fees over"),
+  spec("round", "minimumBalance", "amount", "never let the signer's free balance fall below this (planck); run pauses"),
   spec("loop", "maxConsecutiveFailures", "int", "failures of one bucket before the loop pauses"),
   spec("loop", "failureRetryDelay", "duration", "first retry after a failed round (doubles)"),
   spec("loop", "failureRetryMaxDelay", "duration", "longest retry delay after failures"),
@@ -128,6 +138,14 @@ const parse = (s: Spec, raw: unknown): Either.Either<unknown, string> => {
       if (text === "false" || text === "0" || text === "no") return Either.right(false)
       return Either.left(`expected true or false, got ${JSON.stringify(raw)}`)
     }
+    case "amount": {
+      // Planck, as digits (or a JSON number that is a safe integer); "none" or false for no limit.
+      if (raw === false || text === "none" || text === "off") return Either.right(Option.none())
+      const digits = typeof raw === "number" && Number.isSafeInteger(raw) ? String(raw) : text
+      return digits !== undefined && /^\d+$/.test(digits)
+        ? Either.right(Option.some(BigInt(digits)))
+        : Either.left(`expected an amount in planck (digits), or none, got ${JSON.stringify(raw)}`)
+    }
     case "endpoints": {
       const list = Array.isArray(raw) ? raw : text !== undefined ? text.split(",") : undefined
       if (list === undefined || !list.every((u) => typeof u === "string")) {
@@ -142,7 +160,7 @@ const show = (value: unknown): string =>
   Duration.isDuration(value)
     ? Duration.format(value)
     : Option.isOption(value)
-    ? Option.match(value, { onNone: () => "off", onSome: show })
+    ? Option.match(value, { onNone: () => "none", onSome: show })
     : Array.isArray(value)
     ? value.length === 0 ? "(none)" : value.join(", ")
     : String(value)
