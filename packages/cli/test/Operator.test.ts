@@ -76,7 +76,7 @@ describe("the command line is checked before anything starts", () => {
           file,
           JSON.stringify({
             chain: "ws://127.0.0.1:9944",
-            buckets: [7],
+            buckets: [7, { id: 8, threshold: 90, maxFeePerCheckpoint: "5000000000" }],
             settings: { roundDeadline: "90 seconds", graceWindow: "3 seconds", concurrency: 8 }
           })
         )
@@ -108,7 +108,10 @@ describe("the command line is checked before anything starts", () => {
           source: "--suri"
         })
         expect(checked.stdout).not.toContain("//Alice")
-        expect(record!.buckets).toEqual([7])
+        expect(record!.buckets).toEqual([7, 8])
+        // A bucket's own settings, beside the process's.
+        expect(settings.get("bucket 8: consensusThreshold")).toMatchObject({ value: "90", source: "config file" })
+        expect(settings.get("bucket 8: maxFeePerCheckpoint")).toMatchObject({ value: "5000000000" })
 
         // One validation, the library's: retries that cannot fit in the deadline are refused, by name.
         const invalid = yield* run(["config", "check", file, "--set", "roundDeadline=5s"])
@@ -136,6 +139,14 @@ describe("against a live chain", () => {
         })
         expect(collected.exit, collected.stderr).toBe(0)
         expect(collected.stdout).toMatch(/required max\(ceil\(3 × 90%\), min_providers 2\) = 3/)
+        // A bucket's own threshold from the config file wins over the process's.
+        const file = join(tempDir("per-bucket"), "checkpointer.json")
+        writeFileSync(file, JSON.stringify({ buckets: [{ id: 0, threshold: 67 }] }))
+        const own = yield* run(["collect", "--chain", chain.url, "--bucket", "0", "--config", file], {
+          CHECKPOINTER_CONSENSUS_THRESHOLD: "90"
+        })
+        expect(own.exit, own.stderr).toBe(0)
+        expect(own.stdout).toMatch(/required max\(ceil\(3 × 67%\), min_providers 2\) = 3/)
 
         const asked = yield* simulators[0]!.requests
         const outsider = yield* run(["submit", "--chain", chain.url, "--bucket", "0", "--suri", "//Ferdie"])

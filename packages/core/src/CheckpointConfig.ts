@@ -27,6 +27,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type { BucketId } from "./Domain.js"
 import { Endpoint } from "./Domain.js"
 
 /**
@@ -89,6 +90,40 @@ export interface CheckpointSettings {
    * (`BalanceBelowMinimum`); the loop then pauses the signer's buckets until `resume`.
    */
   readonly minimumBalance: Option.Option<bigint>
+  /** Settings that differ for some buckets (see `forBucket`); every other bucket has the settings above. */
+  readonly perBucket: ReadonlyArray<BucketOverride>
+}
+
+/**
+ * What may differ for one bucket: its threshold, its fee cap and its budget. Absent fields are the
+ * process's settings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BucketOverride {
+  readonly bucketId: BucketId
+  readonly consensusThreshold?: number | undefined
+  readonly maxFeePerCheckpoint?: Option.Option<bigint> | undefined
+  readonly bucketBudget?: Option.Option<bigint> | undefined
+}
+
+/**
+ * The settings of one bucket: the process's, with the bucket's overrides applied.
+ *
+ * @since 0.1.0
+ * @category functions
+ */
+export const forBucket = (settings: CheckpointSettings, bucketId: BucketId): CheckpointSettings => {
+  if (settings.perBucket.length === 0) return settings
+  const override = settings.perBucket.find((o) => o.bucketId === bucketId)
+  if (override === undefined) return settings
+  return {
+    ...settings,
+    ...(override.consensusThreshold === undefined ? {} : { consensusThreshold: override.consensusThreshold }),
+    ...(override.maxFeePerCheckpoint === undefined ? {} : { maxFeePerCheckpoint: override.maxFeePerCheckpoint }),
+    ...(override.bucketBudget === undefined ? {} : { bucketBudget: override.bucketBudget })
+  }
 }
 
 /**
@@ -184,7 +219,8 @@ export const defaults: CheckpointSettings = {
   bucketBudget: Option.none(),
   signerBudget: Option.none(),
   budgetPeriod: Duration.days(1),
-  minimumBalance: Option.none()
+  minimumBalance: Option.none(),
+  perBucket: []
 }
 
 /** The largest factor `Schedule.jittered` applies (its range is 0.8–1.2). */
@@ -283,6 +319,19 @@ export const problems = (settings: CheckpointSettings): ReadonlyArray<string> =>
   amount(settings.bucketBudget, "bucketBudget", 1n)
   amount(settings.signerBudget, "signerBudget", 1n)
   amount(settings.minimumBalance, "minimumBalance", 0n)
+  const seen = new Set<BucketId>()
+  for (const override of settings.perBucket ?? []) {
+    const where = `perBucket[bucket ${override.bucketId}]`
+    if (seen.has(override.bucketId)) out.push(`${where}: bucket ${override.bucketId} is listed twice`)
+    seen.add(override.bucketId)
+    if (override.consensusThreshold !== undefined) {
+      int(override.consensusThreshold, `${where}.consensusThreshold (percent)`, 1, 100)
+    }
+    if (override.maxFeePerCheckpoint !== undefined) {
+      amount(override.maxFeePerCheckpoint, `${where}.maxFeePerCheckpoint`, 1n)
+    }
+    if (override.bucketBudget !== undefined) amount(override.bucketBudget, `${where}.bucketBudget`, 1n)
+  }
   positive(settings.budgetPeriod, "budgetPeriod")
   return out
 }

@@ -21,7 +21,7 @@ import * as Ref from "effect/Ref"
 import { AutoChallenge } from "./AutoChallenge.js"
 import type { BucketInfo, BucketSnapshot, ChainReadError } from "./ChainClient.js"
 import { ChainClient } from "./ChainClient.js"
-import { CheckpointConfig } from "./CheckpointConfig.js"
+import { CheckpointConfig, forBucket } from "./CheckpointConfig.js"
 import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
 import type { AlreadyCheckpointed, CheckpointError, CheckpointResult, RefusalReason } from "./CheckpointResult.js"
 import { InsufficientConsensus, NoProviders, ProvidersUnreachable, Submitted } from "./CheckpointResult.js"
@@ -139,7 +139,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           bucketId,
           primaries: discovered.bucket.primaryProviders,
           minProviders: discovered.bucket.minProviders,
-          thresholdPercent: settings.consensusThreshold,
+          thresholdPercent: forBucket(settings, bucketId).consensusThreshold,
           outcomes: collection.outcomes
         })
         return { discovered, collection, decision, earlier: [] } satisfies RoundReport

@@ -27,7 +27,7 @@ import * as Metric from "effect/Metric"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import type { BucketInfo } from "./ChainClient.js"
-import { CheckpointConfig } from "./CheckpointConfig.js"
+import { CheckpointConfig, forBucket } from "./CheckpointConfig.js"
 import { encodeCommitmentPayload } from "./CommitmentPayload.js"
 import * as CommitmentRelation from "./CommitmentRelation.js"
 import type { ProviderOutcome } from "./Consensus.js"
@@ -246,7 +246,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         const primaries = Array.from(new Set(bucket.primaryProviders))
         const required = requiredSignatures({
           total: primaries.length,
-          thresholdPercent: settings.consensusThreshold,
+          thresholdPercent: forBucket(settings, bucket.bucketId).consensusThreshold,
           minProviders: bucket.minProviders
         })
         const fixed: Array<ProviderOutcome> = target.undiscoverable.map((u) => ({

@@ -55,7 +55,7 @@ import type {
   PreparedCheckpoint
 } from "./ChainClient.js"
 import { ChainClient, CheckpointSubmission, SubmissionFailed, validUntil } from "./ChainClient.js"
-import { CheckpointConfig } from "./CheckpointConfig.js"
+import { CheckpointConfig, forBucket } from "./CheckpointConfig.js"
 import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
 import type { JournalFailed } from "./CheckpointResult.js"
 import {
@@ -187,9 +187,6 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
 
         const journal = yield* RoundJournal
         const ledger = yield* Spending.make
-        const { maxFeePerCheckpoint, minimumBalance } = settings
-        const budgeted = Option.isSome(settings.bucketBudget) || Option.isSome(settings.signerBudget)
-        const guarded = budgeted || Option.isSome(maxFeePerCheckpoint) || Option.isSome(minimumBalance)
 
         /**
          * The spend guardrails, before anything is signed: the fee as the chain quotes it against the cap,
@@ -197,6 +194,11 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
          */
         const guardSpend = (bucketId: BucketId, submission: CheckpointSubmission, signer: AccountId) =>
           Effect.gen(function*() {
+            // The bucket's own cap and budget where it has them.
+            const limits = forBucket(settings, bucketId)
+            const { maxFeePerCheckpoint, minimumBalance } = limits
+            const budgeted = Option.isSome(limits.bucketBudget) || Option.isSome(limits.signerBudget)
+            const guarded = budgeted || Option.isSome(maxFeePerCheckpoint) || Option.isSome(minimumBalance)
             if (!guarded) return undefined
             const estimate = yield* read("estimateFee", chain.estimateFee(submission)).pipe(
               Effect.catchAll(notPrepared(bucketId))
@@ -214,8 +216,8 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               const sinceMillis = now - Duration.toMillis(settings.budgetPeriod)
               yield* ledger.learn(bucketId, yield* journal.feesPaidSince(bucketId, sinceMillis))
               const reserved = yield* ledger.reserve(bucketId, estimate, now, {
-                bucket: Option.getOrUndefined(settings.bucketBudget),
-                signer: Option.getOrUndefined(settings.signerBudget),
+                bucket: Option.getOrUndefined(limits.bucketBudget),
+                signer: Option.getOrUndefined(limits.signerBudget),
                 sinceMillis
               })
               if (Either.isLeft(reserved)) {
@@ -489,7 +491,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             const valid = yield* stillValid(finalized, commitment, signatures)
             const required = requiredSignatures({
               total: new Set(finalized.primaryProviders).size,
-              thresholdPercent: settings.consensusThreshold,
+              thresholdPercent: forBucket(settings, bucketId).consensusThreshold,
               minProviders: finalized.minProviders
             })
             if (valid.length < required || valid.length === 0) {

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Checkpointer, EndpointPolicy } from "@checkpointer/core"
+import { Checkpointer, type Domain, EndpointPolicy } from "@checkpointer/core"
 import { PolkadotApi, PolkadotCheckpointer } from "@checkpointer/polkadot"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { Keyring } from "@polkadot/keyring"
@@ -32,10 +32,25 @@ const WsUrl = Schema.String.pipe(
   Schema.filter((s) => /^wss?:\/\/[^\s]+$/.test(s) || "expected a ws:// or wss:// URL")
 )
 
+/** Planck as digits (or a safe integer). */
+const Planck = Schema.Union(
+  Schema.String.pipe(Schema.pattern(/^\d+$/, { message: () => "expected an amount in planck (digits)" })),
+  Schema.NonNegativeInt
+)
+
+/** A bucket of the config file with settings of its own (any not given are the process's). */
+const BucketEntry = Schema.Struct({
+  id: Schema.NonNegativeInt,
+  threshold: Schema.optional(Schema.Int.pipe(Schema.between(1, 100))),
+  maxFeePerCheckpoint: Schema.optional(Planck),
+  bucketBudget: Schema.optional(Planck)
+})
+
 /** What a config file may hold (every field optional; flags win). */
 export const ConfigFile = Schema.Struct({
   chain: Schema.optional(Schema.Union(WsUrl, Schema.Array(WsUrl))),
-  buckets: Schema.optional(Schema.Array(Schema.NonNegativeInt)),
+  /** Bucket ids, or objects with an id and the settings that differ for that bucket. */
+  buckets: Schema.optional(Schema.Array(Schema.Union(Schema.NonNegativeInt, BucketEntry))),
   /** A directory, or `false` for no journal (a restart may then pay again). */
   journal: Schema.optional(Schema.Union(Schema.String, Schema.Literal(false))),
   intervalBlocks: Schema.optional(Schema.Int.pipe(Schema.positive())),
@@ -199,7 +214,20 @@ export const resolveSettings = (flags: CommonFlags) =>
       ...(file.providerTimeout === undefined ? {} : { providerTimeout: file.providerTimeout }),
       ...file.settings
     }
-    const tuned = Tuning.resolve({ flags: assignments, file: fileSettings, env })
+    const entries = (file.buckets ?? []).map((b) => (typeof b === "number" ? { id: b } : b))
+    const perBucket = entries.flatMap((b) =>
+      "threshold" in b || "maxFeePerCheckpoint" in b || "bucketBudget" in b
+        ? [{
+          bucketId: BigInt(b.id) as Domain.BucketId,
+          ...(b.threshold === undefined ? {} : { consensusThreshold: b.threshold }),
+          ...(b.maxFeePerCheckpoint === undefined
+            ? {}
+            : { maxFeePerCheckpoint: Option.some(BigInt(b.maxFeePerCheckpoint)) }),
+          ...(b.bucketBudget === undefined ? {} : { bucketBudget: Option.some(BigInt(b.bucketBudget)) })
+        }]
+        : []
+    )
+    const tuned = Tuning.resolve({ flags: assignments, file: fileSettings, env, perBucket })
     if (Either.isLeft(tuned)) return yield* new BadConfig({ message: `settings: ${tuned.left.join("; ")}` })
     return {
       chain: chainList,
@@ -207,7 +235,7 @@ export const resolveSettings = (flags: CommonFlags) =>
       signerSource: Option.isSome(flags.suri)
         ? Option.some("--suri")
         : Option.map(Option.fromNullable(env.CHECKPOINTER_SIGNER_SURI), () => "env CHECKPOINTER_SIGNER_SURI"),
-      buckets: flags.buckets.length > 0 ? flags.buckets : [...(file.buckets ?? [])],
+      buckets: flags.buckets.length > 0 ? flags.buckets : entries.map((b) => b.id),
       journal,
       interval,
       tuned: tuned.right,

@@ -189,6 +189,8 @@ export const resolve = (sources: {
   readonly flags: ReadonlyArray<readonly [key: string, value: unknown, flag: `--${string}`]>
   readonly file: Readonly<Record<string, unknown>>
   readonly env: Readonly<Record<string, string | undefined>>
+  /** Settings that differ for some buckets (from the config file's bucket entries). */
+  readonly perBucket?: ReadonlyArray<CheckpointConfig.BucketOverride> | undefined
 }): Either.Either<Tuned, ReadonlyArray<string>> => {
   const problems: Array<string> = []
   const chosen = new Map<string, { readonly value: unknown; readonly source: Source }>()
@@ -218,7 +220,11 @@ export const resolve = (sources: {
       SPECS.filter((s) => s.scope === scope && chosen.get(s.key)?.source !== "default" && chosen.has(s.key))
         .map((s) => [s.key, chosen.get(s.key)!.value])
     )
-  const round = pick("round") as CheckpointConfig.CheckpointSettingsInput
+  const perBucket = sources.perBucket ?? []
+  const round = {
+    ...pick("round"),
+    ...(perBucket.length === 0 ? {} : { perBucket })
+  } as CheckpointConfig.CheckpointSettingsInput
   const loop = pick("loop") as Partial<CheckpointLoop.LoopSettings>
   const health = pick("health") as Partial<ProviderHealth.HealthSettings>
   if (problems.length === 0) {
@@ -246,10 +252,15 @@ export const resolve = (sources: {
     round,
     loop,
     health,
-    effective: SPECS.map((s) => ({
-      key: s.key,
-      value: show(chosen.get(s.key)?.value),
-      source: chosen.get(s.key)!.source
-    }))
+    effective: [
+      ...SPECS.map((s) => ({ key: s.key, value: show(chosen.get(s.key)?.value), source: chosen.get(s.key)!.source })),
+      ...perBucket.flatMap((o) =>
+        (["consensusThreshold", "maxFeePerCheckpoint", "bucketBudget"] as const).flatMap((key) =>
+          o[key] === undefined
+            ? []
+            : [{ key: `bucket ${o.bucketId}: ${key}`, value: show(o[key]), source: "config file" as const }]
+        )
+      )
+    ]
   })
 }
