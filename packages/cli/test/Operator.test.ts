@@ -57,6 +57,11 @@ describe("the command line is checked before anything starts", () => {
         const logLevel = yield* run(["collect", "--bucket", "0", "--chain", "ws://127.0.0.1:1", "--log-level", "debug"])
         expect(logLevel.exit, logLevel.stderr).toBe(5)
 
+        // Flags before the subcommand are the subcommand's too.
+        const early = yield* run(["--json", "--set", "maxRetries=2", "config", "check"])
+        expect(early.exit, early.stderr).toBe(0)
+        expect(jsonLines(early.stdout)[0]).toMatchObject({ type: "Config" })
+
         const help = yield* run(["--help"])
         expect(help.exit).toBe(0)
         expect(help.stdout).not.toContain("\u001b[")

@@ -1,20 +1,29 @@
 /**
- * The command line before `@effect/cli` reads it: its built-in `--log-level` is accepted anywhere (it
- * reads it only right after the subcommand's name).
+ * The command line before `@effect/cli` reads it, so that flags are accepted in any position:
+ * `@effect/cli` reads a subcommand's flags only after the subcommand's name, and its built-in
+ * `--log-level` only right after it. Flags given before the subcommand (`checkpointer --json status …`)
+ * and `--log-level` anywhere are moved to just after the subcommand's name; the root's own `--help`,
+ * `-h`, `--version` and `--wizard` stay where they are.
  *
  * @internal
  */
 
 const SUBCOMMANDS = new Set(["devnet", "run", "submit", "collect", "status", "config"])
+const ROOT_FLAGS = new Set(["--help", "-h", "--version", "--wizard", "--completions"])
 
-/** Moves `--log-level X` / `--log-level=X` to just after the (first) subcommand, keeping everything else in order. */
 export const normalizeArgs = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const at = args.findIndex((a) => SUBCOMMANDS.has(a))
+  if (at < 0) return args
+  const before = args.slice(0, at)
+  const movedBefore = before.filter((a) => !ROOT_FLAGS.has(a))
+  const keptBefore = before.filter((a) => ROOT_FLAGS.has(a))
+  const after = args.slice(at + 1)
   const moved: Array<string> = []
   const rest: Array<string> = []
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]
-    if (arg === "--log-level" && i + 1 < args.length) {
-      moved.push(arg, args[i + 1])
+  for (let i = 0; i < after.length; i++) {
+    const arg = after[i]
+    if (arg === "--log-level" && i + 1 < after.length) {
+      moved.push(arg, after[i + 1])
       i++
     } else if (arg.startsWith("--log-level=")) {
       moved.push(arg)
@@ -22,10 +31,7 @@ export const normalizeArgs = (args: ReadonlyArray<string>): ReadonlyArray<string
       rest.push(arg)
     }
   }
-  if (moved.length === 0) return args
-  const at = rest.findIndex((a) => SUBCOMMANDS.has(a))
-  if (at < 0) return [...moved, ...rest]
   // `config check`: after the nested subcommand's name.
-  const end = rest[at] === "config" && rest[at + 1] === "check" ? at + 2 : at + 1
-  return [...rest.slice(0, end), ...moved, ...rest.slice(end)]
+  const nested = args[at] === "config" && rest[0] === "check" ? [rest.shift()!] : []
+  return [...keptBefore, args[at], ...nested, ...moved, ...movedBefore, ...rest]
 }
