@@ -133,6 +133,13 @@ export interface BucketLoopStatus {
   readonly nextDueBlock: Option.Option<number>
   readonly nextDueMillis: Option.Option<number>
   readonly retryNotBeforeMillis: Option.Option<number>
+  /**
+   * Its last successful checkpoint, or when the loop took it up if it has had none: what
+   * `secondsSinceLastCheckpoint` and `overdue` count from.
+   */
+  readonly sinceMillis: number
+  /** No successful checkpoint for `overdueAfter` or longer (what `CheckpointOverdue` reports). */
+  readonly overdue: boolean
 }
 
 /**
@@ -150,6 +157,8 @@ export interface CheckpointLoopService {
   readonly resume: Effect.Effect<void>
   readonly stop: Effect.Effect<void>
   readonly isRunning: Effect.Effect<boolean>
+  /** Why the whole loop is paused (`pause`, or the signer's balance below the minimum); none while it is not. */
+  readonly pausedBecause: Effect.Effect<Option.Option<string>>
   readonly status: Effect.Effect<ReadonlyArray<BucketLoopStatus>>
 }
 
@@ -256,6 +265,7 @@ export const make = (
     const states = yield* Ref.make(new Map(initialBuckets.map((b) => [b, fresh(b, startedAt)] as const)))
     const running = yield* Ref.make(true)
     const paused = yield* Ref.make(false)
+    const pauseReason = yield* Ref.make(Option.none<string>())
     const lastHead = yield* Ref.make<number | undefined>(undefined)
     const rounds = yield* FiberMap.make<BucketId>()
     // One pending retry timer per failing bucket.
@@ -395,10 +405,9 @@ export const make = (
           return m
         })
         if (!already) {
-          yield* publish(CheckpointEvent.LoopPaused({
-            bucketId: undefined,
-            reason: `BalanceBelowMinimum: ${detail}`
-          }))
+          const reason = `BalanceBelowMinimum: ${detail}`
+          yield* Ref.set(pauseReason, Option.some(reason))
+          yield* publish(CheckpointEvent.LoopPaused({ bucketId: undefined, reason }))
         }
       })
 
@@ -425,17 +434,18 @@ export const make = (
       onSome: (d) => Duration.min(Duration.minutes(1), Duration.max(Duration.seconds(1), Duration.times(d, 0.1)))
     })
 
+    /** Whether a bucket has had no successful checkpoint for `overdueAfter` or longer. */
+    const isOverdue = (state: BucketState, now: number): boolean =>
+      Option.isSome(settings.overdueAfter) &&
+      now - (state.lastSuccessMillis ?? state.sinceMillis) >= Duration.toMillis(settings.overdueAfter.value)
+
     /** The liveness watchdog: the per-bucket gauge, and `CheckpointOverdue` once per overdue spell. */
     const watch = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const overdue = yield* Ref.modify(states, (m): [Array<BucketState>, Map<BucketId, BucketState>] => {
         const found: Array<BucketState> = []
         for (const state of m.values()) {
-          const since = state.lastSuccessMillis ?? state.sinceMillis
-          if (
-            Option.isSome(settings.overdueAfter) && !state.overdueReported &&
-            now - since >= Duration.toMillis(settings.overdueAfter.value)
-          ) {
+          if (!state.overdueReported && isOverdue(state, now)) {
             found.push(state)
             m.set(state.bucketId, { ...state, overdueReported: true })
           }
@@ -525,12 +535,14 @@ export const make = (
         }) as Effect.Effect<CheckpointResult>,
       pause: Effect.gen(function*() {
         yield* Ref.set(paused, true)
+        yield* Ref.set(pauseReason, Option.some("paused by request"))
         yield* FiberMap.clear(retries)
         yield* FiberMap.clear(rounds)
         yield* publish(CheckpointEvent.LoopPaused({ bucketId: undefined, reason: "paused by request" }))
       }),
       resume: Effect.gen(function*() {
         yield* Ref.set(paused, false)
+        yield* Ref.set(pauseReason, Option.none())
         // Buckets that were failing lost their retry timer to the pause (or paused themselves): they are
         // tried again now, not at their next due point.
         const failing = yield* Ref.modify(states, (m): [Array<BucketId>, Map<BucketId, BucketState>] => {
@@ -553,7 +565,8 @@ export const make = (
         yield* Fiber.interrupt(watchdog)
       }),
       isRunning: Ref.get(running),
-      status: Effect.map(Ref.get(states), (m) =>
+      pausedBecause: Ref.get(pauseReason),
+      status: Effect.zipWith(Clock.currentTimeMillis, Ref.get(states), (now, m) =>
         Array.from(m.values()).map((s): BucketLoopStatus => ({
           bucketId: s.bucketId,
           dirty: s.dirty,
@@ -565,7 +578,9 @@ export const make = (
           lastResult: Option.fromNullable(s.lastResult),
           nextDueBlock: Option.fromNullable(s.nextDueBlock),
           nextDueMillis: Option.fromNullable(s.nextDueMillis),
-          retryNotBeforeMillis: Option.fromNullable(s.retryNotBeforeMillis)
+          retryNotBeforeMillis: Option.fromNullable(s.retryNotBeforeMillis),
+          sinceMillis: s.lastSuccessMillis ?? s.sinceMillis,
+          overdue: isOverdue(s, now)
         })))
     }
     return service

@@ -262,6 +262,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             // Interrupted while waiting (the loop stopped, a deadline passed): it may still land.
             Effect.onInterrupt(() => markInDoubt),
             Effect.tap(() => Metric.increment(Metrics.paidTransactions)),
+            Effect.tap((receipt) => Metric.incrementBy(Metrics.feesPaid, receipt.fee ?? 0n)),
             Effect.tapErrorTag("DispatchFailed", () => Metric.increment(Metrics.paidTransactions)),
             Effect.timeoutFail({
               duration: settings.submissionTimeout,
