@@ -8,6 +8,8 @@
 /** @since 0.1.0 */
 export * as Chopsticks from "./Chopsticks.js"
 /** @since 0.1.0 */
+export * as Exposition from "./Exposition.js"
+/** @since 0.1.0 */
 export * as FakeChain from "./FakeChain.js"
 /** @since 0.1.0 */
 export * as FakeProviders from "./FakeProviders.js"

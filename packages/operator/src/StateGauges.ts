@@ -1,0 +1,138 @@
+/**
+ * State read rather than counted, as gauges sampled when scraped: the chain connection, the loop running
+ * or paused, buckets paused or overdue, and each provider's breaker and health status; and
+ * `@checkpointer/core`'s `checkpointer_seconds_since_last_checkpoint` brought up to the moment.
+ * `OperatorRouter`'s `/metrics` samples them before every scrape; an application exporting metrics some
+ * other way runs `sample` on its own schedule.
+ *
+ * Enumerations are one series per value, 1 for the current one and 0 for the others (the Prometheus
+ * convention, so that `max by (provider)` and alerts on `== 1` both work).
+ *
+ * @since 0.1.0
+ */
+import { Metrics, ProviderHealth } from "@checkpointer/core"
+import type { CheckpointLoop } from "@checkpointer/core"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import type { ChainConnection } from "./ChainConnection.js"
+import * as Readiness from "./Readiness.js"
+
+/**
+ * 1 while the chain is connected.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const chainConnected = Metric.gauge("checkpointer_chain_connected", {
+  description: "1 while the chain is connected (sampled when scraped)"
+})
+
+/**
+ * 1 while the loop runs (0 once stopped).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const loopRunning = Metric.gauge("checkpointer_loop_running", {
+  description: "1 while the checkpoint loop runs (sampled when scraped)"
+})
+
+/**
+ * 1 while the whole loop is paused (by request, or for the signer's balance).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const loopPaused = Metric.gauge("checkpointer_loop_paused", {
+  description: "1 while the whole checkpoint loop is paused (sampled when scraped)"
+})
+
+/**
+ * Buckets paused (each by itself after too many failures, or all for the signer's balance).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const bucketsPaused = Metric.gauge("checkpointer_buckets_paused", {
+  description: "buckets the loop holds paused (sampled when scraped)"
+})
+
+/**
+ * Buckets without a successful checkpoint for longer than the loop's `overdueAfter`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const bucketsOverdue = Metric.gauge("checkpointer_buckets_overdue", {
+  description: "buckets without a successful checkpoint for longer than overdueAfter (sampled when scraped)"
+})
+
+/**
+ * Each provider's circuit breaker, tagged `provider` and `state` (`Closed`, `Open`, `HalfOpen`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const breakerState = Metric.gauge("checkpointer_provider_breaker_state", {
+  description: "1 for the provider's current breaker state, 0 for the others (sampled when scraped)"
+})
+
+/**
+ * Each provider's health status, tagged `provider` and `status` (`Unknown`, `Healthy`, `Degraded`,
+ * `Unreachable`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const providerStatus = Metric.gauge("checkpointer_provider_status", {
+  description: "1 for the provider's current health status, 0 for the others (sampled when scraped)"
+})
+
+const BREAKER_STATES = ["Closed", "Open", "HalfOpen"] as const
+const STATUSES = ["Unknown", "Healthy", "Degraded", "Unreachable"] as const
+
+const flag = (on: boolean) => (on ? 1 : 0)
+
+/**
+ * Sets every gauge of this module from the services now.
+ *
+ * @since 0.1.0
+ * @category sampling
+ */
+export const sample: Effect.Effect<
+  void,
+  never,
+  CheckpointLoop.CheckpointLoop | ChainConnection | ProviderHealth.ProviderHealth
+> = Effect.gen(function*() {
+  const facts = yield* Readiness.facts
+  yield* Metric.set(chainConnected, flag(facts.chain._tag === "Connected"))
+  yield* Metric.set(loopRunning, flag(facts.running))
+  yield* Metric.set(loopPaused, flag(Option.isSome(facts.pausedBecause)))
+  yield* Metric.set(bucketsPaused, facts.buckets.filter((b) => b.paused).length)
+  yield* Metric.set(bucketsOverdue, facts.buckets.filter((b) => b.overdue).length)
+  // The loop updates this at each pass and watchdog tick; a scrape wants it as of now.
+  const now = yield* Clock.currentTimeMillis
+  for (const bucket of facts.buckets) {
+    yield* Metric.set(
+      Metric.tagged(Metrics.secondsSinceLastCheckpoint, "bucket", bucket.bucketId.toString()),
+      Math.floor((now - bucket.sinceMillis) / 1000)
+    )
+  }
+  const providers = yield* Effect.flatMap(ProviderHealth.ProviderHealth, (health) => health.all)
+  for (const provider of providers) {
+    for (const state of BREAKER_STATES) {
+      yield* Metric.set(
+        breakerState.pipe(Metric.tagged("provider", provider.provider), Metric.tagged("state", state)),
+        flag(provider.breaker === state)
+      )
+    }
+    for (const status of STATUSES) {
+      yield* Metric.set(
+        providerStatus.pipe(Metric.tagged("provider", provider.provider), Metric.tagged("status", status)),
+        flag(provider.status === status)
+      )
+    }
+  }
+})
