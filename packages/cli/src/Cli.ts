@@ -26,6 +26,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { dryRunVerdict, preflightSigner, SignerCannotSubmit } from "./internal/checks.js"
 import { devnet, encodeReceipt } from "./internal/devnet.js"
+import { listenOption, parseListen, serveOperator, urlOf } from "./internal/listen.js"
 import {
   BadConfig,
   chainUnits,
@@ -238,22 +239,29 @@ const devnetCommand = Command.make("devnet", {
     Options.withDescription("run on this chain spec's runtime under Chopsticks instead of the devchain"),
     Options.optional
   ),
-  json
+  json,
+  listen: listenOption(
+    "serve /metrics, /healthz and /readyz on [HOST:]PORT (default: a free port on 127.0.0.1; a port alone: 127.0.0.1)"
+  )
 }, (o) =>
   validateDevnet(o).pipe(
-    Effect.zipRight(devnet({
-      providers: o.providers,
-      lagging: o.lagging,
-      flaky: o.flaky,
-      blockTime: Duration.millis(o.blockTime),
-      intervalBlocks: o.intervalBlocks,
-      writeEvery: Duration.millis(o.writeEvery),
-      port: o.port,
-      rounds: o.rounds,
-      noLoop: o.noLoop,
-      chainSpec: o.chainSpec,
-      out: makeOutput(o.json)
-    })),
+    Effect.zipRight(Effect.transposeOption(Option.map(o.listen, parseListen))),
+    Effect.flatMap((listen) =>
+      devnet({
+        providers: o.providers,
+        lagging: o.lagging,
+        flaky: o.flaky,
+        blockTime: Duration.millis(o.blockTime),
+        intervalBlocks: o.intervalBlocks,
+        writeEvery: Duration.millis(o.writeEvery),
+        port: o.port,
+        rounds: o.rounds,
+        noLoop: o.noLoop,
+        chainSpec: o.chainSpec,
+        listen,
+        out: makeOutput(o.json)
+      })
+    ),
     Effect.scoped
   )).pipe(Command.withDescription("the devchain and simulated providers, checkpointing live"))
 
@@ -287,13 +295,29 @@ const validateDevnet = (o: {
 
 const runCommand = Command.make(
   "run",
-  { chain, config, suri, journal, noJournal, buckets, intervalBlocks, intervalSeconds, threshold, set, json },
+  {
+    chain,
+    config,
+    suri,
+    journal,
+    noJournal,
+    buckets,
+    intervalBlocks,
+    intervalSeconds,
+    threshold,
+    set,
+    json,
+    listen: listenOption(
+      "serve /metrics (Prometheus), /healthz and /readyz over HTTP on [HOST:]PORT (off by default; a port alone: 127.0.0.1; 0: any free port)"
+    )
+  },
   (o) =>
     Effect.gen(function*() {
       const out = makeOutput(o.json)
       const settings = yield* resolveSettings(flags({ ...o, buckets: yield* parseBuckets(o.buckets) }))
       yield* requireBuckets(settings)
       yield* requireSigner(settings, "run")
+      const listenAt = yield* Effect.transposeOption(Option.map(o.listen, parseListen))
       yield* warnNoJournal(settings)
       yield* withLive(
         settings,
@@ -356,18 +380,23 @@ const runCommand = Command.make(
               )
             })
           )
+          // The operator's endpoints (--listen), closed before the loop stops.
+          const listening = yield* Effect.transposeOption(Option.map(listenAt, (at) => serveOperator(at, loop)))
           const journalIn = yield* journalDirectory(settings.journal)
           yield* emit(
             out,
             `checkpointing bucket(s) ${settings.buckets.join(", ")} on ${settings.chain.join(", ")} ${
               describeInterval(settings)
-            }; journal ${Option.getOrElse(journalIn, () => "off")} (Ctrl-C stops)`,
+            }; journal ${Option.getOrElse(journalIn, () => "off")}${
+              Option.match(listening, { onNone: () => "", onSome: (at) => `; operator endpoints on ${urlOf(at)}` })
+            } (Ctrl-C stops)`,
             {
               type: "Running",
               chain: settings.chain,
               buckets: settings.buckets,
               interval: settings.interval,
-              journal: Option.getOrNull(journalIn)
+              journal: Option.getOrNull(journalIn),
+              listen: Option.getOrNull(Option.map(listening, urlOf))
             }
           )
           return yield* Effect.never

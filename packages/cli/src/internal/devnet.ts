@@ -22,6 +22,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { DEFAULT_HOST, type ListenAddress, serveOperator, urlOf } from "./listen.js"
 import { BadConfig, chainUnits, liveLayer } from "./live.js"
 import { bold, clean, dim, emit, green, type Output, red, short, yellow } from "./output.js"
 import * as Tuning from "./tuning.js"
@@ -40,6 +41,8 @@ export interface DevnetOptions {
   readonly noLoop: boolean
   /** Run on this chain spec's runtime under Chopsticks instead of the devchain. */
   readonly chainSpec: Option.Option<string>
+  /** Where to serve the operator's endpoints (default: a free port on loopback; none with `noLoop`). */
+  readonly listen: Option.Option<ListenAddress>
   readonly out: Output
 }
 
@@ -58,6 +61,9 @@ export const devnet = (options: DevnetOptions) =>
     }
     if (options.noLoop && Option.isSome(options.rounds)) {
       return yield* new BadConfig({ message: "rounds: --no-loop makes no checkpoints to count" })
+    }
+    if (options.noLoop && Option.isSome(options.listen)) {
+      return yield* new BadConfig({ message: "listen: --no-loop runs no loop to report on" })
     }
     if (options.lagging + options.flaky >= options.providers) {
       return yield* new BadConfig({ message: "lagging + flaky: at least one provider must be honest" })
@@ -86,39 +92,46 @@ export const devnet = (options: DevnetOptions) =>
       )
     const chain = { url }
 
-    yield* emit(out, () =>
-      [
-        bold(out, `Checkpointer devnet: ${runtime} and simulated providers on loopback`),
-        `  chain     ${chain.url}   (a Substrate JSON-RPC node; point @polkadot/api or 'checkpointer --chain' at it)`,
-        ...simulators.map((s, i) =>
-          `  provider  ${names[i]!.padEnd(8)} ${s.endpoint.padEnd(24)} ${
-            roles[i] === "honest" ? "" : yellow(out, roles[i]!)
-          }`
-        ),
-        `  bucket ${bucketId}  admin Alice; primaries ${
-          names.join(", ")
-        }; at least ${minProviders} signatures per checkpoint`,
-        dim(
-          out,
-          `  try:      npx checkpointer collect --chain ${chain.url} --bucket ${bucketId}    (Ctrl-C stops the devnet)` +
-            (options.noLoop
-              ? `\n            npx checkpointer run --chain ${chain.url} --bucket ${bucketId} --interval-blocks 2 --suri //Alice`
-              : "")
-        ),
-        ""
-      ].join("\n"), {
-      type: "DevnetStarted",
-      chain: chain.url,
-      runtime,
-      bucket: Number(bucketId),
-      minProviders,
-      providers: simulators.map((s, i) => ({
-        name: names[i],
-        endpoint: s.endpoint,
-        account: s.account,
-        role: roles[i]
-      }))
-    })
+    // Printed once the loop and its operator endpoints are up (their address is in it).
+    const banner = (listening: Option.Option<ListenAddress>) =>
+      emit(out, () =>
+        [
+          bold(out, `Checkpointer devnet: ${runtime} and simulated providers on loopback`),
+          `  chain     ${chain.url}   (a Substrate JSON-RPC node; point @polkadot/api or 'checkpointer --chain' at it)`,
+          ...simulators.map((s, i) =>
+            `  provider  ${names[i]!.padEnd(8)} ${s.endpoint.padEnd(24)} ${
+              roles[i] === "honest" ? "" : yellow(out, roles[i]!)
+            }`
+          ),
+          ...Option.match(listening, {
+            onNone: () => [],
+            onSome: (at) => [`  operator  ${urlOf(at)}   (/metrics for Prometheus, /healthz, /readyz)`]
+          }),
+          `  bucket ${bucketId}  admin Alice; primaries ${
+            names.join(", ")
+          }; at least ${minProviders} signatures per checkpoint`,
+          dim(
+            out,
+            `  try:      npx checkpointer collect --chain ${chain.url} --bucket ${bucketId}    (Ctrl-C stops the devnet)` +
+              (options.noLoop
+                ? `\n            npx checkpointer run --chain ${chain.url} --bucket ${bucketId} --interval-blocks 2 --suri //Alice`
+                : "")
+          ),
+          ""
+        ].join("\n"), {
+        type: "DevnetStarted",
+        chain: chain.url,
+        runtime,
+        bucket: Number(bucketId),
+        minProviders,
+        providers: simulators.map((s, i) => ({
+          name: names[i],
+          endpoint: s.endpoint,
+          account: s.account,
+          role: roles[i]
+        })),
+        listen: Option.getOrNull(Option.map(listening, urlOf))
+      })
 
     const checkpoints = yield* Ref.make(0)
     const enough = yield* Deferred.make<void>()
@@ -230,6 +243,13 @@ export const devnet = (options: DevnetOptions) =>
       const loop = options.noLoop
         ? undefined
         : yield* CheckpointLoop.make([bucketId], { interval: CheckpointLoop.Blocks(options.intervalBlocks) })
+      yield* banner(
+        loop === undefined
+          ? Option.none()
+          : Option.some(
+            yield* serveOperator(Option.getOrElse(options.listen, () => ({ host: DEFAULT_HOST, port: 0 })), loop)
+          )
+      )
       const written = yield* Ref.make(0)
       // The data: every `writeEvery`, a few more leaves on every provider; the lagging ones fall
       // behind for a moment each time and catch up (a sync delay the round waits out).

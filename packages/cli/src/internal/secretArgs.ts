@@ -26,7 +26,8 @@ const VALUED = new Set([
   "--rounds",
   "--chain-spec",
   "--log-level",
-  "--set"
+  "--set",
+  "--listen"
 ])
 
 /**

@@ -1,0 +1,105 @@
+/**
+ * `--listen [HOST:]PORT`: the operator's endpoints (`@checkpointer/operator`: `/metrics`, `/healthz`,
+ * `/readyz`) on an HTTP server of the command's own. Off unless asked. A port alone listens on loopback
+ * (127.0.0.1); any other address is the operator's explicit choice. Port 0 takes any free port, and the
+ * address printed is the one bound.
+ *
+ * @internal
+ */
+import { CheckpointLoop, type ProviderHealth } from "@checkpointer/core"
+import { ChainConnection, OperatorRouter, PrometheusMetrics } from "@checkpointer/operator"
+import { PolkadotApi } from "@checkpointer/polkadot"
+import { Options } from "@effect/cli"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import { createServer } from "node:http"
+import { BadConfig } from "./live.js"
+
+/** Where to listen. */
+export interface ListenAddress {
+  readonly host: string
+  readonly port: number
+}
+
+/** The host a port alone listens on. */
+export const DEFAULT_HOST = "127.0.0.1"
+
+/** `--listen [HOST:]PORT`, described for the command it belongs to. */
+export const listenOption = (description: string) =>
+  Options.text("listen").pipe(Options.withDescription(description), Options.optional)
+
+const PORT = /^\d{1,5}$/
+
+/** `9615`, `127.0.0.1:9615`, `0.0.0.0:9615`, `[::1]:9615`, `localhost:9615`. */
+export const parseListen = (value: string): Effect.Effect<ListenAddress, BadConfig> => {
+  const bracketed = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(value)
+  const plain = /^([a-zA-Z0-9.-]+):(\d+)$/.exec(value)
+  const [host, port] = PORT.test(value)
+    ? [DEFAULT_HOST, value]
+    : bracketed !== null
+    ? [bracketed[1]!, bracketed[2]!]
+    : plain !== null
+    ? [plain[1]!, plain[2]!]
+    : [undefined, undefined]
+  if (host === undefined || !PORT.test(port) || Number(port) > 65_535) {
+    return Effect.fail(
+      new BadConfig({
+        message: `listen: expected PORT or HOST:PORT (a port from 0 to 65535; IPv6 as [::1]:PORT), got "${value}"`
+      })
+    )
+  }
+  return Effect.succeed({ host, port: Number(port) })
+}
+
+/** `http://127.0.0.1:9615`, `http://[::1]:9615`. */
+export const urlOf = (address: ListenAddress) =>
+  `http://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`
+
+/** The chain as the `@polkadot/api` socket sees it: no request needed to tell. */
+const chainConnection = Layer.unwrapEffect(
+  Effect.map(PolkadotApi.PolkadotApi, ({ connected, endpoints }) =>
+    ChainConnection.ChainConnection.layer(
+      Effect.map(SubscriptionRef.get(connected), (up) =>
+        up
+          ? ChainConnection.ChainStatus.Connected()
+          : ChainConnection.ChainStatus.Disconnected({ detail: `no connection to ${endpoints.join(", ")}` }))
+    ))
+)
+
+/**
+ * Serves the operator's endpoints for this loop until the scope closes; the address bound (its port is
+ * the one the system chose for port 0).
+ */
+export const serveOperator = (
+  address: ListenAddress,
+  loop: CheckpointLoop.CheckpointLoopService
+): Effect.Effect<
+  ListenAddress,
+  BadConfig,
+  Scope.Scope | ProviderHealth.ProviderHealth | PolkadotApi.PolkadotApi
+> =>
+  Effect.gen(function*() {
+    const server = createServer()
+    const http = yield* NodeHttpServer.make(() => server, address).pipe(
+      Effect.mapError((error) =>
+        new BadConfig({
+          message: `listen: cannot listen on ${urlOf(address)}: ${
+            error.cause instanceof Error ? error.cause.message : String(error.cause)
+          }`
+        })
+      )
+    )
+    // Closing waits for open connections: a scraper's keep-alive connection must not hold the command up.
+    yield* Effect.addFinalizer(() => Effect.sync(() => server.closeAllConnections()))
+    const services = yield* Layer.build(Layer.merge(PrometheusMetrics.PrometheusMetrics.layer(), chainConnection))
+    yield* HttpServer.serveEffect(OperatorRouter.router).pipe(
+      Effect.provideService(HttpServer.HttpServer, http),
+      Effect.provide(services)
+    )
+    const bound = http.address
+    return bound._tag === "TcpAddress" ? { host: bound.hostname, port: bound.port } : address
+  }).pipe(Effect.provideService(CheckpointLoop.CheckpointLoop, loop))
