@@ -5,21 +5,26 @@
  *
  * - `GET /metrics`: the metric registry in the Prometheus text format (the state gauges sampled first);
  * - `GET /healthz`: 200 while the process serves requests (liveness);
- * - `GET /readyz`: 200 when ready, else 503, with a JSON `Readiness.Report` saying why.
+ * - `GET /readyz`: 200 when ready, else 503, with a JSON `Readiness.Report` saying why;
+ * - `GET /`: the live status page (with `/status.css` and `/status.js`, served from this package), which
+ *   polls `GET /status.json`: the `StatusPage.Status` document.
  *
  * @since 0.1.0
  */
-import type { CheckpointLoop, ProviderHealth } from "@checkpointer/core"
-import type { ChainClient } from "@checkpointer/core"
+import type { ChainClient, CheckpointEvents, CheckpointLoop, ProviderHealth, ReceiptJournal } from "@checkpointer/core"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { ChainConnection } from "./ChainConnection.js"
+import * as Assets from "./internal/statusAssets.js"
 import { CONTENT_TYPE, type Options as ExporterOptions, PrometheusMetrics } from "./PrometheusMetrics.js"
 import * as Readiness from "./Readiness.js"
 import * as StateGauges from "./StateGauges.js"
+import { StatusFeed } from "./StatusFeed.js"
+import type { Options as FeedOptions } from "./StatusFeed.js"
+import * as StatusPage from "./StatusPage.js"
 
 /**
  * What the endpoints read.
@@ -32,6 +37,7 @@ export type Requirements =
   | ProviderHealth.ProviderHealth
   | ChainConnection
   | PrometheusMetrics
+  | StatusFeed
 
 // A probe's answer is about now: no cache may keep it.
 const noStore = Headers.fromInput({ "cache-control": "no-store" })
@@ -57,8 +63,26 @@ const readyz = Effect.gen(function*() {
   })
 }).pipe(Effect.orDie)
 
+const status = Effect.flatMap(
+  StatusPage.status,
+  (document) => HttpServerResponse.schemaJson(StatusPage.Status)(document, { headers: noStore })
+).pipe(Effect.orDie)
+
+// The page runs only its own files: no inline script, no other origin, no framing.
+const pageHeaders = Headers.fromInput({
+  "cache-control": "no-cache",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer"
+})
+
+const asset = (body: string, contentType: string) =>
+  Effect.succeed(HttpServerResponse.text(body, { contentType, headers: pageHeaders }))
+
 /**
- * `/metrics`, `/healthz` and `/readyz`.
+ * `/metrics`, `/healthz`, `/readyz`, and the status page (`/`, `/status.css`, `/status.js`, `/status.json`).
  *
  * @since 0.1.0
  * @category routers
@@ -66,17 +90,25 @@ const readyz = Effect.gen(function*() {
 export const router: HttpRouter.HttpRouter<never, Requirements> = HttpRouter.empty.pipe(
   HttpRouter.get("/metrics", metrics),
   HttpRouter.get("/healthz", healthz),
-  HttpRouter.get("/readyz", readyz)
+  HttpRouter.get("/readyz", readyz),
+  HttpRouter.get("/", asset(Assets.html, "text/html; charset=utf-8")),
+  HttpRouter.get("/status.css", asset(Assets.css, "text/css; charset=utf-8")),
+  HttpRouter.get("/status.js", asset(Assets.js, "text/javascript; charset=utf-8")),
+  HttpRouter.get("/status.json", status)
 )
 
 /**
  * The services the router needs besides the loop and provider health (which the application has): the
- * exporter, and the chain connection probed through the chain client.
+ * exporter, the chain connection probed through the chain client, and the status page's feed (subscribed
+ * to the event bus from the moment the layer is built).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
-  options: ExporterOptions = {}
-): Layer.Layer<PrometheusMetrics | ChainConnection, never, ChainClient.ChainClient> =>
-  Layer.merge(PrometheusMetrics.layer(options), ChainConnection.layerProbe())
+  options: ExporterOptions & { readonly feed?: FeedOptions | undefined } = {}
+): Layer.Layer<
+  PrometheusMetrics | ChainConnection | StatusFeed,
+  never,
+  ChainClient.ChainClient | CheckpointEvents.CheckpointEvents | ReceiptJournal.ReceiptJournal
+> => Layer.mergeAll(PrometheusMetrics.layer(options), ChainConnection.layerProbe(), StatusFeed.layer(options.feed))

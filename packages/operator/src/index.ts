@@ -1,6 +1,7 @@
 /**
  * `@checkpointer/operator`: what an operator watches a Checkpointer through — `/metrics` in the
- * Prometheus text format, `/healthz` and `/readyz` — as an `@effect/platform` `HttpRouter`
+ * Prometheus text format, `/healthz` and `/readyz`, and a live status page at `/` — as an
+ * `@effect/platform` `HttpRouter`
  * (`OperatorRouter.router`) that any Effect HTTP server can serve or mount.
  *
  * @since 0.1.0
@@ -16,3 +17,7 @@ export * as PrometheusMetrics from "./PrometheusMetrics.js"
 export * as Readiness from "./Readiness.js"
 /** @since 0.1.0 */
 export * as StateGauges from "./StateGauges.js"
+/** @since 0.1.0 */
+export * as StatusFeed from "./StatusFeed.js"
+/** @since 0.1.0 */
+export * as StatusPage from "./StatusPage.js"

@@ -105,7 +105,7 @@ export const devnet = (options: DevnetOptions) =>
           ),
           ...Option.match(listening, {
             onNone: () => [],
-            onSome: (at) => [`  operator  ${urlOf(at)}   (/metrics for Prometheus, /healthz, /readyz)`]
+            onSome: (at) => [`  operator  ${urlOf(at)}   (the status page; /metrics for Prometheus, /healthz, /readyz)`]
           }),
           `  bucket ${bucketId}  admin Alice; primaries ${
             names.join(", ")

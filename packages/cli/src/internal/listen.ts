@@ -1,13 +1,13 @@
 /**
- * `--listen [HOST:]PORT`: the operator's endpoints (`@checkpointer/operator`: `/metrics`, `/healthz`,
- * `/readyz`) on an HTTP server of the command's own. Off unless asked. A port alone listens on loopback
- * (127.0.0.1); any other address is the operator's explicit choice. Port 0 takes any free port, and the
- * address printed is the one bound.
+ * `--listen [HOST:]PORT`: the operator's endpoints (`@checkpointer/operator`: the status page at `/`,
+ * `/metrics`, `/healthz`, `/readyz`) on an HTTP server of the command's own. Off unless asked. A port
+ * alone listens on loopback (127.0.0.1); any other address is the operator's explicit choice. Port 0 takes
+ * any free port, and the address printed is the one bound.
  *
  * @internal
  */
-import { CheckpointLoop, type ProviderHealth } from "@checkpointer/core"
-import { ChainConnection, OperatorRouter, PrometheusMetrics } from "@checkpointer/operator"
+import { type CheckpointEvents, CheckpointLoop, type ProviderHealth, type ReceiptJournal } from "@checkpointer/core"
+import { ChainConnection, OperatorRouter, PrometheusMetrics, StatusFeed } from "@checkpointer/operator"
 import { PolkadotApi } from "@checkpointer/polkadot"
 import { Options } from "@effect/cli"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -80,7 +80,11 @@ export const serveOperator = (
 ): Effect.Effect<
   ListenAddress,
   BadConfig,
-  Scope.Scope | ProviderHealth.ProviderHealth | PolkadotApi.PolkadotApi
+  | Scope.Scope
+  | ProviderHealth.ProviderHealth
+  | PolkadotApi.PolkadotApi
+  | CheckpointEvents.CheckpointEvents
+  | ReceiptJournal.ReceiptJournal
 > =>
   Effect.gen(function*() {
     const server = createServer()
@@ -95,7 +99,9 @@ export const serveOperator = (
     )
     // Closing waits for open connections: a scraper's keep-alive connection must not hold the command up.
     yield* Effect.addFinalizer(() => Effect.sync(() => server.closeAllConnections()))
-    const services = yield* Layer.build(Layer.merge(PrometheusMetrics.PrometheusMetrics.layer(), chainConnection))
+    const services = yield* Layer.build(
+      Layer.mergeAll(PrometheusMetrics.PrometheusMetrics.layer(), chainConnection, StatusFeed.StatusFeed.layer())
+    )
     yield* HttpServer.serveEffect(OperatorRouter.router).pipe(
       Effect.provideService(HttpServer.HttpServer, http),
       Effect.provide(services)
