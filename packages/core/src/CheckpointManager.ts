@@ -37,6 +37,7 @@ import { ProviderDiscovery } from "./ProviderDiscovery.js"
 import { Recovery } from "./Recovery.js"
 import { RetryPolicy } from "./RetryPolicy.js"
 import { RoundJournal } from "./RoundJournal.js"
+import * as RoundTrace from "./RoundTrace.js"
 import { Submitter } from "./Submitter.js"
 
 /**
@@ -132,16 +133,17 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
       const history = yield* Ref.make(new Map<BucketId, History>())
 
       const round = Effect.fn("CheckpointManager.round")(function*(bucketId: BucketId) {
-        const discovered = yield* discovery.discover(bucketId)
+        const discovered = yield* discovery.discover(bucketId).pipe(RoundTrace.discover(bucketId))
         if (discovered.bucket.primaryProviders.length === 0) return yield* new NoProviders({ bucketId })
         const collection = yield* collector.collect(discovered)
-        const decision = consensus.decide({
-          bucketId,
-          primaries: discovered.bucket.primaryProviders,
-          minProviders: discovered.bucket.minProviders,
-          thresholdPercent: forBucket(settings, bucketId).consensusThreshold,
-          outcomes: collection.outcomes
-        })
+        const decision = yield* RoundTrace.decide(collection, () =>
+          consensus.decide({
+            bucketId,
+            primaries: discovered.bucket.primaryProviders,
+            minProviders: discovered.bucket.minProviders,
+            thresholdPercent: forBucket(settings, bucketId).consensusThreshold,
+            outcomes: collection.outcomes
+          }))
         return { discovered, collection, decision, earlier: [] } satisfies RoundReport
       })
 
@@ -200,7 +202,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
               resolution: decision.resolution
             }, true)
           }
-          const result = yield* submitter.submit(decision)
+          const result = yield* submitter.submit(decision).pipe(RoundTrace.submit(bucketId))
           const { earlier } = report
           // The fresh round found on chain exactly what an earlier submission, settled above, put there.
           if (
@@ -243,7 +245,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           }
         })
 
-      const attemptCheckpoint = Effect.fn("CheckpointManager.attemptCheckpoint")(function*(bucketId: BucketId) {
+      const attemptRound = Effect.fn("CheckpointManager.attemptCheckpoint")(function*(bucketId: BucketId) {
         const result = yield* Effect.merge(attempt(bucketId))
         yield* remember(bucketId, result)
         yield* report(bucketId, result)
@@ -260,6 +262,9 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
             return yield* Effect.fail(result)
         }
       })
+
+      // The round's span and log annotations (RoundTrace) around everything the round does.
+      const attemptCheckpoint = (bucketId: BucketId) => attemptRound(bucketId).pipe(RoundTrace.round(bucketId))
 
       const submitCheckpoint = (bucketId: BucketId) =>
         attemptCheckpoint(bucketId).pipe(

@@ -38,6 +38,7 @@ import { ProviderApi, ProviderRequestError } from "./ProviderApi.js"
 import type { SignedCommitment } from "./ProviderApi.js"
 import { ProviderHealth } from "./ProviderHealth.js"
 import { RetryPolicy } from "./RetryPolicy.js"
+import * as RoundTrace from "./RoundTrace.js"
 import { SignatureVerifier } from "./SignatureVerifier.js"
 import { requiredSignatures } from "./Threshold.js"
 
@@ -197,9 +198,9 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
         const request = api.checkpointSignature(provider.endpoint, bucket.bucketId, {
           timeout: settings.providerTimeout
         })
-        const attempt = Ref.update(attempts, (n) => n + 1).pipe(
-          Effect.zipRight(
-            api.enforcesTimeouts === true ? request : request.pipe(
+        const attempt = Ref.updateAndGet(attempts, (n) => n + 1).pipe(
+          Effect.flatMap((n) =>
+            (api.enforcesTimeouts === true ? request : request.pipe(
               Effect.timeoutFail({
                 duration: settings.providerTimeout,
                 onTimeout: () =>
@@ -209,7 +210,7 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
                     detail: "no complete answer within the provider timeout"
                   })
               })
-            )
+            )).pipe(RoundTrace.providerRequest(provider, n))
           )
         )
         const result = yield* Effect.either(

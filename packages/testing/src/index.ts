@@ -24,4 +24,6 @@ export * as RemoteChain from "./RemoteChain.js"
 /** @since 0.1.0 */
 export * as SimulatedNetwork from "./SimulatedNetwork.js"
 /** @since 0.1.0 */
+export * as SpanRecorder from "./SpanRecorder.js"
+/** @since 0.1.0 */
 export * as TestNetwork from "./TestNetwork.js"
