@@ -1,0 +1,240 @@
+/**
+ * The receipt journal in PostgreSQL, for checkpointers on several machines: the same contract as the
+ * file journal (`ReceiptJournal`, run against the shared specification suite), over any `@effect/sql`
+ * `SqlClient` (`@effect/sql-pg` for PostgreSQL).
+ *
+ * - A bucket's journal is one row (`checkpointer_journal`, the `BucketJournal` as JSON, decoded with its
+ *   Schema on every read); `update` reads it `FOR UPDATE` and writes it back in one transaction, so no
+ *   process overwrites what another was told is recorded.
+ * - The bucket's lock (`withLock`) is a lease in `checkpointer_leases`: taken only once the previous one
+ *   has expired or been released, renewed while held, and numbered — each lease of a bucket gets a
+ *   higher fencing token. Every `update` made under the lock checks, in its transaction, that the lease
+ *   is still this holder's, with its token, and unexpired (and holds the lease row against a takeover
+ *   until it commits). So the write before a broadcast (`RoundJournal.recordPrepared`) fails if another
+ *   runner has taken the bucket over, even if this one does not know it yet (a stalled process, a hung
+ *   lease refresh: Effect-TS/effect#6508): nothing is broadcast, and the new holder, which took the lease
+ *   after the last write committed, finds every attempt written before and settles it from the chain
+ *   before signing anything (only the same signed bytes are ever sent again).
+ * - The tables are created by `@effect/sql`'s migrator (`checkpointer_migrations`).
+ *
+ * @since 0.1.0
+ */
+import { type Domain, ReceiptJournal } from "@checkpointer/core"
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { hostname } from "node:os"
+import { migrations } from "./internal/migrations.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly retention?: ReceiptJournal.Retention | undefined
+  /** How long to wait for another holder's lease before failing with `Locked` (default 15 min). */
+  readonly lockTimeout?: Duration.DurationInput | undefined
+  /** How long a lease lasts unless renewed (default 30 s; renewed every third of it while held). */
+  readonly leaseDuration?: Duration.DurationInput | undefined
+  /** This journal's name in the leases (default: host name, process id and a random suffix). */
+  readonly holder?: string | undefined
+  /**
+   * Whether held leases are renewed (default true). False only to test what happens to a holder whose
+   * renewals stall: its lease expires under it.
+   */
+  readonly renewLeases?: boolean | undefined
+}
+
+const journalError = (reason: "Corrupt" | "Io" | "Locked", bucketId: Domain.BucketId, detail: string) =>
+  new ReceiptJournal.JournalError({
+    reason,
+    path: `postgres:checkpointer_journal/${bucketId}`,
+    detail,
+    quarantinedTo: Option.none()
+  })
+
+const ioError = (bucketId: Domain.BucketId) => (error: SqlError) =>
+  journalError("Io", bucketId, error.message + (error.cause instanceof Error ? `: ${error.cause.message}` : ""))
+
+const JournalRow = Schema.Struct({ body: Schema.Unknown })
+const LeaseRow = Schema.Struct({
+  holder: Schema.String,
+  token: Schema.Union(Schema.NumberFromString, Schema.Number),
+  live: Schema.Boolean
+})
+const TokenRow = Schema.Struct({ token: Schema.Union(Schema.NumberFromString, Schema.Number) })
+
+/** The leases the current fiber holds, by bucket, with their fencing tokens. */
+const heldLeases = FiberRef.unsafeMake<ReadonlyMap<string, number>>(new Map())
+
+/**
+ * Runs the migrations, then gives the journal.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<ReceiptJournal.ReceiptJournal, Migrator.MigrationError | SqlError, SqlClient.SqlClient> =>
+  Layer.scoped(ReceiptJournal.ReceiptJournal, make(options))
+
+/**
+ * The journal on the `SqlClient` in context (its tables migrated first).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // Runners starting together may both try to create the tables: the loser's transaction fails and
+    // rolls back, and its next attempt finds the migrations done.
+    yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations), table: "checkpointer_migrations" }).pipe(
+      Effect.retry({ times: 5, schedule: Schedule.exponential("50 millis") })
+    )
+    const retention = options.retention ?? ReceiptJournal.defaultRetention
+    const lockTimeout = Duration.decode(options.lockTimeout ?? Duration.minutes(15))
+    const lease = Duration.toMillis(Duration.decode(options.leaseDuration ?? Duration.seconds(30)))
+    const holder = options.holder ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`
+    const renew = options.renewLeases ?? true
+    // One holder of a bucket's lease per journal instance at a time (fibers of this process queue here).
+    const local = new Map<string, Effect.Semaphore>()
+    const localLock = (key: string) => {
+      let semaphore = local.get(key)
+      if (semaphore === undefined) {
+        semaphore = Effect.unsafeMakeSemaphore(1)
+        local.set(key, semaphore)
+      }
+      return semaphore
+    }
+
+    const decodeBody = (bucketId: Domain.BucketId, body: unknown) =>
+      Schema.decodeUnknown(ReceiptJournal.BucketJournal)(typeof body === "string" ? JSON.parse(body) : body).pipe(
+        Effect.mapError((e) => journalError("Corrupt", bucketId, `the stored journal does not decode: ${e.message}`)),
+        Effect.filterOrFail(
+          (journal) => journal.bucketId === bucketId,
+          (journal) => journalError("Corrupt", bucketId, `the row holds bucket ${journal.bucketId}'s journal`)
+        )
+      )
+
+    const read = (bucketId: Domain.BucketId) =>
+      Effect.gen(function*() {
+        const rows = yield* sql`SELECT body FROM checkpointer_journal WHERE bucket_id = ${bucketId.toString()}`
+        if (rows.length === 0) return Option.none<ReceiptJournal.BucketJournal>()
+        const row = yield* Schema.decodeUnknown(JournalRow)(rows[0]).pipe(Effect.orDie)
+        return Option.some(yield* decodeBody(bucketId, row.body))
+      }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(ioError(bucketId)(e))))
+
+    /** Inside a held lease: fails unless it is still ours, and keeps it from being taken until commit. */
+    const fence = (bucketId: Domain.BucketId, token: number) =>
+      Effect.gen(function*() {
+        const rows = yield* sql`
+          SELECT holder, token::text AS token, expires_at > now() AS live
+          FROM checkpointer_leases WHERE bucket_id = ${bucketId.toString()} FOR SHARE`
+        const found = rows.length === 0 ? undefined : yield* Schema.decodeUnknown(LeaseRow)(rows[0]).pipe(Effect.orDie)
+        if (found === undefined || found.holder !== holder || found.token !== token || !found.live) {
+          return yield* journalError(
+            "Locked",
+            bucketId,
+            `this process's lease of the bucket (token ${token}) was lost${
+              found === undefined ? "" : found.token !== token ? ` to token ${found.token}` : " (expired)"
+            }: nothing is written, and the new holder settles what was written before`
+          )
+        }
+      })
+
+    const update = (
+      bucketId: Domain.BucketId,
+      change: (journal: ReceiptJournal.BucketJournal) => ReceiptJournal.BucketJournal
+    ) =>
+      Effect.gen(function*() {
+        const token = (yield* FiberRef.get(heldLeases)).get(bucketId.toString())
+        const id = bucketId.toString()
+        return yield* sql.withTransaction(Effect.gen(function*() {
+          if (token !== undefined) yield* fence(bucketId, token)
+          const placeholder = JSON.stringify(
+            Schema.encodeSync(ReceiptJournal.BucketJournal)(ReceiptJournal.empty(bucketId))
+          )
+          yield* sql`INSERT INTO checkpointer_journal (bucket_id, body) VALUES (${id}, ${placeholder}::jsonb)
+            ON CONFLICT (bucket_id) DO NOTHING`
+          const rows = yield* sql`SELECT body FROM checkpointer_journal WHERE bucket_id = ${id} FOR UPDATE`
+          const row = yield* Schema.decodeUnknown(JournalRow)(rows[0]).pipe(Effect.orDie)
+          const current = yield* decodeBody(bucketId, row.body)
+          const next = ReceiptJournal.compact(change(current), retention)
+          const body = JSON.stringify(Schema.encodeSync(ReceiptJournal.BucketJournal)(next))
+          yield* sql`UPDATE checkpointer_journal SET body = ${body}::jsonb, updated_at = now() WHERE bucket_id = ${id}`
+          return next
+        }))
+      }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(ioError(bucketId)(e))))
+
+    /** Takes the bucket's lease if it is free or expired: its fencing token, or none. */
+    const tryAcquire = (bucketId: Domain.BucketId) =>
+      Effect.gen(function*() {
+        const rows = yield* sql`
+          INSERT INTO checkpointer_leases (bucket_id, holder, token, expires_at)
+          VALUES (${bucketId.toString()}, ${holder}, 1, now() + ${lease} * interval '1 millisecond')
+          ON CONFLICT (bucket_id) DO UPDATE
+            SET holder = EXCLUDED.holder, token = checkpointer_leases.token + 1, expires_at = EXCLUDED.expires_at
+            WHERE checkpointer_leases.expires_at <= now()
+          RETURNING token::text AS token`
+        return rows.length === 0
+          ? Option.none<number>()
+          : Option.some((yield* Schema.decodeUnknown(TokenRow)(rows[0]).pipe(Effect.orDie)).token)
+      })
+
+    const acquire = (bucketId: Domain.BucketId) =>
+      tryAcquire(bucketId).pipe(
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.fail("held" as const),
+          onSome: Effect.succeed
+        })),
+        Effect.retry({
+          schedule: Schedule.spaced("200 millis").pipe(Schedule.upTo(lockTimeout)),
+          while: (e) => e === "held"
+        }),
+        Effect.catchIf(
+          (e): e is "held" => e === "held",
+          () =>
+            journalError(
+              "Locked",
+              bucketId,
+              `another checkpointer held the bucket's lease for longer than ${Duration.format(lockTimeout)}`
+            )
+        ),
+        Effect.catchTag("SqlError", (e) => Effect.fail(ioError(bucketId)(e)))
+      )
+
+    const renewal = (bucketId: Domain.BucketId, token: number) =>
+      sql`UPDATE checkpointer_leases SET expires_at = now() + ${lease} * interval '1 millisecond'
+        WHERE bucket_id = ${bucketId.toString()} AND holder = ${holder} AND token = ${token}
+          AND expires_at > now()`.pipe(
+        Effect.catchAll((e) => Effect.logWarning(`journal lease of bucket ${bucketId} not renewed: ${e.message}`)),
+        Effect.repeat(Schedule.spaced(Duration.millis(Math.max(50, Math.floor(lease / 3))))),
+        Effect.delay(Duration.millis(Math.max(50, Math.floor(lease / 3))))
+      )
+
+    const release = (bucketId: Domain.BucketId, token: number) =>
+      sql`UPDATE checkpointer_leases SET expires_at = now()
+        WHERE bucket_id = ${bucketId.toString()} AND holder = ${holder} AND token = ${token}`.pipe(
+        Effect.catchAll((e) => Effect.logWarning(`journal lease of bucket ${bucketId} not released: ${e.message}`))
+      )
+
+    const withLock = <A, E, R>(bucketId: Domain.BucketId, effect: Effect.Effect<A, E, R>) =>
+      Effect.flatMap(FiberRef.get(heldLeases), (held) =>
+        held.has(bucketId.toString())
+          ? effect
+          : localLock(bucketId.toString()).withPermits(1)(Effect.scoped(Effect.gen(function*() {
+            const token = yield* Effect.acquireRelease(acquire(bucketId), (t) => release(bucketId, t))
+            if (renew) yield* Effect.forkScoped(renewal(bucketId, token))
+            return yield* Effect.locally(effect, heldLeases, new Map([...held, [bucketId.toString(), token]]))
+          }))))
+
+    return ReceiptJournal.ReceiptJournal.of({ read, update, withLock })
+  })

@@ -1,0 +1,201 @@
+/**
+ * The PostgreSQL journal on a real, throwaway PostgreSQL server (the machine's own binaries, on a free
+ * loopback port): the journal's specification suite, as the memory and file journals run it; then what
+ * several runners sharing one database need — no lost updates, a lease that serialises them, and a
+ * holder whose renewals stall (Effect-TS/effect#6508) that can no longer write once another runner has
+ * taken the bucket over.
+ */
+import { SqlJournal } from "@checkpointer/cluster"
+import { ReceiptJournal } from "@checkpointer/core"
+import * as JournalSpec from "@checkpointer/testing/JournalSpec"
+import * as Postgres from "@checkpointer/testing/Postgres"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
+
+const { bucket, prepared, round } = JournalSpec
+
+// One server for the file; a fresh database for each journal the tests make.
+let server: Postgres.Server | undefined
+const serverScope = Effect.runSync(Scope.make())
+beforeAll(async () => {
+  server = await Effect.runPromise(Postgres.start().pipe(Scope.extend(serverScope)))
+}, 120_000)
+afterAll(() => Effect.runPromise(Scope.close(serverScope, Exit.void)), 60_000)
+
+let databases = 0
+const urlOf = (database: string) => server!.url.replace(/\/postgres$/, `/${database}`)
+const client = (database: string) =>
+  PgClient.layer({ url: Redacted.make(urlOf(database)), maxConnections: 4, idleTimeout: "5 seconds" })
+
+/** A fresh, empty database; its name. */
+const freshDatabase = Effect.gen(function*() {
+  const name = `journal_${++databases}`
+  yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`CREATE DATABASE ${name}`)).pipe(
+    Effect.provide(client("postgres")),
+    Effect.orDie
+  )
+  return name
+})
+
+/** A journal on a database (a runner: its own pool and holder name). */
+const journalOn = (database: string, options: SqlJournal.Options = {}) =>
+  SqlJournal.layer(options).pipe(Layer.provide(client(database)), Layer.orDie)
+
+JournalSpec.suite("PostgreSQL", () => Layer.unwrapEffect(Effect.map(freshDatabase, (db) => journalOn(db))))
+
+describe("SqlJournal: several runners on one database", () => {
+  it.live(
+    "two runners' concurrent updates are all kept, and a restarted runner reads them",
+    () =>
+      Effect.gen(function*() {
+        const db = yield* freshDatabase
+        const updates = (name: string, from: number) =>
+          Effect.gen(function*() {
+            const journal = yield* ReceiptJournal.ReceiptJournal
+            yield* Effect.forEach(
+              Array.from({ length: 15 }, (_, i) => from + i),
+              (i) => journal.update(bucket, (j) => ReceiptJournal.addRound(j, round(i))),
+              { concurrency: 4, discard: true }
+            )
+          }).pipe(Effect.provide(journalOn(db, { holder: name })))
+        yield* Effect.all([updates("a", 0), updates("b", 100)], { concurrency: 2 })
+        const stored = yield* Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.read(bucket)).pipe(
+          Effect.provide(journalOn(db, { holder: "restarted" }))
+        )
+        const times = Option.getOrThrow(stored).rounds.map((r) => r.atMillis).sort((x, y) => x - y)
+        expect(times).toEqual([
+          ...Array.from({ length: 15 }, (_, i) => i),
+          ...Array.from({ length: 15 }, (_, i) => 100 + i)
+        ])
+      }),
+    60_000
+  )
+
+  it.live(
+    "the lease serialises two runners on a bucket; a lease held past lockTimeout fails with Locked",
+    () =>
+      Effect.gen(function*() {
+        const db = yield* freshDatabase
+        const order: Array<string> = []
+        const job = (name: string) =>
+          Effect.flatMap(ReceiptJournal.ReceiptJournal, (journal) =>
+            journal.withLock(
+              bucket,
+              Effect.gen(function*() {
+                order.push(`${name}:in`)
+                yield* Effect.sleep("300 millis")
+                order.push(`${name}:out`)
+              })
+            )).pipe(Effect.provide(journalOn(db, { holder: name })))
+        yield* Effect.all([job("a"), job("b")], { concurrency: 2 })
+        expect(order.map((s) => s.split(":")[1])).toEqual(["in", "out", "in", "out"])
+
+        const held = yield* Effect.flatMap(
+          ReceiptJournal.ReceiptJournal,
+          (journal) => journal.withLock(bucket, Effect.sleep("3 seconds"))
+        ).pipe(
+          Effect.provide(journalOn(db, { holder: "holder" })),
+          Effect.fork
+        )
+        yield* Effect.sleep("300 millis")
+        const waited = yield* Effect.flatMap(
+          ReceiptJournal.ReceiptJournal,
+          (journal) => journal.withLock(bucket, Effect.void)
+        ).pipe(
+          Effect.provide(journalOn(db, { holder: "impatient", lockTimeout: "500 millis" })),
+          Effect.either
+        )
+        assert.isTrue(Either.isLeft(waited) && waited.left.reason === "Locked")
+        yield* Effect.fromFiber(held)
+      }),
+    60_000
+  )
+
+  it.live(
+    "a runner whose lease renewals stall loses the bucket: the next runner takes it with a higher token and sees every write made before; the stalled runner's next write is refused (Locked), so it broadcasts nothing",
+    () =>
+      Effect.gen(function*() {
+        const db = yield* freshDatabase
+        const first = prepared(10)
+        const second = prepared(11)
+        const stalled = Effect.flatMap(ReceiptJournal.ReceiptJournal, (journal) =>
+          journal.withLock(
+            bucket,
+            Effect.gen(function*() {
+              yield* journal.update(bucket, (j) => ReceiptJournal.addAttempt(j, first, 1))
+              // The process stalls past its lease (its renewals are off: a hung refresh).
+              yield* Effect.sleep("2500 millis")
+              return yield* journal.update(bucket, (j) => ReceiptJournal.addAttempt(j, second, 2)).pipe(Effect.either)
+            })
+          )).pipe(Effect.provide(journalOn(db, { holder: "stalled", leaseDuration: "1 second", renewLeases: false })))
+        const stalledFiber = yield* Effect.fork(stalled)
+        yield* Effect.sleep("1500 millis") // the stalled runner's lease has expired
+        const seenByNext = yield* Effect.flatMap(ReceiptJournal.ReceiptJournal, (journal) =>
+          journal.withLock(
+            bucket,
+            Effect.gen(function*() {
+              const before = Option.getOrThrow(yield* journal.read(bucket))
+              // Still holding it while the stalled runner tries to write.
+              yield* Effect.sleep("2 seconds")
+              return before
+            })
+          )).pipe(Effect.provide(journalOn(db, { holder: "next" })))
+        expect(Option.getOrThrow(seenByNext.unresolved).prepared.extrinsicHash).toBe(first.extrinsicHash)
+        const refused = yield* Effect.fromFiber(stalledFiber)
+        assert.isTrue(Either.isLeft(refused))
+        if (Either.isLeft(refused)) {
+          expect(refused.left.reason).toBe("Locked")
+          expect(refused.left.detail).toMatch(/lease of the bucket \(token 1\) was lost to token 2/)
+        }
+        const final = yield* Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) => j.read(bucket)).pipe(
+          Effect.provide(journalOn(db))
+        )
+        expect(Option.getOrThrow(final).attempts.map((a) => a.prepared.extrinsicHash)).toEqual([first.extrinsicHash])
+      }),
+    60_000
+  )
+
+  it.live(
+    "a row that does not decode is a typed Corrupt error, and is not overwritten by an update",
+    () =>
+      Effect.gen(function*() {
+        const db = yield* freshDatabase
+        const journal = journalOn(db)
+        yield* Effect.flatMap(
+          ReceiptJournal.ReceiptJournal,
+          (j) => j.update(bucket, (x) => ReceiptJournal.addRound(x, round(1)))
+        )
+          .pipe(Effect.provide(journal))
+        yield* Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql`UPDATE checkpointer_journal SET body = '{"bucketId": "5", "rounds": "garbage"}'::jsonb`
+        ).pipe(
+          Effect.provide(client(db)),
+          Effect.orDie
+        )
+        const [read, update] = yield* Effect.gen(function*() {
+          const j = yield* ReceiptJournal.ReceiptJournal
+          return [
+            yield* Effect.flip(j.read(bucket)),
+            yield* Effect.flip(j.update(bucket, (x) => ReceiptJournal.addRound(x, round(2))))
+          ] as const
+        }).pipe(Effect.provide(journal))
+        expect([read.reason, update.reason]).toEqual(["Corrupt", "Corrupt"])
+        const body = yield* Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql`SELECT body::text AS body FROM checkpointer_journal`
+        )
+          .pipe(Effect.provide(client(db)), Effect.orDie)
+        expect(String(body[0]!.body)).toContain("garbage")
+      }),
+    60_000
+  )
+})
