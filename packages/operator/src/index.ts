@@ -12,6 +12,8 @@ export * as ChainConnection from "./ChainConnection.js"
 /** @since 0.1.0 */
 export * as OperatorRouter from "./OperatorRouter.js"
 /** @since 0.1.0 */
+export * as OtlpTracing from "./OtlpTracing.js"
+/** @since 0.1.0 */
 export * as PrometheusMetrics from "./PrometheusMetrics.js"
 /** @since 0.1.0 */
 export * as Readiness from "./Readiness.js"
