@@ -31,6 +31,12 @@ export interface DevnetOptions {
   readonly providers: number
   readonly lagging: number
   readonly flaky: number
+  /**
+   * After this many checkpoints, one honest provider fails every request (HTTP 404 `bucket_not_found`, as a
+   * provider that lost the bucket): an error the collector does not retry, so each round records it in
+   * the provider's health while the others keep checkpointing.
+   */
+  readonly failingAfter: Option.Option<number>
   readonly blockTime: Duration.Duration
   readonly intervalBlocks: number
   readonly writeEvery: Duration.Duration
@@ -68,12 +74,19 @@ export const devnet = (options: DevnetOptions) =>
     if (options.lagging + options.flaky >= options.providers) {
       return yield* new BadConfig({ message: "lagging + flaky: at least one provider must be honest" })
     }
+    if (Option.isSome(options.failingAfter) && options.lagging + options.flaky + 1 >= options.providers) {
+      return yield* new BadConfig({
+        message: "failing-after: one honest provider starts failing, and at least one other must stay honest"
+      })
+    }
     const names = PROVIDER_NAMES.slice(0, options.providers)
     const simulators = yield* Effect.forEach(names, (name, i) => ProviderSimulator.start({ name, seed: 17 + i }))
     const roles = names.map((_, i) => (i >= 1 && i <= options.lagging
       ? "lagging"
       : i > options.lagging && i <= options.lagging + options.flaky
       ? "flaky"
+      : Option.isSome(options.failingAfter) && i === names.length - 1
+      ? "failing"
       : "honest")
     )
     const minProviders = Math.max(1, Math.ceil(options.providers / 2))
@@ -100,7 +113,14 @@ export const devnet = (options: DevnetOptions) =>
           `  chain     ${chain.url}   (a Substrate JSON-RPC node; point @polkadot/api or 'checkpointer --chain' at it)`,
           ...simulators.map((s, i) =>
             `  provider  ${names[i]!.padEnd(8)} ${s.endpoint.padEnd(24)} ${
-              roles[i] === "honest" ? "" : yellow(out, roles[i]!)
+              roles[i] === "honest"
+                ? ""
+                : roles[i] === "failing"
+                ? yellow(
+                  out,
+                  `fails every request after ${Option.getOrElse(options.failingAfter, () => 0)} checkpoints`
+                )
+                : yellow(out, roles[i]!)
             }`
           ),
           ...Option.match(listening, {
@@ -132,6 +152,20 @@ export const devnet = (options: DevnetOptions) =>
         })),
         listen: Option.getOrNull(Option.map(listening, urlOf))
       })
+
+    // `--failing-after`: the provider whose role is "failing" answers every request with an error from
+    // then on. Not a dead socket: a retried failure is cut short when the others meet the threshold first
+    // (NotAwaited), and would not show in the provider's health until probes find it.
+    const failing = Effect.gen(function*() {
+      const i = roles.indexOf("failing")
+      if (i < 0) return
+      yield* simulators[i]!.setFaults({ status: { code: 404, errorCode: "bucket_not_found" } })
+      yield* emit(out, () => yellow(out, `✗ provider ${names[i]} now fails every request (404 bucket_not_found)`), {
+        type: "ProviderFailing",
+        name: names[i],
+        account: simulators[i]!.account
+      })
+    })
 
     const checkpoints = yield* Ref.make(0)
     const enough = yield* Deferred.make<void>()
@@ -195,6 +229,9 @@ export const devnet = (options: DevnetOptions) =>
                   )
                 ),
                 Ref.updateAndGet(checkpoints, (n) => n + 1).pipe(
+                  Effect.tap((n) =>
+                    Option.isSome(options.failingAfter) && n === options.failingAfter.value ? failing : Effect.void
+                  ),
                   Effect.flatMap((n) =>
                     Option.isSome(options.rounds) && n >= options.rounds.value
                       ? Deferred.succeed(enough, undefined)

@@ -20,6 +20,7 @@ const VALUED = new Set([
   "--providers",
   "--lagging",
   "--flaky",
+  "--failing-after",
   "--block-time",
   "--write-every",
   "--port",

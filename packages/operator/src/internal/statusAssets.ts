@@ -184,6 +184,10 @@ export const js = `(function () {
       bucket.verdict.text
     ]);
     if (!round) return [verdict];
+    // The journal records a round's decision before it submits: while that round is in flight, the verdict
+    // above is the previous round's.
+    var current = bucket.inFlight && bucket.lastAttemptMillis !== null && round.atMillis >= bucket.lastAttemptMillis;
+    if (current) verdict.insertBefore(document.createTextNode("previous round — "), verdict.firstChild);
     var conflicts = {};
     round.conflicts.forEach(function (c) { conflicts[c.provider] = c; });
     var rows = round.outcomes.map(function (o) {
@@ -200,7 +204,7 @@ export const js = `(function () {
     });
     var details = el("details", { "data-key": key }, [
       el("summary", null, [
-        "last round ", ago(round.atMillis), ": ", round.agreeing + " agree, " + round.required + " required (" + round.totalProviders + " providers, " + round.thresholdPercent + " %) · " + round.resolution
+        current ? "round in flight, decided " : "last round ", ago(round.atMillis), ": ", round.agreeing + " agree, " + round.required + " required (" + round.totalProviders + " providers, " + round.thresholdPercent + " %) · " + round.resolution
       ]),
       el("p", { class: "muted" }, [round.action + ": " + round.reason + " — " + round.resolutionDetail]),
       round.majority ? el("p", null, ["majority: ", text(round.majority.leafCount), " leaves, root ", full(round.majority.mmrRoot)]) : null,

@@ -27,6 +27,12 @@ export const devnetCommand = Command.make("devnet", {
     Options.withDefault(1),
     Options.withDescription("providers that fail requests at random")
   ),
+  failingAfter: Options.integer("failing-after").pipe(
+    Options.withDescription(
+      "after this many checkpoints, one honest provider fails every request (HTTP 404: it lost the bucket)"
+    ),
+    Options.optional
+  ),
   blockTime: Options.integer("block-time").pipe(Options.withDefault(1000), Options.withDescription("block time in ms")),
   intervalBlocks: Options.integer("interval-blocks").pipe(Options.withDefault(3)),
   writeEvery: Options.integer("write-every").pipe(
@@ -57,6 +63,7 @@ export const devnetCommand = Command.make("devnet", {
         providers: o.providers,
         lagging: o.lagging,
         flaky: o.flaky,
+        failingAfter: o.failingAfter,
         blockTime: Duration.millis(o.blockTime),
         intervalBlocks: o.intervalBlocks,
         writeEvery: Duration.millis(o.writeEvery),
@@ -81,6 +88,7 @@ export const validateDevnet = (o: {
   readonly writeEvery: number
   readonly port: number
   readonly rounds: Option.Option<number>
+  readonly failingAfter?: Option.Option<number> | undefined
 }) => {
   const problems = [
     o.providers < 1 || o.providers > 5 ? `providers: expected 1 to 5, got ${o.providers}` : undefined,
@@ -94,6 +102,9 @@ export const validateDevnet = (o: {
     o.port < 0 || o.port > 65_535 ? `port: expected 0 to 65535, got ${o.port}` : undefined,
     Option.isSome(o.rounds) && o.rounds.value < 1
       ? `rounds: expected a positive number, got ${o.rounds.value}`
+      : undefined,
+    o.failingAfter !== undefined && Option.isSome(o.failingAfter) && o.failingAfter.value < 1
+      ? `failing-after: expected a positive number of checkpoints, got ${o.failingAfter.value}`
       : undefined
   ].filter((p) => p !== undefined)
   return problems.length === 0 ? Effect.void : Effect.fail(new BadConfig({ message: problems.join("; ") }))
