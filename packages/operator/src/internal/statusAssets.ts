@@ -79,7 +79,8 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { color: var(--muted); font-weight: 600; font-size: .8rem; }
-td.detail { max-width: 22rem; overflow-wrap: anywhere; }
+td { white-space: nowrap; }
+td.detail { white-space: normal; min-width: 14rem; max-width: 24rem; overflow-wrap: anywhere; }
 details { margin-top: .5rem; }
 summary { cursor: pointer; }
 #events { padding-left: 0; list-style: none; margin: 0 0 2rem; }
