@@ -30,6 +30,10 @@
  * at once), `submitNow` runs a round right away — also while paused: it is an explicit request, and it
  * does not unpause — and coalesces with a round already in flight for that bucket.
  *
+ * While it runs (paused or not), the loop probes every provider of its buckets on `GET /health` every
+ * `probeInterval` (`ProviderProbe`), so provider health, and the breakers the rounds consult, follow the
+ * providers between rounds too.
+ *
  * @since 0.1.0
  */
 import * as Chunk from "effect/Chunk"
@@ -47,13 +51,17 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { ChainClient } from "./ChainClient.js"
+import type { CheckpointConfig } from "./CheckpointConfig.js"
 import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
 import { CheckpointManager, failureReason, refusalOf } from "./CheckpointManager.js"
 import type { CheckpointResult } from "./CheckpointResult.js"
 import type { BucketId } from "./Domain.js"
 import { LoopState, LoopStore } from "./LoopStore.js"
 import * as Metrics from "./Metrics.js"
+import type { ProviderApi } from "./ProviderApi.js"
+import type { ProviderDiscovery } from "./ProviderDiscovery.js"
 import { ProviderHealth } from "./ProviderHealth.js"
+import * as ProviderProbe from "./ProviderProbe.js"
 import { backoff } from "./RetryPolicy.js"
 
 /**
@@ -99,6 +107,13 @@ export interface LoopSettings {
   readonly concurrency: number
   /** Emit `CheckpointOverdue` once a bucket has had no successful checkpoint for this long. */
   readonly overdueAfter: Option.Option<Duration.Duration>
+  /**
+   * Probe every provider of the loop's buckets on `GET /health` this often (jittered 0.8–1.2×); none or
+   * zero: no probes.
+   */
+  readonly probeInterval: Option.Option<Duration.Duration>
+  /** Health probes in flight at once. */
+  readonly probeConcurrency: number
 }
 
 /**
@@ -112,7 +127,9 @@ export const defaultSettings: LoopSettings = {
   failureRetryDelay: Duration.seconds(30),
   failureRetryMaxDelay: Duration.minutes(30),
   concurrency: 4,
-  overdueAfter: Option.some(Duration.hours(1))
+  overdueAfter: Option.some(Duration.hours(1)),
+  probeInterval: Option.some(Duration.minutes(1)),
+  probeConcurrency: 8
 }
 
 /**
@@ -200,13 +217,22 @@ export const failureBackoff = (settings: LoopSettings, failures: number): Effect
   ).pipe(Effect.map((delays) => Chunk.unsafeGet(delays, Math.max(1, failures) - 1)))
 
 /**
- * What a loop needs: the manager and the chain, and the services it reports to and keeps its state in
- * (required, so that leaving out the store is a type error, not a loop that forgets on restart).
+ * What a loop needs: the manager and the chain, the services it reports to and keeps its state in
+ * (required, so that leaving out the store is a type error, not a loop that forgets on restart), and what
+ * its health probes use (the rounds' provider API, discovery and settings).
  *
  * @since 0.1.0
  * @category models
  */
-export type Requirements = CheckpointManager | ChainClient | LoopStore | ProviderHealth | CheckpointEvents
+export type Requirements =
+  | CheckpointManager
+  | ChainClient
+  | LoopStore
+  | ProviderHealth
+  | CheckpointEvents
+  | ProviderApi
+  | ProviderDiscovery
+  | CheckpointConfig
 
 /**
  * The loop.
@@ -509,6 +535,13 @@ export const make = (
     const watchdog = yield* Effect.forkScoped(
       Effect.forever(Effect.zipRight(Effect.sleep(watchInterval), watch))
     )
+    // Health probes of the buckets' providers: also while paused (health is watched, nothing is paid).
+    const probes = yield* Effect.forkScoped(
+      ProviderProbe.run(Effect.map(Ref.get(states), (m) => Array.from(m.keys())), {
+        interval: settings.probeInterval,
+        concurrency: settings.probeConcurrency
+      })
+    )
 
     const targets = (bucketId?: BucketId) =>
       bucketId === undefined ? Effect.map(Ref.get(states), (m) => Array.from(m.keys())) : Effect.succeed([bucketId])
@@ -563,6 +596,7 @@ export const make = (
         yield* FiberMap.clear(rounds)
         yield* Fiber.interrupt(scheduler)
         yield* Fiber.interrupt(watchdog)
+        yield* Fiber.interrupt(probes)
       }),
       isRunning: Ref.get(running),
       pausedBecause: Ref.get(pauseReason),

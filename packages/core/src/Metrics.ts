@@ -2,8 +2,8 @@
  * The metrics Checkpointer records by itself (`effect/Metric`, exported however the application
  * chooses: `@checkpointer/operator` serves them at `/metrics` in the Prometheus text format, through
  * `@effect/opentelemetry`): rounds by outcome, per-provider request latency, signatures collected,
- * broadcasts, paid transactions and the fees they paid, and time since each bucket's last successful
- * checkpoint.
+ * broadcasts, paid transactions and the fees they paid, provider health probes by outcome, and time
+ * since each bucket's last successful checkpoint.
  *
  * Names follow Prometheus's conventions: a `checkpointer_` prefix, base units in the name (`_seconds`,
  * `_planck`), `_total` on counters. State that is read rather than counted (breakers, a paused loop) is
@@ -50,6 +50,19 @@ export const providerLatency = Metric.histogram(
   MetricBoundaries.exponential({ start: 0.005, factor: 2, count: 14 }),
   "latency of provider requests that got an answer, in seconds"
 ).pipe(Metric.mapInput((millis: number) => millis / 1000))
+
+/**
+ * Health probes (`GET /health`, run by the loop), tagged `provider` and `outcome`: `Ok`, `NotHealthy` (an
+ * answer whose status is not `healthy`), or why the request failed (`Timeout`, `Transport`, `Status`,
+ * `RateLimited`, `Decode`, `TooLarge`, `Refused`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const providerProbes = Metric.counter("checkpointer_provider_probes_total", {
+  description: "provider health probes (GET /health) by provider and outcome",
+  incremental: true
+})
 
 /**
  * Valid signatures on the majority commitment, summed over rounds.

@@ -11,6 +11,8 @@
  *   primary is reported and not used, since the chain would refuse its signature.
  * - A primary that cannot be asked (no record, unusable multiaddr) is reported as undiscoverable and
  *   still counts towards the total.
+ * - `known` gives a bucket's providers as last discovered, without reading the chain (health probes use
+ *   it); `invalidate` does not forget them, it only makes the next round read them again.
  *
  * @since 0.1.0
  */
@@ -67,6 +69,11 @@ export interface Discovered extends RoundTarget {
 export interface ProviderDiscoveryService {
   readonly discover: (bucketId: BucketId) => Effect.Effect<Discovered, ChainReadError>
   readonly invalidate: (bucketId: BucketId) => Effect.Effect<void>
+  /**
+   * The providers of a bucket's latest discovery, however old (none if it was never discovered); reads
+   * nothing from the chain.
+   */
+  readonly known: (bucketId: BucketId) => Effect.Effect<Option.Option<ReadonlyArray<ProviderInfo>>>
 }
 
 /**
@@ -88,6 +95,8 @@ export class ProviderDiscovery extends Context.Tag("@checkpointer/core/ProviderD
         const settings = yield* CheckpointConfig
         // Changed in place inside Ref.update (synchronous, so atomic); no copy per bucket discovered.
         const cache = yield* Ref.make(new Map<BucketId, CacheEntry>())
+        // The latest providers of each bucket, kept through `invalidate` (which only forces a fresh read).
+        const latest = yield* Ref.make(new Map<BucketId, ReadonlyArray<ProviderInfo>>())
 
         const resolveRecords = (bucket: BucketInfo, at: BlockRef) =>
           Effect.forEach(
@@ -207,7 +216,10 @@ export class ProviderDiscovery extends Context.Tag("@checkpointer/core/ProviderD
             cached.primaries === bucket.primaryProviders.join(",") &&
             now - cached.fetchedAtMillis < Duration.toMillis(settings.providerCacheTtl)
           const entry = fresh ? cached : yield* load(bucket, at)
-          if (!fresh) yield* Ref.update(cache, (m) => m.set(bucketId, entry))
+          if (!fresh) {
+            yield* Ref.update(cache, (m) => m.set(bucketId, entry))
+            yield* Ref.update(latest, (m) => m.set(bucketId, entry.providers))
+          }
           return {
             bucket,
             at,
@@ -224,7 +236,8 @@ export class ProviderDiscovery extends Context.Tag("@checkpointer/core/ProviderD
             Ref.update(cache, (m) => {
               m.delete(bucketId)
               return m
-            })
+            }),
+          known: (bucketId) => Effect.map(Ref.get(latest), (m) => Option.fromNullable(m.get(bucketId)))
         })
       })
     )

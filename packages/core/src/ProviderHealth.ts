@@ -12,6 +12,11 @@
  * The breaker opens when a provider becomes `Unreachable`, refuses requests for `breakerCooldown`, then
  * lets one through (half-open): a success closes it, a failure opens it again.
  *
+ * Health probes (`GET /health`, run by the loop through `ProviderProbe`) count as requests under the same
+ * rules: a provider failing them becomes Degraded, then Unreachable with its breaker open, before any
+ * round asks it; one answering them again closes its breaker. A probe's latency is kept as its own
+ * (`lastProbe`), out of the latency statistics, which describe signing requests.
+ *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
@@ -73,6 +78,30 @@ export const defaultSettings: HealthSettings = {
 }
 
 /**
+ * The outcome of one health probe, as `recordProbe` takes it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ProbeOutcome =
+  | { readonly ok: true; readonly latencyMillis: number }
+  | { readonly ok: false; readonly error: string; readonly latencyMillis?: number | undefined }
+
+/**
+ * A provider's last health probe: when its outcome was known (epoch millis), whether it passed, how long
+ * the provider took to answer (absent when it did not answer), and why it failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LastProbe {
+  readonly at: number
+  readonly ok: boolean
+  readonly latencyMillis?: number | undefined
+  readonly error?: string | undefined
+}
+
+/**
  * A provider's health.
  *
  * @since 0.1.0
@@ -94,6 +123,8 @@ export interface ProviderHealthSnapshot {
   readonly recentStatuses: ReadonlyArray<{ readonly atMillis: number; readonly status: ProviderStatus }>
   readonly status: ProviderStatus
   readonly breaker: "Closed" | "Open" | "HalfOpen"
+  /** The last health probe, once the provider has been probed (not persisted across restarts). */
+  readonly lastProbe?: LastProbe | undefined
 }
 
 interface Entry {
@@ -110,6 +141,7 @@ interface Entry {
   readonly openUntil: number | undefined
   /** When the half-open probe was let through; it expires after a cooldown (the probe may never report). */
   readonly halfOpenSince: number | undefined
+  readonly lastProbe: LastProbe | undefined
 }
 
 const blank: Entry = {
@@ -124,7 +156,8 @@ const blank: Entry = {
   lastError: undefined,
   recent: [],
   openUntil: undefined,
-  halfOpenSince: undefined
+  halfOpenSince: undefined,
+  lastProbe: undefined
 }
 
 /**
@@ -156,6 +189,12 @@ const percentile = (values: ReadonlyArray<number>, p: number): Option.Option<num
 export interface ProviderHealthService {
   readonly recordSuccess: (provider: AccountId, latencyMillis: number) => Effect.Effect<void>
   readonly recordFailure: (provider: AccountId, error: string) => Effect.Effect<void>
+  /**
+   * Records a health probe: counted as a request like any other (a success ends a failure streak and
+   * closes the breaker, a failure extends the streak and may open it), its latency kept as `lastProbe`
+   * only.
+   */
+  readonly recordProbe: (provider: AccountId, outcome: ProbeOutcome) => Effect.Effect<void>
   readonly snapshot: (provider: AccountId) => Effect.Effect<ProviderHealthSnapshot>
   readonly all: Effect.Effect<ReadonlyArray<ProviderHealthSnapshot>>
   /** Providers best first: by status, then success rate, then latency; ties keep the given order. */
@@ -230,7 +269,8 @@ export const make = (
       lastError: Option.fromNullable(entry.lastError),
       recentStatuses: entry.recent,
       status: statusOf(entry, settings),
-      breaker: entry.openUntil === undefined ? "Closed" : now >= entry.openUntil ? "HalfOpen" : "Open"
+      breaker: entry.openUntil === undefined ? "Closed" : now >= entry.openUntil ? "HalfOpen" : "Open",
+      ...(entry.lastProbe === undefined ? {} : { lastProbe: entry.lastProbe })
     })
 
     const snapshot = (provider: AccountId) =>
@@ -241,34 +281,52 @@ export const make = (
 
     const rank: Record<ProviderStatus, number> = { Healthy: 0, Unknown: 1, Degraded: 2, Unreachable: 3 }
 
+    const succeeded = (e: Entry, now: number): Entry => ({
+      ...e,
+      requests: e.requests + 1,
+      successes: e.successes + 1,
+      consecutiveFailures: 0,
+      lastSuccessMillis: now,
+      openUntil: undefined,
+      halfOpenSince: undefined
+    })
+
+    const failed = (e: Entry, now: number, error: string): Entry => {
+      const consecutiveFailures = e.consecutiveFailures + 1
+      const trips = consecutiveFailures >= settings.unreachableAfter
+      return {
+        ...e,
+        requests: e.requests + 1,
+        failures: e.failures + 1,
+        consecutiveFailures,
+        lastFailureMillis: now,
+        lastError: error,
+        openUntil: trips ? now + Duration.toMillis(settings.breakerCooldown) : e.openUntil,
+        halfOpenSince: undefined
+      }
+    }
+
     return {
       recordSuccess: (provider, latencyMillis) =>
         update(provider, (e, now) => ({
-          ...e,
-          requests: e.requests + 1,
-          successes: e.successes + 1,
-          consecutiveFailures: 0,
+          ...succeeded(e, now),
           ewma: e.ewma === undefined ? latencyMillis : e.ewma + settings.ewmaAlpha * (latencyMillis - e.ewma),
-          latencies: [...e.latencies, latencyMillis].slice(-settings.latencyWindow),
-          lastSuccessMillis: now,
-          openUntil: undefined,
-          halfOpenSince: undefined
+          latencies: [...e.latencies, latencyMillis].slice(-settings.latencyWindow)
         })),
-      recordFailure: (provider, error) =>
-        update(provider, (e, now) => {
-          const consecutiveFailures = e.consecutiveFailures + 1
-          const trips = consecutiveFailures >= settings.unreachableAfter
-          return {
-            ...e,
-            requests: e.requests + 1,
-            failures: e.failures + 1,
-            consecutiveFailures,
-            lastFailureMillis: now,
-            lastError: error,
-            openUntil: trips ? now + Duration.toMillis(settings.breakerCooldown) : e.openUntil,
-            halfOpenSince: undefined
-          }
-        }),
+      recordFailure: (provider, error) => update(provider, (e, now) => failed(e, now, error)),
+      recordProbe: (provider, outcome) =>
+        update(provider, (e, now) =>
+          outcome.ok
+            ? { ...succeeded(e, now), lastProbe: { at: now, ok: true, latencyMillis: outcome.latencyMillis } }
+            : {
+              ...failed(e, now, `health probe: ${outcome.error}`),
+              lastProbe: {
+                at: now,
+                ok: false,
+                error: outcome.error,
+                ...(outcome.latencyMillis === undefined ? {} : { latencyMillis: outcome.latencyMillis })
+              }
+            }),
       snapshot,
       all: Effect.flatMap(Ref.get(entries), (m) => Effect.forEach(Array.from(m.keys()), snapshot)),
       ordered: (providers) =>

@@ -50,6 +50,8 @@ export * as ProviderDiscovery from "./ProviderDiscovery.js"
 /** @since 0.1.0 */
 export * as ProviderHealth from "./ProviderHealth.js"
 /** @since 0.1.0 */
+export * as ProviderProbe from "./ProviderProbe.js"
+/** @since 0.1.0 */
 export * as ProviderHttpClient from "./ProviderHttpClient.js"
 /** @since 0.1.0 */
 export * as ReceiptJournal from "./ReceiptJournal.js"
@@ -57,6 +59,8 @@ export * as ReceiptJournal from "./ReceiptJournal.js"
 export * as RetryPolicy from "./RetryPolicy.js"
 /** @since 0.1.0 */
 export * as RoundJournal from "./RoundJournal.js"
+/** @since 0.1.0 */
+export * as RoundTrace from "./RoundTrace.js"
 /** @since 0.1.0 */
 export * as SignatureVerifier from "./SignatureVerifier.js"
 /** @since 0.1.0 */

@@ -3,6 +3,11 @@
  * lagging (optionally catching up), ahead, divergent, bad signature, wrong bucket, unreachable, slow,
  * flaky (seeded), malformed body, an HTTP error status, failing a number of times, or hanging.
  *
+ * `GET /health` answers `{"status":"healthy"}` unless a behaviour says otherwise: unreachable, hang, slow,
+ * flaky (its own seeded sequence, so probes do not shift the signing answers'), an HTTP status and
+ * malformed (a body without a status) apply to it too, and `unhealthy` makes it report another status
+ * while the provider still signs.
+ *
  * Providers sign with real sr25519 keys derived from `//<name>`, and answer with the provider's wire
  * body (snake_case JSON, hex signature) which goes through core's own decoder, exactly as a real
  * response would. Time (latency, catch-up) follows Effect's `Clock`, so `TestClock` drives it.
@@ -24,7 +29,8 @@ import { prng } from "./internal/prng.js"
 type BucketId = Domain.BucketId
 
 /**
- * How a fake provider answers `/checkpoint-signature` and `/commitment`.
+ * How a fake provider answers `/checkpoint-signature` and `/commitment` (and, for the transport-level
+ * behaviours and `Unhealthy`, `/health`).
  *
  * @since 0.1.0
  * @category models
@@ -49,6 +55,7 @@ export type Behaviour =
   | { readonly _tag: "FailTimes"; readonly times: number; readonly failure: "Transport" | "Status503" | "Hang" }
   | { readonly _tag: "Hang" }
   | { readonly _tag: "Defect" }
+  | { readonly _tag: "Unhealthy"; readonly status: string }
   | { readonly _tag: "All"; readonly behaviours: ReadonlyArray<Behaviour> }
   | { readonly _tag: "Custom"; readonly answer: CustomAnswer }
 
@@ -102,6 +109,8 @@ export const Behaviour = {
   hang: (): Behaviour => ({ _tag: "Hang" }),
   /** The request path itself dies (a bug, not a provider answer). */
   defect: (): Behaviour => ({ _tag: "Defect" }),
+  /** `GET /health` reports this status instead of `healthy`; signing is unaffected. */
+  unhealthy: (status = "degraded"): Behaviour => ({ _tag: "Unhealthy", status }),
   /**
    * Several behaviours at once, in order: e.g. `all(ahead(2), slow("3 seconds"))` answers late with a
    * commitment ahead of the others.
@@ -173,6 +182,8 @@ export interface ProviderNetworkHandle {
   readonly bucketData: (bucketId: BucketId) => Effect.Effect<BucketData | undefined>
   /** The `Clock` times (ms) at which a provider was asked for a signature, oldest first. */
   readonly requestTimes: (name: string) => Effect.Effect<ReadonlyArray<number>>
+  /** The `Clock` times (ms) at which a provider was asked `GET /health`, oldest first. */
+  readonly probeTimes: (name: string) => Effect.Effect<ReadonlyArray<number>>
 }
 
 /**
@@ -245,7 +256,10 @@ export const make = (
     )
     const data = yield* Ref.make(new Map<BucketId, BucketData>())
     const requests = yield* Ref.make(new Map<string, ReadonlyArray<number>>())
+    const probes = yield* Ref.make(new Map<string, ReadonlyArray<number>>())
     const randoms = new Map<string, () => number>()
+    // Flakiness of `/health` draws from its own sequence: probes leave the signing answers' unchanged.
+    const healthRandoms = new Map<string, () => number>()
 
     const transport = (endpoint: string, detail: string) =>
       new ProviderApi.ProviderRequestError({ endpoint, reason: "Transport", detail })
@@ -410,10 +424,52 @@ export const make = (
         return found.provider
       })
 
+    /** `GET /health` under the provider's transport-level behaviours. */
+    const health = (endpoint: Domain.Endpoint) =>
+      Effect.gen(function*() {
+        const found = byEndpoint.get(endpoint)
+        if (found === undefined) return yield* transport(endpoint, "connection refused")
+        const name = found.provider.name
+        const now = yield* Clock.currentTimeMillis
+        yield* Ref.update(probes, (m) => new Map(m).set(name, [...(m.get(name) ?? []), now]))
+        const current = (yield* Ref.get(behaviours)).get(name)
+        let status = "healthy"
+        for (const behaviour of current === undefined ? [] : flatten(current.behaviour)) {
+          switch (behaviour._tag) {
+            case "Unreachable":
+              return yield* transport(endpoint, "connection refused")
+            case "Hang":
+              return yield* Effect.never
+            case "HttpStatus":
+              return yield* new ProviderApi.ProviderRequestError({
+                endpoint,
+                reason: behaviour.status === 429 ? "RateLimited" : "Status",
+                status: behaviour.status,
+                detail: `HTTP ${behaviour.status}`,
+                ...(behaviour.errorCode === undefined ? {} : { errorCode: behaviour.errorCode }),
+                ...(behaviour.retryAfterMillis === undefined ? {} : { retryAfterMillis: behaviour.retryAfterMillis })
+              })
+            case "Flaky": {
+              const random = healthRandoms.get(name) ?? prng(behaviour.seed)
+              healthRandoms.set(name, random)
+              if (random() < behaviour.failureProbability) return yield* transport(endpoint, "connection reset")
+              break
+            }
+            case "Slow":
+              yield* Effect.sleep(behaviour.latency)
+              break
+            case "Malformed":
+              return yield* ProviderApi.decodeHealth(endpoint, { healthy: "yes" })
+            case "Unhealthy":
+              status = behaviour.status
+              break
+          }
+        }
+        return yield* ProviderApi.decodeHealth(endpoint, { status, version: "fake" })
+      })
+
     const api: ProviderApi.ProviderApiService = {
-      health: (endpoint) =>
-        Effect.flatMap(reachable(endpoint), () =>
-          ProviderApi.decodeHealth(endpoint, { status: "healthy", version: "fake" })),
+      health,
       info: (endpoint) =>
         Effect.flatMap(reachable(endpoint), (provider) =>
           ProviderApi.decodeInfo(endpoint, {
@@ -428,8 +484,7 @@ export const make = (
     return {
       api,
       providers,
-      provider: (name) =>
-        lookup(name).provider,
+      provider: (name) => lookup(name).provider,
       setBehaviour: (name, behaviour) =>
         Effect.suspend(() => {
           lookup(name)
@@ -451,7 +506,8 @@ export const make = (
           return [next, new Map(m).set(bucketId, next)]
         }),
       bucketData: (bucketId) => Effect.map(Ref.get(data), (m) => m.get(bucketId)),
-      requestTimes: (name) => Effect.map(Ref.get(requests), (m) => m.get(name) ?? [])
+      requestTimes: (name) => Effect.map(Ref.get(requests), (m) => m.get(name) ?? []),
+      probeTimes: (name) => Effect.map(Ref.get(probes), (m) => m.get(name) ?? [])
     } satisfies FakeProviderNetworkService
   })
 

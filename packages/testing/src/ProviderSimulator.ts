@@ -11,6 +11,10 @@
  * body, a slow (drip-fed) body, a connection reset, a hang, seeded flakiness, or failing the first n
  * requests.
  *
+ * `GET /health` answers `{"status":"healthy","version":...}` under the same network faults (latency, the
+ * first n failing, hang, reset, flakiness, a status, 429); `malformedJson` cuts its body too, and
+ * `healthStatus` makes it report another status while the provider still signs.
+ *
  * @since 0.1.0
  */
 import { Domain, encodeCommitmentPayload, encodeMultiSignature } from "@checkpointer/core"
@@ -81,6 +85,8 @@ export interface Faults {
   readonly failFirst?: { readonly times: number; readonly failure: "Reset" | "Status503" | "Hang" } | undefined
   /** `raw`: 64-byte sr25519 hex (older nodes); `scale` (default): 65-byte SCALE MultiSignature. */
   readonly signatureForm?: "raw" | "scale" | undefined
+  /** `GET /health` reports this status instead of `healthy`. */
+  readonly healthStatus?: string | undefined
 }
 
 /**
@@ -116,6 +122,8 @@ export interface SimulatedProvider {
   readonly requests: Effect.Effect<number>
   /** The `Clock` times (ms) of signing requests (`/commitment`, `/checkpoint-signature`), oldest first. */
   readonly signingRequestTimes: Effect.Effect<ReadonlyArray<number>>
+  /** The `Clock` times (ms) of `GET /health` requests, oldest first. */
+  readonly healthRequestTimes: Effect.Effect<ReadonlyArray<number>>
   /** The `Authorization` header of the last request that carried one. */
   readonly lastAuthorization: Effect.Effect<string | undefined>
 }
@@ -164,6 +172,7 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
     const faults = yield* Ref.make<{ readonly faults: Faults; readonly setAt: number }>({ faults: {}, setAt: 0 })
     const served = yield* Ref.make(0)
     const signingTimes = yield* Ref.make<ReadonlyArray<number>>([])
+    const healthTimes = yield* Ref.make<ReadonlyArray<number>>([])
     const authorization = yield* Ref.make<string | undefined>(undefined)
     const random = prng(options.seed ?? 1)
 
@@ -251,6 +260,10 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
         const now = yield* Clock.currentTimeMillis
         yield* Ref.update(signingTimes, (times) => [...times, now])
       }
+      if (request.url === "/health" || request.url.startsWith("/health?")) {
+        const now = yield* Clock.currentTimeMillis
+        yield* Ref.update(healthTimes, (times) => [...times, now])
+      }
       const { faults: current } = yield* Ref.get(faults)
       const reset = Effect.sync(() => NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()).pipe(
         Effect.zipRight(Effect.sleep("1 second")),
@@ -336,7 +349,13 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
     const router = HttpRouter.empty.pipe(
       HttpRouter.get(
         "/health",
-        withFaults(Effect.succeed(HttpServerResponse.unsafeJson({ status: "healthy", version: "simulator-0.1.0" })))
+        withFaults(Effect.map(Ref.get(faults), ({ faults: current }) => {
+          const text = JSON.stringify({ status: current.healthStatus ?? "healthy", version: "simulator-0.1.0" })
+          return HttpServerResponse.text(
+            current.malformedJson === true ? text.slice(0, Math.floor(text.length / 2)) : text,
+            { contentType: "application/json" }
+          )
+        }))
       ),
       HttpRouter.get(
         "/info",
@@ -394,6 +413,7 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
       state: (bucketId) => Effect.sync(() => stateOf(bucketId)),
       requests: Ref.get(served),
       signingRequestTimes: Ref.get(signingTimes),
+      healthRequestTimes: Ref.get(healthTimes),
       lastAuthorization: Ref.get(authorization)
     } satisfies SimulatedProvider
   })

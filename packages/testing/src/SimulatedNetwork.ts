@@ -77,6 +77,8 @@ export const faultsOf = (behaviour: Behaviour, spec: ProviderSpec, timeScale: nu
       }
     case "Hang":
       return { ...base, hang: true }
+    case "Unhealthy":
+      return { ...base, healthStatus: behaviour.status }
     case "All":
       return behaviour.behaviours.reduce<Faults>((faults, b) => ({ ...faults, ...faultsOf(b, spec, timeScale) }), base)
     case "Custom":
@@ -152,6 +154,7 @@ export const make = (
           return { mmrRoot: state.mmrRoot, startSeq: state.startSeq, leafCount: state.leafCount } satisfies BucketData
         }),
       bucketData: (bucketId) => truth(bucketId),
-      requestTimes: (name) => Effect.flatMap(lookup(name), ({ simulator }) => simulator.signingRequestTimes)
+      requestTimes: (name) => Effect.flatMap(lookup(name), ({ simulator }) => simulator.signingRequestTimes),
+      probeTimes: (name) => Effect.flatMap(lookup(name), ({ simulator }) => simulator.healthRequestTimes)
     } satisfies SimulatedNetwork
   })

@@ -119,7 +119,9 @@ describe("CheckpointLoop failures, pause and resume", () => {
           interval: CheckpointLoop.Every("10 seconds"),
           maxConsecutiveFailures: 3,
           failureRetryDelay: Duration.seconds(1),
-          failureRetryMaxDelay: Duration.seconds(4)
+          failureRetryMaxDelay: Duration.seconds(4),
+          // Rounds alone: health probes would open the breakers of the unreachable providers meanwhile.
+          probeInterval: Option.none()
         })
         yield* loop.markDirty(world.bucketId(1))
         yield* TestClock.adjust("2 minutes")
@@ -393,7 +395,12 @@ describe("provider health in rounds", () => {
       Effect.gen(function*() {
         const world = yield* TestNetwork.TestNetwork
         const events = yield* recordEvents
-        const loop = yield* startLoop([1], { interval: CheckpointLoop.Every("1 minute"), submitOnEmpty: true })
+        // Rounds alone (ProviderProbe.test.ts has the breaker opened by health probes).
+        const loop = yield* startLoop([1], {
+          interval: CheckpointLoop.Every("1 minute"),
+          submitOnEmpty: true,
+          probeInterval: Option.none()
+        })
         yield* TestClock.adjust("5 minutes")
         const health = yield* ProviderHealth.ProviderHealth
         const charlie = yield* health.snapshot(world.account("Charlie"))
@@ -422,7 +429,9 @@ describe("loop state survives a restart through the journal", () => {
       Effect.gen(function*() {
         const world = yield* TestNetwork.TestNetwork
         yield* TestClock.setTime(1_700_000_000_000)
-        const first = yield* startLoop([1, 2], { interval: CheckpointLoop.Every("1 minute") })
+        // No health probes: the failures counted are the rounds'.
+        const noProbes = { probeInterval: Option.none() }
+        const first = yield* startLoop([1, 2], { interval: CheckpointLoop.Every("1 minute"), ...noProbes })
         yield* first.markDirty(world.bucketId(1))
         yield* TestClock.adjust("61 seconds")
         yield* first.markDirty(world.bucketId(2))
@@ -434,7 +443,7 @@ describe("loop state survives a restart through the journal", () => {
         // A new loop (as after a restart) starts from what was journaled.
         yield* health.restore([])
         assert.deepStrictEqual((yield* submissions).map((r) => r.submission.bucketId), [1n])
-        const second = yield* startLoop([], { interval: CheckpointLoop.Every("1 minute") })
+        const second = yield* startLoop([], { interval: CheckpointLoop.Every("1 minute"), ...noProbes })
         yield* TestClock.adjust("5 seconds")
         // Bucket 2 was never marked dirty in this loop: the journal remembered it, and it was checkpointed.
         assert.deepStrictEqual((yield* submissions).map((r) => r.submission.bucketId), [1n, 2n])
