@@ -52,6 +52,11 @@ const ROOT_DESCRIPTION = HelpDoc.blocks([
       "CHECKPOINTER_<SETTING>",
       "any setting, e.g. CHECKPOINTER_ROUND_DEADLINE=\"90 seconds\" (list: checkpointer config check)"
     ),
+    row(
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
+      "run, submit: export traces over OTLP/HTTP to this collector (off when unset; OTEL_EXPORTER_OTLP_* honoured)"
+    ),
+    row("OTEL_SERVICE_NAME", "the traces' service.name (default checkpointer)"),
     row("NO_COLOR", "no colour (colour is used on a terminal only)")
   ]),
   HelpDoc.p(

@@ -12,11 +12,13 @@ import { CLI_ERRORS, exitCode, run } from "./Cli.js"
 import { normalizeArgs } from "./internal/args.js"
 import { BadConfig } from "./internal/live.js"
 import { clean, plain } from "./internal/output.js"
-import { quietPolkadot, wantsDebug } from "./internal/quiet.js"
+import { polkadotAsJson, quietPolkadot, wantsDebug, wantsJsonLogs } from "./internal/quiet.js"
 import { strayNearSecret } from "./internal/secretArgs.js"
 
 const args = normalizeArgs(process.argv.slice(2))
+const jsonLogs = wantsJsonLogs(args)
 if (!wantsDebug(args)) quietPolkadot()
+else if (jsonLogs) polkadotAsJson()
 const stray = strayNearSecret(args)
 // Colour only on a terminal, and never with NO_COLOR: the help and @effect/cli's messages included.
 const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
@@ -28,8 +30,18 @@ NodeRuntime.runMain(
           const error = failure as { readonly _tag: string; readonly message?: string }
           // @effect/cli has already printed its own validation errors; everything else is one line here.
           if (!CLI_ERRORS.has(error._tag)) {
-            // Messages may quote a provider or the chain: escaped, as everything printed from them.
-            yield* Console.error(`checkpointer: ${clean(error.message ?? error._tag)}`)
+            // Messages may quote a provider or the chain: escaped, as everything printed from them (JSON
+            // escapes them itself, for a log shipper reading stderr as JSON lines).
+            yield* Console.error(
+              jsonLogs
+                ? JSON.stringify({
+                  timestamp: new Date().toISOString(),
+                  level: "ERROR",
+                  message: `checkpointer: ${error.message ?? error._tag}`,
+                  annotations: {}
+                })
+                : `checkpointer: ${clean(error.message ?? error._tag)}`
+            )
           }
           process.exitCode = exitCode(error)
         })

@@ -163,7 +163,7 @@ export const decide = (collection: Collection, decideNow: () => Decision): Effec
         span.attribute("ended_by", collection.endedBy)
         span.attribute("outcomes", decision.outcomes.map((o) => `${o.provider}=${o._tag}`))
         return Effect.logDebug(
-          `decided ${decision.resolution._tag}: ${decision.agreeing} of ${decision.required} required agree (${decision.totalProviders} primaries; collection ended by ${collection.endedBy})`
+          `decided ${decision.resolution._tag}: ${decision.agreeing} agree, ${decision.required} required (${decision.totalProviders} primaries; collection ended by ${collection.endedBy})`
         )
       })
     ))

@@ -107,10 +107,12 @@ export const requireSigner = (settings: Settings, command: string) =>
     })
   )
 
-/** The one line that says a command keeps no journal, on stderr. */
-export const warnNoJournal = (settings: Settings) =>
+/** The one line that says a command keeps no journal, on stderr (a warning log line with JSON logs). */
+export const warnNoJournal = (settings: Settings, logFormat: "pretty" | "json" = "pretty") =>
   settings.journal._tag === "Off"
-    ? Console.error("checkpointer: warning: no journal: a restart may pay again for a checkpoint that was in flight")
+    ? logFormat === "json"
+      ? Effect.logWarning("no journal: a restart may pay again for a checkpoint that was in flight")
+      : Console.error("checkpointer: warning: no journal: a restart may pay again for a checkpoint that was in flight")
     : Effect.void
 
 export const describeInterval = (settings: Settings) =>

@@ -23,6 +23,37 @@ export const wantsDebug = (args: ReadonlyArray<string>): boolean =>
     ["--log-level=debug", "--log-level=trace", "--log-level=all"].includes(a)
   )
 
+/** Whether the command line asks for JSON log lines (`--log-format json`). */
+export const wantsJsonLogs = (args: ReadonlyArray<string>): boolean =>
+  args.some((a, i) => (a === "--log-format" && args[i + 1] === "json") || a === "--log-format=json")
+
+/**
+ * With JSON logs, `@polkadot/util`'s logger lines (shown at debug level) become JSON log lines on stderr
+ * like the command's own (`timestamp`, `level`, `message`, `annotations.origin`), so that stderr stays
+ * one JSON object per line.
+ */
+export const polkadotAsJson = (): void => {
+  /* eslint-disable no-console */
+  for (const method of ["log", "info", "warn", "error"] as const) {
+    const original = console[method].bind(console)
+    console[method] = (...args: Array<unknown>) => {
+      if (!isPolkadotLog(args)) return original(...args)
+      const [, origin, ...rest] = args as [string, string, ...Array<unknown>]
+      process.stderr.write(
+        `${
+          JSON.stringify({
+            timestamp: new Date().toISOString(),
+            level: method === "error" ? "ERROR" : method === "warn" ? "WARN" : "DEBUG",
+            message: rest.map((part) => typeof part === "string" ? part : String(part)).join(" "),
+            annotations: { origin: origin.trim().replace(/:$/, "") }
+          })
+        }\n`
+      )
+    }
+  }
+  /* eslint-enable no-console */
+}
+
 /** Drops `@polkadot/util`'s logger lines from the console (for the life of the process). */
 export const quietPolkadot = (): void => {
   // The one place this command touches the global console: to filter another library's output.

@@ -27,6 +27,7 @@ const VALUED = new Set([
   "--rounds",
   "--chain-spec",
   "--log-level",
+  "--log-format",
   "--set",
   "--listen"
 ])

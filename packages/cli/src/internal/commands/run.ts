@@ -37,6 +37,7 @@ import {
   withLive
 } from "../options.js"
 import { describeEvent } from "../render.js"
+import { logFormat, withTelemetry } from "../telemetry.js"
 
 export const runCommand = Command.make(
   "run",
@@ -52,6 +53,7 @@ export const runCommand = Command.make(
     threshold,
     set,
     json,
+    logFormat,
     listen: listenOption(
       "serve /metrics (Prometheus), /healthz and /readyz over HTTP on [HOST:]PORT (off by default; a port alone: 127.0.0.1; 0: any free port)"
     )
@@ -63,7 +65,7 @@ export const runCommand = Command.make(
       yield* requireBuckets(settings)
       yield* requireSigner(settings, "run")
       const listenAt = yield* Effect.transposeOption(Option.map(o.listen, parseListen))
-      yield* warnNoJournal(settings)
+      yield* warnNoJournal(settings, o.logFormat)
       yield* withLive(
         settings,
         Effect.scoped(Effect.gen(function*() {
@@ -147,5 +149,5 @@ export const runCommand = Command.make(
           return yield* Effect.never
         }))
       )
-    })
+    }).pipe(withTelemetry(o.logFormat))
 ).pipe(Command.withDescription("watch buckets' providers and checkpoint new data as it appears"))

@@ -33,6 +33,7 @@ import {
   withLive
 } from "../options.js"
 import { encodeDecision, renderDecision } from "../render.js"
+import { logFormat, withTelemetry } from "../telemetry.js"
 
 export const submitCommand = Command.make("submit", {
   chain,
@@ -44,6 +45,7 @@ export const submitCommand = Command.make("submit", {
   threshold,
   set,
   json,
+  logFormat,
   dryRun: Options.boolean("dry-run").pipe(
     Options.withDescription("collect and decide, send nothing; say what submit would do, with its exit code")
   )
@@ -54,7 +56,7 @@ export const submitCommand = Command.make("submit", {
     const settings = yield* resolveSettings(flags({ ...o, buckets: [o.bucket] }))
     if (!o.dryRun) {
       yield* requireSigner(settings, "submit")
-      yield* warnNoJournal(settings)
+      yield* warnNoJournal(settings, o.logFormat)
     }
     yield* withLive(
       settings,
@@ -161,5 +163,6 @@ export const submitCommand = Command.make("submit", {
           Effect.sync(() => void (process.exitCode = EXIT_INTERRUPTED))
         )
         : Effect.void
-    )
+    ),
+    withTelemetry(options.logFormat)
   )).pipe(Command.withDescription("one round and (unless --dry-run) one checkpoint"))
