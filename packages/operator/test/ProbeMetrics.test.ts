@@ -1,0 +1,62 @@
+/**
+ * Health probes in `/metrics`: `checkpointer_provider_probes_total{provider,outcome}` scraped from a real
+ * loopback server and parsed strictly, against the probes the providers saw. The metric registry is the
+ * process's, so this file holds one scenario (Vitest runs each file in its own worker).
+ */
+import { Exposition, FakeProviders } from "@checkpointer/testing"
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import { get } from "./serve.js"
+import { inWorld, startServing } from "./world.js"
+
+const { Behaviour } = FakeProviders
+
+describe("/metrics", () => {
+  it.scoped("health probes by provider and outcome, beside the provider status they led to", () =>
+    inWorld(
+      {
+        providers: [
+          { name: "Alice" },
+          { name: "Bob", behaviour: Behaviour.unreachable() },
+          { name: "Charlie", behaviour: Behaviour.unhealthy("syncing") }
+        ],
+        buckets: [{ id: 1, primaries: ["Alice", "Bob", "Charlie"], minProviders: 2 }]
+      },
+      Effect.gen(function*() {
+        // No round runs (nothing dirty, due once an hour): every request is a probe.
+        const { url, world } = yield* startServing([1], {
+          interval: { _tag: "Duration", duration: Duration.hours(1) },
+          probeInterval: Option.some(Duration.minutes(1))
+        })
+        yield* TestClock.adjust("10 minutes")
+        const passes = (yield* world.network.probeTimes("Alice")).length
+        expect(passes).toBeGreaterThanOrEqual(8)
+
+        const scraped = yield* get(`${url}/metrics`)
+        expect(scraped.status).toBe(200)
+        const metrics = Either.getOrThrow(Exposition.parse(scraped.body))
+        const family = metrics.find((f) => f.name === "checkpointer_provider_probes_total")
+        expect(family?.type).toBe("counter")
+        const probes = (name: string, outcome: string) =>
+          Exposition.samples(metrics, "checkpointer_provider_probes_total", {
+            provider: world.account(name),
+            outcome
+          }).map((s) => s.value)
+        expect(probes("Alice", "Ok")).toEqual([passes])
+        expect(probes("Bob", "Transport")).toEqual([(yield* world.network.probeTimes("Bob")).length])
+        expect(probes("Charlie", "NotHealthy")).toEqual([(yield* world.network.probeTimes("Charlie")).length])
+        expect(probes("Alice", "Transport")).toEqual([])
+        // What the probes made of them, without any round.
+        const status = (name: string, value: string) =>
+          Exposition.samples(metrics, "checkpointer_provider_status", { provider: world.account(name), status: value })
+            .map((s) => s.value)
+        expect(status("Alice", "Healthy")).toEqual([1])
+        expect(status("Bob", "Unreachable")).toEqual([1])
+        expect(status("Charlie", "Unreachable")).toEqual([1])
+      })
+    ))
+})
