@@ -17,7 +17,7 @@ await esbuild.build({
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["@acala-network/*", "bufferutil", "utf-8-validate"],
+  external: ["@acala-network/*", "bufferutil", "utf-8-validate", "pg-native"],
   // Some dependencies are CommonJS and call `require`: give the ES module bundle one.
   banner: {
     js:

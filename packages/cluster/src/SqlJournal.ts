@@ -20,6 +20,7 @@
  * @since 0.1.0
  */
 import { type Domain, ReceiptJournal } from "@checkpointer/core"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -28,6 +29,7 @@ import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { hostname } from "node:os"
@@ -50,12 +52,33 @@ export interface Options {
    * renewals stall: its lease expires under it.
    */
   readonly renewLeases?: boolean | undefined
+  /**
+   * The connected chain's genesis hash: recorded at first use; a database recorded for another chain
+   * fails to open with `OtherChain`. Without it, the journal is opened whatever chain it was recorded for.
+   */
+  readonly genesisHash?: string | undefined
 }
 
-const journalError = (reason: "Corrupt" | "Io" | "Locked", bucketId: Domain.BucketId, detail: string) =>
+/**
+ * `Options` with the database's URL (`postgres://user:password@host:port/database`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PgOptions extends Options {
+  readonly url: Redacted.Redacted<string>
+  /** Connections in the pool (default 8). */
+  readonly maxConnections?: number | undefined
+}
+
+const journalError = (
+  reason: "Corrupt" | "Io" | "Locked" | "OtherChain",
+  bucketId: Domain.BucketId | "chain",
+  detail: string
+) =>
   new ReceiptJournal.JournalError({
     reason,
-    path: `postgres:checkpointer_journal/${bucketId}`,
+    path: bucketId === "chain" ? "postgres:checkpointer_chain" : `postgres:checkpointer_journal/${bucketId}`,
     detail,
     quarantinedTo: Option.none()
   })
@@ -82,8 +105,62 @@ const heldLeases = FiberRef.unsafeMake<ReadonlyMap<string, number>>(new Map())
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<ReceiptJournal.ReceiptJournal, Migrator.MigrationError | SqlError, SqlClient.SqlClient> =>
-  Layer.scoped(ReceiptJournal.ReceiptJournal, make(options))
+): Layer.Layer<
+  ReceiptJournal.ReceiptJournal,
+  ReceiptJournal.JournalError | Migrator.MigrationError | SqlError,
+  SqlClient.SqlClient
+> => Layer.scoped(ReceiptJournal.ReceiptJournal, make(options))
+
+/**
+ * The journal in the PostgreSQL database at `url`, with its own connection pool (`@effect/sql-pg`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPg = (
+  options: PgOptions
+): Layer.Layer<ReceiptJournal.ReceiptJournal, ReceiptJournal.JournalError | Migrator.MigrationError | SqlError> =>
+  layer(options).pipe(
+    Layer.provide(PgClient.layer({
+      url: options.url,
+      maxConnections: options.maxConnections ?? 8,
+      applicationName: "checkpointer"
+    }))
+  )
+
+/**
+ * A database URL with its password masked, for printing: `postgres://user:***@host:5432/db`.
+ *
+ * @since 0.1.0
+ * @category printing
+ */
+export const describeUrl = (url: Redacted.Redacted<string>): string => {
+  try {
+    const parsed = new URL(Redacted.value(url))
+    if (parsed.password !== "") parsed.password = "***"
+    return parsed.toString()
+  } catch {
+    return "(an unparseable database URL)"
+  }
+}
+
+const ChainRow = Schema.Struct({ genesis_hash: Schema.String })
+
+/** Records the chain at first use; refuses a database recorded for another one. */
+const checkChain = (sql: SqlClient.SqlClient, genesisHash: string) =>
+  Effect.gen(function*() {
+    yield* sql`INSERT INTO checkpointer_chain (id, genesis_hash) VALUES (1, ${genesisHash}) ON CONFLICT (id) DO NOTHING`
+    const rows = yield* sql`SELECT genesis_hash FROM checkpointer_chain WHERE id = 1`
+    const recorded = (yield* Schema.decodeUnknown(ChainRow)(rows[0]).pipe(Effect.orDie)).genesis_hash
+    if (recorded.toLowerCase() !== genesisHash) {
+      return yield* journalError(
+        "OtherChain",
+        "chain",
+        `this database's journal belongs to the chain with genesis ${recorded}, but the connected chain's ` +
+          `genesis is ${genesisHash}; use a database of the connected chain`
+      )
+    }
+  })
 
 /**
  * The journal on the `SqlClient` in context (its tables migrated first).
@@ -99,6 +176,7 @@ export const make = (options: Options = {}) =>
     yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations), table: "checkpointer_migrations" }).pipe(
       Effect.retry({ times: 5, schedule: Schedule.exponential("50 millis") })
     )
+    if (options.genesisHash !== undefined) yield* checkChain(sql, options.genesisHash.toLowerCase())
     const retention = options.retention ?? ReceiptJournal.defaultRetention
     const lockTimeout = Duration.decode(options.lockTimeout ?? Duration.minutes(15))
     const lease = Duration.toMillis(Duration.decode(options.leaseDuration ?? Duration.seconds(30)))

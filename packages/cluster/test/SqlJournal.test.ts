@@ -198,4 +198,29 @@ describe("SqlJournal: several runners on one database", () => {
       }),
     60_000
   )
+
+  it.live(
+    "a database records its chain at first use; opened for another chain it is refused with OtherChain",
+    () =>
+      Effect.gen(function*() {
+        const db = yield* freshDatabase
+        const chainA = `0x${"aa".repeat(32)}`
+        const chainB = `0x${"bb".repeat(32)}`
+        const write = Effect.flatMap(
+          ReceiptJournal.ReceiptJournal,
+          (j) => j.update(bucket, (x) => ReceiptJournal.addRound(x, round(1)))
+        )
+        yield* write.pipe(Effect.provide(journalOn(db, { genesisHash: chainA })))
+        yield* write.pipe(Effect.provide(journalOn(db, { genesisHash: chainA.toUpperCase().replace("0X", "0x") })))
+        const refused = yield* Effect.flip(
+          Layer.build(SqlJournal.layer({ genesisHash: chainB }).pipe(Layer.provide(client(db)))).pipe(Effect.scoped)
+        )
+        expect(refused._tag === "JournalError" && refused.reason).toBe("OtherChain")
+        expect(refused.message).toContain(chainA)
+        expect(SqlJournal.describeUrl(Redacted.make("postgres://checkpointer:s3cret@db.example:5432/journal"))).toBe(
+          "postgres://checkpointer:***@db.example:5432/journal"
+        )
+      }),
+    60_000
+  )
 })

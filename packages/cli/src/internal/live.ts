@@ -4,7 +4,8 @@
  *
  * @internal
  */
-import { Checkpointer, type Domain, EndpointPolicy } from "@checkpointer/core"
+import { SqlJournal } from "@checkpointer/cluster"
+import { Checkpointer, type Domain, EndpointPolicy, LoopStore } from "@checkpointer/core"
 import { PolkadotApi, PolkadotCheckpointer } from "@checkpointer/polkadot"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { Keyring } from "@polkadot/keyring"
@@ -70,7 +71,22 @@ export type ConfigFile = typeof ConfigFile.Type
  */
 export type JournalSetting =
   | { readonly _tag: "Directory"; readonly directory: string }
+  | { readonly _tag: "Postgres"; readonly url: Redacted.Redacted<string> }
   | { readonly _tag: "Off" }
+
+/** A journal given as `postgres://…` (or `postgresql://…`) is a PostgreSQL database, shared by several processes. */
+const journalAt = (where: string): JournalSetting =>
+  /^postgres(ql)?:\/\//i.test(where)
+    ? { _tag: "Postgres", url: Redacted.make(where) }
+    : { _tag: "Directory", directory: where }
+
+/** Where the journal is, for people: a directory, or a database URL with its password masked. */
+export const describeJournal = (journal: JournalSetting): string =>
+  journal._tag === "Off"
+    ? "off"
+    : journal._tag === "Postgres"
+    ? SqlJournal.describeUrl(journal.url)
+    : journal.directory
 
 /** When the loop's buckets are due. */
 export type IntervalSetting =
@@ -190,10 +206,10 @@ export const resolveSettings = (flags: CommonFlags) =>
     const journal: JournalSetting = flags.noJournal
       ? { _tag: "Off" }
       : Option.isSome(flags.journal)
-      ? { _tag: "Directory", directory: flags.journal.value }
+      ? journalAt(flags.journal.value)
       : file.journal === false
       ? { _tag: "Off" }
-      : { _tag: "Directory", directory: file.journal ?? defaultJournalDirectory(env) }
+      : journalAt(file.journal ?? defaultJournalDirectory(env))
     const interval: IntervalSetting = Option.isSome(flags.intervalSeconds)
       ? { _tag: "Seconds", seconds: flags.intervalSeconds.value }
       : Option.isSome(flags.intervalBlocks)
@@ -287,6 +303,7 @@ export class ChainUnreachable extends Data.TaggedError("ChainUnavailable")<{ rea
 export const journalDirectory = (journal: JournalSetting) =>
   Effect.map(PolkadotApi.PolkadotApi, ({ api }) => {
     if (journal._tag === "Off") return Option.none<string>()
+    if (journal._tag === "Postgres") return Option.some(SqlJournal.describeUrl(journal.url))
     const legacy = existsSync(join(journal.directory, "buckets"))
     return Option.some(legacy ? journal.directory : join(journal.directory, api.genesisHash.toHex()))
   })
@@ -294,6 +311,22 @@ export const journalDirectory = (journal: JournalSetting) =>
 const journalLayer = (journal: JournalSetting | "memory") =>
   journal === "memory" || journal._tag === "Off"
     ? Checkpointer.inMemory()
+    : journal._tag === "Postgres"
+    // Shared by every process on the database; the loop's own state (health history, failures) stays
+    // in this process.
+    ? Layer.unwrapEffect(Effect.map(PolkadotApi.PolkadotApi, ({ api }) =>
+      Layer.merge(
+        SqlJournal.layerPg({ url: journal.url, genesisHash: api.genesisHash.toHex() }),
+        LoopStore.layerMemory()
+      ).pipe(
+        Layer.mapError((e) =>
+          new BadConfig({
+            message: `journal ${SqlJournal.describeUrl(journal.url)}: ${
+              e._tag === "SqlError" && e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message
+            }`
+          })
+        )
+      )))
     : Layer.unwrapEffect(Effect.gen(function*() {
       const directory = Option.getOrThrow(yield* journalDirectory(journal))
       const { api } = yield* PolkadotApi.PolkadotApi

@@ -35,7 +35,7 @@ export const suri = Options.redacted("suri").pipe(
 )
 export const journal = Options.directory("journal").pipe(
   Options.withDescription(
-    "receipt journal directory (default: $CHECKPOINTER_JOURNAL_DIR, else $XDG_STATE_HOME/checkpointer, else ~/.local/state/checkpointer)"
+    "receipt journal directory, or a PostgreSQL database postgres://… shared by several processes (default: $CHECKPOINTER_JOURNAL_DIR, else $XDG_STATE_HOME/checkpointer, else ~/.local/state/checkpointer)"
   ),
   Options.optional
 )

@@ -22,5 +22,11 @@ export const migrations = {
       token bigint NOT NULL,
       expires_at timestamptz NOT NULL
     )`
+    // The chain the journal belongs to (one row): a journal is never read against another chain's buckets.
+    yield* sql`CREATE TABLE IF NOT EXISTS checkpointer_chain (
+      id integer PRIMARY KEY CHECK (id = 1),
+      genesis_hash text NOT NULL,
+      recorded_at timestamptz NOT NULL DEFAULT now()
+    )`
   })
 }

@@ -6,7 +6,7 @@
 import { Args, Command } from "@effect/cli"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { BadConfig, resolveSettings, signerAddress } from "../live.js"
+import { BadConfig, describeJournal, resolveSettings, signerAddress } from "../live.js"
 import { bold, dim, emit, green, makeOutput, table } from "../output.js"
 
 import {
@@ -55,9 +55,11 @@ export const configCheckCommand = Command.make(
         flags({ ...o, config: Option.orElse(o.file, () => o.config), buckets: yield* parseBuckets(o.buckets) })
       )
       const signer = yield* signerAddress(settings)
-      const journalText = settings.journal._tag === "Off"
-        ? "off"
-        : `${settings.journal.directory} (in a subdirectory named for the chain's genesis hash)`
+      const journalText = settings.journal._tag === "Directory"
+        ? `${settings.journal.directory} (in a subdirectory named for the chain's genesis hash)`
+        : settings.journal._tag === "Postgres"
+        ? `${describeJournal(settings.journal)} (PostgreSQL, shared with every checkpointer using it)`
+        : "off"
       const general = [
         ["chain", settings.chain.join(", ")],
         ["signer", Option.match(signer, { onNone: () => "none", onSome: (s) => `${s.address} (from ${s.source})` })],
@@ -92,7 +94,7 @@ export const configCheckCommand = Command.make(
             onSome: (s) => ({ address: s.address, source: s.source })
           }),
           buckets: settings.buckets,
-          journal: settings.journal._tag === "Off" ? null : settings.journal.directory,
+          journal: settings.journal._tag === "Off" ? null : describeJournal(settings.journal),
           interval: settings.interval,
           allowLocalProviders: settings.allowLocalProviders,
           settings: settings.tuned.effective
