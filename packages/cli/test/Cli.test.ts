@@ -3,7 +3,9 @@ import { Loopback } from "@checkpointer/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { ApiPromise, WsProvider } from "@polkadot/api"
 import type { ProviderInterface } from "@polkadot/rpc-provider/types"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { homedir, tmpdir } from "node:os"
@@ -12,7 +14,7 @@ import { fileURLToPath } from "node:url"
 import { defaultJournalDirectory, isLoopback, resolveSettings } from "../src/internal/live.js"
 import { clean } from "../src/internal/output.js"
 import { strayNearSecret } from "../src/internal/secretArgs.js"
-import { SPECS } from "../src/internal/tuning.js"
+import { resolve, SPECS } from "../src/internal/tuning.js"
 import { eventually, jsonLines, run, start } from "./process.js"
 
 const CHAIN_SPEC = fileURLToPath(new URL("../../../../shared/fixtures/storage-local.json", import.meta.url))
@@ -26,6 +28,20 @@ describe("settings", () => {
     for (const spec of SPECS) expect(readme).toContain(`| \`${spec.key}\` | ${spec.scope} |`)
     for (const spec of SPECS) expect(readme).toContain(`\`${spec.env}\``)
     for (const code of [0, 1, 2, 3, 4, 5, 6, 7, 130]) expect(readme).toMatch(new RegExp(`^\\| ${code} \\| `, "m"))
+  })
+
+  it("health probes: probeInterval is a duration, or off (off and 0 both turn probes off); probeConcurrency at least 1", () => {
+    const loopOf = (key: string, value: string, env: Record<string, string> = {}) =>
+      Either.map(resolve({ flags: [[key, value, "--set"]], file: {}, env }), (tuned) => tuned.loop)
+    expect(Either.getOrThrow(loopOf("probeInterval", "30s")).probeInterval).toEqual(Option.some(Duration.seconds(30)))
+    expect(Either.getOrThrow(loopOf("probeInterval", "off")).probeInterval).toEqual(Option.none())
+    expect(Either.getOrThrow(loopOf("probeInterval", "0")).probeInterval).toEqual(Option.some(Duration.zero))
+    expect(Either.getOrThrow(loopOf("probeConcurrency", "3")).probeConcurrency).toBe(3)
+    expect(Either.getLeft(loopOf("probeConcurrency", "0"))).toEqual(
+      Option.some(["probeConcurrency must be at least 1, got 0"])
+    )
+    const fromEnv = resolve({ flags: [], file: {}, env: { CHECKPOINTER_PROBE_INTERVAL: "2m" } })
+    expect(Either.getOrThrow(fromEnv).loop.probeInterval).toEqual(Option.some(Duration.minutes(2)))
   })
 
   it("a chain is local by its parsed host, never by a prefix of the text", () => {

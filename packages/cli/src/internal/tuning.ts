@@ -78,6 +78,13 @@ export const SPECS: ReadonlyArray<Spec> = [
   spec("loop", "failureRetryMaxDelay", "duration", "longest retry delay after failures"),
   spec("loop", "concurrency", "int", "rounds in flight at once across buckets"),
   spec("loop", "overdueAfter", "durationOrOff", "report a bucket overdue after this long without a checkpoint"),
+  spec(
+    "loop",
+    "probeInterval",
+    "durationOrOff",
+    "probe every provider on GET /health this often, jittered (off or 0: never)"
+  ),
+  spec("loop", "probeConcurrency", "int", "health probes in flight at once"),
   spec("health", "unreachableAfter", "int", "consecutive failures before a provider is Unreachable"),
   spec("health", "degradedBelowRate", "rate", "success rate (0-1) below which a provider is Degraded"),
   spec("health", "breakerCooldown", "duration", "how long an open breaker refuses a provider")
@@ -236,7 +243,7 @@ export const resolve = (sources: {
         (error._op === "InvalidData" ? error.message : String(error)).replace(/^invalid checkpoint settings: /, "")
       )
     }
-    for (const key of ["maxConsecutiveFailures", "concurrency", "unreachableAfter"] as const) {
+    for (const key of ["maxConsecutiveFailures", "concurrency", "probeConcurrency", "unreachableAfter"] as const) {
       const value = (key === "unreachableAfter" ? health[key] : loop[key]) as number | undefined
       if (value !== undefined && value < 1) problems.push(`${key} must be at least 1, got ${value}`)
     }
