@@ -56,3 +56,47 @@ describe("ProviderHealth rules", () => {
       assert.isFalse(yield* health.hasEnoughHealthyProviders([a, b, c], 2))
     }).pipe(Effect.provide(CheckpointEvents.CheckpointEvents.layer)))
 })
+
+describe("ProviderHealth and health probes", () => {
+  const p = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY" as Domain.AccountId
+
+  it.effect("a probe counts as a request and is kept as lastProbe; its latency stays out of the request latencies", () =>
+    Effect.gen(function*() {
+      const health = yield* ProviderHealth.make()
+      yield* TestClock.setTime(1_700_000_000_000)
+      assert.isUndefined((yield* health.snapshot(p)).lastProbe)
+      yield* health.recordSuccess(p, 40)
+      yield* health.recordProbe(p, { ok: true, latencyMillis: 3 })
+      const passed = yield* health.snapshot(p)
+      assert.strictEqual(passed.requests, 2)
+      assert.strictEqual(passed.successes, 2)
+      assert.deepStrictEqual(passed.lastProbe, { at: 1_700_000_000_000, ok: true, latencyMillis: 3 })
+      assert.deepStrictEqual(passed.latencyP50Millis, Option.some(40))
+      assert.deepStrictEqual(passed.latencyEwmaMillis, Option.some(40))
+
+      yield* TestClock.adjust("1 minute")
+      yield* health.recordProbe(p, { ok: false, error: "Transport: connection refused" })
+      const failed = yield* health.snapshot(p)
+      assert.strictEqual(failed.consecutiveFailures, 1)
+      assert.strictEqual(failed.status, "Degraded")
+      assert.deepStrictEqual(failed.lastProbe, {
+        at: 1_700_000_060_000,
+        ok: false,
+        error: "Transport: connection refused"
+      })
+      assert.deepStrictEqual(failed.lastError, Option.some("health probe: Transport: connection refused"))
+    }).pipe(Effect.provide(CheckpointEvents.CheckpointEvents.layer)))
+
+  it.effect("failing probes open the breaker as failing requests do; a passing probe closes it", () =>
+    Effect.gen(function*() {
+      const health = yield* ProviderHealth.make({ ...ProviderHealth.defaultSettings, unreachableAfter: 3 })
+      for (let i = 0; i < 3; i++) yield* health.recordProbe(p, { ok: false, error: "Timeout: no answer" })
+      assert.strictEqual((yield* health.snapshot(p)).status, "Unreachable")
+      assert.strictEqual((yield* health.snapshot(p)).breaker, "Open")
+      assert.isFalse(yield* health.allowRequest(p))
+      yield* health.recordProbe(p, { ok: true, latencyMillis: 1 })
+      assert.strictEqual((yield* health.snapshot(p)).breaker, "Closed")
+      assert.strictEqual((yield* health.snapshot(p)).status, "Degraded")
+      assert.isTrue(yield* health.allowRequest(p))
+    }).pipe(Effect.provide(CheckpointEvents.CheckpointEvents.layer)))
+})
