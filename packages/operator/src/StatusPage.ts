@@ -23,6 +23,12 @@ import * as StatusFeed from "./StatusFeed.js"
 
 const Millis = Schema.Number
 const NullableMillis = Schema.NullOr(Millis)
+// Addresses and hashes as the text they already are: the values come from decoded, trusted data, and
+// checking every SS58 checksum and hash again at each poll of a thousand buckets costs more than the rest.
+const Address = Schema.String.annotations({ description: "an SS58 account address" })
+const Hash = Schema.String.annotations({ description: "a 32-byte hash, 0x-prefixed hex" })
+/** A commitment on the page. */
+const CommitmentView = Schema.Struct({ mmrRoot: Hash, startSeq: Domain.U64, leafCount: Domain.U64 })
 
 /**
  * A checkpoint on chain, as its receipt tells it.
@@ -32,11 +38,11 @@ const NullableMillis = Schema.NullOr(Millis)
  */
 export class Checkpoint extends Schema.Class<Checkpoint>("StatusCheckpoint")({
   blockNumber: Domain.BlockNumber,
-  blockHash: Domain.H256,
-  extrinsicHash: Domain.H256,
+  blockHash: Hash,
+  extrinsicHash: Hash,
   finalizedAtMillis: Millis,
-  commitment: Domain.Commitment,
-  signers: Schema.Array(Domain.AccountId),
+  commitment: CommitmentView,
+  signers: Schema.Array(Address),
   /** In planck; null when the chain did not report it. */
   fee: Schema.NullOr(Schema.BigInt)
 }) {}
@@ -48,12 +54,15 @@ export class Checkpoint extends Schema.Class<Checkpoint>("StatusCheckpoint")({
  * @category models
  */
 export class Outcome extends Schema.Class<Outcome>("StatusOutcome")({
-  provider: Domain.AccountId,
+  provider: Address,
   outcome: Schema.Literal("Answered", "BadSignature", "InvalidResponse", "Unreachable", "NotAwaited"),
   attempts: Schema.Number,
   latencyMillis: NullableMillis,
-  /** The commitment it signed, when it answered. */
-  commitment: Schema.NullOr(Domain.Commitment),
+  /**
+   * The leaf count of the commitment it signed, when it answered (its root is the majority's unless a
+   * conflict says otherwise: the page's data stays small with many buckets).
+   */
+  leafCount: Schema.NullOr(Domain.U64),
   /** Why not answered (`Request`, `Deadline`, `ThresholdMet`, `Malformed`, ...). */
   reason: Schema.NullOr(Schema.String),
   detail: Schema.NullOr(Schema.String)
@@ -66,7 +75,7 @@ export class Outcome extends Schema.Class<Outcome>("StatusOutcome")({
  * @category models
  */
 export class Conflict extends Schema.Class<Conflict>("StatusConflict")({
-  provider: Domain.AccountId,
+  provider: Address,
   conflict: Schema.Literal(
     "SyncDelay",
     "Ahead",
@@ -93,7 +102,7 @@ export class Round extends Schema.Class<Round>("StatusRound")({
   required: Schema.Number,
   agreeing: Schema.Number,
   thresholdPercent: Schema.Number,
-  majority: Schema.NullOr(Domain.Commitment),
+  majority: Schema.NullOr(CommitmentView),
   outcomes: Schema.Array(Outcome),
   conflicts: Schema.Array(Conflict),
   resolution: Schema.Literal("ProceedWithMajority", "WaitForSync", "ConsiderChallenge", "ManualIntervention"),
@@ -158,7 +167,7 @@ export class Probe extends Schema.Class<Probe>("StatusProbe")({
  * @category models
  */
 export class Provider extends Schema.Class<Provider>("StatusProvider")({
-  provider: Domain.AccountId,
+  provider: Address,
   status: Schema.Literal("Unknown", "Healthy", "Degraded", "Unreachable"),
   breaker: Schema.Literal("Closed", "Open", "HalfOpen"),
   requests: Schema.Number,
@@ -194,7 +203,22 @@ export class Status extends Schema.Class<Status>("Status")({
 
 const nullable = <A>(option: Option.Option<A>): A | null => Option.getOrNull(option)
 
-const checkpointOf = (receipt: ChainClient.CheckpointReceipt): Checkpoint =>
+/**
+ * A view made once per source value: a bucket's journaled round and receipt stay the same objects until the
+ * bucket has another round, so most buckets' views are reused from one poll to the next.
+ */
+const memo = <K extends object, V>(make: (key: K) => V): (key: K) => V => {
+  const made = new WeakMap<K, V>()
+  return (key) => {
+    const known = made.get(key)
+    if (known !== undefined) return known
+    const value = make(key)
+    made.set(key, value)
+    return value
+  }
+}
+
+const checkpointOf = memo((receipt: ChainClient.CheckpointReceipt): Checkpoint =>
   new Checkpoint({
     blockNumber: receipt.blockNumber,
     blockHash: receipt.blockHash,
@@ -204,6 +228,7 @@ const checkpointOf = (receipt: ChainClient.CheckpointReceipt): Checkpoint =>
     signers: receipt.signers,
     fee: receipt.fee ?? null
   }, true)
+)
 
 const outcomeOf = (outcome: Consensus.ProviderOutcome): Outcome => {
   const base = { provider: outcome.provider, outcome: outcome._tag, attempts: outcome.attempts }
@@ -212,7 +237,7 @@ const outcomeOf = (outcome: Consensus.ProviderOutcome): Outcome => {
       return new Outcome({
         ...base,
         latencyMillis: outcome.latencyMillis,
-        commitment: outcome.commitment,
+        leafCount: outcome.commitment.leafCount,
         reason: null,
         detail: null
       }, true)
@@ -220,7 +245,7 @@ const outcomeOf = (outcome: Consensus.ProviderOutcome): Outcome => {
       return new Outcome({
         ...base,
         latencyMillis: outcome.latencyMillis,
-        commitment: outcome.commitment,
+        leafCount: outcome.commitment.leafCount,
         reason: outcome.reason,
         detail: outcome.detail
       }, true)
@@ -228,7 +253,7 @@ const outcomeOf = (outcome: Consensus.ProviderOutcome): Outcome => {
       return new Outcome({
         ...base,
         latencyMillis: outcome.latencyMillis,
-        commitment: null,
+        leafCount: null,
         reason: outcome.reason,
         detail: outcome.detail
       }, true)
@@ -236,12 +261,12 @@ const outcomeOf = (outcome: Consensus.ProviderOutcome): Outcome => {
       return new Outcome({
         ...base,
         latencyMillis: null,
-        commitment: null,
+        leafCount: null,
         reason: outcome.reason,
         detail: outcome.detail
       }, true)
     case "NotAwaited":
-      return new Outcome({ ...base, latencyMillis: null, commitment: null, reason: outcome.reason, detail: null }, true)
+      return new Outcome({ ...base, latencyMillis: null, leafCount: null, reason: outcome.reason, detail: null }, true)
   }
 }
 
@@ -277,7 +302,7 @@ const resolutionDetail = (resolution: Consensus.Resolution): string => {
   }
 }
 
-const roundOf = (record: ReceiptJournal.RoundRecord): Round => {
+const roundOf = memo((record: ReceiptJournal.RoundRecord): Round => {
   const { decision } = record
   return new Round({
     atMillis: record.atMillis,
@@ -293,7 +318,7 @@ const roundOf = (record: ReceiptJournal.RoundRecord): Round => {
     resolution: decision.resolution._tag,
     resolutionDetail: resolutionDetail(decision.resolution)
   }, true)
-}
+})
 
 /**
  * Why the bucket's last round paid, or did not.

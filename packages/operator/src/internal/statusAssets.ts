@@ -199,7 +199,7 @@ export const js = `(function () {
         el("td", null, [chip(o.outcome, tone)]),
         el("td", null, [String(o.attempts)]),
         el("td", null, [ms(o.latencyMillis)]),
-        el("td", null, [o.commitment ? text(o.commitment.leafCount) : "–"]),
+        el("td", null, [text(o.leafCount)]),
         el("td", { class: "detail" }, [c ? c.conflict + ": " + c.detail : [o.reason, o.detail].filter(function (x) { return x; }).join(": ") || "–"])
       ]);
     });
@@ -275,14 +275,37 @@ export const js = `(function () {
       Array.isArray(value.buckets) && Array.isArray(value.providers) && Array.isArray(value.events) &&
       value.readiness !== null && typeof value.readiness === "object" && Array.isArray(value.readiness.reasons);
   }
+  // What is on the page, as the data it was drawn from: with many buckets only what changed is redrawn.
+  var drawn = { bucketKeys: null, buckets: [], providers: null, events: null };
+  function renderBuckets(buckets) {
+    var container = document.getElementById("buckets");
+    var keys = buckets.map(function (b) { return String(b.bucket); }).join(",");
+    var json = buckets.map(function (b) { return JSON.stringify(b); });
+    if (keys === drawn.bucketKeys && container.children.length === buckets.length) {
+      buckets.forEach(function (bucket, i) {
+        if (json[i] !== drawn.buckets[i]) container.replaceChild(renderBucket(bucket), container.children[i]);
+      });
+    } else {
+      container.replaceChildren.apply(container, buckets.length === 0 ? [el("p", { class: "muted" }, ["no buckets"])] : buckets.map(renderBucket));
+    }
+    drawn.bucketKeys = buckets.length === 0 ? null : keys;
+    drawn.buckets = json;
+  }
   function render(status) {
     document.getElementById("summary").replaceChildren.apply(document.getElementById("summary"), summary(status));
-    var buckets = document.getElementById("buckets");
-    buckets.replaceChildren.apply(buckets, status.buckets.length === 0 ? [el("p", { class: "muted" }, ["no buckets"])] : status.buckets.map(renderBucket));
-    var providers = document.querySelector("#providers tbody");
-    providers.replaceChildren.apply(providers, status.providers.map(renderProvider));
-    var events = document.getElementById("events");
-    events.replaceChildren.apply(events, status.events.slice().reverse().map(renderEvent));
+    renderBuckets(status.buckets);
+    var providersJson = JSON.stringify(status.providers);
+    if (providersJson !== drawn.providers) {
+      var providers = document.querySelector("#providers tbody");
+      providers.replaceChildren.apply(providers, status.providers.map(renderProvider));
+      drawn.providers = providersJson;
+    }
+    var newest = status.events.length === 0 ? 0 : status.events[status.events.length - 1].seq;
+    if (newest !== drawn.events) {
+      var events = document.getElementById("events");
+      events.replaceChildren.apply(events, status.events.slice().reverse().map(renderEvent));
+      drawn.events = newest;
+    }
   }
   function connection(message, bad) {
     var node = document.getElementById("connection");
@@ -296,6 +319,7 @@ export const js = `(function () {
     if (last && failures === 0) connection("updated " + duration(Date.now() - receivedAt) + " ago", false);
   }
   function poll() {
+    var started = Date.now();
     var controller = new AbortController();
     var timer = setTimeout(function () { controller.abort(); }, 10000);
     fetch(endpoint, { cache: "no-store", signal: controller.signal, headers: { accept: "application/json" } })
@@ -318,7 +342,9 @@ export const js = `(function () {
       })
       .then(function () {
         clearTimeout(timer);
-        setTimeout(poll, failures === 0 ? POLL_MILLIS : Math.min(30000, POLL_MILLIS * Math.pow(2, failures)));
+        // A checkpointer with many buckets takes longer to answer: it is asked less often, not more.
+        var busy = Math.max(POLL_MILLIS, 4 * (Date.now() - started));
+        setTimeout(poll, failures === 0 ? Math.min(30000, busy) : Math.min(30000, POLL_MILLIS * Math.pow(2, failures)));
       });
   }
   setInterval(tick, 1000);
