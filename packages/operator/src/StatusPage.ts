@@ -2,7 +2,7 @@
  * The live status page's data: one `Status` document (served as `/status.json`, encoded with its schema)
  * with every bucket — its last checkpoint, when it is next due, its last round's decision record (each
  * provider's outcome, the conflicts and the resolution) and why that round did or did not pay — provider
- * health (status, latency percentiles, breaker, the last health probe where the health service keeps one),
+ * health (status, latency percentiles, breaker, the last health probe),
  * readiness, and the recent events. The page (`/`, with `/status.css` and `/status.js`) polls it; see
  * `OperatorRouter`.
  *
@@ -148,14 +148,15 @@ export class Bucket extends Schema.Class<Bucket>("StatusBucket")({
 }) {}
 
 /**
- * A provider's last health probe, where the health service records one.
+ * A provider's last health probe (`GET /health`, run by the loop): when, whether it passed, how long the
+ * provider took (null when it did not answer), and why it failed.
  *
  * @since 0.1.0
  * @category models
  */
 export class Probe extends Schema.Class<Probe>("StatusProbe")({
-  atMillis: NullableMillis,
-  ok: Schema.NullOr(Schema.Boolean),
+  atMillis: Millis,
+  ok: Schema.Boolean,
   latencyMillis: NullableMillis,
   detail: Schema.NullOr(Schema.String)
 }) {}
@@ -373,35 +374,13 @@ export const verdictOf = (
   }, true)
 }
 
-// The last probe is an optional field of the health snapshot, in whatever shape the health service gives
-// it (an Option or a plain value): read as unknown and decoded leniently into the page's form.
-const LooseProbe = Schema.Struct({
-  at: Schema.optional(Schema.Number),
-  atMillis: Schema.optional(Schema.Number),
-  ok: Schema.optional(Schema.Boolean),
-  healthy: Schema.optional(Schema.Boolean),
-  latencyMillis: Schema.optional(Schema.Number),
-  detail: Schema.optional(Schema.String),
-  error: Schema.optional(Schema.String),
-  status: Schema.optional(Schema.String)
-})
-
-const probeOf = (snapshot: ProviderHealth.ProviderHealthSnapshot): Probe | null => {
-  if (!("lastProbe" in snapshot)) return null
-  const raw: unknown = (snapshot as { readonly lastProbe: unknown }).lastProbe
-  const value = Option.isOption(raw) ? Option.getOrUndefined(raw) : raw
-  if (value === undefined || value === null) return null
-  return Option.match(Schema.decodeUnknownOption(LooseProbe)(value), {
-    onNone: () => null,
-    onSome: (p) =>
-      new Probe({
-        atMillis: p.at ?? p.atMillis ?? null,
-        ok: p.ok ?? p.healthy ?? null,
-        latencyMillis: p.latencyMillis ?? null,
-        detail: p.detail ?? p.error ?? p.status ?? null
-      }, true)
-  })
-}
+const probeOf = (probe: ProviderHealth.LastProbe | undefined): Probe | null =>
+  probe === undefined ? null : new Probe({
+    atMillis: probe.at,
+    ok: probe.ok,
+    latencyMillis: probe.latencyMillis ?? null,
+    detail: probe.error ?? null
+  }, true)
 
 const providerOf = (snapshot: ProviderHealth.ProviderHealthSnapshot): Provider =>
   new Provider({
@@ -419,7 +398,7 @@ const providerOf = (snapshot: ProviderHealth.ProviderHealthSnapshot): Provider =
     lastSuccessMillis: nullable(snapshot.lastSuccessMillis),
     lastFailureMillis: nullable(snapshot.lastFailureMillis),
     lastError: nullable(snapshot.lastError),
-    lastProbe: probeOf(snapshot)
+    lastProbe: probeOf(snapshot.lastProbe)
   }, true)
 
 // Problems first: a provider that needs a look is at the top of the table.

@@ -241,6 +241,45 @@ describe("the status page", () => {
     ))
 })
 
+describe("the status page's providers", () => {
+  it.scoped("each provider's last health probe: when, passed or failed and why, how long it took", () =>
+    inWorld(
+      {
+        providers: [{ name: "Alice" }, { name: "Bob" }],
+        buckets: [{ id: 1, primaries: ["Alice", "Bob"], minProviders: 1 }],
+        config: { maxRetries: 0, graceWindow: "10 millis" }
+      },
+      Effect.gen(function*() {
+        const { loop, url, world } = yield* startServing([1], {
+          ...every,
+          probeInterval: Option.some(Duration.minutes(1))
+        })
+        // A round discovers the bucket's providers: the probes ask those.
+        yield* TestNetwork.advancing("5 seconds", loop.submitNowAndWait(world.bucketId(1)))
+        const unprobed = yield* statusAt(url)
+        expect(unprobed.providers.map((p) => p.lastProbe)).toEqual([null, null])
+
+        yield* world.network.setBehaviour("Bob", Behaviour.unhealthy("<b>degraded</b>"))
+        // Past the first probe pass (one interval, jittered by at most a fifth).
+        yield* TestClock.adjust("75 seconds")
+        const probed = yield* statusAt(url)
+        const alice = probed.providers.find((p) => p.provider === world.account("Alice"))!
+        const bob = probed.providers.find((p) => p.provider === world.account("Bob"))!
+        assert(alice.lastProbe !== null && bob.lastProbe !== null)
+        expect(alice.lastProbe).toMatchObject({ ok: true, detail: null })
+        expect(alice.lastProbe.latencyMillis).not.toBeNull()
+        expect(bob.lastProbe.ok).toBe(false)
+        // The provider's own words, as data.
+        expect(bob.lastProbe.detail).toContain("<b>degraded</b>")
+        expect(bob.status).toBe("Degraded")
+        for (const probe of [alice.lastProbe, bob.lastProbe]) {
+          expect(probe.atMillis).toBeGreaterThan(5_000)
+          expect(probe.atMillis).toBeLessThanOrEqual(probed.generatedAtMillis)
+        }
+      })
+    ))
+})
+
 describe("StatusFeed", () => {
   const feedLayer = (capacity: number) =>
     StatusFeed.StatusFeed.layer({ capacity }).pipe(

@@ -243,8 +243,8 @@ export const js = `(function () {
       el("td", null, [p.requests === 0 ? "–" : Math.round(p.successRate * 100) + " %"]),
       el("td", null, [String(p.requests)]),
       el("td", null, probe ? [
-        probe.ok === null ? null : chip(probe.ok ? "ok" : "failed", probe.ok ? "ok" : "bad"),
-        probe.atMillis === null ? null : ago(probe.atMillis),
+        chip(probe.ok ? "ok" : "failed", probe.ok ? "ok" : "bad"),
+        ago(probe.atMillis),
         probe.latencyMillis === null ? null : " " + ms(probe.latencyMillis),
         probe.detail === null ? null : el("div", { class: "muted detail" }, [probe.detail])
       ] : ["–"]),
