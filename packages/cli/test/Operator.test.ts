@@ -81,7 +81,7 @@ describe("the command line is checked before anything starts", () => {
           file,
           JSON.stringify({
             chain: "ws://127.0.0.1:9944",
-            buckets: [7, { id: 8, threshold: 90, maxFeePerCheckpoint: "5000000000" }],
+            buckets: [7, { id: 8, threshold: 90, maxFeePerCheckpoint: "5000000000", intervalSeconds: 3600 }],
             settings: { roundDeadline: "90 seconds", graceWindow: "3 seconds", concurrency: 8 }
           })
         )
@@ -117,6 +117,26 @@ describe("the command line is checked before anything starts", () => {
         // A bucket's own settings, beside the process's.
         expect(settings.get("bucket 8: consensusThreshold")).toMatchObject({ value: "90", source: "config file" })
         expect(settings.get("bucket 8: maxFeePerCheckpoint")).toMatchObject({ value: "5000000000" })
+        expect(record!.interval).toEqual({ _tag: "Blocks", blocks: 100 })
+        expect(record!.bucketIntervals).toEqual([{ bucket: 8, interval: { _tag: "Seconds", seconds: 3600 } }])
+        const human = yield* run(["config", "check", file])
+        expect(human.stdout).toMatch(/interval +every 100 finalized blocks; bucket 8 every 3600 s/)
+
+        // A bucket's interval is by blocks or by time, not both.
+        writeFileSync(file, JSON.stringify({ buckets: [{ id: 8, intervalSeconds: 60, intervalBlocks: 5 }] }))
+        const both = yield* run(["config", "check", file])
+        expect(both.exit).toBe(2)
+        expect(lines(both.stderr)).toEqual([
+          "checkpointer: buckets: bucket 8: give intervalBlocks or intervalSeconds, not both"
+        ])
+        writeFileSync(
+          file,
+          JSON.stringify({
+            chain: "ws://127.0.0.1:9944",
+            buckets: [7, { id: 8, threshold: 90, maxFeePerCheckpoint: "5000000000" }],
+            settings: { roundDeadline: "90 seconds", graceWindow: "3 seconds", concurrency: 8 }
+          })
+        )
 
         // One validation, the library's: retries that cannot fit in the deadline are refused, by name.
         const invalid = yield* run(["config", "check", file, "--set", "roundDeadline=5s"])

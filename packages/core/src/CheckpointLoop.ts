@@ -97,6 +97,11 @@ export const Every = (duration: Duration.DurationInput): Interval => ({
  */
 export interface LoopSettings {
   readonly interval: Interval
+  /**
+   * Buckets due at another interval than `interval` (blocks or time, whichever the default is). The loop
+   * follows finalized heads if any bucket is due by blocks, and wakes for the next bucket due by time.
+   */
+  readonly bucketIntervals: ReadonlyMap<BucketId, Interval>
   /** Every bucket is due at every interval, dirty or not: the loop watches its providers for new data. */
   readonly submitOnEmpty: boolean
   readonly maxConsecutiveFailures: number
@@ -122,6 +127,7 @@ export interface LoopSettings {
  */
 export const defaultSettings: LoopSettings = {
   interval: Blocks(100),
+  bucketIntervals: new Map(),
   submitOnEmpty: false,
   maxConsecutiveFailures: 5,
   failureRetryDelay: Duration.seconds(30),
@@ -339,10 +345,21 @@ export const make = (
     // Stopped (a signal, the scope closing) between two rounds' saves: what it knows now is saved too.
     yield* Effect.addFinalizer(() => persist)
 
-    const advanceDue = (state: BucketState, head: number | undefined, now: number): BucketState =>
-      settings.interval._tag === "Blocks"
-        ? { ...state, nextDueBlock: head === undefined ? state.nextDueBlock : head + settings.interval.blocks }
-        : { ...state, nextDueMillis: now + Duration.toMillis(settings.interval.duration) }
+    const intervalOf = (bucketId: BucketId): Interval => settings.bucketIntervals.get(bucketId) ?? settings.interval
+    const intervals = [settings.interval, ...settings.bucketIntervals.values()]
+    const byBlocks = intervals.some((i) => i._tag === "Blocks")
+    const shortestTime = intervals.reduce<Duration.Duration | undefined>(
+      (shortest, i) =>
+        i._tag === "Blocks" ? shortest : shortest === undefined ? i.duration : Duration.min(shortest, i.duration),
+      undefined
+    )
+
+    const advanceDue = (state: BucketState, head: number | undefined, now: number): BucketState => {
+      const interval = intervalOf(state.bucketId)
+      return interval._tag === "Blocks"
+        ? { ...state, nextDueBlock: head === undefined ? state.nextDueBlock : head + interval.blocks }
+        : { ...state, nextDueMillis: now + Duration.toMillis(interval.duration) }
+    }
 
     /** One round for a bucket; records the outcome; runs again if a request came in meanwhile. */
     const runRound = (bucketId: BucketId): Effect.Effect<CheckpointResult> =>
@@ -503,8 +520,9 @@ export const make = (
         yield* Ref.update(states, (m) => {
           for (const state of m.values()) {
             if (state.paused || state.inFlight) continue
-            const isDue = settings.interval._tag === "Blocks"
-              ? state.nextDueBlock === undefined || (head !== undefined && head >= state.nextDueBlock)
+            // A bucket due by blocks is looked at on finalized heads only, one due by time on any pass.
+            const isDue = intervalOf(state.bucketId)._tag === "Blocks"
+              ? head !== undefined && (state.nextDueBlock === undefined || head >= state.nextDueBlock)
               : state.nextDueMillis === undefined || now >= state.nextDueMillis
             if (!isDue) continue
             // A failing bucket is retried by its own timer, on the failure schedule.
@@ -519,17 +537,31 @@ export const make = (
       })
 
     // Time-driven: the first pass runs now (before this returns, so the first due point is
-    // deterministic), then one per interval. Block-driven: one pass per finalized head.
-    if (settings.interval._tag === "Duration") yield* tick(undefined)
+    // deterministic), then one whenever the next bucket due by time is (at least once per shortest
+    // interval). Block-driven: one pass per finalized head.
+    if (shortestTime !== undefined) yield* tick(undefined)
+    /** How long until the next bucket due by time that a pass would start. */
+    const untilNextDue = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      let next = now + Duration.toMillis(shortestTime ?? Duration.zero)
+      for (const state of (yield* Ref.get(states)).values()) {
+        if (intervalOf(state.bucketId)._tag !== "Duration" || state.nextDueMillis === undefined) continue
+        if (state.nextDueMillis > now && state.nextDueMillis < next) next = state.nextDueMillis
+      }
+      return Duration.millis(next - now)
+    })
     // Finalized heads are followed again if the subscription fails or ends.
-    const ticks = settings.interval._tag === "Blocks"
-      ? chain.finalizedHeads.pipe(
-        Stream.runForEach((head) => tick(head.number)),
-        Effect.catchAll((error) => Effect.logError(`the loop lost the chain's finalized heads: ${error.message}`)),
-        Effect.zipRight(Effect.sleep("5 seconds")),
-        Effect.forever
-      )
-      : tick(undefined).pipe(Effect.delay(settings.interval.duration), Effect.forever)
+    const byHeads = chain.finalizedHeads.pipe(
+      Stream.runForEach((head) => tick(head.number)),
+      Effect.catchAll((error) => Effect.logError(`the loop lost the chain's finalized heads: ${error.message}`)),
+      Effect.zipRight(Effect.sleep("5 seconds")),
+      Effect.forever
+    )
+    const byTime = Effect.flatMap(untilNextDue, Effect.sleep).pipe(Effect.zipRight(tick(undefined)), Effect.forever)
+    const ticks = Effect.all(
+      [byBlocks ? byHeads : Effect.void, shortestTime === undefined ? Effect.void : byTime],
+      { concurrency: "unbounded", discard: true }
+    )
     const scheduler = yield* Effect.forkScoped(ticks)
     // The watchdog keeps its own time: it also watches while paused, or while the chain is silent.
     const watchdog = yield* Effect.forkScoped(

@@ -1,7 +1,7 @@
-import { CheckpointConfig, type Domain } from "@checkpointer/core"
+import { CheckpointConfig, CheckpointLoop, type Domain } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Option } from "effect"
-import { FakeChain, FakeProviders, type TestNetwork } from "../src/index.js"
+import { Effect, Either, Option, TestClock } from "effect"
+import { FakeChain, FakeProviders, TestNetwork } from "../src/index.js"
 import { after, expectRefused, inWorld, submit } from "./helpers.js"
 
 const { Behaviour } = FakeProviders
@@ -58,4 +58,49 @@ describe("settings per bucket", () => {
     assert.include(text, "bucket 1 is listed twice")
     assert.include(text, "perBucket[bucket 1].bucketBudget must be a whole number of planck from 1")
   })
+
+  it.scoped("a bucket's own interval: by time or by blocks beside the process's, each bucket's rounds at its own pace", () =>
+    inWorld(
+      { providers: providers.slice(0, 2).concat([{ name: "Charlie" }]), buckets: [bucket(1), bucket(2), bucket(3)] },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const loop = yield* CheckpointLoop.make([1, 2, 3].map(world.bucketId), {
+          interval: CheckpointLoop.Every("1 minute"),
+          bucketIntervals: new Map([
+            [world.bucketId(2), CheckpointLoop.Every("3 minutes")],
+            [world.bucketId(3), CheckpointLoop.Blocks(5)]
+          ]),
+          submitOnEmpty: true
+        })
+        yield* TestClock.adjust("1 millis")
+        // The rounds each bucket ran (each a distinct attempt time), minute by minute for 9 minutes; 5
+        // finalized blocks after the 4th minute.
+        const attempts = new Map<number, Set<number>>([[1, new Set()], [2, new Set()], [3, new Set()]])
+        const record = Effect.flatMap(loop.status, (status) =>
+          Effect.sync(() => {
+            for (const s of status) {
+              if (Option.isSome(s.lastAttemptMillis)) attempts.get(Number(s.bucketId))!.add(s.lastAttemptMillis.value)
+            }
+          }))
+        yield* TestClock.adjust("1 second")
+        yield* record
+        for (let minute = 1; minute <= 9; minute++) {
+          yield* TestClock.adjust("1 minute")
+          yield* record
+          if (minute === 4) {
+            yield* world.chain.produceBlocks(1)
+            yield* TestClock.adjust("5 seconds")
+            yield* record
+            yield* world.chain.produceBlocks(5)
+            yield* TestClock.adjust("5 seconds")
+            yield* record
+          }
+        }
+        // Bucket 1: at start and every minute (10); bucket 2: at start and every 3 minutes (4); bucket 3:
+        // only on finalized heads: the first head, then 5 blocks later (2).
+        assert.strictEqual(attempts.get(1)!.size, 10)
+        assert.strictEqual(attempts.get(2)!.size, 4)
+        assert.strictEqual(attempts.get(3)!.size, 2)
+      })
+    ))
 })

@@ -330,6 +330,7 @@ export const devnet = (options: DevnetOptions) =>
           signer: Option.some(Redacted.make("//Alice")),
           buckets: [Number(bucketId)],
           journal: { _tag: "Off" },
+          bucketIntervals: [],
           interval: { _tag: "Blocks", blocks: options.intervalBlocks },
           allowLocalProviders: true,
           // Fixed settings: the devnet's simulated providers answer at once.

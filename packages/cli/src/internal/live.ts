@@ -44,7 +44,9 @@ const BucketEntry = Schema.Struct({
   id: Schema.NonNegativeInt,
   threshold: Schema.optional(Schema.Int.pipe(Schema.between(1, 100))),
   maxFeePerCheckpoint: Schema.optional(Planck),
-  bucketBudget: Schema.optional(Planck)
+  bucketBudget: Schema.optional(Planck),
+  intervalBlocks: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  intervalSeconds: Schema.optional(Schema.Int.pipe(Schema.positive()))
 })
 
 /** What a config file may hold (every field optional; flags win). */
@@ -99,6 +101,8 @@ export interface Settings {
   readonly buckets: ReadonlyArray<number>
   readonly journal: JournalSetting
   readonly interval: IntervalSetting
+  /** Buckets due at an interval of their own (the config file's bucket entries). */
+  readonly bucketIntervals: ReadonlyArray<{ readonly bucket: number; readonly interval: IntervalSetting }>
   readonly allowLocalProviders: boolean
   /** Every tunable setting, from flags, the config file and the environment, validated. */
   readonly tuned: Tuning.Tuned
@@ -243,6 +247,21 @@ export const resolveSettings = (flags: CommonFlags) =>
         }]
         : []
     )
+    const bucketIntervals: Array<{ bucket: number; interval: IntervalSetting }> = []
+    for (const b of entries) {
+      if (!("intervalBlocks" in b || "intervalSeconds" in b)) continue
+      if (b.intervalBlocks !== undefined && b.intervalSeconds !== undefined) {
+        return yield* new BadConfig({
+          message: `buckets: bucket ${b.id}: give intervalBlocks or intervalSeconds, not both`
+        })
+      }
+      bucketIntervals.push({
+        bucket: b.id,
+        interval: b.intervalBlocks !== undefined
+          ? { _tag: "Blocks", blocks: b.intervalBlocks }
+          : { _tag: "Seconds", seconds: b.intervalSeconds! }
+      })
+    }
     const tuned = Tuning.resolve({ flags: assignments, file: fileSettings, env, perBucket })
     if (Either.isLeft(tuned)) return yield* new BadConfig({ message: `settings: ${tuned.left.join("; ")}` })
     return {
@@ -254,6 +273,7 @@ export const resolveSettings = (flags: CommonFlags) =>
       buckets: flags.buckets.length > 0 ? flags.buckets : entries.map((b) => b.id),
       journal,
       interval,
+      bucketIntervals,
       tuned: tuned.right,
       // Loopback providers are normal next to a local chain, suspicious next to a remote one.
       allowLocalProviders: file.allowLocalProviders ?? chainList.every(isLoopback)

@@ -3,9 +3,10 @@
  *
  * @internal
  */
-import { type Domain } from "@checkpointer/core"
+import { CheckpointLoop, type Domain } from "@checkpointer/core"
 import { Options } from "@effect/cli"
 import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { SignerCannotSubmit } from "./checks.js"
@@ -115,7 +116,18 @@ export const warnNoJournal = (settings: Settings, logFormat: "pretty" | "json" =
       : Console.error("checkpointer: warning: no journal: a restart may pay again for a checkpoint that was in flight")
     : Effect.void
 
+const intervalText = (interval: Settings["interval"]) =>
+  interval._tag === "Blocks" ? `every ${interval.blocks} finalized blocks` : `every ${interval.seconds} s`
+
+/** The process's interval, and the buckets' own (`bucket 8 every 3600 s`). */
 export const describeInterval = (settings: Settings) =>
-  settings.interval._tag === "Blocks"
-    ? `every ${settings.interval.blocks} finalized blocks`
-    : `every ${settings.interval.seconds} s`
+  [
+    intervalText(settings.interval),
+    ...settings.bucketIntervals.map(({ bucket, interval }) => `bucket ${bucket} ${intervalText(interval)}`)
+  ].join("; ")
+
+/** The loop's interval of a setting. */
+export const loopInterval = (interval: Settings["interval"]): CheckpointLoop.Interval =>
+  interval._tag === "Blocks"
+    ? CheckpointLoop.Blocks(interval.blocks)
+    : CheckpointLoop.Every(Duration.seconds(interval.seconds))

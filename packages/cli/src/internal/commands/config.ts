@@ -96,6 +96,7 @@ export const configCheckCommand = Command.make(
           buckets: settings.buckets,
           journal: settings.journal._tag === "Off" ? null : describeJournal(settings.journal),
           interval: settings.interval,
+          bucketIntervals: settings.bucketIntervals,
           allowLocalProviders: settings.allowLocalProviders,
           settings: settings.tuned.effective
         }

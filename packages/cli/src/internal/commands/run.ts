@@ -5,7 +5,6 @@
  */
 import { CheckpointEvents, CheckpointLoop } from "@checkpointer/core"
 import { Command } from "@effect/cli"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -25,6 +24,7 @@ import {
   intervalSeconds,
   journal,
   json,
+  loopInterval,
   minimumBalanceOf,
   noJournal,
   parseBuckets,
@@ -105,9 +105,10 @@ export const runCommand = Command.make(
           )
           const loop = yield* CheckpointLoop.make(settings.buckets.map(bucketId), {
             ...settings.tuned.loop,
-            interval: settings.interval._tag === "Blocks"
-              ? CheckpointLoop.Blocks(settings.interval.blocks)
-              : CheckpointLoop.Every(Duration.seconds(settings.interval.seconds)),
+            interval: loopInterval(settings.interval),
+            bucketIntervals: new Map(
+              settings.bucketIntervals.map(({ bucket, interval }) => [bucketId(bucket), loopInterval(interval)])
+            ),
             submitOnEmpty: true
           })
           // Runs before the loop's own finalizers, so the rounds still in flight are known.
