@@ -188,7 +188,7 @@ describe("the status page", () => {
       })
     ))
 
-  it.scoped("a new checkpoint replaces the last one on the next read: block, leaves and root move on", () =>
+  it.scoped("a new checkpoint replaces the last one on the next read: block, leaves and root move on; a round with nothing new pays nothing", () =>
     inWorld(
       {
         providers: [{ name: "Alice" }, { name: "Bob" }],
@@ -215,6 +215,19 @@ describe("the status page", () => {
         expect(now.events.filter((e) => e.type === "CheckpointSubmitted")).toHaveLength(2)
         // The document's clock is the server's (TestClock here): the page counts ages from it.
         expect(now.generatedAtMillis).toBe(yield* TestClock.currentTimeMillis)
+
+        // No new data: the next round finds the chain holding it, and says nothing was paid.
+        const again = yield* TestNetwork.advancing("5 seconds", loop.submitNowAndWait(world.bucketId(1)))
+        assert.strictEqual(again._tag, "AlreadyCheckpointed")
+        const after = bucketIn(yield* statusAt(url), 1)
+        expect(after.verdict).toEqual(
+          new StatusPage.Verdict({
+            result: "AlreadyCheckpointed",
+            paid: false,
+            text: "nothing paid: the chain already holds this commitment"
+          })
+        )
+        expect(after.lastCheckpoint!.blockNumber).toBe(second.receipt.blockNumber)
       })
     ))
 
