@@ -211,6 +211,8 @@ export const make = (
       seq: 0,
       events: []
     })
+    // Maps changed in place inside Ref.update (synchronous, so atomic between fibers), as the loop's are: a
+    // copy per event would cost O(buckets) each time.
     const outcomes = yield* Ref.make(new Map<Domain.BucketId, BucketOutcome>())
     const cache = yield* Ref.make(new Map<Domain.BucketId, Cached>())
 
@@ -231,7 +233,7 @@ export const make = (
         })
         if (event._tag === "CheckpointSubmitted") {
           yield* Ref.update(outcomes, (m) =>
-            new Map(m).set(event.bucketId, {
+            m.set(event.bucketId, {
               atMillis,
               kind: event.settled ? "Settled" : "Paid",
               receipt: Option.some(event.receipt),
@@ -240,7 +242,7 @@ export const make = (
             }))
         } else if (event._tag === "CheckpointFailed") {
           yield* Ref.update(outcomes, (m) =>
-            new Map(m).set(event.bucketId, {
+            m.set(event.bucketId, {
               atMillis,
               kind: "Failed",
               receipt: Option.none(),
@@ -249,7 +251,12 @@ export const make = (
             }))
         }
         // What the journal holds for the bucket may have changed with it.
-        if (bucket !== null) yield* Ref.update(cache, (m) => (m.delete(bucket) ? new Map(m) : m))
+        if (bucket !== null) {
+          yield* Ref.update(cache, (m) => {
+            m.delete(bucket)
+            return m
+          })
+        }
       })
 
     const events = yield* bus.subscribe
