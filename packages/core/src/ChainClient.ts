@@ -341,6 +341,11 @@ export interface ChainClientService {
   /** The account that signs submissions, if one is configured. */
   readonly signer: Option.Option<AccountId>
   /**
+   * The account that signs this bucket's submissions: its own signer where the client has one for it,
+   * else `signer`. `estimateFee` and `prepareCheckpoint` sign a submission as the signer of its bucket.
+   */
+  readonly signerFor: (bucketId: BucketId) => Option.Option<AccountId>
+  /**
    * The fee (planck) the `checkpoint` extrinsic for this submission would pay, as `prepareCheckpoint`
    * would sign it (same signer, era and length), quoted by the chain's fee model. Nothing is signed and
    * no nonce is taken: the submitter asks before it decides to pay.

@@ -20,9 +20,9 @@
  * The spend guardrails' refusals (nothing paid): `FeeAboveCap` and `BudgetExhausted` are failures like any
  * other — retried on the failure schedule (a retry costs a round of provider requests and a fee estimate,
  * never a fee), and after `maxConsecutiveFailures` the bucket waits for `resume`: a guardrail that keeps
- * tripping wants an operator. `BalanceBelowMinimum` pauses the whole loop at once (one loop has one chain
- * client, so one signer: every bucket of it would be refused alike), with one `LoopPaused` whose
- * `bucketId` is undefined; rounds in flight finish, and `resume` lifts it.
+ * tripping wants an operator. `BalanceBelowMinimum` pauses every bucket of that signer at once (each would be
+ * refused alike): the whole loop when it signs for all of them (one `LoopPaused` whose `bucketId` is
+ * undefined), else each of its buckets (a `LoopPaused` each); rounds in flight finish, and `resume` lifts it.
  *
  * Commands act at once, even while rounds are in flight: `pause` and `stop` interrupt them (a journaled
  * submission resumes safely later; without a journal an interrupted broadcast is held as in doubt),
@@ -63,6 +63,8 @@ import type { ProviderDiscovery } from "./ProviderDiscovery.js"
 import { ProviderHealth } from "./ProviderHealth.js"
 import * as ProviderProbe from "./ProviderProbe.js"
 import { backoff } from "./RetryPolicy.js"
+
+const sameAccount = Option.getEquivalence<string>((a, b) => a === b)
 
 /**
  * When buckets are due.
@@ -410,7 +412,7 @@ export const make = (
             willRetry,
             refusal: refusalOf(result)
           }))
-          if (lowBalance) yield* holdForBalance(result.detail)
+          if (lowBalance) yield* holdForBalance(bucketId, result.detail)
           if (willRetry) yield* FiberMap.run(retries, bucketId, Effect.zipRight(Effect.sleep(delay), retry(bucketId)))
           if (after.paused && !before.paused && after.failureStreak >= settings.maxConsecutiveFailures) {
             yield* publish(CheckpointEvent.LoopPaused({
@@ -435,22 +437,44 @@ export const make = (
       )
 
     /**
-     * The signer's balance is below the minimum: the whole loop pauses (its retry timers cancelled, every
-     * bucket marked paused), without interrupting the rounds in flight — this one among them. Announced
-     * once per pause; `resume` lifts it.
+     * The signer's balance is below the minimum: every bucket it signs for pauses (their retry timers
+     * cancelled), without interrupting the rounds in flight — this one among them; `resume` lifts it.
+     * When it signs for every bucket of the loop (one signer, the usual case) the whole loop pauses,
+     * announced once per pause with one `LoopPaused` whose `bucketId` is undefined; otherwise each of its
+     * buckets is paused with its own `LoopPaused`.
      */
-    const holdForBalance = (detail: string) =>
+    const holdForBalance = (bucketId: BucketId, detail: string) =>
       Effect.gen(function*() {
-        const already = yield* Ref.getAndSet(paused, true)
-        yield* FiberMap.clear(retries)
-        yield* Ref.update(states, (m) => {
-          for (const [id, s] of m) m.set(id, { ...s, paused: true })
-          return m
+        const reason = `BalanceBelowMinimum: ${detail}`
+        const signer = chain.signerFor(bucketId)
+        const sameSigner = (other: BucketId) => sameAccount(chain.signerFor(other), signer)
+        const all = Array.from((yield* Ref.get(states)).keys())
+        if (all.every(sameSigner)) {
+          const already = yield* Ref.getAndSet(paused, true)
+          yield* FiberMap.clear(retries)
+          yield* Ref.update(states, (m) => {
+            for (const [id, s] of m) m.set(id, { ...s, paused: true })
+            return m
+          })
+          if (!already) {
+            yield* Ref.set(pauseReason, Option.some(reason))
+            yield* publish(CheckpointEvent.LoopPaused({ bucketId: undefined, reason }))
+          }
+          return
+        }
+        const newlyPaused = yield* Ref.modify(states, (m): [Array<BucketId>, Map<BucketId, BucketState>] => {
+          const held: Array<BucketId> = []
+          for (const [id, s] of m) {
+            if (!sameSigner(id)) continue
+            // This bucket's own state was set paused by its round already; it is announced here too.
+            if (!s.paused || id === bucketId) held.push(id)
+            m.set(id, { ...s, paused: true })
+          }
+          return [held, m]
         })
-        if (!already) {
-          const reason = `BalanceBelowMinimum: ${detail}`
-          yield* Ref.set(pauseReason, Option.some(reason))
-          yield* publish(CheckpointEvent.LoopPaused({ bucketId: undefined, reason }))
+        for (const id of newlyPaused) {
+          yield* FiberMap.remove(retries, id)
+          yield* publish(CheckpointEvent.LoopPaused({ bucketId: id, reason }))
         }
       })
 

@@ -218,7 +218,8 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               const reserved = yield* ledger.reserve(bucketId, estimate, now, {
                 bucket: Option.getOrUndefined(limits.bucketBudget),
                 signer: Option.getOrUndefined(limits.signerBudget),
-                sinceMillis
+                sinceMillis,
+                sameSigner: (other) => Option.contains(chain.signerFor(other), signer)
               })
               if (Either.isLeft(reserved)) {
                 const { budget, scope, spent } = reserved.left
@@ -478,15 +479,16 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
               )
             }
 
-            if (Option.isNone(chain.signer)) {
+            const signer = chain.signerFor(bucketId)
+            if (Option.isNone(signer)) {
               return yield* refused(bucketId, "NoSigner", "no account is configured to sign submissions")
             }
-            const role = finalized.roleOf(chain.signer.value)
+            const role = finalized.roleOf(signer.value)
             if (role !== "Admin" && role !== "Writer") {
               return yield* refused(
                 bucketId,
                 "NotBucketWriter",
-                `${chain.signer.value} is ${role === undefined ? "not a member" : `a ${role}`} of bucket ${bucketId}`
+                `${signer.value} is ${role === undefined ? "not a member" : `a ${role}`} of bucket ${bucketId}`
               )
             }
             const valid = yield* stillValid(finalized, commitment, signatures)
@@ -504,7 +506,7 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             }
 
             const submission = new CheckpointSubmission({ bucketId, commitment, signatures: valid }, true)
-            const spend = yield* guardSpend(bucketId, submission, chain.signer.value)
+            const spend = yield* guardSpend(bucketId, submission, signer.value)
             const reservation = spend?.reservation
             const unpaid = (key: Spending.Reservation | undefined) =>
               key === undefined ? Effect.void : ledger.release(key)

@@ -49,6 +49,13 @@ export interface ClientOptions {
   readonly signer?: Redacted.Redacted<string>
   /** The signer's key type (default sr25519). */
   readonly keyType?: "sr25519" | "ed25519" | "ecdsa"
+  /**
+   * Buckets signed for by an account of their own (secret URIs, never logged; the same key type); every
+   * other bucket's submissions are signed by `signer`. Each account has its own nonces.
+   */
+  readonly bucketSigners?: ReadonlyArray<
+    { readonly bucketId: Domain.BucketId; readonly signer: Redacted.Redacted<string> }
+  >
   /** Bound on waiting for a submission's finality (default 2 minutes). */
   readonly finalityTimeout?: Duration.DurationInput
   /** Mortal era length in blocks for signed extrinsics (default 256; at most the chain's BlockHashCount). */
@@ -82,38 +89,62 @@ export const make = (options: ClientOptions = {}) =>
     const period = options.mortalityPeriod ?? 256
     const readRetry = options.readRetry ??
       Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(4)))
-    const secret = options.signer
-    const pair: KeyringPair | undefined = secret === undefined ? undefined : yield* Effect.try({
-      try: () =>
-        new Keyring({ type: options.keyType ?? "sr25519", ss58Format: Domain.SS58_PREFIX })
-          .addFromUri(Redacted.value(secret)),
-      // The keyring's message may quote the secret: only its kind is kept.
-      catch: () =>
-        new InvalidSigner({
-          detail: "not a valid secret URI, mnemonic or seed (a dev URI like //Alice, 12 or 24 words, or 0x + 64 hex)"
-        })
-    })
-    const signerAccount = pair === undefined
-      ? Option.none<Domain.AccountId>()
-      : Option.some(Schema.decodeSync(Domain.AccountId)(pair.address))
+    const keyring = new Keyring({ type: options.keyType ?? "sr25519", ss58Format: Domain.SS58_PREFIX })
+    const pairOf = (secret: Redacted.Redacted<string>, whose: string) =>
+      Effect.try({
+        try: (): KeyringPair => keyring.addFromUri(Redacted.value(secret)),
+        // The keyring's message may quote the secret: only its kind is kept.
+        catch: () =>
+          new InvalidSigner({
+            detail:
+              `${whose}not a valid secret URI, mnemonic or seed (a dev URI like //Alice, 12 or 24 words, or 0x + 64 hex)`
+          })
+      })
+    const accountOf = (pair: KeyringPair) => Schema.decodeSync(Domain.AccountId)(pair.address)
+    const pair = options.signer === undefined ? undefined : yield* pairOf(options.signer, "")
+    const signerAccount = pair === undefined ? Option.none<Domain.AccountId>() : Option.some(accountOf(pair))
+    const bucketPairs = new Map<Domain.BucketId, KeyringPair>()
+    for (const { bucketId, signer } of options.bucketSigners ?? []) {
+      bucketPairs.set(bucketId, yield* pairOf(signer, `bucket ${bucketId}'s signer: `))
+    }
 
     const reads = Reads.make(api, readRetry)
     const shape = Shape.makeCache(api)
+    // Nonces, signing and submission per signing account (several buckets of one account submit at once
+    // through one nonce manager); reads, the runtime's shape and inclusion are shared.
     const nonces = yield* Nonces.make(api, reads)
     const inclusion = Inclusion.make(api, reads, nonces, period)
-    const transactions = Transactions.make({
-      api,
-      provider,
-      connected,
-      reads,
-      nonces,
-      inclusion,
-      pair,
-      period,
-      finalityTimeout
-    })
-    const checkpoints = Checkpoints.make({ api, shape, nonces, inclusion, transactions })
-    const { challengeOffchain } = Challenges.make(api, shape, transactions)
+    const signingWith = (signingPair: KeyringPair | undefined, signingNonces: Nonces.Nonces) => {
+      const transactions = Transactions.make({
+        api,
+        provider,
+        connected,
+        reads,
+        nonces: signingNonces,
+        inclusion,
+        pair: signingPair,
+        period,
+        finalityTimeout
+      })
+      return {
+        transactions,
+        checkpoints: Checkpoints.make({ api, shape, nonces: signingNonces, inclusion, transactions })
+      }
+    }
+    const main = signingWith(pair, nonces)
+    const byAccount = new Map<string, ReturnType<typeof signingWith>>()
+    if (pair !== undefined) byAccount.set(pair.address, main)
+    for (const bucketPair of bucketPairs.values()) {
+      if (!byAccount.has(bucketPair.address)) {
+        byAccount.set(bucketPair.address, signingWith(bucketPair, yield* Nonces.make(api, reads)))
+      }
+    }
+    const forBucket = (bucketId: Domain.BucketId) => {
+      const own = bucketPairs.get(bucketId)
+      return own === undefined ? main : byAccount.get(own.address)!
+    }
+    const forPrepared = (prepared: ChainClient.PreparedCheckpoint) => byAccount.get(prepared.signer) ?? main
+    const { challengeOffchain } = Challenges.make(api, shape, main.transactions)
 
     return ChainClient.ChainClient.of({
       finalizedBlock: reads.finalizedBlock,
@@ -122,12 +153,16 @@ export const make = (options: ClientOptions = {}) =>
       bucket: reads.bucket,
       provider: (account, atHash) => reads.provider(account, atHash),
       signer: signerAccount,
-      estimateFee: checkpoints.estimateFee,
+      signerFor: (bucketId) => {
+        const own = bucketPairs.get(bucketId)
+        return own === undefined ? signerAccount : Option.some(accountOf(own))
+      },
+      estimateFee: (submission) => forBucket(submission.bucketId).checkpoints.estimateFee(submission),
       freeBalance: reads.freeBalance,
-      prepareCheckpoint: checkpoints.prepareCheckpoint,
-      submitPrepared: checkpoints.submitPrepared,
-      findReceipt: checkpoints.findReceipt,
-      nonceUsed: checkpoints.nonceUsed,
+      prepareCheckpoint: (submission) => forBucket(submission.bucketId).checkpoints.prepareCheckpoint(submission),
+      submitPrepared: (prepared) => forPrepared(prepared).checkpoints.submitPrepared(prepared),
+      findReceipt: (prepared) => forPrepared(prepared).checkpoints.findReceipt(prepared),
+      nonceUsed: (prepared) => forPrepared(prepared).checkpoints.nonceUsed(prepared),
       challengeOffchain
     })
   })

@@ -182,6 +182,8 @@ export const DEFAULT_BALANCE = 10n ** 18n
 export interface FakeChainOptions {
   /** The account that signs submissions (none: submissions fail with `NoSigner`). */
   readonly signer?: AccountId | undefined
+  /** Buckets whose submissions another account signs (the client's `signerFor`). */
+  readonly bucketSigners?: ReadonlyMap<BucketId, AccountId> | undefined
   /** Simulated time from submission to finality. */
   readonly finalityDelay?: Duration.DurationInput | undefined
   /**
@@ -350,17 +352,18 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
         )
       )
 
+    const signerOf = (bucketId: BucketId) => options.bucketSigners?.get(bucketId) ?? options.signer
     const prepareCheckpoint = (submission: ChainClient.CheckpointSubmission) =>
       Effect.gen(function*() {
         yield* guard("prepareCheckpoint")
-        if (options.signer === undefined) {
+        const signer = signerOf(submission.bucketId)
+        if (signer === undefined) {
           return yield* new ChainClient.SubmissionFailed({
             stage: "NoSigner",
             detail: "no signer configured",
             maybeIncluded: false
           })
         }
-        const signer = options.signer
         const [s, nonce] = yield* Ref.modify(state, (current): [[State, number], State] => {
           const next = current.nonces.get(signer) ?? 0
           return [[current, next], {
@@ -533,10 +536,11 @@ export const make = (options: FakeChainOptions = {}): Effect.Effect<FakeChainSer
           Effect.map(Option.fromNullable)
         ),
       signer: Option.fromNullable(options.signer),
-      estimateFee: () =>
+      signerFor: (bucketId) => Option.fromNullable(signerOf(bucketId)),
+      estimateFee: (submission) =>
         guard("estimateFee").pipe(
           Effect.zipRight(
-            options.signer === undefined
+            signerOf(submission.bucketId) === undefined
               ? Effect.fail(
                 new ChainClient.SubmissionFailed({
                   stage: "NoSigner",

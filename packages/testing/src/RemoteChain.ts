@@ -192,6 +192,7 @@ export const connect = (url: string): Effect.Effect<ChainClient.ChainClientServi
       bucket: (bucketId, at) => typed(call("bucket", at === undefined ? { bucketId } : { bucketId, at })),
       provider: (account, at) => typed(call("provider", at === undefined ? { account } : { account, at })),
       signer,
+      signerFor: () => signer,
       estimateFee: (submission) => typed(call("estimateFee", submission)),
       freeBalance: (account) => typed(call("freeBalance", { account })),
       prepareCheckpoint: (submission) => typed(call("prepareCheckpoint", submission)),

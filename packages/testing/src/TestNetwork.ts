@@ -73,6 +73,11 @@ export interface BucketSetup {
   /** A snapshot already on chain: the honest providers' current commitment, or an explicit one. */
   readonly snapshot?: "current" | { readonly leafCount: number; readonly startSeq?: number } | undefined
   readonly frozenStartSeq?: number | undefined
+  /**
+   * The dev account (by name) that signs this bucket's submissions instead of the submitter, made a
+   * member of the bucket with the submitter's role.
+   */
+  readonly signer?: string | undefined
 }
 
 /**
@@ -224,8 +229,14 @@ const arrange = (setup: NetworkSetup) =>
         : Domain.accountIdFromBytes(keyring.addFromUri(`//${name}`).publicKey)!
     const submitterName = setup.submitter === undefined ? "Ferdie" : setup.submitter
     const submitter = submitterName === null ? undefined : accountOf(submitterName)
+    const bucketSigners = new Map(
+      setup.buckets.flatMap((b) =>
+        b.signer === undefined ? [] : [[BigInt(b.id) as Domain.BucketId, accountOf(b.signer)] as const]
+      )
+    )
     const chain = yield* FakeChain.make({
       signer: submitter,
+      bucketSigners,
       history: setup.chainHistory,
       finalityDelay: setup.finalityDelay === undefined
         ? undefined
@@ -267,9 +278,14 @@ const arrange = (setup: NetworkSetup) =>
         bucketId,
         primaryProviders: primaries,
         minProviders: spec.minProviders ?? 1,
-        members: submitter === undefined || role === null
+        members: (spec.signer === undefined ? submitter : bucketSigners.get(bucketId)) === undefined || role === null
           ? []
-          : [new ChainClient.BucketMember({ account: submitter, role }, true)],
+          : [
+            new ChainClient.BucketMember({
+              account: spec.signer === undefined ? submitter! : bucketSigners.get(bucketId)!,
+              role
+            }, true)
+          ],
         snapshot: snapshotCommitment === undefined ? Option.none() : Option.some(
           new ChainClient.BucketSnapshot({
             commitment: new Domain.Commitment(snapshotCommitment as Domain.Commitment, true),

@@ -275,3 +275,59 @@ describe("the loop and the spend guardrails", () => {
       })
     ))
 })
+
+describe("a bucket's own signer", () => {
+  it.scoped(
+    "signs its bucket's checkpoints and pays for them; its balance, the signer budget and a low-balance pause are its own",
+    () =>
+      inWorld(
+        {
+          providers,
+          buckets: [bucket(1), bucket(2), { ...bucket(3), signer: "Eve" }],
+          // The process's signer may spend one fee per period across its buckets: Eve's bucket is not counted.
+          config: { minimumBalance: 10n * fee, signerBudget: fee + fee / 2n }
+        },
+        Effect.gen(function*() {
+          const world = yield* TestNetwork.TestNetwork
+          const { fake, signer } = yield* chain
+          const eve = world.account("Eve")
+          assert.isTrue(Option.contains(fake.client.signerFor(world.bucketId(3)), eve))
+          assert.isTrue(Option.contains(fake.client.signerFor(world.bucketId(1)), signer))
+
+          assert.strictEqual((yield* after("5 seconds", submit(3)))._tag, "Submitted")
+          assert.strictEqual((yield* after("5 seconds", submit(1)))._tag, "Submitted")
+          // Bucket 2 would take the process's signer over its budget; Eve's payment was not its.
+          expectRefused(yield* after("5 seconds", submit(2)), "BudgetExhausted")
+          const signedBy = (yield* submissions).map((r) => [r.submission.bucketId, r.signer])
+          assert.deepStrictEqual(signedBy, [[3n, eve], [1n, signer]])
+          assert.strictEqual(yield* fake.balance(eve), FakeChain.DEFAULT_BALANCE - fee)
+          assert.strictEqual(yield* fake.balance(signer), FakeChain.DEFAULT_BALANCE - fee)
+
+          // A day later (the budgets' window has passed) Eve runs low: the loop pauses her bucket only,
+          // and the others go on.
+          yield* TestClock.adjust("25 hours")
+          yield* fake.setBalance(eve, 5n * fee)
+          const events = yield* recordEvents
+          const loop = yield* CheckpointLoop.make([1, 3].map(world.bucketId), {
+            interval: CheckpointLoop.Every("10 seconds"),
+            failureRetryDelay: Duration.seconds(5)
+          })
+          yield* world.network.append(world.bucketId(1), 1)
+          yield* world.network.append(world.bucketId(3), 1)
+          for (const id of [1, 3]) yield* loop.markDirty(world.bucketId(id))
+          yield* TestClock.adjust("20 seconds")
+          const paused = (yield* events).filter((e) => e._tag === "LoopPaused")
+          assert.deepStrictEqual(paused.map((e) => e._tag === "LoopPaused" && e.bucketId), [world.bucketId(3)])
+          assert.include(paused[0]?._tag === "LoopPaused" ? paused[0].reason : "", "BalanceBelowMinimum")
+          assert.isTrue(Option.isNone(yield* loop.pausedBecause))
+          const status = new Map((yield* loop.status).map((st) => [st.bucketId, st]))
+          assert.isTrue(status.get(world.bucketId(3))!.paused)
+          assert.isFalse(status.get(world.bucketId(1))!.paused)
+          assert.deepStrictEqual(
+            (yield* submissions).map((r) => r.submission.bucketId),
+            [3n, 1n, 1n]
+          )
+        })
+      )
+  )
+})

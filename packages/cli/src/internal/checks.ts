@@ -25,11 +25,17 @@ export const preflightSigner = (
 ) =>
   Effect.gen(function*() {
     const chain = yield* ChainClient.ChainClient
-    if (Option.isNone(chain.signer)) {
-      return yield* new SignerCannotSubmit({ message: "signer: none configured (--suri or CHECKPOINTER_SIGNER_SURI)" })
-    }
-    const signer = chain.signer.value
+    // Each bucket's signer (its own, or the process's) must be able to submit to it, and to pay.
+    const signers = new Set<Domain.AccountId>()
     for (const bucketId of buckets) {
+      const signerOf = chain.signerFor(bucketId)
+      if (Option.isNone(signerOf)) {
+        return yield* new SignerCannotSubmit({
+          message: "signer: none configured (--suri or CHECKPOINTER_SIGNER_SURI)"
+        })
+      }
+      const signer = signerOf.value
+      signers.add(signer)
       const bucket = yield* chain.bucket(bucketId)
       const role = bucket.roleOf(signer)
       if (role !== "Admin" && role !== "Writer") {
@@ -41,16 +47,18 @@ export const preflightSigner = (
       }
     }
     // Enough to pay: some funds at all, and no less than the minimum balance the settings keep.
-    const balance = yield* chain.freeBalance(signer)
-    if (Option.isSome(spend.minimumBalance) && balance < spend.minimumBalance.value) {
-      return yield* new SpendLimit({
-        message: `balance: ${signer} has ${spend.format(balance)}, below minimumBalance ${
-          spend.format(spend.minimumBalance.value)
-        }; nothing is sent until it is funded`
-      })
-    }
-    if (balance === 0n) {
-      return yield* new SpendLimit({ message: `balance: ${signer} has no funds to pay a fee` })
+    for (const signer of signers) {
+      const balance = yield* chain.freeBalance(signer)
+      if (Option.isSome(spend.minimumBalance) && balance < spend.minimumBalance.value) {
+        return yield* new SpendLimit({
+          message: `balance: ${signer} has ${spend.format(balance)}, below minimumBalance ${
+            spend.format(spend.minimumBalance.value)
+          }; nothing is sent until it is funded`
+        })
+      }
+      if (balance === 0n) {
+        return yield* new SpendLimit({ message: `balance: ${signer} has no funds to pay a fee` })
+      }
     }
   })
 
@@ -97,11 +105,12 @@ export const dryRunVerdict = (decision: Consensus.Decision) =>
         exitCode: 4
       } satisfies Verdict as Verdict
     }
-    const signer = Option.map(chain.signer, (s) => bucket.roleOf(s))
+    const signerOf = chain.signerFor(decision.bucketId)
+    const signer = Option.map(signerOf, (s) => bucket.roleOf(s))
     if (Option.isNone(signer) || (signer.value !== "Admin" && signer.value !== "Writer")) {
       return {
         would: "Refuse",
-        detail: Option.isNone(chain.signer)
+        detail: Option.isNone(signerOf)
           ? "refused: no signer configured (--suri)"
           : `refused: the signer is not a Writer or Admin of bucket ${decision.bucketId}`,
         exitCode: 2

@@ -331,6 +331,7 @@ export const devnet = (options: DevnetOptions) =>
           buckets: [Number(bucketId)],
           journal: { _tag: "Off" },
           bucketIntervals: [],
+          bucketSigners: [],
           interval: { _tag: "Blocks", blocks: options.intervalBlocks },
           allowLocalProviders: true,
           // Fixed settings: the devnet's simulated providers answer at once.

@@ -46,7 +46,13 @@ const BucketEntry = Schema.Struct({
   maxFeePerCheckpoint: Schema.optional(Planck),
   bucketBudget: Schema.optional(Planck),
   intervalBlocks: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  intervalSeconds: Schema.optional(Schema.Int.pipe(Schema.positive()))
+  intervalSeconds: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** The environment variable holding this bucket's signer's secret URI (never the secret itself). */
+  signerEnv: Schema.optional(
+    Schema.String.pipe(Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+      message: () => "expected the name of an environment variable"
+    }))
+  )
 })
 
 /** What a config file may hold (every field optional; flags win). */
@@ -101,6 +107,10 @@ export interface Settings {
   readonly buckets: ReadonlyArray<number>
   readonly journal: JournalSetting
   readonly interval: IntervalSetting
+  /** Buckets signed for by an account of their own (the config file's `signerEnv`). */
+  readonly bucketSigners: ReadonlyArray<
+    { readonly bucket: number; readonly signer: Redacted.Redacted<string>; readonly source: string }
+  >
   /** Buckets due at an interval of their own (the config file's bucket entries). */
   readonly bucketIntervals: ReadonlyArray<{ readonly bucket: number; readonly interval: IntervalSetting }>
   readonly allowLocalProviders: boolean
@@ -262,6 +272,17 @@ export const resolveSettings = (flags: CommonFlags) =>
           : { _tag: "Seconds", seconds: b.intervalSeconds! }
       })
     }
+    const bucketSigners: Array<{ bucket: number; signer: Redacted.Redacted<string>; source: string }> = []
+    for (const b of entries) {
+      if (!("signerEnv" in b) || b.signerEnv === undefined) continue
+      const secret = env[b.signerEnv]
+      if (secret === undefined || secret === "") {
+        return yield* new BadConfig({
+          message: `buckets: bucket ${b.id}: signerEnv names ${b.signerEnv}, which is not set in the environment`
+        })
+      }
+      bucketSigners.push({ bucket: b.id, signer: Redacted.make(secret), source: `env ${b.signerEnv}` })
+    }
     const tuned = Tuning.resolve({ flags: assignments, file: fileSettings, env, perBucket })
     if (Either.isLeft(tuned)) return yield* new BadConfig({ message: `settings: ${tuned.left.join("; ")}` })
     return {
@@ -274,6 +295,7 @@ export const resolveSettings = (flags: CommonFlags) =>
       journal,
       interval,
       bucketIntervals,
+      bucketSigners,
       tuned: tuned.right,
       // Loopback providers are normal next to a local chain, suspicious next to a remote one.
       allowLocalProviders: file.allowLocalProviders ?? chainList.every(isLoopback)
@@ -365,6 +387,10 @@ export const liveLayer = (settings: Settings, options: { readonly journal?: "mem
     endpoints: settings.chain,
     connectTimeout: "20 seconds",
     ...Option.match(settings.signer, { onNone: () => ({}), onSome: (signer) => ({ signer }) }),
+    bucketSigners: settings.bucketSigners.map(({ bucket, signer }) => ({
+      bucketId: BigInt(bucket) as Domain.BucketId,
+      signer
+    })),
     journal: journalLayer(options.journal === "memory" ? "memory" : settings.journal),
     settings: settings.tuned.round,
     health: settings.tuned.health,
@@ -416,22 +442,34 @@ export const chainUnits = Effect.map(PolkadotApi.PolkadotApi, ({ api }): Units =
  * The signer's account address (never its secret) and where the secret came from; a secret that is not
  * a valid URI, mnemonic or seed is a configuration error, found before connecting.
  */
-export const signerAddress = (settings: Settings) =>
-  Effect.gen(function*() {
-    if (Option.isNone(settings.signer)) return Option.none<{ readonly address: string; readonly source: string }>()
-    yield* Effect.promise(() => cryptoWaitReady())
-    const secret = settings.signer.value
-    const address = yield* Effect.try({
+/** The address of a secret URI; the keyring's message may quote the secret, so only its kind is said. */
+const addressOf = (secret: Redacted.Redacted<string>, whose: string) =>
+  Effect.zipRight(
+    Effect.promise(() => cryptoWaitReady()),
+    Effect.try({
       try: () => new Keyring({ type: "sr25519", ss58Format: 42 }).addFromUri(Redacted.value(secret)).address,
-      // The keyring's message may quote the secret: only its kind is said.
       catch: () =>
         new BadConfig({
           message:
-            "signer: not a valid secret URI, mnemonic or seed (a dev URI like //Alice, 12 or 24 words, or 0x + 64 hex)"
+            `${whose}: not a valid secret URI, mnemonic or seed (a dev URI like //Alice, 12 or 24 words, or 0x + 64 hex)`
         })
     })
+  )
+
+export const signerAddress = (settings: Settings) =>
+  Effect.gen(function*() {
+    if (Option.isNone(settings.signer)) return Option.none<{ readonly address: string; readonly source: string }>()
+    const address = yield* addressOf(settings.signer.value, "signer")
     return Option.some({ address, source: Option.getOrElse(settings.signerSource, () => "configuration") })
   })
+
+/** The buckets' own signers, by address (never the secret). */
+export const bucketSignerAddresses = (settings: Settings) =>
+  Effect.forEach(
+    settings.bucketSigners,
+    ({ bucket, signer, source }) =>
+      Effect.map(addressOf(signer, `buckets: bucket ${bucket}'s signer`), (address) => ({ bucket, address, source }))
+  )
 
 /**
  * The chain connection's changes as the command's own lines (`chain connection lost`, `regained`), for as

@@ -39,6 +39,8 @@ export interface Budgets {
   readonly bucket: bigint | undefined
   readonly signer: bigint | undefined
   readonly sinceMillis: number
+  /** Whether a bucket is paid for by the same signer (the signer's budget counts those buckets only). */
+  readonly sameSigner: (bucketId: BucketId) => boolean
 }
 
 /** A reservation: the key of a ledger entry (the extrinsic's hash once it is signed). */
@@ -69,8 +71,8 @@ export const make = Effect.map(Effect.suspend(() => Ref.make(new Map<string, Cha
       let bucketSpent = 0n
       let signerSpent = 0n
       for (const charge of charges.values()) {
-        signerSpent += charge.fee
         if (charge.bucketId === bucketId) bucketSpent += charge.fee
+        if (charge.bucketId === bucketId || budgets.sameSigner(charge.bucketId)) signerSpent += charge.fee
       }
       if (budgets.bucket !== undefined && bucketSpent + estimate > budgets.bucket) {
         return [Either.left({ scope: "bucket", spent: bucketSpent, budget: budgets.bucket }), charges]

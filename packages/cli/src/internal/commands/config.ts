@@ -6,7 +6,7 @@
 import { Args, Command } from "@effect/cli"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { BadConfig, describeJournal, resolveSettings, signerAddress } from "../live.js"
+import { BadConfig, bucketSignerAddresses, describeJournal, resolveSettings, signerAddress } from "../live.js"
 import { bold, dim, emit, green, makeOutput, table } from "../output.js"
 
 import {
@@ -55,6 +55,7 @@ export const configCheckCommand = Command.make(
         flags({ ...o, config: Option.orElse(o.file, () => o.config), buckets: yield* parseBuckets(o.buckets) })
       )
       const signer = yield* signerAddress(settings)
+      const bucketSigners = yield* bucketSignerAddresses(settings)
       const journalText = settings.journal._tag === "Directory"
         ? `${settings.journal.directory} (in a subdirectory named for the chain's genesis hash)`
         : settings.journal._tag === "Postgres"
@@ -63,6 +64,9 @@ export const configCheckCommand = Command.make(
       const general = [
         ["chain", settings.chain.join(", ")],
         ["signer", Option.match(signer, { onNone: () => "none", onSome: (s) => `${s.address} (from ${s.source})` })],
+        ...bucketSigners.map(({ address, bucket, source }) =>
+          [`bucket ${bucket} signer`, `${address} (from ${source})`] as const
+        ),
         ["buckets", settings.buckets.length === 0 ? "none" : settings.buckets.join(", ")],
         ["journal", journalText],
         ["interval", describeInterval(settings)],
@@ -93,6 +97,7 @@ export const configCheckCommand = Command.make(
             onNone: () => null,
             onSome: (s) => ({ address: s.address, source: s.source })
           }),
+          bucketSigners,
           buckets: settings.buckets,
           journal: settings.journal._tag === "Off" ? null : describeJournal(settings.journal),
           interval: settings.interval,
