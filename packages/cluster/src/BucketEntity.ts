@@ -1,0 +1,337 @@
+/**
+ * A bucket as an `@effect/cluster` entity: `Sharding` places each bucket (entity id: the bucket id in
+ * decimal) on one runner, and its loop state — paused, dirty, the round in flight, the failure streak —
+ * lives in the entity on that runner.
+ *
+ * Messages: `Due` (the bucket's interval has come: run a round unless paused, in flight or backing off;
+ * sent by `BucketScheduler`), `CheckpointNow` (run a round now and answer with its outcome, also while
+ * paused), `MarkDirty`, `Pause`, `Resume`, `Status`. All are volatile: a message to a runner that has
+ * just died is retried by the engine until the bucket's shard is reassigned, and the scheduler sends the
+ * next `Due` anyway.
+ *
+ * A round is `CheckpointManager.attemptCheckpoint` on this runner's services, with the receipt journal in
+ * PostgreSQL (`SqlJournal`): the engine is not trusted to run a bucket on one runner only
+ * (Effect-TS/effect#6508). If it ever ran one on two, the journal's lease and fencing token let one of
+ * them record and broadcast, the chain's snapshot is read before paying, and only the same signed bytes
+ * are ever sent again.
+ *
+ * @since 0.1.0
+ */
+import { CheckpointLoop, CheckpointManager, type CheckpointResult, Domain } from "@checkpointer/core"
+import * as Entity from "@effect/cluster/Entity"
+import type { Sharding } from "@effect/cluster/Sharding"
+import * as Rpc from "@effect/rpc/Rpc"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberHandle from "effect/FiberHandle"
+import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+
+/**
+ * A bucket's state as its entity holds it, with the runner holding it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class BucketStatus extends Schema.Class<BucketStatus>("@checkpointer/cluster/BucketStatus")({
+  bucketId: Domain.BucketId,
+  /** The runner the entity lives on (`host:port`). */
+  runner: Schema.String,
+  paused: Schema.Boolean,
+  dirty: Schema.Boolean,
+  inFlight: Schema.Boolean,
+  failureStreak: Schema.Number,
+  /** The last round's result tag (`Submitted`, `AlreadyCheckpointed`, `InsufficientConsensus`, …). */
+  lastResult: Schema.NullOr(Schema.String),
+  lastAttemptMillis: Schema.NullOr(Schema.Number),
+  lastSuccessMillis: Schema.NullOr(Schema.Number),
+  retryNotBeforeMillis: Schema.NullOr(Schema.Number),
+  /** Rounds run by this entity since it started on its runner. */
+  rounds: Schema.Number
+}) {}
+
+/**
+ * What one round did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class RoundOutcome extends Schema.Class<RoundOutcome>("@checkpointer/cluster/RoundOutcome")({
+  bucketId: Domain.BucketId,
+  runner: Schema.String,
+  /** The result's tag. */
+  result: Schema.String,
+  /** A new extrinsic was paid for in this round (not settled from an earlier one). */
+  paid: Schema.Boolean,
+  /** The leaf count of the commitment on chain after the round, when it succeeded. */
+  leafCount: Schema.NullOr(Domain.U64)
+}) {}
+
+/**
+ * The round `CheckpointNow` waited for was interrupted (the bucket was paused, or its entity is stopping
+ * as its shard moves): ask again.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RoundInterrupted extends Schema.TaggedError<RoundInterrupted>()("RoundInterrupted", {
+  bucketId: Domain.BucketId
+}) {
+  override get message(): string {
+    return `bucket ${this.bucketId}: the round was interrupted before it ended`
+  }
+}
+
+/**
+ * The bucket's interval has come.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const Due = Rpc.make("Due")
+
+/**
+ * Run a round now (joining one in flight) and answer with its outcome; also while paused.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const CheckpointNow = Rpc.make("CheckpointNow", { success: RoundOutcome, error: RoundInterrupted })
+
+/**
+ * The bucket has data not yet checkpointed: it is checkpointed at its next due point (watchers check
+ * at every due point anyway).
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const MarkDirty = Rpc.make("MarkDirty", { success: BucketStatus })
+
+/**
+ * No more rounds until `Resume` (the round in flight is interrupted; a journaled submission is settled
+ * by the next round).
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const Pause = Rpc.make("Pause", { success: BucketStatus })
+
+/**
+ * Rounds again, the failure streak cleared.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const Resume = Rpc.make("Resume", { success: BucketStatus })
+
+/**
+ * @since 0.1.0
+ * @category messages
+ */
+export const Status = Rpc.make("Status", { success: BucketStatus })
+
+/**
+ * The entity type: one entity per bucket, its id the bucket id in decimal.
+ *
+ * @since 0.1.0
+ * @category entities
+ */
+export const Bucket = Entity.make("CheckpointerBucket", [Due, CheckpointNow, MarkDirty, Pause, Resume, Status])
+
+/**
+ * The entity id of a bucket.
+ *
+ * @since 0.1.0
+ * @category entities
+ */
+export const entityId = (bucketId: Domain.BucketId): string => bucketId.toString()
+
+/**
+ * How a bucket entity behaves (the loop's own settings, as `CheckpointLoop` reads them).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Every due point runs a round, dirty or not: the providers are watched for new data (`run`). */
+  readonly submitOnEmpty?: boolean | undefined
+  readonly maxConsecutiveFailures?: number | undefined
+  readonly failureRetryDelay?: Duration.DurationInput | undefined
+  readonly failureRetryMaxDelay?: Duration.DurationInput | undefined
+}
+
+interface State {
+  readonly paused: boolean
+  readonly dirty: boolean
+  /** Bumped by every `MarkDirty`: a round clears `dirty` only if nothing was written meanwhile. */
+  readonly generation: number
+  readonly inFlight: boolean
+  readonly failureStreak: number
+  readonly lastResult: string | undefined
+  readonly lastAttemptMillis: number | undefined
+  readonly lastSuccessMillis: number | undefined
+  readonly retryNotBeforeMillis: number | undefined
+  readonly rounds: number
+}
+
+const initial: State = {
+  paused: false,
+  dirty: false,
+  generation: 0,
+  inFlight: false,
+  failureStreak: 0,
+  lastResult: undefined,
+  lastAttemptMillis: undefined,
+  lastSuccessMillis: undefined,
+  retryNotBeforeMillis: undefined,
+  rounds: 0
+}
+
+/**
+ * Registers the bucket entity on this runner: its rounds run on the `CheckpointManager` in context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<
+  never,
+  never,
+  Sharding | CheckpointManager.CheckpointManager
+> => {
+  // The loop's failure schedule and auto-pause, with the loop's defaults.
+  const settings: CheckpointLoop.LoopSettings = {
+    ...CheckpointLoop.defaultSettings,
+    submitOnEmpty: options.submitOnEmpty ?? true,
+    ...(options.maxConsecutiveFailures === undefined ? {} : { maxConsecutiveFailures: options.maxConsecutiveFailures }),
+    ...(options.failureRetryDelay === undefined
+      ? {}
+      : { failureRetryDelay: Duration.decode(options.failureRetryDelay) }),
+    ...(options.failureRetryMaxDelay === undefined
+      ? {}
+      : { failureRetryMaxDelay: Duration.decode(options.failureRetryMaxDelay) })
+  }
+  return Bucket.toLayer(
+    Effect.gen(function*() {
+      const address = yield* Entity.CurrentAddress
+      const runner = yield* Entity.CurrentRunnerAddress
+      const runnerName = `${runner.host}:${runner.port}`
+      // The entity id comes off the wire: decoded like any bucket id.
+      const bucketId = yield* Schema.decodeUnknown(Domain.BucketId)(address.entityId).pipe(Effect.orDie)
+      const manager = yield* CheckpointManager.CheckpointManager
+      const state = yield* Ref.make(initial)
+      // The round in flight; interrupted by `Pause`, and with the entity (its shard moved, the runner stopping).
+      const round = yield* FiberHandle.make<CheckpointResult.CheckpointResult>()
+
+      const status = Effect.map(Ref.get(state), (s) =>
+        new BucketStatus({
+          bucketId,
+          runner: runnerName,
+          paused: s.paused,
+          dirty: s.dirty,
+          inFlight: s.inFlight,
+          failureStreak: s.failureStreak,
+          lastResult: s.lastResult ?? null,
+          lastAttemptMillis: s.lastAttemptMillis ?? null,
+          lastSuccessMillis: s.lastSuccessMillis ?? null,
+          retryNotBeforeMillis: s.retryNotBeforeMillis ?? null,
+          rounds: s.rounds
+        }))
+
+      const runRound = Effect.gen(function*() {
+        const started = yield* Clock.currentTimeMillis
+        const before = yield* Ref.updateAndGet(
+          state,
+          (s) => ({ ...s, inFlight: true, lastAttemptMillis: started, rounds: s.rounds + 1 })
+        )
+        const result: CheckpointResult.CheckpointResult = yield* Effect.merge(manager.attemptCheckpoint(bucketId))
+        const done = yield* Clock.currentTimeMillis
+        const success = result._tag === "Submitted" || result._tag === "AlreadyCheckpointed"
+        const delay = success
+          ? undefined
+          : Duration.toMillis(yield* CheckpointLoop.failureBackoff(settings, before.failureStreak + 1))
+        yield* Ref.update(state, (s) => {
+          const streak = success ? 0 : s.failureStreak + 1
+          return {
+            ...s,
+            inFlight: false,
+            lastResult: result._tag,
+            failureStreak: streak,
+            dirty: success && s.generation === before.generation ? false : s.dirty,
+            lastSuccessMillis: success ? done : s.lastSuccessMillis,
+            retryNotBeforeMillis: delay === undefined ? undefined : done + delay,
+            paused: success ? s.paused : s.paused || streak >= settings.maxConsecutiveFailures
+          }
+        })
+        if (!success) yield* Effect.logWarning(`bucket ${bucketId}: round failed (${result._tag})`)
+        return result
+      }).pipe(
+        // However it ends (interrupted by `Pause` or a shard move, or a defect), it is not left in flight.
+        Effect.onExit((exit) =>
+          exit._tag === "Success" ? Effect.void : Ref.update(state, (s) => ({ ...s, inFlight: false }))
+        ),
+        Effect.annotateLogs({ bucket: bucketId.toString(), runner: runnerName })
+      )
+
+      /** The round in flight, or a new one. */
+      const roundNow = Effect.gen(function*() {
+        const inFlight = yield* Effect.option(FiberHandle.get(round))
+        const fiber = Option.isSome(inFlight)
+          ? inFlight.value
+          : yield* FiberHandle.run(round, runRound, { onlyIfMissing: true })
+        return yield* fiber.await
+      })
+
+      const outcome = (result: CheckpointResult.CheckpointResult) =>
+        new RoundOutcome({
+          bucketId,
+          runner: runnerName,
+          result: result._tag,
+          paid: result._tag === "Submitted" && !result.settled,
+          leafCount: result._tag === "Submitted"
+            ? result.receipt.commitment.leafCount
+            : result._tag === "AlreadyCheckpointed"
+            ? result.snapshot.commitment.leafCount
+            : null
+        })
+
+      return Bucket.of({
+        Due: () =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            const s = yield* Ref.get(state)
+            if (s.paused || s.inFlight) return
+            if (s.retryNotBeforeMillis !== undefined && now < s.retryNotBeforeMillis) return
+            if (!s.dirty && !settings.submitOnEmpty) return
+            yield* FiberHandle.run(round, runRound, { onlyIfMissing: true })
+          }),
+        CheckpointNow: () =>
+          Effect.flatMap(roundNow, (exit) =>
+            exit._tag === "Success"
+              ? Effect.succeed(outcome(exit.value))
+              : Effect.fail(new RoundInterrupted({ bucketId }))),
+        MarkDirty: () =>
+          Effect.zipRight(Ref.update(state, (s) => ({ ...s, dirty: true, generation: s.generation + 1 })), status),
+        Pause: () =>
+          Effect.zipRight(
+            Effect.zipRight(Ref.update(state, (s) => ({ ...s, paused: true })), FiberHandle.clear(round)),
+            status
+          ),
+        Resume: () =>
+          Effect.zipRight(
+            Ref.update(state, (s) => ({ ...s, paused: false, failureStreak: 0, retryNotBeforeMillis: undefined })),
+            status
+          ),
+        Status: () => status
+      })
+    }),
+    {
+      // Rounds run beside the messages: `Status` and `Pause` are answered while a round is in flight.
+      concurrency: "unbounded",
+      // The state lives in the entity: it must outlive the gaps between due points (hours, for some).
+      maxIdleTime: "7 days"
+    }
+  )
+}

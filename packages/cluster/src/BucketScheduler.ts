@@ -1,0 +1,140 @@
+/**
+ * What makes each bucket due at its interval in a cluster: a cluster singleton (one in the whole
+ * cluster, on whichever runner holds its shard) that follows the chain's finalized heads and the clock
+ * and sends each bucket entity `Due` when its interval has come.
+ *
+ * Why a singleton and not a timer inside each entity: an entity exists on a runner only once a message
+ * has reached it, and its timers die with it. When a runner dies, its buckets' entities are gone; the
+ * engine reassigns their shards, but nothing would start them again until someone addressed them. The
+ * scheduler addresses every bucket at every due point, so a bucket moves with its shard and no more is
+ * needed: a bucket of a dead runner is checkpointed again within the shard lock's expiry, the
+ * assignment refresh and one interval (plus the journal lease, if the dead runner held it mid-round).
+ * The scheduler itself is a singleton on a shard too, and moves the same way. It holds nothing but the
+ * due points: a new one starts with every bucket due, which costs one round each and no fee (a round
+ * pays only for a commitment newer than the chain's).
+ *
+ * @since 0.1.0
+ */
+import { ChainClient, type CheckpointLoop, type Domain } from "@checkpointer/core"
+import type { Sharding } from "@effect/cluster/Sharding"
+import * as Singleton from "@effect/cluster/Singleton"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import type * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as BucketEntity from "./BucketEntity.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly buckets: ReadonlyArray<Domain.BucketId>
+  /** When buckets are due (the loop's `Interval`: finalized blocks or time). */
+  readonly interval: CheckpointLoop.Interval
+  /** Buckets due at an interval of their own. */
+  readonly bucketIntervals?: ReadonlyMap<Domain.BucketId, CheckpointLoop.Interval> | undefined
+  /** How long one `Due` may take to reach its bucket before it is dropped (the next one follows). */
+  readonly sendTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * The bucket (`blocks` or `time`) whose interval has come at a pass: pure, for the scheduler and tests.
+ *
+ * @since 0.1.0
+ * @category scheduling
+ */
+export const duePass = (
+  due: Map<Domain.BucketId, { readonly block?: number; readonly millis?: number }>,
+  intervalOf: (bucketId: Domain.BucketId) => CheckpointLoop.Interval,
+  buckets: ReadonlyArray<Domain.BucketId>,
+  at: { readonly head?: number | undefined; readonly now: number }
+): Array<Domain.BucketId> => {
+  const found: Array<Domain.BucketId> = []
+  for (const bucketId of buckets) {
+    const interval = intervalOf(bucketId)
+    const next = due.get(bucketId)
+    if (interval._tag === "Blocks") {
+      if (at.head === undefined) continue
+      if (next?.block !== undefined && at.head < next.block) continue
+      due.set(bucketId, { block: at.head + interval.blocks })
+    } else {
+      if (next?.millis !== undefined && at.now < next.millis) continue
+      due.set(bucketId, { millis: at.now + Duration.toMillis(interval.duration) })
+    }
+    found.push(bucketId)
+  }
+  return found
+}
+
+/**
+ * The scheduler's name among the cluster's singletons.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const singletonName = "checkpointer/BucketScheduler"
+
+/**
+ * Registers the scheduler singleton (it runs on one runner of the cluster at a time).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<never, never, Sharding | ChainClient.ChainClient> =>
+  Singleton.make(
+    singletonName,
+    Effect.gen(function*() {
+      const chain = yield* ChainClient.ChainClient
+      const client = yield* BucketEntity.Bucket.client
+      const intervalOf = (bucketId: Domain.BucketId) => options.bucketIntervals?.get(bucketId) ?? options.interval
+      const intervals = [options.interval, ...(options.bucketIntervals?.values() ?? [])]
+      const byBlocks = intervals.some((i) => i._tag === "Blocks")
+      const shortestTime = intervals.reduce<Duration.Duration | undefined>(
+        (shortest, i) =>
+          i._tag === "Blocks" ? shortest : shortest === undefined ? i.duration : Duration.min(shortest, i.duration),
+        undefined
+      )
+      const sendTimeout = Duration.decode(options.sendTimeout ?? Duration.seconds(30))
+      const due = new Map<Domain.BucketId, { readonly block?: number; readonly millis?: number }>()
+      // One `Due` on its way per bucket: to a runner that has just died the engine retries until the
+      // shard is reassigned; the next pass does not pile more up behind it.
+      const sends = yield* FiberMap.make<Domain.BucketId>()
+      yield* Effect.logInfo(`bucket scheduler started for ${options.buckets.length} bucket(s)`)
+
+      const pass = (head: number | undefined) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          for (const bucketId of duePass(due, intervalOf, options.buckets, { head, now })) {
+            yield* FiberMap.run(
+              sends,
+              bucketId,
+              client(BucketEntity.entityId(bucketId)).Due(undefined, { discard: true }).pipe(
+                Effect.timeout(sendTimeout),
+                Effect.catchAllCause((cause) => Effect.logDebug(`Due to bucket ${bucketId} not delivered`, cause))
+              ),
+              { onlyIfMissing: true }
+            )
+          }
+        })
+
+      // Finalized heads are followed again if the subscription fails or ends.
+      const byHeads = chain.finalizedHeads.pipe(
+        Stream.runForEach((head) => pass(head.number)),
+        Effect.catchAll((error) => Effect.logError(`the scheduler lost the chain's finalized heads: ${error.message}`)),
+        Effect.zipRight(Effect.sleep("5 seconds")),
+        Effect.forever
+      )
+      const byTime = pass(undefined).pipe(
+        Effect.repeat(Schedule.spaced(Duration.min(shortestTime ?? Duration.seconds(1), Duration.seconds(1))))
+      )
+      yield* Effect.all(
+        [byBlocks ? byHeads : Effect.void, shortestTime === undefined ? Effect.void : byTime],
+        { concurrency: "unbounded", discard: true }
+      )
+      return yield* Effect.never
+    }).pipe(Effect.scoped)
+  )

@@ -1,0 +1,142 @@
+/**
+ * The bucket entity and its scheduler in one process: `@effect/cluster`'s in-memory test runner
+ * (`TestRunner`: real `Sharding`, storage in memory) over the test world's chain and providers (simulators
+ * on loopback, the real round services), on the real clock. What the entity promises whichever runner it
+ * lives on; the child-process tests of `checkpointer run --cluster` show it across runners.
+ */
+import { BucketEntity, BucketScheduler, CheckpointCluster } from "@checkpointer/cluster"
+import { CheckpointLoop, type Domain } from "@checkpointer/core"
+import * as FakeChain from "@checkpointer/testing/FakeChain"
+import * as TestNetwork from "@checkpointer/testing/TestNetwork"
+import * as TestRunner from "@effect/cluster/TestRunner"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+
+const PROVIDERS = ["Alice", "Bob", "Charlie"]
+
+const world = TestNetwork.layer({
+  transport: "http",
+  providers: PROVIDERS.map((name) => ({ name })),
+  buckets: [1, 2].map((id) => ({ id, primaries: PROVIDERS, minProviders: 2 }))
+})
+
+/** The cluster on one in-memory runner: both buckets, due every 300 ms. */
+const cluster = (buckets: ReadonlyArray<number>) =>
+  Layer.unwrapEffect(Effect.map(TestNetwork.TestNetwork, (network) =>
+    CheckpointCluster.layer({
+      buckets: buckets.map((b) => network.bucketId(b)),
+      interval: CheckpointLoop.Every("300 millis")
+    }))).pipe(Layer.provideMerge(TestRunner.layer), Layer.provideMerge(world))
+
+/** The buckets checkpointed on chain, in order. */
+const landed = Effect.map(
+  Effect.flatMap(FakeChain.FakeChain, (chain) => chain.submissions),
+  (submissions) =>
+    submissions.flatMap((s) =>
+      Either.isRight(s.outcome)
+        ? [{ bucket: Number(s.outcome.right.bucketId), leafCount: Number(s.outcome.right.commitment.leafCount) }]
+        : []
+    )
+)
+
+/** Waits (polling, at most 20 s) until the condition holds. */
+const until = <R>(check: Effect.Effect<boolean, never, R>, what: string) =>
+  Effect.filterOrFail(check, (ok) => ok, () => `timed out waiting for ${what}`).pipe(
+    Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("20 seconds")))
+  )
+
+const appendTo = (bucket: number, leaves: number) =>
+  Effect.gen(function*() {
+    const network = yield* TestNetwork.TestNetwork
+    return Number((yield* network.network.append(network.bucketId(bucket), leaves)).leafCount)
+  })
+
+describe("BucketEntity", () => {
+  it.live(
+    "CheckpointNow runs a round on the bucket's entity and answers with its outcome; a second one pays nothing; Status names the runner and the last result",
+    () =>
+      Effect.gen(function*() {
+        const bucket = yield* TestNetwork.bucket(1)
+        const leafCount = yield* appendTo(1, 3)
+        const client = yield* BucketEntity.Bucket.client
+        const first = yield* client(BucketEntity.entityId(bucket)).CheckpointNow()
+        expect(first.result).toBe("Submitted")
+        expect(first.paid).toBe(true)
+        expect(first.leafCount).toBe(BigInt(leafCount))
+        const second = yield* client(BucketEntity.entityId(bucket)).CheckpointNow()
+        expect([second.result, second.paid]).toEqual(["AlreadyCheckpointed", false])
+        const status = yield* client(BucketEntity.entityId(bucket)).Status()
+        expect(status.runner).toBe("localhost:34431")
+        expect(status.lastResult).toBe("AlreadyCheckpointed")
+        expect(status.inFlight).toBe(false)
+      }).pipe(Effect.provide(cluster([]))),
+    60_000
+  )
+
+  it.live(
+    "the scheduler makes every bucket due: new data in both buckets is checkpointed with no other message, each commitment once",
+    () =>
+      Effect.gen(function*() {
+        const one = yield* appendTo(1, 2)
+        const two = yield* appendTo(2, 5)
+        yield* until(
+          Effect.map(landed, (l) =>
+            l.some((c) =>
+              c.bucket === 1 && c.leafCount === one
+            ) && l.some((c) => c.bucket === 2 && c.leafCount === two)),
+          "both buckets' checkpoints"
+        )
+        const all = yield* landed
+        expect(new Set(all.map((c) => `${c.bucket}:${c.leafCount}`)).size).toBe(all.length)
+      }).pipe(Effect.provide(cluster([1, 2]))),
+    60_000
+  )
+
+  it.live(
+    "a paused bucket runs no round at its due points while the other is checkpointed; CheckpointNow still does; Resume lets the due points in again",
+    () =>
+      Effect.gen(function*() {
+        const paused = yield* TestNetwork.bucket(1)
+        const client = yield* BucketEntity.Bucket.client
+        const entity = client(BucketEntity.entityId(paused))
+        expect((yield* entity.Pause()).paused).toBe(true)
+        const roundsBefore = (yield* entity.Status()).rounds
+        const one = yield* appendTo(1, 2)
+        const two = yield* appendTo(2, 2)
+        yield* until(Effect.map(landed, (l) => l.some((c) => c.bucket === 2 && c.leafCount === two)), "bucket 2")
+        expect((yield* entity.Status()).rounds).toBe(roundsBefore)
+        expect((yield* landed).some((c) => c.bucket === 1)).toBe(false)
+
+        const now = yield* entity.CheckpointNow()
+        expect([now.result, now.leafCount]).toEqual(["Submitted", BigInt(one)])
+        expect((yield* entity.Status()).paused).toBe(true)
+
+        const more = yield* appendTo(1, 1)
+        expect((yield* entity.Resume()).paused).toBe(false)
+        yield* until(
+          Effect.map(landed, (l) => l.some((c) => c.bucket === 1 && c.leafCount === more)),
+          "bucket 1 resumed"
+        )
+      }).pipe(Effect.provide(cluster([1, 2]))),
+    60_000
+  )
+})
+
+describe("BucketScheduler.duePass", () => {
+  const b = (n: number) => BigInt(n) as Domain.BucketId
+  it("a bucket due by blocks is due on the first head and again interval blocks later; one due by time at its period", () => {
+    const due = new Map()
+    const intervalOf = (bucket: Domain.BucketId) =>
+      bucket === b(1) ? CheckpointLoop.Blocks(3) : CheckpointLoop.Every("10 seconds")
+    const pass = (head: number | undefined, now: number) =>
+      BucketScheduler.duePass(due, intervalOf, [b(1), b(2)], { head, now })
+    expect(pass(undefined, 0)).toEqual([b(2)])
+    expect(pass(100, 1_000)).toEqual([b(1)])
+    expect(pass(102, 2_000)).toEqual([])
+    expect(pass(103, 9_999)).toEqual([b(1)])
+    expect(pass(undefined, 10_000)).toEqual([b(2)])
+  })
+})
