@@ -3,6 +3,7 @@ import { secp256k1Expand } from "@polkadot/util-crypto"
 import { Effect, Either, Schema } from "effect"
 import { encodeCommitmentPayload } from "../src/CommitmentPayload.js"
 import * as Domain from "../src/Domain.js"
+import * as VerifiedSignatures from "../src/internal/verifiedSignatures.js"
 import { InvalidSignature, SignatureVerifier, verifyMultiSignature } from "../src/SignatureVerifier.js"
 import type { Scheme } from "./keys.js"
 import { devKey } from "./keys.js"
@@ -182,5 +183,65 @@ describe("SignatureVerifier.layer", () => {
         assert.strictEqual(error._tag, "InvalidSignature")
         assert.strictEqual(error.reason, "Mismatch")
       }))
+  })
+})
+
+describe("SignatureVerifier.layer: signatures already verified", () => {
+  it.layer(SignatureVerifier.layerWith({ verifiedCacheSize: 4 }))((it) => {
+    it.effect("a signature verified valid is valid again for the same bytes", () =>
+      Effect.gen(function*() {
+        const verifier = yield* SignatureVerifier
+        const { publicKey, signature } = signed("sr25519")
+        yield* verifier.verify({ signature, message: payload, publicKey })
+        yield* verifier.verify({ signature, message: payload, publicKey })
+      }))
+
+    it.effect("a signature differing by one byte from a verified one is verified afresh and refused", () =>
+      Effect.gen(function*() {
+        const verifier = yield* SignatureVerifier
+        const { publicKey, signature } = signed("sr25519")
+        yield* verifier.verify({ signature, message: payload, publicKey })
+        const tampered = new Uint8Array(signature.bytes)
+        tampered[10] ^= 1
+        const error = yield* Effect.flip(
+          verifier.verify({ signature: { _tag: "Sr25519", bytes: tampered }, message: payload, publicKey })
+        )
+        assert.strictEqual(error.reason, "Mismatch")
+      }))
+
+    it.effect("a verified signature is refused for another message or another key", () =>
+      Effect.gen(function*() {
+        const verifier = yield* SignatureVerifier
+        const { publicKey, signature } = signed("sr25519")
+        yield* verifier.verify({ signature, message: payload, publicKey })
+        const otherMessage = yield* Effect.flip(verifier.verify({ signature, message: otherPayload, publicKey }))
+        assert.strictEqual(otherMessage.reason, "Mismatch")
+        const bob = signed("sr25519", "Bob")
+        const otherKey = yield* Effect.flip(verifier.verify({ signature, message: payload, publicKey: bob.publicKey }))
+        assert.strictEqual(otherKey.reason, "Mismatch")
+      }))
+
+    it.effect("a signature found invalid is refused every time", () =>
+      Effect.gen(function*() {
+        const verifier = yield* SignatureVerifier
+        const { publicKey, signature } = signed("sr25519")
+        for (let i = 0; i < 3; i++) {
+          const error = yield* Effect.flip(verifier.verify({ signature, message: otherPayload, publicKey }))
+          assert.strictEqual(error.reason, "Mismatch")
+        }
+      }))
+  })
+
+  it("the record keeps at most its capacity, a new signature replacing one of the others", () => {
+    const record = VerifiedSignatures.make(2, () => 0)
+    record.add("a")
+    record.add("b")
+    record.add("c")
+    assert.strictEqual(record.size(), 2)
+    assert.isFalse(record.has("a"))
+    assert.isTrue(record.has("b"))
+    assert.isTrue(record.has("c"))
+    record.add("c")
+    assert.strictEqual(record.size(), 2)
   })
 })
