@@ -202,7 +202,9 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
               resolution: decision.resolution
             }, true)
           }
-          const result = yield* submitter.submit(decision).pipe(RoundTrace.submit(bucketId))
+          const result = yield* submitter.submit(decision, { pinned: report.discovered.bucket }).pipe(
+            RoundTrace.submit(bucketId)
+          )
           const { earlier } = report
           // The fresh round found on chain exactly what an earlier submission, settled above, put there.
           if (

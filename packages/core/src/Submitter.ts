@@ -83,8 +83,15 @@ import { requiredSignatures } from "./Threshold.js"
  * @category models
  */
 export interface SubmitterService {
+  /**
+   * Submits a decision at most once. `options.pinned` is the bucket as the round read it (at the
+   * finalized block its discovery pinned): when it already holds the decided commitment (or a later
+   * one), the answer is `AlreadyCheckpointed` without reading the chain again; an idle bucket's round
+   * costs no chain read beyond its pinned snapshot.
+   */
   readonly submit: (
-    decision: Decision
+    decision: Decision,
+    options?: SubmitOptions
   ) => Effect.Effect<Submitted | AlreadyCheckpointed, SubmitError>
   /**
    * Resolves what an earlier process left unresolved for a bucket (with a journal; nothing otherwise):
@@ -93,6 +100,15 @@ export interface SubmitterService {
   readonly resume: (
     bucketId: BucketId
   ) => Effect.Effect<Option.Option<CheckpointReceipt>, SubmitError>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SubmitOptions {
+  /** The bucket as the round read it, at its pinned finalized block. */
+  readonly pinned?: BucketInfo | undefined
 }
 
 /** What settling one unresolved attempt showed. */
@@ -433,7 +449,18 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             return { latest, pending }
           })
 
-        const submitLocked = (decision: Decision) =>
+        /** The chain already holds this commitment, or a later one, in `state`. */
+        const alreadyIn = (state: BucketInfo, commitment: Commitment, decision: Decision) => {
+          const relation = CommitmentRelation.toSnapshot(state, commitment)
+          return (relation === "Same" || relation === "Later") && Option.isSome(state.snapshot)
+            ? new AlreadyCheckpointed(
+              { bucketId: decision.bucketId, snapshot: state.snapshot.value, relation, decision },
+              true
+            )
+            : undefined
+        }
+
+        const submitLocked = (decision: Decision, pinned: BucketInfo | undefined) =>
           Effect.gen(function*() {
             const { bucketId } = decision
             if (Option.isNone(decision.majority) || !decision.thresholdMet) {
@@ -444,14 +471,17 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
             if (Option.isSome(latest) && sameCommitment(latest.value.commitment, commitment)) {
               return new Submitted({ receipt: latest.value, decision, settled: true }, true)
             }
+            // A finalized state says so already: nothing to read again (the idle bucket's round).
+            const held = pinned === undefined || pinned.bucketId !== bucketId
+              ? undefined
+              : alreadyIn(pinned, commitment, decision)
+            if (held !== undefined) return held
             const finalized = yield* read("bucket", chain.bucket(bucketId))
             const best = yield* read("bestBlock", chain.bestBlock)
             const atBest = yield* read("bucket", chain.bucket(bucketId, best.hash))
             for (const state of [finalized, atBest]) {
-              const relation = CommitmentRelation.toSnapshot(state, commitment)
-              if ((relation === "Same" || relation === "Later") && Option.isSome(state.snapshot)) {
-                return new AlreadyCheckpointed({ bucketId, snapshot: state.snapshot.value, relation, decision }, true)
-              }
+              const already = alreadyIn(state, commitment, decision)
+              if (already !== undefined) return already
             }
             const relation = CommitmentRelation.toSnapshot(atBest, commitment)
             if (relation === "Conflict") {
@@ -544,8 +574,8 @@ export class Submitter extends Context.Tag("@checkpointer/core/Submitter")<Submi
           effect: Effect.Effect<A, SubmitError>
         ): Effect.Effect<A, SubmitError> => journal.exclusive(bucketId, locks.withLock(bucketId, effect))
 
-        const submit = Effect.fn("Submitter.submit")(function*(decision: Decision) {
-          return yield* exclusive(decision.bucketId, submitLocked(decision))
+        const submit = Effect.fn("Submitter.submit")(function*(decision: Decision, options?: SubmitOptions) {
+          return yield* exclusive(decision.bucketId, submitLocked(decision, options?.pinned))
         })
 
         const resume = Effect.fn("Submitter.resume")(function*(bucketId: BucketId) {

@@ -329,3 +329,22 @@ describe("the test world", () => {
       assert.notDeepEqual(yield* retryTimes(8), first)
     }))
 })
+
+describe("an idle bucket", () => {
+  it.effect("a round whose providers still sign the chain's snapshot reads no chain state beyond the bucket it pinned", () =>
+    inWorld(
+      { providers: three(), buckets: [bucket1()] },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const first = yield* after("5 seconds", submit(1))
+        assert.strictEqual(first._tag, "Submitted")
+        const before = yield* world.chain.reads
+        const idle = yield* after("5 seconds", submit(1))
+        assert.strictEqual(idle._tag, "AlreadyCheckpointed")
+        assert.strictEqual(idle._tag === "AlreadyCheckpointed" && idle.relation, "Same")
+        // The bucket at the finalized block its discovery pinned; the provider records come from the cache.
+        assert.strictEqual((yield* world.chain.reads) - before, 1)
+        assert.strictEqual((yield* submissions).length, 1)
+      })
+    ))
+})
