@@ -236,6 +236,8 @@ export const make = (
 ): Effect.Effect<ProviderHealthService, never, CheckpointEvents> =>
   Effect.gen(function*() {
     const events = yield* CheckpointEvents
+    // Changed in place inside Ref.modify (synchronous, so atomic): a copy per answer would make every
+    // answer O(providers).
     const entries = yield* Ref.make(new Map<AccountId, Entry>())
 
     const update = (provider: AccountId, change: (entry: Entry, now: number) => Entry) =>
@@ -248,7 +250,7 @@ export const make = (
             const after = change(before, now)
             const status = statusOf(after, settings)
             const recent = [...after.recent, { atMillis: now, status }].slice(-settings.recentStatuses)
-            return [[statusOf(before, settings), status], new Map(m).set(provider, { ...after, recent })]
+            return [[statusOf(before, settings), status], m.set(provider, { ...after, recent })]
           }
         )
         if (from !== to) yield* events.publish(CheckpointEvent.ProviderStatusChanged({ provider, from, to }))
@@ -354,7 +356,7 @@ export const make = (
             const probing = entry.halfOpenSince !== undefined &&
               now - entry.halfOpenSince < Duration.toMillis(settings.breakerCooldown)
             if (now < entry.openUntil || probing) return [false, m]
-            return [true, new Map(m).set(provider, { ...entry, halfOpenSince: now })]
+            return [true, m.set(provider, { ...entry, halfOpenSince: now })]
           })),
       records: Effect.map(Ref.get(entries), (m) =>
         Array.from(m, ([provider, e]) =>
