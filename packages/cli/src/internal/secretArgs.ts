@@ -13,6 +13,8 @@ const VALUED = new Set([
   "--config",
   "--suri",
   "--journal",
+  "--cluster",
+  "--runner-address",
   "--bucket",
   "--interval-blocks",
   "--interval-seconds",

@@ -3,14 +3,18 @@
  *
  * @internal
  */
+import { CheckpointCluster, SqlJournal } from "@checkpointer/cluster"
 import { CheckpointEvents, CheckpointLoop } from "@checkpointer/core"
-import { Command } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { preflightSigner } from "../checks.js"
 import { listenOption, parseListen, serveOperator, urlOf } from "../listen.js"
-import { chainUnits, journalDirectory, reportConnection, resolveSettings } from "../live.js"
+import { BadConfig, chainUnits, journalDirectory, reportConnection, resolveSettings, type Settings } from "../live.js"
 import { emit, green, makeOutput, red } from "../output.js"
 
 import {
@@ -39,6 +43,64 @@ import {
 import { describeEvent } from "../render.js"
 import { logFormat, withTelemetry } from "../telemetry.js"
 
+const cluster = Options.text("cluster").pipe(
+  Options.withDescription(
+    "run as one runner of a cluster whose runners share this PostgreSQL database (postgres://…): the buckets are spread over the runners alive, and move when one stops or dies; the receipt journal is kept there too unless --journal postgres://… names another"
+  ),
+  Options.optional
+)
+const runnerAddress = Options.text("runner-address").pipe(
+  Options.withDescription(
+    "with --cluster: HOST:PORT where the other runners reach this one, and where it listens (default 127.0.0.1:34431)"
+  ),
+  Options.optional
+)
+
+/** The cluster of `--cluster`, with the journal it implies; none without the flag. */
+const clusterOf = (
+  o: {
+    readonly cluster: Option.Option<string>
+    readonly runnerAddress: Option.Option<string>
+    readonly journal: Option.Option<string>
+    readonly noJournal: boolean
+    readonly listen: Option.Option<string>
+  },
+  settings: Settings
+) =>
+  Effect.gen(function*() {
+    if (Option.isNone(o.cluster)) {
+      if (Option.isSome(o.runnerAddress)) {
+        return yield* new BadConfig({ message: "runner-address: only with --cluster postgres://…" })
+      }
+      return Option.none<
+        { url: Redacted.Redacted<string>; address: CheckpointCluster.RunnerOptions["runnerAddress"] }
+      >()
+    }
+    if (!/^postgres(ql)?:\/\//i.test(o.cluster.value)) {
+      return yield* new BadConfig({
+        message: "cluster: expected a PostgreSQL URL postgres://user:password@host:port/database"
+      })
+    }
+    const url = Redacted.make(o.cluster.value)
+    const address = Option.isSome(o.runnerAddress)
+      ? yield* Either.mapLeft(
+        CheckpointCluster.parseRunnerAddress(o.runnerAddress.value),
+        (message) => new BadConfig({ message: `runner-address: ${message}` })
+      )
+      : CheckpointCluster.defaultRunnerAddress
+    // Payments on several machines are kept single by the journal's lease in PostgreSQL: never a file.
+    if (o.noJournal || (Option.isSome(o.journal) && settings.journal._tag !== "Postgres")) {
+      return yield* new BadConfig({
+        message:
+          "journal: a cluster keeps the receipt journal in PostgreSQL (the cluster's database, or --journal postgres://…)"
+      })
+    }
+    if (Option.isSome(o.listen)) {
+      return yield* new BadConfig({ message: "listen: the operator endpoints are not served by a cluster runner yet" })
+    }
+    return Option.some({ url, address })
+  })
+
 export const runCommand = Command.make(
   "run",
   {
@@ -54,6 +116,8 @@ export const runCommand = Command.make(
     set,
     json,
     logFormat,
+    cluster,
+    runnerAddress,
     listen: listenOption(
       "serve /metrics (Prometheus), /healthz and /readyz over HTTP on [HOST:]PORT (off by default; a port alone: 127.0.0.1; 0: any free port)"
     )
@@ -61,7 +125,12 @@ export const runCommand = Command.make(
   (o) =>
     Effect.gen(function*() {
       const out = makeOutput(o.json)
-      const settings = yield* resolveSettings(flags({ ...o, buckets: yield* parseBuckets(o.buckets) }))
+      const resolved = yield* resolveSettings(flags({ ...o, buckets: yield* parseBuckets(o.buckets) }))
+      const clusterAt = yield* clusterOf(o, resolved)
+      // A runner keeps its journal in the cluster's database unless --journal names another one.
+      const settings: Settings = Option.isSome(clusterAt) && resolved.journal._tag !== "Postgres"
+        ? { ...resolved, journal: { _tag: "Postgres", url: clusterAt.value.url } }
+        : resolved
       yield* requireBuckets(settings)
       yield* requireSigner(settings, "run")
       const listenAt = yield* Effect.transposeOption(Option.map(o.listen, parseListen))
@@ -103,6 +172,9 @@ export const runCommand = Command.make(
                 endpoints
               })
           )
+          if (Option.isSome(clusterAt)) {
+            return yield* runClusterRunner(settings, clusterAt.value, out)
+          }
           const loop = yield* CheckpointLoop.make(settings.buckets.map(bucketId), {
             ...settings.tuned.loop,
             interval: loopInterval(settings.interval),
@@ -152,3 +224,62 @@ export const runCommand = Command.make(
       )
     }).pipe(withTelemetry(o.logFormat))
 ).pipe(Command.withDescription("watch buckets' providers and checkpoint new data as it appears"))
+
+/**
+ * `run --cluster`: this process as one runner. The buckets' entities run here for the shards this runner
+ * holds; the scheduler singleton runs on one runner of the cluster. Rounds print as they do without
+ * `--cluster` (only this runner's).
+ */
+const runClusterRunner = (
+  settings: Settings,
+  at: { readonly url: Redacted.Redacted<string>; readonly address: CheckpointCluster.RunnerOptions["runnerAddress"] },
+  out: ReturnType<typeof makeOutput>
+) =>
+  Effect.gen(function*() {
+    const runner = CheckpointCluster.layerRunner({ url: at.url, runnerAddress: at.address }).pipe(
+      Layer.mapError((e) =>
+        new BadConfig({
+          message: e._tag === "SqlError"
+            ? `cluster ${SqlJournal.describeUrl(at.url)}: ${e.message}${
+              e.cause instanceof Error ? `: ${e.cause.message}` : ""
+            }`
+            : `runner-address ${at.address.host}:${at.address.port}: cannot listen there (${e.message})`
+        })
+      )
+    )
+    yield* Layer.build(
+      CheckpointCluster.layer({
+        buckets: settings.buckets.map(bucketId),
+        interval: loopInterval(settings.interval),
+        bucketIntervals: new Map(
+          settings.bucketIntervals.map(({ bucket, interval }) => [bucketId(bucket), loopInterval(interval)])
+        ),
+        entity: {
+          submitOnEmpty: true,
+          maxConsecutiveFailures: settings.tuned.loop.maxConsecutiveFailures,
+          failureRetryDelay: settings.tuned.loop.failureRetryDelay,
+          failureRetryMaxDelay: settings.tuned.loop.failureRetryMaxDelay
+        }
+      }).pipe(Layer.provide(runner))
+    )
+    const runnerText = `${at.address.host}:${at.address.port}`
+    yield* Effect.addFinalizer(() => emit(out, `runner ${runnerText} stopped`, { type: "Stopped", runner: runnerText }))
+    yield* emit(
+      out,
+      `runner ${runnerText} of the cluster on ${SqlJournal.describeUrl(at.url)}: bucket(s) ${
+        settings.buckets.join(", ")
+      } spread over the runners alive, ${describeInterval(settings)}; journal ${
+        SqlJournal.describeUrl(at.url)
+      } (Ctrl-C stops)`,
+      {
+        type: "Running",
+        chain: settings.chain,
+        buckets: settings.buckets,
+        interval: settings.interval,
+        journal: settings.journal._tag === "Postgres" ? SqlJournal.describeUrl(settings.journal.url) : null,
+        cluster: SqlJournal.describeUrl(at.url),
+        runner: runnerText
+      }
+    )
+    return yield* Effect.never
+  })

@@ -1,0 +1,287 @@
+/**
+ * `checkpointer run --cluster postgres://…`: three runners as child processes (three "machines" with
+ * nothing in common but the database) share the buckets through `@effect/cluster`, against a devchain
+ * and simulated providers in this process and a real, throwaway PostgreSQL. Each bucket has a signer of
+ * its own (as an operator with several machines would give them: two runners never sign with one
+ * account's nonces at once). Every wait is bounded; everything is on loopback.
+ */
+import { SqlJournal } from "@checkpointer/cluster"
+import { type Domain, ReceiptJournal } from "@checkpointer/core"
+import { Devchain } from "@checkpointer/devchain"
+import { ProviderSimulator } from "@checkpointer/testing"
+import * as Postgres from "@checkpointer/testing/Postgres"
+import { describe, expect, it } from "@effect/vitest"
+import { Keyring } from "@polkadot/keyring"
+import { u8aToHex } from "@polkadot/util"
+import { blake2AsU8a, cryptoWaitReady } from "@polkadot/util-crypto"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { eventually, jsonLines, type Run, run, start } from "./process.js"
+
+/** Buckets in the cluster: as many as three runners on a two-core machine check in reasonable time. */
+const BUCKETS = 12
+const NAMES = ["Bob", "Charlie", "Dave"]
+const signerOf = (bucket: number) => `//Bucket${bucket}`
+
+/** A devchain with BUCKETS buckets, each administered (and signed for) by an account of its own. */
+const clusterWorld = Effect.gen(function*() {
+  yield* Effect.promise(() => cryptoWaitReady())
+  const simulators = yield* Effect.forEach(NAMES, (name, i) => ProviderSimulator.start({ name, seed: 70 + i }))
+  const buckets = Array.from({ length: BUCKETS }, (_, i) => i)
+  const chain = yield* Devchain.start({
+    blockMode: "interval",
+    blockTime: Duration.millis(400),
+    finalityLag: 1,
+    endowed: [...Devchain.DEV_ACCOUNTS, ...buckets.map(signerOf)].map((account) => ({
+      account,
+      free: 1_000_000n * Devchain.UNIT
+    })),
+    providers: simulators.map((s, i) => ({ account: `//${NAMES[i]}`, multiaddr: s.multiaddr })),
+    buckets: buckets.map((b) => ({ admin: signerOf(b), minProviders: 2, primaries: NAMES.map((n) => `//${n}`) }))
+  })
+  let written = 0
+  /** New leaves for every bucket, at every provider. */
+  const write = (count: number) =>
+    Effect.gen(function*() {
+      const roots = Array.from({ length: count }, (_, i) => blake2AsU8a(`cluster leaf ${written + i}`, 256))
+      for (const bucket of buckets) {
+        yield* Effect.forEach(simulators, (s) => s.commit(BigInt(bucket) as Domain.BucketId, roots))
+      }
+      written += count
+    })
+  /** A bucket's checkpoints on chain, in order: the leaf count of each. */
+  const checkpointsOf = (bucket: number) =>
+    chain.eventsNamed("StorageProvider", "BucketCheckpointed").filter((e) =>
+      Number((e.fields as { bucket_id: bigint }).bucket_id) === bucket
+    ).map((e) => Number((e.fields as { commitment: { leaf_count: bigint } }).commitment.leaf_count))
+  const everyBucketAt = (leafCount: number) => buckets.every((b) => checkpointsOf(b).at(-1) === leafCount)
+  const keyring = new Keyring({ type: "sr25519", ss58Format: 42 })
+  const bucketSigners = new Set<string>(buckets.map((b) => u8aToHex(keyring.addFromUri(signerOf(b)).publicKey)))
+  /** Fees paid by the buckets' signers: one per extrinsic they sent, landed or failed. */
+  const feesPaid = () =>
+    chain.eventsNamed("TransactionPayment", "TransactionFeePaid").filter((e) => {
+      const who = (e.fields as { who: Uint8Array | string }).who
+      return bucketSigners.has(typeof who === "string" ? who : u8aToHex(who))
+    }).length
+  return { chain, buckets, write, checkpointsOf, everyBucketAt, feesPaid }
+})
+
+const freePort = Effect.async<number>((resume) => {
+  const server = createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+/** The buckets a runner checkpointed, by leaf count (its own `CheckpointSubmitted` lines, nothing settled). */
+const paidBy = (runner: Run) =>
+  jsonLines(runner.output.stdout)
+    .filter((l) => l.type === "CheckpointSubmitted")
+    .map((l) => l.event as { bucketId: string; settled: boolean; receipt: { commitment: { leafCount: string } } })
+    .filter((e) => !e.settled)
+    .map((e) => ({ bucket: Number(e.bucketId), leafCount: Number(e.receipt.commitment.leafCount) }))
+
+/** Three runners of one cluster on one database, each with its own port. */
+const startCluster = (world: Effect.Effect.Success<typeof clusterWorld>, databaseUrl: string) =>
+  Effect.gen(function*() {
+    const dir = mkdtempSync(join(tmpdir(), "checkpointer-cluster-"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+    const config = join(dir, "config.json")
+    writeFileSync(
+      config,
+      JSON.stringify({
+        chain: world.chain.url,
+        buckets: world.buckets.map((b) => ({ id: b, signerEnv: `BUCKET_SIGNER_${b}` })),
+        intervalBlocks: 3
+      })
+    )
+    const env = Object.fromEntries(world.buckets.map((b) => [`BUCKET_SIGNER_${b}`, signerOf(b)]))
+    const runners = yield* Effect.forEach([0, 1, 2], () =>
+      Effect.flatMap(freePort, (port) =>
+        start([
+          "run",
+          "--config",
+          config,
+          "--suri",
+          "//Alice",
+          "--cluster",
+          databaseUrl,
+          "--runner-address",
+          `127.0.0.1:${port}`,
+          "--json",
+          // Progress on stderr (the engine's shard moves among it): what a timeout below quotes.
+          "--log-level",
+          "info"
+        ], env)))
+    const running = (r: Run) => jsonLines(r.output.stdout).some((l) => l.type === "Running")
+    yield* eventually(
+      () => runners.every(running),
+      `three runners to start (${
+        runners.map((r) => `exit ${r.output.exit}: ${r.output.stdout.slice(-300)} ${r.output.stderr.slice(-1500)}`)
+          .join(" | ")
+      })`,
+      90
+    )
+    return runners
+  })
+
+/** Each commitment of each bucket landed once, and the signers paid a fee for each and no more. */
+const expectEachCommitmentPaidOnce = (world: Effect.Effect.Success<typeof clusterWorld>) => {
+  let commitments = 0
+  for (const bucket of world.buckets) {
+    const landed = world.checkpointsOf(bucket)
+    expect(new Set(landed).size, `bucket ${bucket}: ${landed}`).toBe(landed.length)
+    commitments += landed.length
+  }
+  expect(world.feesPaid()).toBe(commitments)
+}
+
+describe("run --cluster postgres://…", () => {
+  it.scopedLive(
+    "bad cluster flags are one line each, exit code 2, before anything is connected",
+    () =>
+      Effect.gen(function*() {
+        const base = ["run", "--bucket", "0", "--suri", "//Alice", "--chain", "ws://127.0.0.1:1"]
+        const db = "postgres://checkpointer:s3cret@127.0.0.1:1/cluster"
+        const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+          [["--runner-address", "127.0.0.1:4000"], "checkpointer: runner-address: only with --cluster postgres://…"],
+          [
+            ["--cluster", "mysql://x"],
+            "checkpointer: cluster: expected a PostgreSQL URL postgres://user:password@host:port/database"
+          ],
+          [["--cluster", db, "--runner-address", "nowhere"], "checkpointer: runner-address: "],
+          [
+            ["--cluster", db, "--no-journal"],
+            "checkpointer: journal: a cluster keeps the receipt journal in PostgreSQL"
+          ],
+          [
+            ["--cluster", db, "--journal", "/tmp/j"],
+            "checkpointer: journal: a cluster keeps the receipt journal in PostgreSQL"
+          ]
+        ]
+        for (const [flags, line] of cases) {
+          const result = yield* run([...base, ...flags], {}, 30)
+          expect(result.exit, flags.join(" ")).toBe(2)
+          expect(result.stderr.trim().split("\n"), flags.join(" ")).toHaveLength(1)
+          expect(result.stderr).toContain(line)
+          expect(result.stderr).not.toContain("s3cret")
+        }
+      }),
+    120_000
+  )
+
+  it.scopedLive(
+    `three runners share ${BUCKETS} buckets: every bucket is checkpointed, by one runner or another, and the fees paid equal the distinct commitments`,
+    () =>
+      Effect.gen(function*() {
+        const server = yield* Postgres.start()
+        const world = yield* clusterWorld
+        yield* world.write(4)
+        const runners = yield* startCluster(world, server.url)
+        yield* eventually(() => world.everyBucketAt(4), "every bucket's first checkpoint", 60)
+        yield* world.write(3)
+        yield* eventually(() => world.everyBucketAt(7), "every bucket's second checkpoint", 60)
+        expectEachCommitmentPaidOnce(world)
+
+        // Spread: the second checkpoints (all runners long up) were made by more than one runner, and each
+        // bucket's by exactly one.
+        const secondBy = () => runners.map((r) => paidBy(r).filter((p) => p.leafCount === 7).map((p) => p.bucket))
+        // A runner prints a checkpoint once it is final, a little after the chain's event.
+        yield* eventually(() => secondBy().flat().length >= world.buckets.length, "the runners' receipts", 30)
+        const second = secondBy()
+        expect(second.filter((buckets) => buckets.length > 0).length).toBeGreaterThanOrEqual(2)
+        expect(second.flat().sort((a, b) => a - b)).toEqual(world.buckets)
+
+        for (const r of runners) r.child.kill("SIGTERM")
+        yield* eventually(() => runners.every((r) => r.output.exit !== undefined), "the runners to stop", 30)
+        expect(runners.map((r) => r.output.exit)).toEqual([0, 0, 0])
+      }),
+    180_000
+  )
+
+  it.scopedLive(
+    "SIGKILL the runner holding the most buckets in the middle of rounds: its buckets are checkpointed by the others within 60 s, nothing is paid twice, and the SQL journal's last receipt is the chain's snapshot of every bucket",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* Postgres.start()
+        const world = yield* clusterWorld
+        yield* world.write(4)
+        const runners = yield* startCluster(world, server.url)
+        yield* eventually(() => world.everyBucketAt(4), "every bucket's first checkpoint", 60)
+        // The first runner up may have held every shard for the first checkpoints; by the second, all three
+        // share them.
+        yield* world.write(3)
+        yield* eventually(() => world.everyBucketAt(7), "every bucket's second checkpoint", 60)
+        const secondBy = () => runners.map((r) => paidBy(r).filter((p) => p.leafCount === 7).map((p) => p.bucket))
+        yield* eventually(() => secondBy().flat().length >= world.buckets.length, "the runners' receipts", 30)
+
+        // The runner that checkpointed the most buckets dies as new data arrives (rounds in flight).
+        const byRunner = secondBy()
+        const victim = byRunner.reduce((most, buckets, i) => (buckets.length > byRunner[most]!.length ? i : most), 0)
+        expect(byRunner[victim]!.length).toBeGreaterThan(0)
+        yield* world.write(2)
+        runners[victim]!.child.kill("SIGKILL")
+        const killedAt = Date.now()
+        yield* eventually(() => runners[victim]!.output.exit !== undefined, "the killed runner to exit", 10)
+
+        // Bound: the dead runner's shard locks expire (10 s), the survivors see it (2 s refresh), the
+        // scheduler sends the next Due (3 blocks), and a bucket whose journal lease it held mid-round waits
+        // for that lease (30 s): 60 s in all.
+        yield* eventually(() => world.everyBucketAt(9), "every bucket's checkpoint after the kill", 60)
+        const failoverSeconds = (Date.now() - killedAt) / 1000
+        expect(failoverSeconds).toBeLessThan(60)
+        yield* Effect.logInfo(
+          `runner ${victim} (${
+            byRunner[victim]!.length
+          } bucket(s)) killed; every bucket at its new data ${failoverSeconds} s later`
+        )
+
+        // Every bucket now lives on the survivors: new data after the failover is checkpointed by them, each
+        // bucket's by exactly one (the dead runner's buckets at 9 may have been its own extrinsics, sent
+        // before it died and settled by the survivors, so they are not the proof).
+        const survivors = runners.filter((_, i) => i !== victim)
+        yield* world.write(2)
+        yield* eventually(() => world.everyBucketAt(11), "every bucket's checkpoint on the survivors", 30)
+        const lastBy = () => survivors.flatMap((r) => paidBy(r).filter((p) => p.leafCount === 11).map((p) => p.bucket))
+        yield* eventually(() => lastBy().length >= world.buckets.length, "the survivors' receipts", 30)
+        expect(lastBy().sort((a, b) => a - b)).toEqual(world.buckets)
+        expectEachCommitmentPaidOnce(world)
+
+        // The journal in PostgreSQL ends where the chain does, bucket by bucket (once the survivors have
+        // recorded the receipts of what they saw finalized).
+        const journalTips = Effect.forEach(world.buckets, (bucket) =>
+          Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) =>
+            j.read(BigInt(bucket) as Domain.BucketId)).pipe(
+              Effect.map(Option.flatMap((journal) =>
+                Option.isNone(journal.unresolved)
+                  ? Option.fromNullable(journal.receipts[journal.receipts.length - 1])
+                  : Option.none()
+              )),
+              Effect.map((receipt) => Option.getOrNull(Option.map(receipt, (r) => Number(r.commitment.leafCount))))
+            )).pipe(Effect.provide(SqlJournal.layerPg({ url: Redacted.make(server.url) })), Effect.orDie)
+        const chainTips = world.buckets.map((b) =>
+          world.checkpointsOf(b).at(-1) ?? null
+        )
+        const settled = yield* journalTips.pipe(
+          Effect.filterOrFail((tips) => JSON.stringify(tips) === JSON.stringify(chainTips), (tips) => tips),
+          Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo("30 seconds"))),
+          Effect.either
+        )
+        expect(settled._tag === "Right" ? settled.right : settled.left).toEqual(chainTips)
+
+        for (const r of survivors) r.child.kill("SIGTERM")
+        yield* eventually(() => survivors.every((r) => r.output.exit !== undefined), "the survivors to stop", 30)
+        expect(survivors.map((r) => r.output.exit)).toEqual([0, 0])
+      }),
+    180_000
+  )
+})
