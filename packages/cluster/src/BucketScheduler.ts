@@ -42,7 +42,8 @@ export interface Options {
 }
 
 /**
- * The bucket (`blocks` or `time`) whose interval has come at a pass: pure, for the scheduler and tests.
+ * The buckets whose interval has come at a pass (a finalized head, or a tick of the clock), each one's
+ * next due point recorded in `due`: pure but for that map, for the scheduler and its tests.
  *
  * @since 0.1.0
  * @category scheduling
