@@ -126,7 +126,7 @@ const startCluster = (world: Effect.Effect.Success<typeof clusterWorld>, databas
     yield* eventually(
       () => runners.every(running),
       `three runners to start (${
-        runners.map((r) => `exit ${r.output.exit}: ${r.output.stdout.slice(-300)} ${r.output.stderr.slice(-1500)}`)
+        runners.map((r) => `exit ${r.output.exit}: ${r.output.stdout.slice(-1500)} ${r.output.stderr.slice(-800)}`)
           .join(" | ")
       })`,
       90
