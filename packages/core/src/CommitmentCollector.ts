@@ -164,13 +164,24 @@ export class CommitmentCollector extends Context.Tag("@checkpointer/core/Commitm
 
       const health = yield* ProviderHealth
 
+      // Each provider's latency histogram, tagged once rather than at every answer (a tagged metric's key is
+      // built and hashed when it is made).
+      const latencyOf = (provider: AccountId) => Metric.tagged(Metrics.providerLatency, "provider", provider)
+      const latencies = new Map<AccountId, ReturnType<typeof latencyOf>>()
+      const latencyMetric = (provider: AccountId) => {
+        let metric = latencies.get(provider)
+        if (metric === undefined) {
+          metric = latencyOf(provider)
+          latencies.set(provider, metric)
+        }
+        return metric
+      }
+
       /** Health and latency bookkeeping for one provider's outcome. */
       const observe = (outcome: ProviderOutcome) =>
         Effect.gen(function*() {
           const latency = "latencyMillis" in outcome ? outcome.latencyMillis : undefined
-          if (latency !== undefined) {
-            yield* Metric.update(Metric.tagged(Metrics.providerLatency, "provider", outcome.provider), latency)
-          }
+          if (latency !== undefined) yield* Metric.update(latencyMetric(outcome.provider), latency)
           if (outcome._tag === "Answered") yield* health.recordSuccess(outcome.provider, latency ?? 0)
           else if (outcome._tag !== "NotAwaited") {
             yield* health.recordFailure(

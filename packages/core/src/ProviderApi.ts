@@ -11,6 +11,7 @@
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { AccountId, BucketId, Commitment, H256Lenient, MultiSignatureFromHex, U64 } from "./Domain.js"
@@ -154,18 +155,22 @@ export class ProviderRequestError extends Schema.TaggedError<ProviderRequestErro
 export const decodeSignedCommitment = (
   endpoint: string,
   body: unknown
-): Effect.Effect<SignedCommitment, ProviderRequestError> =>
-  Schema.decodeUnknown(SignedCommitmentBody)(body, { onExcessProperty: "ignore" }).pipe(
-    Effect.map((decoded): SignedCommitment => ({
-      bucketId: decoded.bucket_id,
+): Effect.Effect<SignedCommitment, ProviderRequestError> => {
+  // Decoded synchronously (every schema here is): one answer per provider per round, on the hot path.
+  const decoded = decodeSignedCommitmentBody(body)
+  return Either.isLeft(decoded)
+    ? Effect.fail(decodeError(endpoint, decoded.left))
+    : Effect.succeed({
+      bucketId: decoded.right.bucket_id,
       commitment: new Commitment(
-        { mmrRoot: decoded.mmr_root, startSeq: decoded.start_seq, leafCount: decoded.leaf_count },
+        { mmrRoot: decoded.right.mmr_root, startSeq: decoded.right.start_seq, leafCount: decoded.right.leaf_count },
         true
       ),
-      signature: decoded.provider_signature
-    })),
-    Effect.mapError((error) => decodeError(endpoint, error))
-  )
+      signature: decoded.right.provider_signature
+    })
+}
+
+const decodeSignedCommitmentBody = Schema.decodeUnknownEither(SignedCommitmentBody, { onExcessProperty: "ignore" })
 
 /**
  * Decodes a `/health` body.
