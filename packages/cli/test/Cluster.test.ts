@@ -26,7 +26,7 @@ import { join } from "node:path"
 import { eventually, jsonLines, type Run, run, start } from "./process.js"
 
 /** Buckets in the cluster: as many as three runners on a two-core machine check in reasonable time. */
-const BUCKETS = 12
+const BUCKETS = 60
 const NAMES = ["Bob", "Charlie", "Dave"]
 const signerOf = (bucket: number) => `//Bucket${bucket}`
 
