@@ -108,7 +108,8 @@ describe("BucketEntity", () => {
         const two = yield* appendTo(2, 2)
         yield* until(Effect.map(landed, (l) => l.some((c) => c.bucket === 2 && c.leafCount === two)), "bucket 2")
         expect((yield* entity.Status()).rounds).toBe(roundsBefore)
-        expect((yield* landed).some((c) => c.bucket === 1)).toBe(false)
+        // (What the first due point paid for before the pause may have landed; the new data has not.)
+        expect((yield* landed).some((c) => c.bucket === 1 && c.leafCount === one)).toBe(false)
 
         const now = yield* entity.CheckpointNow()
         expect([now.result, now.leafCount]).toEqual(["Submitted", BigInt(one)])
