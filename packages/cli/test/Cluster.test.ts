@@ -254,6 +254,11 @@ describe("run --cluster postgres://…", () => {
         const lastBy = () => survivors.flatMap((r) => paidBy(r).filter((p) => p.leafCount === 11).map((p) => p.bucket))
         yield* eventually(() => lastBy().length >= world.buckets.length, "the survivors' receipts", 30)
         expect(lastBy().sort((a, b) => a - b)).toEqual(world.buckets)
+        // The move is in the survivors' logs: each of the dead runner's buckets taken up by one of them.
+        for (const bucket of byRunner[victim]!) {
+          expect(survivors.some((r) => r.output.stdout.includes(`bucket ${bucket} taken up by runner`)), `${bucket}`)
+            .toBe(true)
+        }
         expectEachCommitmentPaidOnce(world)
 
         // The journal in PostgreSQL ends where the chain does, bucket by bucket (once the survivors have

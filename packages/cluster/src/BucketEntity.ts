@@ -224,6 +224,9 @@ export const layer = (options: Options = {}): Layer.Layer<
       const state = yield* Ref.make(initial)
       // The round in flight; interrupted by `Pause`, and with the entity (its shard moved, the runner stopping).
       const round = yield* FiberHandle.make<CheckpointResult.CheckpointResult>()
+      // A shard move, seen from each side: the operator's log says which runner holds a bucket from when.
+      yield* Effect.logInfo(`bucket ${bucketId} taken up by runner ${runnerName}`)
+      yield* Effect.addFinalizer(() => Effect.logInfo(`bucket ${bucketId} released by runner ${runnerName}`))
 
       const status = Effect.map(Ref.get(state), (s) =>
         new BucketStatus({
