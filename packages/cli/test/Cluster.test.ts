@@ -90,7 +90,7 @@ const paidBy = (runner: Run) =>
     .filter((e) => !e.settled)
     .map((e) => ({ bucket: Number(e.bucketId), leafCount: Number(e.receipt.commitment.leafCount) }))
 
-/** Three runners of one cluster on one database, each with its own port. */
+/** Three runners of one cluster on one database, each with its own port; `restart` starts one again. */
 const startCluster = (world: Effect.Effect.Success<typeof clusterWorld>, databaseUrl: string) =>
   Effect.gen(function*() {
     const dir = mkdtempSync(join(tmpdir(), "checkpointer-cluster-"))
@@ -105,33 +105,38 @@ const startCluster = (world: Effect.Effect.Success<typeof clusterWorld>, databas
       })
     )
     const env = Object.fromEntries(world.buckets.map((b) => [`BUCKET_SIGNER_${b}`, signerOf(b)]))
-    const runners = yield* Effect.forEach([0, 1, 2], () =>
-      Effect.flatMap(freePort, (port) =>
-        start([
-          "run",
-          "--config",
-          config,
-          "--suri",
-          "//Alice",
-          "--cluster",
-          databaseUrl,
-          "--runner-address",
-          `127.0.0.1:${port}`,
-          "--json",
-          // Progress on stderr (the engine's shard moves among it): what a timeout below quotes.
-          "--log-level",
-          "info"
-        ], env)))
+    const runner = (port: number) =>
+      start([
+        "run",
+        "--config",
+        config,
+        "--suri",
+        "//Alice",
+        "--cluster",
+        databaseUrl,
+        "--runner-address",
+        `127.0.0.1:${port}`,
+        "--json",
+        // Progress on stdout (the engine's shard moves among it): what a timeout below quotes.
+        "--log-level",
+        "info"
+      ], env)
     const running = (r: Run) => jsonLines(r.output.stdout).some((l) => l.type === "Running")
-    yield* eventually(
-      () => runners.every(running),
-      `three runners to start (${
-        runners.map((r) => `exit ${r.output.exit}: ${r.output.stdout.slice(-1500)} ${r.output.stderr.slice(-800)}`)
-          .join(" | ")
-      })`,
-      90
-    )
-    return runners
+    /** Waits for the runners to start; a timeout quotes what each one said by then. */
+    const started = (runners: ReadonlyArray<Run>) =>
+      eventually(() => runners.every(running), "the runners to start", 90).pipe(
+        Effect.mapError(() =>
+          `timed out waiting for the runners to start: ${
+            runners.map((r) => `exit ${r.output.exit}: ${r.output.stdout.slice(-1500)} ${r.output.stderr.slice(-800)}`)
+              .join(" | ")
+          }`
+        )
+      )
+    const ports = yield* Effect.forEach([0, 1, 2], () => freePort)
+    const runners = yield* Effect.forEach(ports, runner)
+    yield* started(runners)
+    const restart = (index: number) => Effect.tap(runner(ports[index]!), (r) => started([r]))
+    return { runners, restart }
   })
 
 /** Each commitment of each bucket landed once, and the signers paid a fee for each and no more. */
@@ -186,7 +191,7 @@ describe("run --cluster postgres://…", () => {
         const server = yield* Postgres.start()
         const world = yield* clusterWorld
         yield* world.write(4)
-        const runners = yield* startCluster(world, server.url)
+        const { runners } = yield* startCluster(world, server.url)
         yield* eventually(() => world.everyBucketAt(4), "every bucket's first checkpoint", 60)
         yield* world.write(3)
         yield* eventually(() => world.everyBucketAt(7), "every bucket's second checkpoint", 60)
@@ -215,7 +220,7 @@ describe("run --cluster postgres://…", () => {
         const server = yield* Postgres.start()
         const world = yield* clusterWorld
         yield* world.write(4)
-        const runners = yield* startCluster(world, server.url)
+        const { runners } = yield* startCluster(world, server.url)
         yield* eventually(() => world.everyBucketAt(4), "every bucket's first checkpoint", 60)
         // The first runner up may have held every shard for the first checkpoints; by the second, all three
         // share them.
@@ -286,6 +291,47 @@ describe("run --cluster postgres://…", () => {
         for (const r of survivors) r.child.kill("SIGTERM")
         yield* eventually(() => survivors.every((r) => r.output.exit !== undefined), "the survivors to stop", 30)
         expect(survivors.map((r) => r.output.exit)).toEqual([0, 0])
+      }),
+    180_000
+  )
+  it.scopedLive(
+    "a rolling restart: SIGTERM one runner and the others take its buckets at once; started again on its address, it takes shards back; nothing is paid twice",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* Postgres.start()
+        const world = yield* clusterWorld
+        yield* world.write(4)
+        const { restart, runners } = yield* startCluster(world, server.url)
+        yield* eventually(() => world.everyBucketAt(4), "every bucket's first checkpoint", 60)
+        yield* world.write(3)
+        yield* eventually(() => world.everyBucketAt(7), "every bucket's second checkpoint", 60)
+        const secondBy = () => runners.map((r) => paidBy(r).filter((p) => p.leafCount === 7).map((p) => p.bucket))
+        yield* eventually(() => secondBy().flat().length >= world.buckets.length, "the runners' receipts", 30)
+        const byRunner = secondBy()
+        const stopped = byRunner.reduce((most, buckets, i) => (buckets.length > byRunner[most]!.length ? i : most), 0)
+
+        // Stopped cleanly, it hands its shards over (no lock to wait out).
+        runners[stopped]!.child.kill("SIGTERM")
+        yield* eventually(() => runners[stopped]!.output.exit !== undefined, "the runner to stop", 30)
+        expect(runners[stopped]!.output.exit).toBe(0)
+        const others = runners.filter((_, i) => i !== stopped)
+        yield* world.write(2)
+        yield* eventually(() => world.everyBucketAt(9), "every bucket's checkpoint on the other two", 60)
+        const at9 = () => others.flatMap((r) => paidBy(r).filter((p) => p.leafCount === 9).map((p) => p.bucket))
+        yield* eventually(() => at9().length >= world.buckets.length, "the other two's receipts", 30)
+        expect(at9().sort((a, b) => a - b)).toEqual(world.buckets)
+
+        // Back on its address: the shards are shared by three again, and it checkpoints some buckets.
+        const back = yield* restart(stopped)
+        yield* eventually(() => back.output.stdout.includes("taken up by runner"), "the restarted runner's buckets", 60)
+        yield* world.write(2)
+        yield* eventually(() => world.everyBucketAt(11), "every bucket's checkpoint after the restart", 60)
+        const all = [...others, back]
+        const at11 = () => all.flatMap((r) => paidBy(r).filter((p) => p.leafCount === 11).map((p) => p.bucket))
+        yield* eventually(() => at11().length >= world.buckets.length, "the runners' receipts", 30)
+        expect(at11().sort((a, b) => a - b)).toEqual(world.buckets)
+        expect(paidBy(back).some((p) => p.leafCount === 11)).toBe(true)
+        expectEachCommitmentPaidOnce(world)
       }),
     180_000
   )
