@@ -6,6 +6,9 @@
  * BENCH_PROFILE_N providers (default 32, 10 % at 2 s as in rounds.ts), BENCH_PROFILE_ROUNDS rounds
  * (default 200). Prints the CPU time of the process per round next to the wall time.
  *
+ * The providers answer from commitments signed once (`cached-providers.ts`); BENCH_PROFILE_PROVIDERS=simulator
+ * runs `ProviderSimulator`s instead, which sign every answer.
+ *
  * BENCH_PROFILE_MEMORY=1 serves each provider's real signed answer from memory instead of HTTP (the
  * same answers, fetched once), to separate Checkpointer's own per-answer work from the HTTP stack's.
  */
@@ -24,7 +27,9 @@ const program = Effect.gen(function*() {
     name: `Prof${n}x${i}`,
     latencyMillis: i % 10 === Math.min(9, n - 1) ? 2_000 : 2 + (i % 7)
   }))
-  const world = yield* remoteWorld(specs, [1])
+  const world = yield* remoteWorld(specs, [1], {
+    providers: process.env.BENCH_PROFILE_PROVIDERS === "simulator" ? "simulator" : "cached"
+  })
   let layer = world.layer
   if (process.env.BENCH_PROFILE_MEMORY === "1") {
     const answers = new Map<string, ProviderApi.SignedCommitment>()

@@ -1,33 +1,42 @@
 /**
- * Round latency against the seed design's wait-for-all collection, and early abort, over real
- * loopback HTTP (provider simulators), measured side by side in one run.
+ * Round latency against the physical limit and against the seed design's wait-for-all collection, and
+ * early abort, over real loopback HTTP, measured side by side in one run.
  *
- * 1. Latency: N = 5, 16, 32, 100 providers, 90 % answering fast and 10 % after 2 s. Checkpointer's
- *    collection and decision (`collectCommitments`) and, on the same providers, a baseline written
- *    here as the seed design does it: every `/commitment` requested at once, all awaited (`join_all`),
- *    then every signature verified. Five of Checkpointer's rounds run after each baseline round (a
- *    baseline round takes 2 s), so its p99 comes from 100 samples, not 20 (of which the p99 is the
- *    slowest). The threshold-th fastest provider's latency is the median over the
- *    baseline rounds. Goals: p99 ratio ≤ 0.3; Checkpointer's p99 within 1.5 × the latency of the
- *    threshold-th fastest provider + 50 ms.
+ * 1. Latency: N = 5, 16, 32, 100 providers, 90 % answering after 2–8 ms and 10 % after 2 s, from
+ *    commitments signed once (`cached-providers.ts`: the providers' CPU does not compete with the client
+ *    measured). Checkpointer's collection and decision (`collectCommitments`) and, on the same providers,
+ *    a baseline written here as the seed design does it: every `/commitment` requested at once, all
+ *    awaited (`join_all`), then every signature verified. Ten of Checkpointer's rounds run after each
+ *    baseline round (a baseline round takes 2 s), so its p99 comes from 200 samples.
+ *
+ *    A round cannot end before the threshold-th provider has answered and the grace window is over. In
+ *    each of Checkpointer's rounds every provider reports how long it took to answer (`x-served-in`,
+ *    from the request's arrival to the answer leaving it); the threshold-th smallest of these is the
+ *    threshold-th provider's latency in that round, which includes no delay of the measuring process
+ *    (a client that sent every request at once and did nothing else would end the round then, plus the
+ *    grace window and a loopback round trip). Goals: Checkpointer's p99 ≤ the threshold-th
+ *    provider's p99 (the same rounds) + grace + 15 ms at N ≤ 32, + 40 ms at N = 100; the p99 ratio to
+ *    wait-for-all ≤ 0.3 (met by construction: the baseline waits for the 2 s stragglers).
  * 2. Early abort: 5 providers, threshold 3; one honest at 5 ms, three answer with bad signatures at
  *    20, 30, 40 ms, one honest after 2 s. The threshold is impossible once the third bad signature is
  *    in; the goal is that the round fails within one response time of that moment (the fast honest
- *    provider's latency), not after the straggler.
+ *    provider's latency), not after the straggler. The circuit breaker is off here: it would stop
+ *    asking the three bad providers after five rounds.
  *
- * The providers run in a child process (they are other machines in reality): they do not share the
- * measuring process's CPU. Settings used for Checkpointer (stated with the figures): a 20 ms grace
- * window after the threshold is met, request concurrency 256 (a round asks every provider at once, as
- * the baseline does).
+ * The providers run in a child process (they are other machines in reality). Settings used for
+ * Checkpointer (stated with the figures): a 20 ms grace window after the threshold is met, request
+ * concurrency 256 (a round asks every provider at once, as the baseline does).
  */
 import { CheckpointManager, type Domain, SignatureVerifier } from "@checkpointer/core"
 import { decodeMultiSignature, encodeCommitmentPayload } from "@checkpointer/core"
 import { hexToU8a } from "@polkadot/util"
 import { cryptoWaitReady } from "@polkadot/util-crypto"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { availableParallelism } from "node:os"
 import { recordResults } from "./results.js"
-import { remoteWorld, SETTINGS } from "./world.js"
+import { providerHttpLayer, remoteWorld, SETTINGS } from "./world.js"
 
 const percentile = (values: ReadonlyArray<number>, p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -66,6 +75,10 @@ const joinAll = (providers: ReadonlyArray<{ endpoint: string; publicKey: string 
     return { elapsed: now() - started, latencies }
   })
 
+const GRACE_MILLIS = Duration.toMillis(Duration.decode(SETTINGS.graceWindow))
+/** What a round may take beyond the threshold-th answer and the grace window. */
+const allowanceFor = (n: number) => n <= 32 ? 15 : 40
+
 /**
  * `samples` baseline rounds (each waits for the 2 s stragglers), and `perBaseline` of Checkpointer's
  * rounds after each, so that its p99 comes from enough samples to be a percentile, not the maximum.
@@ -77,33 +90,45 @@ const latencyFor = (n: number, samples: number, perBaseline: number) =>
       name: `Bench${n}x${i}`,
       latencyMillis: i % 10 === Math.min(9, n - 1) ? 2_000 : 2 + (i % 7)
     }))
-    const { announced, layer } = yield* remoteWorld(specs, [1])
+    const { announced, layerWith } = yield* remoteWorld(specs, [1], { providers: "cached" })
+    // How long each provider took to answer, in the round in flight.
+    let servedIn: Array<number> = []
+    const layer = layerWith(providerHttpLayer((response) => {
+      const millis = Number(response.headers["x-served-in"])
+      if (Number.isFinite(millis)) servedIn.push(millis)
+    }))
     return yield* Effect.gen(function*() {
       const manager = yield* CheckpointManager.CheckpointManager
       const bucket = 1n as Domain.BucketId
       const endpoints = announced.map((p) => ({ endpoint: p.endpoint, publicKey: p.publicKey }))
-      yield* manager.collectCommitments(bucket) // warm-up (connections, caches)
+      for (let i = 0; i < 5; i++) yield* manager.collectCommitments(bucket) // warm-up (connections, JIT)
       yield* joinAll(endpoints, 1)
       const ours: Array<number> = []
       const base: Array<number> = []
-      const thresholdLatency: Array<number> = []
-      const required = Math.ceil((n * 51) / 100)
+      const thresholdAnswer: Array<number> = []
+      let required = 0
       for (let i = 0; i < samples; i++) {
         for (let k = 0; k < perBaseline; k++) {
+          servedIn = []
           const t = now()
-          yield* manager.collectCommitments(bucket)
+          const { collection } = yield* manager.collectCommitments(bucket)
           ours.push(now() - t)
+          required = collection.required
+          // The answers not awaited never arrive: those that did are the fastest, the threshold-th among them.
+          const served = [...servedIn].sort((a, b) => a - b)
+          thresholdAnswer.push(served[collection.required - 1] ?? Number.NaN)
           if (process.env.BENCH_DUMP) console.error(`k=${k} ${(now() - t).toFixed(1)}`)
         }
         const baseline = yield* joinAll(endpoints, 1)
         base.push(baseline.elapsed)
-        thresholdLatency.push(percentile(baseline.latencies, (required / n) * 100))
       }
       const p99 = percentile(ours, 99)
       const baseP99 = percentile(base, 99)
-      const threshold = percentile(thresholdLatency, 50)
+      const thresholdP99 = percentile(thresholdAnswer, 99)
+      const bound = thresholdP99 + GRACE_MILLIS + allowanceFor(n)
       return {
         providers: n,
+        required,
         samples: ours.length,
         baselineSamples: base.length,
         p50: percentile(ours, 50),
@@ -111,8 +136,13 @@ const latencyFor = (n: number, samples: number, perBaseline: number) =>
         baselineP50: percentile(base, 50),
         baselineP99: baseP99,
         p99Ratio: p99 / baseP99,
-        thresholdProviderMillis: threshold,
-        p99Bound: 1.5 * threshold + 50
+        thresholdProviderP50: percentile(thresholdAnswer, 50),
+        thresholdProviderP99: thresholdP99,
+        graceMillis: GRACE_MILLIS,
+        allowanceMillis: allowanceFor(n),
+        p99Bound: bound,
+        p99OverThreshold: p99 - thresholdP99 - GRACE_MILLIS,
+        met: p99 <= bound
       }
     }).pipe(Effect.provide(layer))
   }).pipe(Effect.scoped)
@@ -123,13 +153,22 @@ const latencyFor = (n: number, samples: number, perBaseline: number) =>
  * provider's latency in the same round).
  */
 const earlyAbort = Effect.gen(function*() {
-  const { layer } = yield* remoteWorld([
-    { name: "Early0", latencyMillis: 5 },
-    { name: "Early1", latencyMillis: 20, badSignature: true },
-    { name: "Early2", latencyMillis: 30, badSignature: true },
-    { name: "Early3", latencyMillis: 40, badSignature: true },
-    { name: "Early4", latencyMillis: 2_000 }
-  ], [1])
+  const { layer } = yield* remoteWorld(
+    [
+      { name: "Early0", latencyMillis: 5 },
+      { name: "Early1", latencyMillis: 20, badSignature: true },
+      { name: "Early2", latencyMillis: 30, badSignature: true },
+      { name: "Early3", latencyMillis: 40, badSignature: true },
+      { name: "Early4", latencyMillis: 2_000 }
+    ],
+    [1],
+    {
+      providers: "cached",
+      // The three bad providers would open their circuit breakers after five rounds (unasked, they fail at
+      // once: the breaker's job, not the early abort measured here).
+      health: { unreachableAfter: Number.MAX_SAFE_INTEGER }
+    }
+  )
   return yield* Effect.gen(function*() {
     const manager = yield* CheckpointManager.CheckpointManager
     const bucket = 1n as Domain.BucketId
@@ -169,21 +208,26 @@ const program = Effect.gen(function*() {
   const sizes = process.env.BENCH_ROUND_SIZES === undefined
     ? [5, 16, 32, 100]
     : process.env.BENCH_ROUND_SIZES.split(",").map(Number)
-  for (const n of sizes) latency.push(yield* latencyFor(n, 20, 5))
+  for (const n of sizes) latency.push(yield* latencyFor(n, 20, 10))
   const abort = yield* earlyAbort
-  console.log("round latency over loopback HTTP (ms), Checkpointer vs wait-for-all; 10 % of providers at 2 s")
+  const machine = { cores: availableParallelism(), node: process.version }
   console.log(
-    "  N      p50     p99   base p50  base p99  p99 ratio (goal ≤ 0.3)  p99 bound (1.5 × threshold-th + 50)  samples"
+    `round latency over loopback HTTP (ms), 10 % of providers at 2 s, the rest at 2–8 ms; grace ${GRACE_MILLIS} ms; ` +
+      `${machine.cores} cores, Node ${machine.node}`
+  )
+  console.log(
+    "  N     p50     p99  threshold-th p99  bound (+grace +15, +40 at 100)  over threshold-th+grace  " +
+      "base p99  p99 ratio (goal ≤ 0.3)  samples"
   )
   for (const r of latency) {
     console.log(
-      `  ${String(r.providers).padEnd(4)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${
-        r.baselineP50.toFixed(0).padStart(9)
+      `  ${String(r.providers).padEnd(4)}${r.p50.toFixed(1).padStart(6)} ${r.p99.toFixed(1).padStart(7)} ${
+        r.thresholdProviderP99.toFixed(1).padStart(17)
+      } ${r.p99Bound.toFixed(1).padStart(12)} ${r.met ? "met    " : "NOT MET"} ${
+        r.p99OverThreshold.toFixed(1).padStart(28)
       } ${r.baselineP99.toFixed(0).padStart(9)}  ${r.p99Ratio.toFixed(3).padStart(8)} ${
-        r.p99Ratio <= 0.3 ? "met" : "MISSED"
-      }        ${r.p99Bound.toFixed(1).padStart(7)} ${
-        r.p99 <= r.p99Bound ? "met   " : "MISSED"
-      }            ${r.samples}/${r.baselineSamples}`
+        r.p99Ratio <= 0.3 ? "met" : "NOT MET"
+      }        ${r.samples}/${r.baselineSamples}`
     )
   }
   const withinOne = abort.abortDelayMillisMax <= abort.oneResponseMillisP50
@@ -191,9 +235,9 @@ const program = Effect.gen(function*() {
     `early abort: the threshold became impossible at ${abort.impossibleAtMillisP50} ms (p50, the third bad signature); ` +
       `the round ended ${abort.abortDelayMillisP50} ms later (p50; max ${abort.abortDelayMillisMax}), at ${abort.roundMillisP50} ms ` +
       `(max ${abort.roundMillisMax}), not after the 2,000 ms straggler; one response takes ${abort.oneResponseMillisP50} ms ` +
-      `(goal: the abort within one response: ${withinOne ? "met" : "MISSED"})`
+      `(goal: the abort within one response: ${withinOne ? "met" : "NOT MET"})`
   )
-  yield* recordResults("rounds", { settings: SETTINGS, latency, earlyAbort: abort })
+  yield* recordResults("rounds", { machine, settings: SETTINGS, latency, earlyAbort: abort })
 })
 
 Effect.runPromise(program).then(() => process.exit(0), (error) => {
