@@ -12,9 +12,12 @@ import * as Postgres from "@checkpointer/testing/Postgres"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -84,38 +87,45 @@ describe("SqlJournal: several runners on one database", () => {
     () =>
       Effect.gen(function*() {
         const db = yield* freshDatabase
+        // Two runners' journals, connected and migrated before anything is timed.
+        const runner = (options: SqlJournal.Options) =>
+          Layer.build(journalOn(db, options)).pipe(Effect.map(Context.get(ReceiptJournal.ReceiptJournal)))
+        const [a, b] = [yield* runner({ holder: "a" }), yield* runner({ holder: "b" })]
         const order: Array<string> = []
-        const job = (name: string) =>
-          Effect.flatMap(ReceiptJournal.ReceiptJournal, (journal) =>
-            journal.withLock(
-              bucket,
-              Effect.gen(function*() {
-                order.push(`${name}:in`)
-                yield* Effect.sleep("300 millis")
-                order.push(`${name}:out`)
-              })
-            )).pipe(Effect.provide(journalOn(db, { holder: name })))
-        yield* Effect.all([job("a"), job("b")], { concurrency: 2 })
-        expect(order.map((s) => s.split(":")[1])).toEqual(["in", "out", "in", "out"])
+        const aInside = yield* Deferred.make<void>()
+        // a holds the lease for 300 ms; b asks for it only once a holds it, so b entering before a
+        // left would be a broken lease.
+        const first = a.withLock(
+          bucket,
+          Effect.gen(function*() {
+            order.push("a:in")
+            yield* Deferred.succeed(aInside, undefined)
+            yield* Effect.sleep("300 millis")
+            order.push("a:out")
+          })
+        )
+        const second = Effect.zipRight(
+          Deferred.await(aInside),
+          b.withLock(bucket, Effect.sync(() => order.push("b:in")))
+        )
+        yield* Effect.all([first, second], { concurrency: 2 })
+        expect(order).toEqual(["a:in", "a:out", "b:in"])
 
-        const held = yield* Effect.flatMap(
-          ReceiptJournal.ReceiptJournal,
-          (journal) => journal.withLock(bucket, Effect.sleep("3 seconds"))
-        ).pipe(
-          Effect.provide(journalOn(db, { holder: "holder" })),
-          Effect.fork
+        // A lease held (until the impatient runner has given up) past lockTimeout fails with Locked.
+        const holding = yield* Deferred.make<void>()
+        const gaveUp = yield* Deferred.make<void>()
+        const held = yield* a.withLock(
+          bucket,
+          Effect.zipRight(Deferred.succeed(holding, undefined), Deferred.await(gaveUp))
         )
-        yield* Effect.sleep("300 millis")
-        const waited = yield* Effect.flatMap(
-          ReceiptJournal.ReceiptJournal,
-          (journal) => journal.withLock(bucket, Effect.void)
-        ).pipe(
-          Effect.provide(journalOn(db, { holder: "impatient", lockTimeout: "500 millis" })),
-          Effect.either
-        )
+          .pipe(Effect.fork)
+        yield* Deferred.await(holding)
+        const impatient = yield* runner({ holder: "impatient", lockTimeout: "500 millis" })
+        const waited = yield* Effect.either(impatient.withLock(bucket, Effect.void))
+        yield* Deferred.succeed(gaveUp, undefined)
         assert.isTrue(Either.isLeft(waited) && waited.left.reason === "Locked")
-        yield* Effect.fromFiber(held)
-      }),
+        yield* Fiber.join(held)
+      }).pipe(Effect.scoped),
     60_000
   )
 
