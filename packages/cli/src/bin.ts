@@ -22,6 +22,18 @@ else if (jsonLogs) polkadotAsJson()
 const stray = strayNearSecret(args)
 // Colour only on a terminal, and never with NO_COLOR: the help and @effect/cli's messages included.
 const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
+/** One line on stderr: plain and escaped (a message may quote a provider or the chain), or a JSON log line. */
+const report = (message: string) =>
+  Console.error(
+    jsonLogs
+      ? JSON.stringify({
+        timestamp: new Date().toISOString(),
+        level: "ERROR",
+        message: `checkpointer: ${message}`,
+        annotations: {}
+      })
+      : `checkpointer: ${clean(message)}`
+  )
 NodeRuntime.runMain(
   (stray === undefined ? run([...process.argv.slice(0, 2), ...args]) : Effect.fail(new BadConfig({ message: stray })))
     .pipe(
@@ -30,21 +42,17 @@ NodeRuntime.runMain(
           const error = failure as { readonly _tag: string; readonly message?: string }
           // @effect/cli has already printed its own validation errors; everything else is one line here.
           if (!CLI_ERRORS.has(error._tag)) {
-            // Messages may quote a provider or the chain: escaped, as everything printed from them (JSON
-            // escapes them itself, for a log shipper reading stderr as JSON lines).
-            yield* Console.error(
-              jsonLogs
-                ? JSON.stringify({
-                  timestamp: new Date().toISOString(),
-                  level: "ERROR",
-                  message: `checkpointer: ${error.message ?? error._tag}`,
-                  annotations: {}
-                })
-                : `checkpointer: ${clean(error.message ?? error._tag)}`
-            )
+            yield* report(error.message ?? error._tag)
           }
           process.exitCode = exitCode(error)
         })
+      ),
+      // A defect (a bug, ours or a library's) is one line too, never a silent exit 1.
+      Effect.catchAllDefect((defect) =>
+        Effect.zipRight(
+          report(`unexpected failure: ${defect instanceof Error ? defect.message : String(defect)}`),
+          Effect.sync(() => (process.exitCode = 1))
+        )
       ),
       (effect) => colour ? effect : Console.consoleWith((console) => Effect.withConsole(effect, plain(console))),
       Effect.provide(NodeContext.layer)

@@ -20,6 +20,7 @@ import type * as MessageStorage from "@effect/cluster/MessageStorage"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as RunnerHealth from "@effect/cluster/RunnerHealth"
 import * as Runners from "@effect/cluster/Runners"
+import type * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SocketRunner from "@effect/cluster/SocketRunner"
@@ -29,8 +30,10 @@ import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import type * as SocketServer from "@effect/platform/SocketServer"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -126,6 +129,37 @@ export const shardingConfig = (options: RunnerOptions): ShardingConfig.ShardingC
   entityMessagePollInterval: Duration.seconds(5)
 })
 
+/** The advisory lock under which a runner sets up the cluster's tables (any fixed 64-bit key). */
+const SCHEMA_LOCK = "7266017130385011"
+
+/**
+ * The engine's storage in PostgreSQL (messages and runners), its tables set up by one runner at a time.
+ * The engine creates them as each runner starts (`CREATE TABLE IF NOT EXISTS`, its migrations), and two
+ * runners starting at once on a new database race in PostgreSQL's catalogue: one of them fails (the
+ * message storage's migration even as a defect). Under a session advisory lock, the second runner waits
+ * for the first one's tables and then finds them there. `layerRunner` uses it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStorage: Layer.Layer<
+  MessageStorage.MessageStorage | RunnerStorage.RunnerStorage,
+  SqlError,
+  SqlClient.SqlClient | ShardingConfig.ShardingConfig
+> = Layer.scopedContext(Effect.gen(function*() {
+  const layerScope = yield* Effect.scope
+  const sql = yield* SqlClient.SqlClient
+  return yield* Effect.scoped(Effect.gen(function*() {
+    const connection = yield* sql.reserve
+    yield* Effect.acquireRelease(
+      connection.executeRaw(`SELECT pg_advisory_lock(${SCHEMA_LOCK})`, []),
+      // Released on the same connection before it goes back to the pool, whatever happened.
+      () => Effect.ignore(connection.executeRaw(`SELECT pg_advisory_unlock_all()`, []))
+    )
+    return yield* Layer.buildWithScope(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer), layerScope)
+  }))
+}))
+
 /**
  * This process as a runner of the cluster: `Sharding` over a TCP socket server at the runner's address,
  * runners and messages in PostgreSQL. Its settings come from the options only (never from the
@@ -147,8 +181,7 @@ export const layerRunner = (
   return SocketRunner.layer.pipe(
     Layer.provide([NodeClusterSocket.layerSocketServer, NodeClusterSocket.layerClientProtocol]),
     Layer.provide(runnerHealth),
-    Layer.provideMerge(SqlMessageStorage.layer),
-    Layer.provide(SqlRunnerStorage.layer),
+    Layer.provideMerge(layerStorage),
     Layer.provide(ShardingConfig.layer(shardingConfig(options))),
     Layer.provide(RpcSerialization.layerMsgPack),
     Layer.provide(PgClient.layer({
