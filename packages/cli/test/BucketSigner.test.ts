@@ -4,6 +4,7 @@
  * signer, and a bucket whose signer may not submit is refused before any provider is asked. Child
  * processes against a devchain and simulated providers in this process.
  */
+import { Devchain } from "@checkpointer/devchain"
 import { describe, expect, it } from "@effect/vitest"
 import { Keyring } from "@polkadot/keyring"
 import { u8aToHex } from "@polkadot/util"
@@ -66,6 +67,34 @@ describe("a bucket's own signer", () => {
         daemon.child.kill("SIGTERM")
         yield* eventually(() => daemon.output.exit !== undefined, "run to stop", 20)
         expect(daemon.output.exit).toBe(0)
+
+        // status shows each signer's balance with the buckets it signs for: its endowment less the fees
+        // the chain says it paid.
+        const status = yield* run(["status", "--config", file, "--suri", "//Alice", "--json"], env)
+        expect(status.exit, status.stderr).toBe(0)
+        const finalized = chain.finalizedNumber()
+        const feesPaidBy = (publicKey: Uint8Array) =>
+          chain.eventsNamed("TransactionPayment", "TransactionFeePaid").filter((e) => e.block <= finalized).reduce(
+            (sum, e) => {
+              // The actual fee includes the tip.
+              const fields = e.fields as { who: Uint8Array | string; actual_fee: bigint }
+              const who = typeof fields.who === "string" ? fields.who : u8aToHex(fields.who)
+              return who === u8aToHex(publicKey) ? sum + BigInt(fields.actual_fee) : sum
+            },
+            0n
+          )
+        const endowment = 1_000_000n * Devchain.UNIT
+        expect(
+          jsonLines(status.stdout).filter((l) => l.type === "Signer").map((l) => ({
+            account: l.account,
+            buckets: l.buckets,
+            balance: String(l.balancePlanck)
+          }))
+        ).toEqual([
+          { account: alice.address, buckets: [0], balance: String(endowment - feesPaidBy(alice.publicKey)) },
+          { account: eve.address, buckets: [1], balance: String(endowment - feesPaidBy(eve.publicKey)) }
+        ])
+        expect(feesPaidBy(eve.publicKey)).toBeGreaterThan(0n)
 
         // Bucket 0's signer is Alice; Eve is not a member of it: refused before any provider is asked.
         writeFileSync(file, JSON.stringify({ chain: chain.url, buckets: [{ id: 0, signerEnv: "EVE_SURI" }] }))

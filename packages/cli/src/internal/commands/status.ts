@@ -3,7 +3,14 @@
  *
  * @internal
  */
-import { ChainClient, CheckpointConfig, CheckpointManager, LoopStore, ReceiptJournal } from "@checkpointer/core"
+import {
+  ChainClient,
+  CheckpointConfig,
+  CheckpointManager,
+  type Domain,
+  LoopStore,
+  ReceiptJournal
+} from "@checkpointer/core"
 import { Command } from "@effect/cli"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -56,31 +63,45 @@ export const statusCommand = Command.make(
           )
           const round = yield* CheckpointConfig.CheckpointConfig
           const periodStart = now - Duration.toMillis(round.budgetPeriod)
-          // The signer's balance against the minimum the settings keep (given a signer).
-          if (Option.isSome(client.signer)) {
-            const balance = yield* client.freeBalance(client.signer.value)
-            const below = Option.isSome(round.minimumBalance) && balance < round.minimumBalance.value
-            yield* emit(
-              out,
-              () =>
-                `signer ${client.signer.pipe(Option.getOrThrow)}: balance ${
-                  below ? red(out, units.format(balance)) : units.format(balance)
-                }${
-                  Option.match(round.minimumBalance, {
-                    onNone: () => "",
-                    onSome: (min) => `, minimum ${units.format(min)}${below ? red(out, " (below: run pauses)") : ""}`
-                  })
-                }`,
-              {
-                type: "Signer",
-                account: client.signer.value,
-                balance: units.format(balance),
-                balancePlanck: balance,
-                minimumBalance: Option.match(round.minimumBalance, { onNone: () => null, onSome: units.format }),
-                belowMinimum: below
-              }
-            )
+          // Each signer's balance against the minimum the settings keep: the process's signer and every
+          // bucket's own (`signerEnv`), each once, with the buckets it signs for.
+          const signers = new Map<Domain.AccountId, Array<number>>()
+          for (const n of settings.buckets) {
+            const account = client.signerFor(bucketId(n))
+            if (Option.isSome(account)) signers.set(account.value, [...(signers.get(account.value) ?? []), n])
           }
+          yield* Effect.forEach(signers, ([account, signed]) =>
+            Effect.gen(function*() {
+              const balance = yield* client.freeBalance(account)
+              const below = Option.isSome(round.minimumBalance) && balance < round.minimumBalance.value
+              const forText = signers.size === 1
+                ? ""
+                : ` (bucket${signed.length === 1 ? "" : "s"} ${signed.join(", ")})`
+              yield* emit(
+                out,
+                () =>
+                  `signer ${account}${forText}: balance ${
+                    below ? red(out, units.format(balance)) : units.format(balance)
+                  }${
+                    Option.match(round.minimumBalance, {
+                      onNone: () => "",
+                      onSome: (min) =>
+                        `, minimum ${units.format(min)}${
+                          below ? red(out, ` (below: run pauses${signers.size === 1 ? "" : " these buckets"})`) : ""
+                        }`
+                    })
+                  }`,
+                {
+                  type: "Signer",
+                  account,
+                  buckets: signed,
+                  balance: units.format(balance),
+                  balancePlanck: balance,
+                  minimumBalance: Option.match(round.minimumBalance, { onNone: () => null, onSome: units.format }),
+                  belowMinimum: below
+                }
+              )
+            }), { discard: true })
           yield* Effect.forEach(settings.buckets, (n) =>
             Effect.gen(function*() {
               const info = yield* client.bucket(bucketId(n))
