@@ -67,18 +67,28 @@ interface Dom {
   readonly innerWidth: number
 }
 
-/** The block number and leaf count the page shows for bucket 0 (undefined before its first checkpoint). */
+/** The block number, leaf count and fee the page shows for bucket 0 (undefined before its first checkpoint). */
 const shownCheckpoint = (page: Page) =>
   page.evaluate(() => {
     const { document } = globalThis as unknown as Dom
     const block = document.querySelector("[data-bucket=\"0\"] [data-field=\"block\"]")?.textContent ?? ""
     const leaves = document.querySelector("[data-bucket=\"0\"] [data-field=\"leaves\"]")?.textContent ?? ""
-    return /^#\d+$/.test(block) ? { block: Number(block.slice(1)), leaves } : undefined
+    const fee = document.querySelector("[data-bucket=\"0\"] [data-field=\"fee\"]")?.textContent ?? ""
+    return /^#\d+$/.test(block) ? { block: Number(block.slice(1)), leaves, fee } : undefined
   })
 
 interface Landed {
   readonly block: number
   readonly leaves: string
+  /** In planck. */
+  readonly fee: string
+}
+
+/** An amount in planck in the devnet's token (12 decimals, UNIT), exact. */
+const inUnits = (planck: string) => {
+  const digits = planck.padStart(13, "0")
+  const fraction = digits.slice(-12).replace(/0+$/, "")
+  return `${digits.slice(0, -12)}${fraction === "" ? "" : `.${fraction}`} UNIT`
 }
 
 // One devnet and one browser at a time: two of each at once are a lot for a two-core machine.
@@ -110,8 +120,8 @@ describe.sequential("the status page in Chromium", () => {
         const records = () => jsonLines(devnet.output.stdout)
         const landed = (): Array<Landed> =>
           records().filter((r) => r.type === "CheckpointSubmitted").map((r) => {
-            const receipt = r.receipt as { blockNumber: number; commitment: { leafCount: string } }
-            return { block: receipt.blockNumber, leaves: receipt.commitment.leafCount }
+            const receipt = r.receipt as { blockNumber: number; commitment: { leafCount: string }; fee: string }
+            return { block: receipt.blockNumber, leaves: receipt.commitment.leafCount, fee: receipt.fee }
           })
         yield* eventually(() => records().some((r) => r.type === "DevnetStarted"), "the devnet to start", 60)
         const started = records().find((r) => r.type === "DevnetStarted")!
@@ -142,6 +152,8 @@ describe.sequential("the status page in Chromium", () => {
         // What the page shows is a checkpoint the devnet printed: the same block, the same leaf count.
         yield* eventually(() => landed().some((c) => c.block === shown.block), `block #${shown.block} printed`, 30)
         expect(landed().find((c) => c.block === shown.block)!.leaves).toBe(shown.leaves)
+        // Its fee in the chain's token, as the devnet printed it in planck.
+        expect(shown.fee).toBe(inUnits(landed().find((c) => c.block === shown.block)!.fee))
         expect(yield* wait(() => page.evaluate(() => "statusPageMark" in globalThis))).toBe(true)
         // The event stream lists it too.
         yield* wait(() =>

@@ -84,6 +84,8 @@ export interface Journaled {
  * @category models
  */
 export interface StatusFeedService {
+  /** The chain's token fees are shown in, if the feed was given it. */
+  readonly units: Units | undefined
   /** The recent events, oldest first (at most `capacity`). */
   readonly recent: Effect.Effect<ReadonlyArray<FeedEvent>>
   /** Each bucket's last outcome as the events told it, since the feed started. */
@@ -103,6 +105,19 @@ export interface StatusFeedService {
 export interface Options {
   /** Events kept (default 200). */
   readonly capacity?: number | undefined
+  /** The chain's token (its `tokenDecimals` and `tokenSymbol`): fees are shown in it; in planck without. */
+  readonly units?: Units | undefined
+}
+
+/**
+ * A chain's token: an amount in planck is shown as `planck / 10^decimals` of `symbol`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Units {
+  readonly decimals: number
+  readonly symbol: string
 }
 
 /**
@@ -136,12 +151,26 @@ const short = (text: string) => (text.length > 14 ? `${text.slice(0, 6)}…${tex
 export const planck = (amount: bigint): string => `${amount.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",")} planck`
 
 /**
+ * An amount in the chain's token (`0.001456 UNIT`), exact (no rounding); in planck without units.
+ *
+ * @since 0.1.0
+ * @category functions
+ */
+export const formatAmount = (amount: bigint, units?: Units | undefined): string => {
+  if (units === undefined) return planck(amount)
+  const negative = amount < 0n
+  const digits = (negative ? -amount : amount).toString().padStart(units.decimals + 1, "0")
+  const whole = digits.slice(0, digits.length - units.decimals)
+  const fraction = digits.slice(digits.length - units.decimals).replace(/0+$/, "")
+  return `${negative ? "-" : ""}${whole}${fraction === "" ? "" : `.${fraction}`} ${units.symbol}`
+}
+/**
  * The line of text for an event.
  *
  * @since 0.1.0
  * @category functions
  */
-export const describe = (event: CheckpointEvents.CheckpointEvent): string =>
+export const describe = (event: CheckpointEvents.CheckpointEvent, units?: Units | undefined): string =>
   CheckpointEvents.CheckpointEvent.$match(event, {
     CheckpointSubmitted: ({ bucketId, receipt, settled }) =>
       `bucket ${bucketId}: checkpoint in block #${receipt.blockNumber}, ${receipt.commitment.leafCount} leaves, root ${
@@ -149,7 +178,7 @@ export const describe = (event: CheckpointEvents.CheckpointEvent): string =>
       }, ${receipt.signers.length} signers` +
       (settled ? " (sent earlier, found on chain: nothing paid now)" : receipt.fee === undefined
         ? ""
-        : `, fee ${planck(receipt.fee)}`),
+        : `, fee ${formatAmount(receipt.fee, units)}`),
     CheckpointFailed: ({ bucketId, reason, willRetry }) =>
       `bucket ${bucketId}: not checkpointed: ${reason}${willRetry ? " (will retry)" : ""}`,
     ProviderConflict: ({ bucketId, disagreeing, majorityRoot }) =>
@@ -227,7 +256,7 @@ export const make = (
             type: event._tag,
             bucket,
             provider: providerOf(event),
-            text: describe(event)
+            text: describe(event, options.units)
           }, true)
           return { seq: seq + 1, events: [...events.slice(Math.max(0, events.length + 1 - capacity)), next] }
         })
@@ -285,6 +314,7 @@ export const make = (
       })
 
     return StatusFeed.of({
+      units: options.units,
       recent: Effect.map(Ref.get(ring), (r) => r.events),
       outcomes: Ref.get(outcomes),
       journaled

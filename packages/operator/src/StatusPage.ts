@@ -199,7 +199,9 @@ export class Status extends Schema.Class<Status>("Status")({
   pausedBecause: Schema.NullOr(Schema.String),
   buckets: Schema.Array(Bucket),
   providers: Schema.Array(Provider),
-  events: Schema.Array(FeedEvent)
+  events: Schema.Array(FeedEvent),
+  /** The chain's token, in which the page shows fees (in planck when null). */
+  units: Schema.NullOr(Schema.Struct({ decimals: Schema.Int, symbol: Schema.String }))
 }) {}
 
 const nullable = <A>(option: Option.Option<A>): A | null => Option.getOrNull(option)
@@ -330,7 +332,8 @@ const roundOf = memo((record: ReceiptJournal.RoundRecord): Round => {
 export const verdictOf = (
   status: CheckpointLoop.BucketLoopStatus,
   told: StatusFeed.BucketOutcome | undefined,
-  round: Option.Option<Round>
+  round: Option.Option<Round>,
+  units?: StatusFeed.Units | undefined
 ): Verdict => {
   const result = nullable(status.lastResult)
   if (result === null) {
@@ -355,7 +358,9 @@ export const verdictOf = (
       text: Option.match(receipt, {
         onNone: () => "paid for a checkpoint",
         onSome: (r) =>
-          `paid ${Option.match(fee, { onNone: () => "a fee", onSome: StatusFeed.planck })} for block #${r.blockNumber}`
+          `paid ${
+            Option.match(fee, { onNone: () => "a fee", onSome: (amount) => StatusFeed.formatAmount(amount, units) })
+          } for block #${r.blockNumber}`
       })
     }, true)
   }
@@ -460,7 +465,7 @@ export const status: Effect.Effect<Status, never, Requirements> = Effect.gen(fun
           retryNotBeforeMillis: nullable(b.retryNotBeforeMillis),
           lastCheckpoint: nullable(Option.map(receipt, checkpointOf)),
           lastRound: nullable(round),
-          verdict: verdictOf(b, outcome, round)
+          verdict: verdictOf(b, outcome, round, feed.units)
         }, true)
       })
   )
@@ -474,6 +479,7 @@ export const status: Effect.Effect<Status, never, Requirements> = Effect.gen(fun
     pausedBecause: nullable(facts.pausedBecause),
     buckets,
     providers,
-    events: yield* feed.recent
+    events: yield* feed.recent,
+    units: feed.units ?? null
   }, true)
 })

@@ -311,6 +311,15 @@ describe("StatusFeed", () => {
         Effect.orDie
       ))
 
+  it("shows an amount in the chain's token, exactly, and in planck when it has none", () => {
+    const units = { decimals: 12, symbol: "UNIT" }
+    expect(StatusFeed.formatAmount(1_456_000_000n, units)).toBe("0.001456 UNIT")
+    expect(StatusFeed.formatAmount(3n * 10n ** 12n, units)).toBe("3 UNIT")
+    expect(StatusFeed.formatAmount(10n ** 30n + 1n, units)).toBe("1000000000000000000.000000000001 UNIT")
+    expect(StatusFeed.formatAmount(0n, units)).toBe("0 UNIT")
+    expect(StatusFeed.formatAmount(1_456_000_000n)).toBe("1,456,000,000 planck")
+  })
+
   it.scoped("keeps the newest events, at most its capacity, numbered from 1 in the order they came", () =>
     Effect.gen(function*() {
       for (let i = 0; i < 5; i++) {

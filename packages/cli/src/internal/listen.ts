@@ -17,7 +17,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { createServer } from "node:http"
-import { BadConfig } from "./live.js"
+import { BadConfig, chainUnits } from "./live.js"
 
 /** Where to listen. */
 export interface ListenAddress {
@@ -97,10 +97,18 @@ export const serveOperator = (
         })
       )
     )
+    const units = yield* chainUnits
     // Closing waits for open connections: a scraper's keep-alive connection must not hold the command up.
     yield* Effect.addFinalizer(() => Effect.sync(() => server.closeAllConnections()))
     const services = yield* Layer.build(
-      Layer.mergeAll(PrometheusMetrics.PrometheusMetrics.layer(), chainConnection, StatusFeed.StatusFeed.layer())
+      Layer.mergeAll(
+        PrometheusMetrics.PrometheusMetrics.layer(),
+        chainConnection,
+        // Fees on the page in the chain's token, as the command prints them.
+        StatusFeed.StatusFeed.layer({
+          units: units.symbol === "planck" ? undefined : { decimals: units.decimals, symbol: units.symbol }
+        })
+      )
     )
     yield* HttpServer.serveEffect(OperatorRouter.router).pipe(
       Effect.provideService(HttpServer.HttpServer, http),

@@ -107,6 +107,7 @@ export const js = `(function () {
   var receivedAt = 0;
   var failures = 0;
   var open = {};
+  var units = null;
 
   function el(tag, attributes, children) {
     var node = document.createElement(tag);
@@ -131,6 +132,14 @@ export const js = `(function () {
   }
   function full(value) { return el("span", { class: "mono", title: String(value) }, [short(value)]); }
   function grouped(digits) { return String(digits).replace(/\\B(?=(\\d{3})+(?!\\d))/g, ","); }
+  // In the chain's token when the server knows it (exact: the amount is a decimal string), else in planck.
+  function amount(planck) {
+    if (!units) return grouped(planck) + " planck";
+    var digits = String(planck).padStart(units.decimals + 1, "0");
+    var whole = digits.slice(0, digits.length - units.decimals);
+    var fraction = digits.slice(digits.length - units.decimals).replace(/0+$/, "");
+    return whole + (fraction === "" ? "" : "." + fraction) + " " + units.symbol;
+  }
   function now() { return last ? last.generatedAtMillis + (Date.now() - receivedAt) : Date.now(); }
   function duration(millis) {
     var s = Math.max(0, Math.round(millis / 1000));
@@ -167,7 +176,7 @@ export const js = `(function () {
       fact("signers", el("span", null, c.signers.map(function (s, i) {
         return el("span", null, [i > 0 ? ", " : null, full(s)]);
       })), "signers"),
-      fact("fee", c.fee === null ? "not reported" : grouped(c.fee) + " planck", "fee")
+      fact("fee", c.fee === null ? "not reported" : amount(c.fee), "fee")
     ];
   }
   function nextDue(bucket) {
@@ -292,6 +301,7 @@ export const js = `(function () {
     drawn.buckets = json;
   }
   function render(status) {
+    units = status.units && typeof status.units.decimals === "number" && typeof status.units.symbol === "string" ? status.units : null;
     document.getElementById("summary").replaceChildren.apply(document.getElementById("summary"), summary(status));
     renderBuckets(status.buckets);
     var providersJson = JSON.stringify(status.providers);
