@@ -183,3 +183,61 @@ describe("--log-format json", () => {
     180_000
   )
 })
+
+describe("the devnet's telemetry", () => {
+  it.scopedLive(
+    "devnet traces its rounds to the collector the OpenTelemetry variables name, and --log-format json makes every stderr line JSON",
+    () =>
+      Effect.gen(function*() {
+        const collector = yield* receiver
+        const devnet = yield* start([
+          "devnet",
+          "--port",
+          "0",
+          "--json",
+          "--providers",
+          "3",
+          "--lagging",
+          "0",
+          "--flaky",
+          "0",
+          "--block-time",
+          "300",
+          "--interval-blocks",
+          "2",
+          "--write-every",
+          "1500",
+          "--log-format",
+          "json",
+          "--log-level",
+          "debug"
+        ], {
+          ...NO_OTEL,
+          OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+          OTEL_BSP_SCHEDULE_DELAY: "200"
+        })
+        const printed = () =>
+          jsonLines(devnet.output.stdout).filter((l) => l.type === "CheckpointSubmitted").map((l) =>
+            (l.receipt as { extrinsicHash: string }).extrinsicHash
+          )
+        // A round the devnet printed as landed reaches the collector, with the same extrinsic.
+        const traced = () =>
+          collector.spans.filter((s) => s.name === "checkpointer.submit" && s.attributes.outcome === "Submitted")
+            .map((s) => s.attributes.extrinsic_hash)
+        yield* eventually(
+          () => traced().some((hash) => printed().includes(hash as string)),
+          "a printed checkpoint's round at the collector",
+          90
+        )
+        devnet.child.kill("SIGTERM")
+        yield* eventually(() => devnet.output.exit !== undefined, "the devnet to stop", 30)
+        const lines = devnet.output.stderr.split("\n").filter((l) => l.trim() !== "")
+        expect(lines.length).toBeGreaterThan(0)
+        for (const line of lines) {
+          expect(Either.isRight(Schema.decodeUnknownEither(Schema.parseJson(LogLine))(line)), line).toBe(true)
+        }
+      }),
+    180_000
+  )
+})

@@ -10,9 +10,9 @@ import * as Option from "effect/Option"
 import { devnet } from "../devnet.js"
 import { listenOption, parseListen } from "../listen.js"
 import { BadConfig } from "../live.js"
-import { makeOutput } from "../output.js"
-
 import { json } from "../options.js"
+import { makeOutput } from "../output.js"
+import { logFormat, withTelemetry } from "../telemetry.js"
 
 export const devnetCommand = Command.make("devnet", {
   providers: Options.integer("providers").pipe(
@@ -52,6 +52,7 @@ export const devnetCommand = Command.make("devnet", {
     Options.optional
   ),
   json,
+  logFormat,
   listen: listenOption(
     "serve /metrics, /healthz and /readyz on [HOST:]PORT (default: a free port on 127.0.0.1; a port alone: 127.0.0.1)"
   )
@@ -75,7 +76,9 @@ export const devnetCommand = Command.make("devnet", {
         out: makeOutput(o.json)
       })
     ),
-    Effect.scoped
+    Effect.scoped,
+    // Its rounds traced over OTLP when the OpenTelemetry variables name a collector, as `run`'s are.
+    withTelemetry(o.logFormat)
   )).pipe(Command.withDescription("the devchain and simulated providers, checkpointing live"))
 
 /** Every number the devnet takes, checked before anything starts. */
