@@ -1,8 +1,10 @@
 /**
  * A local Substrate-compatible node for development and tests: JSON-RPC over WebSocket on loopback,
  * real SCALE metadata (V14) for System, Timestamp, Balances, TransactionPayment, Sudo and the
- * `StorageProvider` pallet, real signed extrinsics, blocks, events and finality. `@polkadot/api`
- * connects to it unchanged.
+ * `StorageProvider` pallet, real signed extrinsics, blocks, events and finality. It speaks both
+ * JSON-RPC interfaces: the legacy methods (`chain_*`, `state_*`, `author_*`) that `@polkadot/api`
+ * uses, and the new spec (`chainHead_v1_*`, `transaction_v1_*`, `chainSpec_v1_*`) that polkadot-api
+ * uses; both connect to it unchanged.
  *
  * ```ts
  * const url = yield* Devchain.start({ blockMode: "instant" }).pipe(Effect.map((chain) => chain.url))

@@ -3,7 +3,7 @@
  */
 
 /**
- * A local Substrate-compatible node modelling the StorageProvider pallet, for `@polkadot/api`.
+ * A local Substrate-compatible node modelling the StorageProvider pallet, for `@polkadot/api` and polkadot-api.
  *
  * @since 0.1.0
  */

@@ -38,7 +38,7 @@ describe("devchain node", () => {
         const reply = yield* rawCall(chain.url, m, [])
         expect(reply.error?.code, m).not.toBe(-32601)
       }
-      expect((yield* rawCall(chain.url, "chainHead_v1_follow", [true])).error).toEqual({
+      expect((yield* rawCall(chain.url, "chainHead_unstable_follow", [true])).error).toEqual({
         code: -32601,
         message: "Method not found"
       })

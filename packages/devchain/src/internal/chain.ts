@@ -7,7 +7,7 @@
  */
 import { compactToU8a, hexToU8a, u8aConcat, u8aToHex } from "@polkadot/util"
 import { blake2AsU8a } from "@polkadot/util-crypto"
-import { Executive } from "./executive.js"
+import { Executive, type Validity } from "./executive.js"
 import { type Extrinsic, INVALID_MESSAGE, type InvalidReason, parseExtrinsic } from "./extrinsic.js"
 import * as Balances from "./pallets/balances.js"
 import * as StorageProvider from "./pallets/storageProvider/model.js"
@@ -57,7 +57,7 @@ export interface Runtime {
 export const loadRuntime = (era: Era, specVersion?: number): Runtime => {
   const profile = profileOf(era)
   const version = runtimeVersion(era, specVersion)
-  return { profile, version, metadata: buildMetadata(era), executive: new Executive(profile, version) }
+  return { profile, version, metadata: buildMetadata(era, version), executive: new Executive(profile, version) }
 }
 
 export interface HeaderJson {
@@ -158,6 +158,8 @@ export class Chain {
   private readonly unfinalizedTxs = new Map<Hex, ReadonlyArray<Hex>>()
   /** Hashes of the transactions in the pool, for duplicate detection. */
   private readonly pooled = new Set<Hex>()
+  /** Blocks whose state outlives the retention window: pin counts by hash. */
+  private readonly retained = new Map<Hex, number>()
   /** Each block's events, decoded (by block hash). */
   readonly events = new Map<Hex, ReadonlyArray<EventRecord>>()
 
@@ -273,6 +275,24 @@ export class Chain {
     this.future.push(tx)
     this.notify(ext.hash, "future")
     return { hash: ext.hash, status: "future" }
+  }
+
+  /**
+   * `TaggedTransactionQueue_validate_transaction` at `block`: the pool's check against that block's
+   * state and code, as if the transaction were to go into its child. `undefined`: the bytes do not decode.
+   */
+  validateAt(block: Block, bytes: Uint8Array): Validity | undefined {
+    let ext: Extrinsic<RuntimeCall>
+    try {
+      ext = parseExtrinsic(block.code.profile, bytes)
+    } catch {
+      return undefined
+    }
+    if (block.storage === undefined) return undefined
+    return block.code.executive.validate(new State(block.storage), ext, block.number + 1, {
+      genesisHash: this.genesisHash,
+      blockHash: (n) => (n <= block.number ? this.canonical[n] : undefined)
+    })
   }
 
   /** Removes a transaction from the pool (as a pool eviction would); its watchers see `dropped`. */
@@ -424,6 +444,26 @@ export class Chain {
     }
   }
 
+  /**
+   * Keeps a block's state past the retention window while a `chainHead_v1_follow` subscription has it
+   * pinned (the spec promises reads at every pinned block); `release` undoes one `retain`.
+   */
+  retain(hash: Hex): void {
+    this.retained.set(hash, (this.retained.get(hash) ?? 0) + 1)
+  }
+  release(hash: Hex): void {
+    const count = (this.retained.get(hash) ?? 0) - 1
+    if (count > 0) {
+      this.retained.set(hash, count)
+      return
+    }
+    this.retained.delete(hash)
+    const block = this.blocks.get(hash)
+    if (block !== undefined && block.number < this.canonical.length - this.options.stateRetention) {
+      block.storage = undefined
+    }
+  }
+
   private addBlock(block: Block, events: ReadonlyArray<EventRecord>): void {
     this.blocks.set(block.hash, block)
     this.canonical.push(block.hash)
@@ -431,7 +471,7 @@ export class Chain {
     const stale = this.canonical.length - 1 - this.options.stateRetention
     if (stale > 0) {
       const old = this.blocks.get(this.canonical[stale]!)
-      if (old !== undefined) old.storage = undefined
+      if (old !== undefined && !this.retained.has(old.hash)) old.storage = undefined
     }
     for (const l of this.listeners) l.onBlock?.(block)
   }

@@ -9,9 +9,10 @@ import { compactToU8a, hexToU8a, isHex, u8aConcat, u8aToHex } from "@polkadot/ut
 import { blake2AsU8a, decodeAddress } from "@polkadot/util-crypto"
 import type { WebSocket } from "ws"
 import { type Block, type Chain, RpcError, type TxStatus } from "./chain.js"
-import { parseExtrinsic } from "./extrinsic.js"
+import { type InvalidReason, parseExtrinsic } from "./extrinsic.js"
 import * as System from "./pallets/system.js"
 import { CALL_WEIGHT, feeFor } from "./pallets/transactionPayment.js"
+import { makeSpecHandlers } from "./rpcSpec.js"
 import type { RuntimeVersion } from "./runtime.js"
 import * as S from "./scale.js"
 import type { Hex } from "./types.js"
@@ -24,9 +25,22 @@ export interface NodeHooks {
 }
 
 export const CHAIN_NAME = "Checkpointer Devchain"
+const PROPERTIES = { ss58Format: 42, tokenDecimals: 12, tokenSymbol: "UNIT" }
 
-type Params = ReadonlyArray<unknown>
-type Handler = (params: Params, conn: Connection) => unknown
+/** `sp_runtime::transaction_validity::InvalidTransaction`'s variant indexes. */
+const INVALID_TRANSACTION_INDEX: Record<Exclude<InvalidReason, "CannotLookup">, number> = {
+  Call: 0,
+  Payment: 1,
+  Future: 2,
+  Stale: 3,
+  BadProof: 4,
+  AncientBirthBlock: 5,
+  ExhaustsResources: 6,
+  BadSigner: 10
+}
+
+export type Params = ReadonlyArray<unknown>
+export type Handler = (params: Params, conn: Connection) => unknown
 
 const badParams = (message: string) => new RpcError(-32602, `Invalid params: ${message}`)
 const stateError = (message: string) => new RpcError(4003, `Client error: ${message}`)
@@ -125,6 +139,36 @@ export const makeHandlers = (chain: Chain, hooks: NodeHooks): Record<string, Han
         w.uint(feeFor(length, tip), 16)
         return u8aToHex(w.finish())
       }
+      case "TaggedTransactionQueue_validate_transaction": {
+        // (TransactionSource, the extrinsic as broadcast, the block hash) -> TransactionValidity.
+        if (input.length < 1 + 32) throw stateError("Execution failed: input too short")
+        const validity = chain.validateAt(block, input.subarray(1, input.length - 32))
+        const w = new S.Writer()
+        if (validity === undefined) {
+          w.u8(1) // Err
+          w.u8(1) // TransactionValidityError::Unknown
+          w.u8(0) // UnknownTransaction::CannotLookup
+        } else if (validity._tag === "Invalid") {
+          w.u8(1)
+          if (validity.reason === "CannotLookup") {
+            w.u8(1)
+            w.u8(0)
+          } else {
+            w.u8(0) // TransactionValidityError::Invalid
+            w.u8(INVALID_TRANSACTION_INDEX[validity.reason])
+          }
+        } else {
+          const tag = (nonce: number) => u8aConcat(hexToU8a(validity.sender), S.encode(S.u32, nonce))
+          w.u8(0) // Ok(ValidTransaction)
+          w.uint(0, 8) // priority
+          const requires = validity.nonce > validity.stateNonce ? [tag(validity.nonce - 1)] : []
+          w.bytes(S.encode(S.vec(S.bytes), requires))
+          w.bytes(S.encode(S.vec(S.bytes), [tag(validity.nonce)]))
+          w.uint(64, 8) // longevity
+          w.u8(1) // propagate
+        }
+        return u8aToHex(w.finish())
+      }
       default:
         throw stateError(`Execution failed: Exported method ${String(method)} is not found`)
     }
@@ -138,7 +182,7 @@ export const makeHandlers = (chain: Chain, hooks: NodeHooks): Record<string, Han
     system_name: () => "checkpointer-devchain",
     system_version: () => "0.1.0",
     system_chainType: () => "Development",
-    system_properties: () => ({ ss58Format: 42, tokenDecimals: 12, tokenSymbol: "UNIT" }),
+    system_properties: () => PROPERTIES,
     system_health: () => ({ peers: 0, isSyncing: false, shouldHavePeers: false }),
     system_accountNextIndex: ([account]) => {
       let id: Uint8Array
@@ -288,7 +332,9 @@ export const makeHandlers = (chain: Chain, hooks: NodeHooks): Record<string, Han
         : 1
       if (!Number.isSafeInteger(count) || count < 1 || count > 10_000) throw badParams("count must be 1..10000")
       return hooks.newBlocks(count).at(-1)
-    }
+    },
+
+    ...makeSpecHandlers(chain, hooks, { stateCall, chainName: CHAIN_NAME, properties: PROPERTIES })
   }
   return handlers
 }

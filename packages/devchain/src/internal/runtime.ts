@@ -6,7 +6,7 @@
  * @internal
  */
 import { TypeRegistry } from "@polkadot/types"
-import { u8aConcat, u8aToHex } from "@polkadot/util"
+import { hexToU8a, u8aConcat, u8aToHex } from "@polkadot/util"
 import { blake2AsHex } from "@polkadot/util-crypto"
 import * as Balances from "./pallets/balances.js"
 import { eraA } from "./pallets/storageProvider/eraA.js"
@@ -145,6 +145,17 @@ export const runtimeVersion = (era: StorageProvider.Era, specVersion?: number): 
 // ---------------------------------------------------------------------------------------------
 // Metadata V14
 
+const RuntimeVersionCodec = S.struct({ path: ["sp_version", "RuntimeVersion"] }, {
+  spec_name: S.field(S.str, "Cow<'static, str>"),
+  impl_name: S.field(S.str, "Cow<'static, str>"),
+  authoring_version: S.field(S.u32, "u32"),
+  spec_version: S.field(S.u32, "u32"),
+  impl_version: S.field(S.u32, "u32"),
+  apis: S.field(S.vec(S.tuple(S.fixed(8), S.u32)), "ApisVec"),
+  transaction_version: S.field(S.u32, "u32"),
+  system_version: S.field(S.u8, "u8")
+})
+
 export const SIGNED_EXTENSIONS = [
   "CheckNonZeroSender",
   "CheckSpecVersion",
@@ -191,7 +202,7 @@ const spStorageItems = (p: Profile): ReadonlyArray<DescribedItem> =>
     : Object.values(eraA.storage).map((item) => describe(item as StorageItem<ReadonlyArray<unknown>, unknown>))
 
 /** The metadata bytes (`0x6d657461` ++ version 14 ++ body) that `state_getMetadata` serves. */
-export const buildMetadata = (era: StorageProvider.Era): Uint8Array => {
+export const buildMetadata = (era: StorageProvider.Era, version = runtimeVersion(era)): Uint8Array => {
   const p = profile(era)
   const b = new S.TypeBuilder()
   // Register the ids polkadot.js expects to find early (AccountId32 first, as in real metadata).
@@ -296,7 +307,21 @@ export const buildMetadata = (era: StorageProvider.Era): Uint8Array => {
       },
       calls: { type: System.Call.register(b) },
       events: { type: System.Event.register(b) },
-      constants: System.constants.map((c) => constant(b, c.name, c.codec, c.value)),
+      constants: [
+        ...System.constants.map((c) => constant(b, c.name, c.codec, c.value)),
+        // `System::Version`: the spec and transaction versions that CheckSpecVersion / CheckTxVersion sign
+        // (polkadot-api reads them here, @polkadot/api from the runtime version RPC).
+        constant(b, "Version", RuntimeVersionCodec, {
+          spec_name: version.specName,
+          impl_name: version.implName,
+          authoring_version: version.authoringVersion,
+          spec_version: version.specVersion,
+          impl_version: version.implVersion,
+          apis: version.apis.map(([id, v]) => [hexToU8a(id), v] as const),
+          transaction_version: version.transactionVersion,
+          system_version: version.stateVersion
+        }, [" Get the chain's in-code version."])
+      ],
       errors: { type: p.errors.System.register(b) }
     },
     {

@@ -229,6 +229,13 @@ export const boundedBytes = (max?: number): Codec<Uint8Array> => ({
 })
 export const bytes: Codec<Uint8Array> = boundedBytes()
 
+/** `str` (UTF-8, length-prefixed). */
+export const str: Codec<string> = {
+  encodeTo: (w, v) => bytes.encodeTo(w, new TextEncoder().encode(v)),
+  decodeFrom: (r) => new TextDecoder("utf-8", { fatal: true }).decode(bytes.decodeFrom(r)),
+  register: (b) => b.shape({ Primitive: "Str" })
+}
+
 export const fixed = (len: number): Codec<Uint8Array> => ({
   encodeTo: (w, v) => {
     if (v.length !== len) throw new ScaleError(`expected ${len} bytes, got ${v.length}`)
