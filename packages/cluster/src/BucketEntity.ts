@@ -252,11 +252,16 @@ export const layer = (options: Options = {}): Layer.Layer<
         const result: CheckpointResult.CheckpointResult = yield* Effect.merge(manager.attemptCheckpoint(bucketId))
         const done = yield* Clock.currentTimeMillis
         const success = result._tag === "Submitted" || result._tag === "AlreadyCheckpointed"
-        const delay = success
+        // The journal is the cluster's database: while it is unreachable this runner cannot prove its
+        // lease of the bucket, pays nothing, and tries again at the next due point. That is no failure of
+        // the bucket: no backoff (the bucket would wait it out long after the database is back) and no
+        // step towards the auto-pause (an outage would pause every bucket of the cluster).
+        const journalDown = result._tag === "JournalFailed"
+        const delay = success || journalDown
           ? undefined
           : Duration.toMillis(yield* CheckpointLoop.failureBackoff(settings, before.failureStreak + 1))
         yield* Ref.update(state, (s) => {
-          const streak = success ? 0 : s.failureStreak + 1
+          const streak = success ? 0 : journalDown ? s.failureStreak : s.failureStreak + 1
           return {
             ...s,
             inFlight: false,

@@ -252,7 +252,13 @@ export const make = (options: Options = {}) =>
         }))
       }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(ioError(bucketId)(e))))
 
-    /** Takes the bucket's lease if it is free or expired: its fencing token, or none. */
+    /**
+     * Takes the bucket's lease if it is free, expired, or left behind by this journal: its fencing token,
+     * or none. A lease of this holder that is still live was not released (the database was unreachable
+     * when its holder left): only one fiber of this journal asks at a time (`localLock`), so its holder
+     * has left, and waiting for it to expire would hold the bucket up for a whole lease after every
+     * outage. Taking it bumps the token, so a write of the old holding could not pass the fence anyway.
+     */
     const tryAcquire = (bucketId: Domain.BucketId) =>
       Effect.gen(function*() {
         const rows = yield* sql`
@@ -260,7 +266,7 @@ export const make = (options: Options = {}) =>
           VALUES (${bucketId.toString()}, ${holder}, 1, now() + ${lease} * interval '1 millisecond')
           ON CONFLICT (bucket_id) DO UPDATE
             SET holder = EXCLUDED.holder, token = checkpointer_leases.token + 1, expires_at = EXCLUDED.expires_at
-            WHERE checkpointer_leases.expires_at <= now()
+            WHERE checkpointer_leases.expires_at <= now() OR checkpointer_leases.holder = EXCLUDED.holder
           RETURNING token::text AS token`
         return rows.length === 0
           ? Option.none<number>()
@@ -309,7 +315,12 @@ export const make = (options: Options = {}) =>
         held.has(bucketId.toString())
           ? effect
           : localLock(bucketId.toString()).withPermits(1)(Effect.scoped(Effect.gen(function*() {
-            const token = yield* Effect.acquireRelease(acquire(bucketId), (t) => release(bucketId, t))
+            // The wait for the lease is interruptible (a bucket's shard moving away must not wait out
+            // another holder's lease); once granted, its release is registered before anything else.
+            // Interrupted as it is granted, the lease is left to expire, or to this journal's next ask.
+            const token = yield* Effect.uninterruptibleMask((restore) =>
+              Effect.tap(restore(acquire(bucketId)), (t) => Effect.addFinalizer(() => release(bucketId, t)))
+            )
             if (renew) yield* Effect.forkScoped(renewal(bucketId, token))
             return yield* Effect.locally(effect, heldLeases, new Map([...held, [bucketId.toString(), token]]))
           }))))

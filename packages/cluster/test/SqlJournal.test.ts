@@ -174,6 +174,57 @@ describe("SqlJournal: several runners on one database", () => {
   )
 
   it.live(
+    "a lease its holder could not release (the database unreachable as it left) is taken again by the same journal at once, with a higher token; another runner still waits for it to expire",
+    () =>
+      Effect.gen(function*() {
+        const db = yield* freshDatabase
+        const runner = (options: SqlJournal.Options) =>
+          Layer.build(journalOn(db, options)).pipe(Effect.map(Context.get(ReceiptJournal.ReceiptJournal)))
+        const [a, b] = [yield* runner({ holder: "a" }), yield* runner({ holder: "b", lockTimeout: "500 millis" })]
+        const tokens = Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql`SELECT holder, token::int AS token FROM checkpointer_leases`
+        ).pipe(Effect.provide(client(db)), Effect.orDie)
+        // As if the release had not reached the database: the lease left live for a minute.
+        const leftBehind = Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql`UPDATE checkpointer_leases SET expires_at = now() + interval '1 minute'`
+        ).pipe(Effect.provide(client(db)), Effect.orDie)
+        yield* a.withLock(bucket, Effect.void)
+        yield* leftBehind
+        const waited = yield* Effect.either(b.withLock(bucket, Effect.void))
+        assert.isTrue(Either.isLeft(waited) && waited.left.reason === "Locked")
+        // The same journal enters well before the minute, and writes under its new token.
+        yield* a.withLock(bucket, a.update(bucket, (j) => ReceiptJournal.addRound(j, round(1)))).pipe(
+          Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "a waited for its own lease" })
+        )
+        expect(yield* tokens).toEqual([{ holder: "a", token: 2 }])
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "waiting for another runner's lease is interruptible (a bucket whose shard moves away does not wait it out)",
+    () =>
+      Effect.gen(function*() {
+        const db = yield* freshDatabase
+        const runner = (options: SqlJournal.Options) =>
+          Layer.build(journalOn(db, options)).pipe(Effect.map(Context.get(ReceiptJournal.ReceiptJournal)))
+        const [a, b] = [yield* runner({ holder: "a" }), yield* runner({ holder: "b" })]
+        const holding = yield* Deferred.make<void>()
+        const held = yield* a.withLock(bucket, Effect.zipRight(Deferred.succeed(holding, undefined), Effect.never))
+          .pipe(Effect.fork)
+        yield* Deferred.await(holding)
+        const waiting = yield* Effect.fork(b.withLock(bucket, Effect.void))
+        yield* Fiber.interrupt(waiting).pipe(
+          Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "the wait for the lease was not interrupted" })
+        )
+        yield* Fiber.interrupt(held)
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
     "a row that does not decode is a typed Corrupt error, and is not overwritten by an update",
     () =>
       Effect.gen(function*() {

@@ -41,6 +41,15 @@ export interface Server {
   readonly dataDirectory: string
   /** The PostgreSQL binaries' directory. */
   readonly binaries: string
+  /**
+   * Stops the server (fast shutdown: its clients' connections are closed) until `resume`: an outage of
+   * the database, for tests of what its clients do meanwhile.
+   */
+  readonly stop: Effect.Effect<void, PostgresUnavailable>
+  /** Starts the stopped server again: the same data, on the same port. */
+  readonly resume: Effect.Effect<void, PostgresUnavailable>
+  /** Runs SQL with `psql` as the superuser (bounded): its rows, one a line, columns separated by `|`. */
+  readonly psql: (statement: string) => Effect.Effect<string, PostgresUnavailable>
 }
 
 /**
@@ -70,14 +79,14 @@ const freePort = Effect.async<number, PostgresUnavailable>((resume) => {
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0
 
-/** Runs one of the binaries (as `postgres` when this process is root), bounded in time. */
+/** Runs one of the binaries (as `postgres` when this process is root), bounded in time: its output. */
 const runBinary = (bin: string, program: string, args: ReadonlyArray<string>, timeoutMillis: number) =>
   Effect.suspend(() => {
     const command = isRoot() ? "runuser" : join(bin, program)
     const argv = isRoot() ? ["-u", "postgres", "--", join(bin, program), ...args] : [...args]
     const result = spawnSync(command, argv, { encoding: "utf8", timeout: timeoutMillis, cwd: tmpdir() })
     return result.status === 0
-      ? Effect.void
+      ? Effect.succeed(result.stdout)
       : Effect.fail(
         new PostgresUnavailable({
           detail: `${program} ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}): ${
@@ -136,14 +145,39 @@ export const start = (
       "-c fsync=off",
       "-c max_connections=100"
     ].join(" ")
-    yield* Effect.acquireRelease(
-      runBinary(
-        bin,
-        "pg_ctl",
-        ["-D", data, "-o", serverOptions, "-l", join(dataDirectory, "log"), "-w", "start"],
-        timeoutMillis
-      ),
-      () => runBinary(bin, "pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"], timeoutMillis).pipe(Effect.ignore)
+    const startServer = runBinary(
+      bin,
+      "pg_ctl",
+      ["-D", data, "-o", serverOptions, "-l", join(dataDirectory, "log"), "-w", "start"],
+      timeoutMillis
     )
-    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, dataDirectory, binaries: bin }
+    const stopServer = (mode: "fast" | "immediate") =>
+      Effect.asVoid(runBinary(bin, "pg_ctl", ["-D", data, "-m", mode, "-w", "stop"], timeoutMillis))
+    yield* Effect.acquireRelease(
+      startServer,
+      // Stopped already (a test's outage left it so) is fine.
+      () => stopServer("immediate").pipe(Effect.ignore)
+    )
+    return {
+      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      port,
+      dataDirectory,
+      binaries: bin,
+      stop: stopServer("fast"),
+      resume: Effect.asVoid(startServer),
+      psql: (statement) =>
+        runBinary(bin, "psql", [
+          "-h",
+          "127.0.0.1",
+          "-p",
+          `${port}`,
+          "-U",
+          "postgres",
+          "-d",
+          "postgres",
+          "-At",
+          "-c",
+          statement
+        ], timeoutMillis)
+    }
   })

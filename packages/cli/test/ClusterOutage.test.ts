@@ -1,0 +1,92 @@
+/**
+ * `run --cluster` when its PostgreSQL goes away for a while (the server stopped, or the runners'
+ * connections terminated): a runner that cannot prove its journal lease pays nothing, and the runners
+ * checkpoint again soon after the database is back. Two runners as child processes, four buckets, the
+ * devchain and simulated providers in this process, a real throwaway PostgreSQL; every wait bounded.
+ */
+import * as Postgres from "@checkpointer/testing/Postgres"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import { clusterWorld, startRunner, stopRunners } from "./clusterWorld.js"
+import { eventually, type Run } from "./process.js"
+
+/** Rounds the runners logged as failed because the journal could not be written. */
+const journalFailures = (runners: ReadonlyArray<Run>) =>
+  runners.reduce((n, r) => n + r.output.stdout.split("round failed (JournalFailed)").length - 1, 0)
+
+/** How soon after the database is back every bucket reaches its new data (a few due points). */
+const RECOVERY_SECONDS = 20
+
+describe("run --cluster when PostgreSQL is unreachable", () => {
+  it.scopedLive(
+    "nothing is paid while the database is stopped; every bucket is checkpointed within 20 s of its return, after a long outage, a short one, and terminated connections; each commitment paid once",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* Postgres.start()
+        const world = yield* clusterWorld(4)
+        yield* world.write(4)
+        const [a, b] = yield* Effect.all([startRunner(world, server.url), startRunner(world, server.url)], {
+          concurrency: "unbounded"
+        })
+        const runners = [a.runner, b.runner]
+        yield* eventually(() => world.everyBucketAt(4), "every bucket's first checkpoint", 40)
+        yield* world.write(3)
+        yield* eventually(() => world.everyBucketAt(7), "every bucket's second checkpoint (both runners up)", 40)
+
+        // A long outage, past the engine's shard lock health check (the runners let their buckets go and
+        // take them up again). Nothing of ours is in flight as it starts: every bucket is at the
+        // providers' data. New data arrives meanwhile; several due points (every 2 finalized blocks) pass.
+        const fees = world.feesPaid()
+        yield* server.stop
+        const stoppedAt = world.chain.finalizedNumber()
+        yield* world.write(2)
+        yield* eventually(() => world.chain.finalizedNumber() >= stoppedAt + 16, "16 finalized blocks", 30)
+        expect(journalFailures(runners)).toBeGreaterThan(0)
+        expect(world.feesPaid()).toBe(fees)
+        expect(world.buckets.map((bucket) => world.checkpointsOf(bucket).at(-1))).toEqual(world.buckets.map(() => 7))
+        yield* server.resume
+        yield* eventually(() => world.everyBucketAt(9), "every bucket's checkpoint after the outage", RECOVERY_SECONDS)
+        world.expectEachCommitmentPaidOnce()
+
+        // A short outage: a round fails on the journal, and the database is back before the engine
+        // notices. The journal leases the runners could not release and the failed rounds hold nothing up.
+        const failures = journalFailures(runners)
+        const fees2 = world.feesPaid()
+        yield* server.stop
+        yield* world.write(2)
+        yield* eventually(() => journalFailures(runners) > failures, "a round failed on the journal", 20)
+        expect(world.feesPaid()).toBe(fees2)
+        yield* server.resume
+        yield* eventually(
+          () => world.everyBucketAt(11),
+          "every bucket's checkpoint after the short outage",
+          RECOVERY_SECONDS
+        )
+        world.expectEachCommitmentPaidOnce()
+
+        // The runners' connections terminated again and again (pg_terminate_backend) as new data arrives.
+        yield* world.write(2)
+        const terminatedAt = world.chain.finalizedNumber()
+        let terminated = 0
+        yield* server.psql(
+          "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'checkpointer%'"
+        ).pipe(
+          Effect.tap((count) => Effect.sync(() => (terminated += Number(count.trim())))),
+          Effect.repeat({
+            schedule: Schedule.spaced("200 millis"),
+            until: () => world.chain.finalizedNumber() >= terminatedAt + 8
+          })
+        )
+        expect(terminated).toBeGreaterThan(0)
+        yield* eventually(
+          () => world.everyBucketAt(13),
+          "every bucket's checkpoint after the terminations",
+          RECOVERY_SECONDS
+        )
+        world.expectEachCommitmentPaidOnce()
+        yield* stopRunners(runners)
+      }),
+    150_000
+  )
+})
