@@ -2,8 +2,8 @@
  * The new JSON-RPC interface spec (paritytech/json-rpc-interface-spec, the `_v1` groups), what
  * polkadot-api speaks: `chainHead_v1_*` (one follow subscription reports every block, pinned until the
  * client unpins it; body, call and storage are operations whose results arrive as events on the follow
- * subscription), `transaction_v1_broadcast`/`stop` and `chainSpec_v1_*`. Served beside the legacy
- * methods, on the same chain.
+ * subscription), `transaction_v1_broadcast`/`stop`, `chainSpec_v1_*` and `archive_v1_*` (any block
+ * still held, by hash or height). Served beside the legacy methods, on the same chain.
  *
  * The limits are the spec's: at least 16 operations per follow subscription (each storage item counts as
  * one; beyond that `limitReached` or `discardedItems`), a bounded number of pinned blocks (beyond it the
@@ -388,6 +388,62 @@ export const makeSpecHandlers = (
         follow.pinned.delete(hash)
         chain.release(hash)
       }
+      return null
+    },
+
+    // archive_v1: any block the devchain still holds (its state while within the retention window), by
+    // hash; what polkadot-api falls back to for a block its follow subscription no longer pins.
+    archive_v1_finalizedHeight: () => chain.finalized.number,
+    archive_v1_genesisHash: () => chain.genesisHash,
+    archive_v1_hashByHeight: ([height]) => {
+      if (typeof height !== "number" || !Number.isSafeInteger(height) || height < 0) throw badParams("height")
+      const hash = chain.hashAt(height)
+      return hash === undefined ? [] : [hash]
+    },
+    archive_v1_header: ([hash]) => {
+      const block = chain.blocks.get(hexParam(hash, "block hash"))
+      return block === undefined ? null : encodeHeader(block)
+    },
+    archive_v1_body: ([hash]) => {
+      const block = chain.blocks.get(hexParam(hash, "block hash"))
+      return block === undefined ? null : block.extrinsics.map((e) => u8aToHex(e))
+    },
+    archive_v1_call: ([hash, fn, params]) => {
+      const block = chain.blocks.get(hexParam(hash, "block hash"))
+      if (block === undefined) return null
+      const name = stringParam(fn, "function")
+      const data = params === "" ? "0x" : hexParam(params, "call parameters")
+      try {
+        return { success: true, value: context.stateCall(name, data, block.hash) }
+      } catch (error) {
+        return { success: false, error: (error as Error).message }
+      }
+    },
+    archive_v1_storage: ([hash, items, childTrie], conn) => {
+      const at = hexParam(hash, "block hash")
+      if (!Array.isArray(items)) throw badParams("items must be an array")
+      const queries = items.map((item: unknown, i) => {
+        if (typeof item !== "object" || item === null) throw badParams(`items[${i}] must be an object`)
+        const { key, type } = item as { key?: unknown; type?: unknown }
+        if (typeof type !== "string" || !STORAGE_TYPES.has(type)) throw badParams(`items[${i}].type`)
+        return { key: hexParam(key, `items[${i}].key`), type: type as StorageType }
+      })
+      const block = chain.blocks.get(at)
+      const childless = childTrie === undefined || childTrie === null
+      return conn.subscribe("archive_v1_storageEvent", (_id, push) => {
+        if (block === undefined || block.storage === undefined) {
+          push({ event: "storageError", error: `block ${at} is unknown or its state was discarded` })
+          return () => {}
+        }
+        for (const q of childless ? queries : []) {
+          for (const item of storageItems(block, q.key, q.type)) push({ event: "storage", ...item })
+        }
+        push({ event: "storageDone" })
+        return () => {}
+      })
+    },
+    archive_v1_stopStorage: ([operationId], conn) => {
+      conn.unsubscribe(operationId)
       return null
     },
 
