@@ -8,17 +8,10 @@
  *    The in-memory chain shares this process; in the measured figure it does not verify the provider
  *    signatures again (the chain does that on its own machine; Checkpointer verifies every one). The
  *    figure with the chain verifying in this process too is reported beside it.
- * 2. Memory: heap and RSS with 1,000 and 10,000 buckets managed by one loop (run with --expose-gc).
- *    Goal: ≤ 50 MB per 1,000 buckets.
+ *
+ * Memory per bucket, at 1,000, 10,000 and 100,000 buckets, is measured by `scale.ts`.
  */
-import {
-  CheckpointLoop,
-  CheckpointManager,
-  type Domain,
-  encodeCommitmentPayload,
-  SignatureVerifier
-} from "@checkpointer/core"
-import { FakeProviders, TestNetwork } from "@checkpointer/testing"
+import { CheckpointManager, type Domain, encodeCommitmentPayload, SignatureVerifier } from "@checkpointer/core"
 import { Keyring } from "@polkadot/keyring"
 import { cryptoWaitReady } from "@polkadot/util-crypto"
 import * as Effect from "effect/Effect"
@@ -100,34 +93,6 @@ const throughput = Effect.gen(function*() {
   }
 }).pipe(Effect.scoped)
 
-const gc = () => (globalThis as { gc?: () => void }).gc?.()
-
-const memoryFor = (count: number) =>
-  Effect.gen(function*() {
-    const names = ["Mem0", "Mem1", "Mem2", "Mem3", "Mem4"]
-    gc()
-    const before = process.memoryUsage()
-    const world = TestNetwork.layer({
-      providers: names.map((name) => ({ name, behaviour: FakeProviders.Behaviour.honest() })),
-      buckets: Array.from({ length: count }, (_, id) => ({ id, primaries: names, minProviders: 3 }))
-    })
-    return yield* Effect.gen(function*() {
-      const loop = yield* CheckpointLoop.make(Array.from({ length: count }, (_, id) => BigInt(id) as Domain.BucketId), {
-        interval: CheckpointLoop.Every("1 hour")
-      })
-      yield* loop.status
-      gc()
-      const after = process.memoryUsage()
-      return {
-        buckets: count,
-        heapMB: (after.heapUsed - before.heapUsed) / 2 ** 20,
-        // RSS moves with the allocator and earlier garbage; the heap after a full GC is the figure to trust.
-        rssMB: (after.rss - before.rss) / 2 ** 20,
-        heapMBPer1000: ((after.heapUsed - before.heapUsed) / 2 ** 20) / (count / 1000)
-      }
-    }).pipe(Effect.provide(world), Effect.scoped)
-  })
-
 const program = Effect.gen(function*() {
   yield* Effect.promise(() => cryptoWaitReady())
   const t = yield* throughput
@@ -145,23 +110,7 @@ const program = Effect.gen(function*() {
       t.roundsPerSecondChainVerifyingInProcess.toFixed(1)
     } rounds/s, ratio ${(t.roundsPerSecondChainVerifyingInProcess / t.tighterBoundRoundsPerSecond).toFixed(2)})`
   )
-  const memory = []
-  if (process.env.BENCH_SKIP_MEMORY === undefined) {
-    for (const count of [1_000, 10_000]) memory.push(yield* memoryFor(count))
-  }
-  console.log(
-    `memory (one loop${
-      (globalThis as { gc?: unknown }).gc === undefined ? "; run with --expose-gc for exact figures" : ""
-    }):`
-  )
-  for (const m of memory) {
-    console.log(
-      `  ${String(m.buckets).padStart(6)} buckets: heap +${m.heapMB.toFixed(1)} MB, RSS +${m.rssMB.toFixed(1)} MB, ${
-        m.heapMBPer1000.toFixed(1)
-      } MB per 1,000 (goal ≤ 50: ${m.heapMBPer1000 <= 50 ? "met" : "MISSED"})`
-    )
-  }
-  yield* recordResults("throughput", { ...t, memory })
+  yield* recordResults("throughput", t)
 })
 
 Effect.runPromise(program).then(() => process.exit(0), (error) => {

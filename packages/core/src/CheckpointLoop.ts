@@ -294,9 +294,30 @@ export const make = (
       overdueReported: false,
       sinceMillis: now
     })
+    const intervalOf = (bucketId: BucketId): Interval => settings.bucketIntervals.get(bucketId) ?? settings.interval
+    /**
+     * What a scheduling pass looks at, so that a finalized head costs the buckets due, not every bucket:
+     * buckets due by blocks filed under their next due block (`dueAt`), those to look at on the next head
+     * (`nextHead`: new ones, and those held back at their due point — in flight, paused, failing — which
+     * are looked at again on every head until they are taken, as a scan of all buckets did), and the
+     * buckets due by time (looked at on every pass).
+     */
+    const dueAt = new Map<number, Array<BucketId>>()
+    let nextHead = new Set<BucketId>()
+    let scannedUpTo: number | undefined = undefined
+    const byTimeBuckets = new Set<BucketId>()
+    const track = (bucketId: BucketId) => {
+      if (intervalOf(bucketId)._tag === "Blocks") nextHead.add(bucketId)
+      else byTimeBuckets.add(bucketId)
+    }
+    /** A bucket the loop has not seen yet, taken up now. */
+    const takeUp = (bucketId: BucketId, now: number): BucketState => {
+      track(bucketId)
+      return fresh(bucketId, now)
+    }
     // Mutated in place inside Ref.update/modify (synchronous, so atomic between fibers): copying the map
     // on every change made each round cost O(buckets), and a pass over many buckets quadratic.
-    const states = yield* Ref.make(new Map(initialBuckets.map((b) => [b, fresh(b, startedAt)] as const)))
+    const states = yield* Ref.make(new Map(initialBuckets.map((b) => [b, takeUp(b, startedAt)] as const)))
     const running = yield* Ref.make(true)
     const paused = yield* Ref.make(false)
     const pauseReason = yield* Ref.make(Option.none<string>())
@@ -310,7 +331,7 @@ export const make = (
     const modify = (bucketId: BucketId, change: (state: BucketState) => BucketState) =>
       Effect.flatMap(
         Clock.currentTimeMillis,
-        (now) => Ref.update(states, (m) => m.set(bucketId, change(m.get(bucketId) ?? fresh(bucketId, now))))
+        (now) => Ref.update(states, (m) => m.set(bucketId, change(m.get(bucketId) ?? takeUp(bucketId, now))))
       )
 
     // Loop state and provider health survive restarts through the loop's store, with their real times. A state
@@ -347,7 +368,6 @@ export const make = (
     // Stopped (a signal, the scope closing) between two rounds' saves: what it knows now is saved too.
     yield* Effect.addFinalizer(() => persist)
 
-    const intervalOf = (bucketId: BucketId): Interval => settings.bucketIntervals.get(bucketId) ?? settings.interval
     const intervals = [settings.interval, ...settings.bucketIntervals.values()]
     const byBlocks = intervals.some((i) => i._tag === "Blocks")
     const shortestTime = intervals.reduce<Duration.Duration | undefined>(
@@ -358,9 +378,41 @@ export const make = (
 
     const advanceDue = (state: BucketState, head: number | undefined, now: number): BucketState => {
       const interval = intervalOf(state.bucketId)
+      if (interval._tag === "Blocks" && head !== undefined) {
+        const due = head + interval.blocks
+        const filed = dueAt.get(due)
+        if (filed === undefined) dueAt.set(due, [state.bucketId])
+        else filed.push(state.bucketId)
+      }
       return interval._tag === "Blocks"
         ? { ...state, nextDueBlock: head === undefined ? state.nextDueBlock : head + interval.blocks }
         : { ...state, nextDueMillis: now + Duration.toMillis(interval.duration) }
+    }
+
+    /**
+     * The buckets a pass looks at: every bucket due by time; on a finalized head also those due by blocks
+     * filed at or before it and those left for the next head (taken out here: the pass files each again).
+     */
+    const candidates = (head: number | undefined): Array<BucketId> => {
+      const found = Array.from(byTimeBuckets)
+      if (head === undefined) return found
+      for (const bucketId of nextHead) found.push(bucketId)
+      nextHead = new Set()
+      const take = (block: number) => {
+        const filed = dueAt.get(block)
+        if (filed === undefined) return
+        dueAt.delete(block)
+        for (const bucketId of filed) found.push(bucketId)
+      }
+      const from = scannedUpTo === undefined ? head : scannedUpTo + 1
+      if (head - from + 1 <= dueAt.size) {
+        for (let block = from; block <= head; block++) take(block)
+      } else {
+        // A long gap between heads (or the first one): fewer due blocks filed than blocks passed.
+        for (const block of Array.from(dueAt.keys())) if (block <= head) take(block)
+      }
+      scannedUpTo = scannedUpTo === undefined ? head : Math.max(scannedUpTo, head)
+      return found
     }
 
     /** One round for a bucket; records the outcome; runs again if a request came in meanwhile. */
@@ -368,7 +420,7 @@ export const make = (
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const before = yield* Ref.modify(states, (m): [BucketState, Map<BucketId, BucketState>] => {
-          const state = m.get(bucketId) ?? fresh(bucketId, now)
+          const state = m.get(bucketId) ?? takeUp(bucketId, now)
           return [state, m.set(bucketId, { ...state, inFlight: true, rerun: false, lastAttemptMillis: now })]
         })
         const result = yield* slots.withPermits(1)(
@@ -506,7 +558,21 @@ export const make = (
       Option.isSome(settings.overdueAfter) &&
       now - (state.lastSuccessMillis ?? state.sinceMillis) >= Duration.toMillis(settings.overdueAfter.value)
 
-    /** The liveness watchdog: the per-bucket gauge, and `CheckpointOverdue` once per overdue spell. */
+    // Each bucket's gauge tagged once: a tagged metric's key is built and hashed when it is made.
+    const gauges = new Map<BucketId, Metric.Metric.Gauge<number>>()
+    const gaugeOf = (bucketId: BucketId) => {
+      let gauge = gauges.get(bucketId)
+      if (gauge === undefined) {
+        gauge = Metric.tagged(Metrics.secondsSinceLastCheckpoint, "bucket", bucketId.toString())
+        gauges.set(bucketId, gauge)
+      }
+      return gauge
+    }
+
+    /**
+     * The liveness watchdog: the per-bucket gauge, and `CheckpointOverdue` once per overdue spell. It looks
+     * at every bucket, so it runs on its own time (`watchInterval`), not at every scheduling pass.
+     */
     const watch = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const overdue = yield* Ref.modify(states, (m): [Array<BucketState>, Map<BucketId, BucketState>] => {
@@ -521,10 +587,7 @@ export const make = (
       })
       for (const state of Array.from((yield* Ref.get(states)).values())) {
         const since = state.lastSuccessMillis ?? state.sinceMillis
-        yield* Metric.set(
-          Metric.tagged(Metrics.secondsSinceLastCheckpoint, "bucket", state.bucketId.toString()),
-          Math.floor((now - since) / 1000)
-        )
+        yield* Metric.set(gaugeOf(state.bucketId), Math.floor((now - since) / 1000))
       }
       for (const state of overdue) {
         yield* publish(CheckpointEvent.CheckpointOverdue({
@@ -542,21 +605,29 @@ export const make = (
         if (head !== undefined) yield* Ref.set(lastHead, head)
         const due: Array<BucketId> = []
         yield* Ref.update(states, (m) => {
-          for (const state of m.values()) {
-            if (state.paused || state.inFlight) continue
+          for (const bucketId of candidates(head)) {
+            const state = m.get(bucketId)
+            if (state === undefined) continue
+            const byBlocks = intervalOf(bucketId)._tag === "Blocks"
             // A bucket due by blocks is looked at on finalized heads only, one due by time on any pass.
-            const isDue = intervalOf(state.bucketId)._tag === "Blocks"
+            const isDue = byBlocks
               ? head !== undefined && (state.nextDueBlock === undefined || head >= state.nextDueBlock)
               : state.nextDueMillis === undefined || now >= state.nextDueMillis
-            if (!isDue) continue
-            // A failing bucket is retried by its own timer, on the failure schedule.
-            if (state.failureStreak > 0) continue
-            m.set(state.bucketId, advanceDue(state, head, now))
-            if (state.dirty || settings.submitOnEmpty) due.push(state.bucketId)
+            if (!isDue) {
+              // Filed under a later block already: not due yet.
+              continue
+            }
+            // A failing bucket is retried by its own timer, on the failure schedule; one in flight or
+            // paused is looked at again on the next head.
+            if (state.paused || state.inFlight || state.failureStreak > 0) {
+              if (byBlocks) nextHead.add(bucketId)
+              continue
+            }
+            m.set(bucketId, advanceDue(state, head, now))
+            if (state.dirty || settings.submitOnEmpty) due.push(bucketId)
           }
           return m
         })
-        yield* watch
         for (const bucketId of due) yield* start(bucketId)
       })
 
