@@ -16,4 +16,9 @@ export * as CheckpointCluster from "./CheckpointCluster.js"
 /**
  * @since 0.1.0
  */
+export * as ClusterStatus from "./ClusterStatus.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as SqlJournal from "./SqlJournal.js"

@@ -11,6 +11,7 @@ import { ChainConnection, OperatorRouter, PrometheusMetrics, StatusFeed } from "
 import { PolkadotApi } from "@checkpointer/polkadot"
 import { Options } from "@effect/cli"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -76,7 +77,9 @@ const chainConnection = Layer.unwrapEffect(
  */
 export const serveOperator = (
   address: ListenAddress,
-  loop: CheckpointLoop.CheckpointLoopService
+  loop: CheckpointLoop.CheckpointLoopService,
+  /** Routes served besides the operator's (a cluster runner's `/cluster.json`). */
+  routes: HttpRouter.HttpRouter<never, never> = HttpRouter.empty
 ): Effect.Effect<
   ListenAddress,
   BadConfig,
@@ -110,7 +113,7 @@ export const serveOperator = (
         })
       )
     )
-    yield* HttpServer.serveEffect(OperatorRouter.router).pipe(
+    yield* HttpServer.serveEffect(HttpRouter.concat(OperatorRouter.router, routes)).pipe(
       Effect.provideService(HttpServer.HttpServer, http),
       Effect.provide(services)
     )

@@ -3,9 +3,11 @@
  *
  * @internal
  */
-import { CheckpointCluster, SqlJournal } from "@checkpointer/cluster"
+import { CheckpointCluster, ClusterStatus, SqlJournal } from "@checkpointer/cluster"
 import { CheckpointEvents, CheckpointLoop } from "@checkpointer/core"
 import { Command, Options } from "@effect/cli"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -13,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { preflightSigner } from "../checks.js"
-import { listenOption, parseListen, serveOperator, urlOf } from "../listen.js"
+import { type ListenAddress, listenOption, parseListen, serveOperator, urlOf } from "../listen.js"
 import { BadConfig, chainUnits, journalDirectory, reportConnection, resolveSettings, type Settings } from "../live.js"
 import { emit, green, makeOutput, red } from "../output.js"
 
@@ -63,7 +65,6 @@ const clusterOf = (
     readonly runnerAddress: Option.Option<string>
     readonly journal: Option.Option<string>
     readonly noJournal: boolean
-    readonly listen: Option.Option<string>
   },
   settings: Settings
 ) =>
@@ -95,9 +96,6 @@ const clusterOf = (
           "journal: a cluster keeps the receipt journal in PostgreSQL (the cluster's database, or --journal postgres://…)"
       })
     }
-    if (Option.isSome(o.listen)) {
-      return yield* new BadConfig({ message: "listen: the operator endpoints are not served by a cluster runner yet" })
-    }
     return Option.some({ url, address })
   })
 
@@ -119,7 +117,7 @@ export const runCommand = Command.make(
     cluster,
     runnerAddress,
     listen: listenOption(
-      "serve /metrics (Prometheus), /healthz and /readyz over HTTP on [HOST:]PORT (off by default; a port alone: 127.0.0.1; 0: any free port)"
+      "serve /metrics (Prometheus), /healthz and /readyz over HTTP on [HOST:]PORT (off by default; a port alone: 127.0.0.1; 0: any free port); a cluster runner also serves /cluster.json, which runner holds which bucket"
     )
   },
   (o) =>
@@ -173,7 +171,7 @@ export const runCommand = Command.make(
               })
           )
           if (Option.isSome(clusterAt)) {
-            return yield* runClusterRunner(settings, clusterAt.value, out)
+            return yield* runClusterRunner(settings, clusterAt.value, listenAt, out)
           }
           const loop = yield* CheckpointLoop.make(settings.buckets.map(bucketId), {
             ...settings.tuned.loop,
@@ -233,6 +231,7 @@ export const runCommand = Command.make(
 const runClusterRunner = (
   settings: Settings,
   at: { readonly url: Redacted.Redacted<string>; readonly address: CheckpointCluster.RunnerOptions["runnerAddress"] },
+  listenAt: Option.Option<ListenAddress>,
   out: ReturnType<typeof makeOutput>
 ) =>
   Effect.gen(function*() {
@@ -247,7 +246,7 @@ const runClusterRunner = (
         })
       )
     )
-    yield* Layer.build(
+    const cluster = yield* Layer.build(
       CheckpointCluster.layer({
         buckets: settings.buckets.map(bucketId),
         interval: loopInterval(settings.interval),
@@ -260,16 +259,31 @@ const runClusterRunner = (
           failureRetryDelay: settings.tuned.loop.failureRetryDelay,
           failureRetryMaxDelay: settings.tuned.loop.failureRetryMaxDelay
         }
-      }).pipe(Layer.provide(runner))
+      }).pipe(Layer.provideMerge(runner))
     )
     const runnerText = `${at.address.host}:${at.address.port}`
+    // The operator's endpoints (--listen): the buckets' state asked of their entities wherever they live,
+    // and /cluster.json saying which runner holds which bucket.
+    const buckets = settings.buckets.map(bucketId)
+    const listening = yield* Effect.transposeOption(Option.map(listenAt, (address) =>
+      Effect.gen(function*() {
+        const loop = yield* ClusterStatus.loop(Effect.succeed(buckets))
+        const clusterJson = Effect.flatMap(
+          ClusterStatus.snapshot(runnerText, buckets),
+          (snapshot) =>
+            HttpServerResponse.schemaJson(ClusterStatus.Snapshot)(snapshot, {
+              headers: { "cache-control": "no-store" }
+            })
+        ).pipe(Effect.orDie, Effect.provide(cluster))
+        return yield* serveOperator(address, loop, HttpRouter.empty.pipe(HttpRouter.get("/cluster.json", clusterJson)))
+      }).pipe(Effect.provide(cluster))))
     yield* Effect.addFinalizer(() => emit(out, `runner ${runnerText} stopped`, { type: "Stopped", runner: runnerText }))
     yield* emit(
       out,
       `runner ${runnerText} of the cluster on ${SqlJournal.describeUrl(at.url)}: bucket(s) ${
         settings.buckets.join(", ")
-      } spread over the runners alive, ${describeInterval(settings)}; journal ${
-        SqlJournal.describeUrl(at.url)
+      } spread over the runners alive, ${describeInterval(settings)}; journal ${SqlJournal.describeUrl(at.url)}${
+        Option.match(listening, { onNone: () => "", onSome: (where) => `; operator endpoints on ${urlOf(where)}` })
       } (Ctrl-C stops)`,
       {
         type: "Running",
@@ -278,7 +292,8 @@ const runClusterRunner = (
         interval: settings.interval,
         journal: settings.journal._tag === "Postgres" ? SqlJournal.describeUrl(settings.journal.url) : null,
         cluster: SqlJournal.describeUrl(at.url),
-        runner: runnerText
+        runner: runnerText,
+        listen: Option.getOrNull(Option.map(listening, urlOf))
       }
     )
     return yield* Effect.never
