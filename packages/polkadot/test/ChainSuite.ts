@@ -4,6 +4,7 @@
  * state per test (a new devchain, or Chopsticks rewound); buckets are set up with that era's own calls.
  */
 import { ChainClient, Checkpointer, CheckpointManager, EndpointPolicy } from "@checkpointer/core"
+import { PapiChainClient, PapiClient } from "@checkpointer/papi"
 import { ProviderSimulator } from "@checkpointer/testing"
 import { NodeHttpClient } from "@effect/platform-node"
 import { expect, it } from "@effect/vitest"
@@ -19,6 +20,8 @@ import { account, clientLayer, submission } from "./helpers.js"
 
 export interface ChainWorld {
   readonly name: string
+  /** The chain layer under test: `@polkadot/api` (default) or polkadot-api. */
+  readonly client?: "polkadot-js" | "papi"
   /** The pallet era the chain runs ("A": request/accept setup; "C": signed terms). */
   readonly era: "A" | "C"
   /** A chain in its initial state for this test; its WebSocket URL. */
@@ -39,17 +42,27 @@ export const arrange = (world: ChainWorld) =>
     const { url, endow } = yield* world.fresh
     yield* endow(["Dave", "Eve", "Ferdie"])
     const simulators = yield* Effect.forEach(NAMES, (name) => ProviderSimulator.start({ name }))
+    const round = {
+      journal: Checkpointer.inMemory(),
+      settings: { providerTimeout: "3 seconds", roundDeadline: "30 seconds" },
+      providers: { policy: EndpointPolicy.local }
+    } as const
     const context = yield* Layer.build(
-      // The ready-made live stack, as a user assembles it.
-      PolkadotCheckpointer.layer({
-        endpoints: [url],
-        reconnectDelay: "100 millis",
-        connectTimeout: "10 seconds",
-        signer: Redacted.make("//Alice"),
-        journal: Checkpointer.inMemory(),
-        settings: { providerTimeout: "3 seconds", roundDeadline: "30 seconds" },
-        providers: { policy: EndpointPolicy.local }
-      }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      world.client === "papi"
+        // polkadot-api's stack: the same round over the PAPI chain client; @polkadot/api only sets up buckets.
+        ? Checkpointer.layer(round).pipe(
+          Layer.provideMerge(papiChain(url, "//Alice")),
+          Layer.provideMerge(PolkadotApi.layer({ endpoints: [url], connectTimeout: "10 seconds" })),
+          Layer.provide(NodeHttpClient.layerUndici)
+        )
+        // The ready-made live stack, as a user assembles it.
+        : PolkadotCheckpointer.layer({
+          ...round,
+          endpoints: [url],
+          reconnectDelay: "100 millis",
+          connectTimeout: "10 seconds",
+          signer: Redacted.make("//Alice")
+        }).pipe(Layer.provide(NodeHttpClient.layerUndici))
     )
     const { api } = Context.get(context, PolkadotApi.PolkadotApi)
     const bucketId = yield* DevSetup.setupBucket(
@@ -62,6 +75,16 @@ export const arrange = (world: ChainWorld) =>
         s.commit(bucketId as never, Array.from({ length: count }, (_, i) => blake2AsU8a(`leaf ${i}`, 256))))
     return { url, api, context, bucketId, simulators, write, client: Context.get(context, ChainClient.ChainClient) }
   })
+
+/** The polkadot-api chain client (its own connection) signing as `suri`. */
+const papiChain = (url: string, suri: string) =>
+  PapiChainClient.layer({ signer: Redacted.make(suri) }).pipe(
+    Layer.provideMerge(PapiClient.layer({ endpoints: [url], connectTimeout: "10 seconds" }))
+  )
+
+/** The world's chain client signing as `suri`. */
+const chainLayer = (world: ChainWorld, url: string, suri: string): Layer.Layer<ChainClient.ChainClient, unknown> =>
+  world.client === "papi" ? papiChain(url, suri) : clientLayer(url, { signer: Redacted.make(suri) })
 
 /** Defines the shared tests for `world`. */
 export const chainSuite = (world: ChainWorld, timeout = 120_000) => {
@@ -140,7 +163,7 @@ export const chainSuite = (world: ChainWorld, timeout = 120_000) => {
         "ProviderNotInSnapshot"
       )
       // Ferdie is no member of the bucket: he may not checkpoint it.
-      const ferdie = yield* Layer.build(clientLayer(url, { signer: Redacted.make("//Ferdie") }))
+      const ferdie = yield* Layer.build(chainLayer(world, url, "//Ferdie"))
       const asFerdie = Context.get(ferdie, ChainClient.ChainClient)
       expect(yield* failure(ChainClient.submitCheckpoint(asFerdie, submission(id, 4, ["Bob", "Charlie"])))).toBe(
         "NotBucketWriter"

@@ -1,0 +1,110 @@
+/**
+ * What is particular to the polkadot-api layer (the shared chain suite in @checkpointer/polkadot runs
+ * the rest against it): checkpointing through a client the host app already holds, and a socket cut
+ * mid-submission ending in exactly one checkpoint and one fee.
+ */
+import { ChainClient, Domain, encodeCommitmentPayload } from "@checkpointer/core"
+import { Devchain } from "@checkpointer/devchain"
+import { describe, expect, it } from "@effect/vitest"
+import { sr25519CreateDerive } from "@polkadot-labs/hdkd"
+import { DEV_PHRASE, entropyToMiniSecret, mnemonicToEntropy, ss58Address } from "@polkadot-labs/hdkd-helpers"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { createClient } from "polkadot-api"
+import { getWsProvider } from "polkadot-api/ws"
+import { WebSocket } from "ws"
+import { PapiChainClient, PapiClient } from "../src/index.js"
+
+const derive = sr25519CreateDerive(entropyToMiniSecret(mnemonicToEntropy(DEV_PHRASE)))
+const dev = (name: string) => derive(`//${name}`)
+const account = (name: string) => Schema.decodeSync(Domain.AccountId)(ss58Address(dev(name).publicKey, 42))
+
+const PROVIDERS = ["Bob", "Charlie", "Dave"] as const
+const genesis = {
+  providers: PROVIDERS.map((name, i) => ({ account: `//${name}`, multiaddr: `/ip4/127.0.0.1/tcp/${4001 + i}` })),
+  buckets: [{ admin: "//Alice", minProviders: 2, primaries: PROVIDERS.map((name) => `//${name}`) }]
+}
+
+/** A checkpoint of bucket 0 at `leafCount`, signed by Bob and Charlie. */
+const submission = (leafCount: number) => {
+  const commitment = new Domain.Commitment({
+    mmrRoot: `0x${"ab".repeat(32)}` as Domain.H256,
+    startSeq: 0n as Domain.U64,
+    leafCount: BigInt(leafCount) as Domain.U64
+  })
+  const bucketId = 0n as Domain.BucketId
+  return new ChainClient.CheckpointSubmission({
+    bucketId,
+    commitment,
+    signatures: ["Bob", "Charlie"].map((name) =>
+      new ChainClient.CheckpointSignature({
+        signer: account(name),
+        signature: { _tag: "Sr25519", bytes: dev(name).sign(encodeCommitmentPayload({ bucketId, ...commitment })) }
+      })
+    )
+  })
+}
+
+const alice = PapiChainClient.layer({ signer: Redacted.make("//Alice") })
+
+/** Polls (real time) until `check` holds, at most 10 s. */
+const eventually = (check: () => boolean, what: string) =>
+  Effect.suspend(() => (check() ? Effect.void : Effect.fail(`timed out waiting for ${what}`))).pipe(
+    Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(1_000))))
+  )
+
+describe("PapiChainClient", () => {
+  it.scopedLive(
+    "checkpoints through the host app's own client, over its one connection, and leaves it open",
+    () =>
+      Effect.gen(function*() {
+        const chain = yield* Devchain.start({ blockMode: "instant", finalityLag: 0, ...genesis })
+        // The app's client, as an app on the storage chain's SDK holds it.
+        const app = createClient(getWsProvider(chain.url, { websocketClass: WebSocket as never }))
+        yield* Effect.addFinalizer(() => Effect.sync(() => app.destroy()))
+        yield* Effect.scoped(Effect.gen(function*() {
+          const context = yield* Layer.build(alice.pipe(Layer.provide(PapiClient.layerFromClient(app))))
+          const client = Context.get(context, ChainClient.ChainClient)
+          const receipt = yield* ChainClient.submitCheckpoint(client, submission(4))
+          expect(receipt.commitment.leafCount).toBe(4n)
+          expect(receipt.extrinsicIndex).toBe(1)
+          expect(receipt.blockHash).toBe(chain.chain.hashAt(receipt.blockNumber))
+          expect(receipt.fee).toBeGreaterThan(0n)
+          expect(chain.connections()).toBe(1)
+        }))
+        // Checkpointer's scope is closed; the app's client is not.
+        const finalized = yield* Effect.promise(() => app.getFinalizedBlock())
+        expect(finalized.number).toBe(chain.finalizedNumber())
+      }),
+    30_000
+  )
+
+  it.scopedLive("a socket cut mid-submission ends in exactly one checkpoint and one fee", () =>
+    Effect.gen(function*() {
+      const chain = yield* Devchain.start({ blockMode: "manual", finalityLag: 0, ...genesis })
+      const context = yield* Layer.build(
+        alice.pipe(Layer.provide(PapiClient.layer({ endpoints: [chain.url], connectTimeout: "10 seconds" })))
+      )
+      const client = Context.get(context, ChainClient.ChainClient)
+      const prepared = yield* client.prepareCheckpoint(submission(6))
+      const submitting = yield* Effect.fork(client.submitPrepared(prepared))
+      yield* eventually(() => chain.chain.pending().length === 1, "the extrinsic in the pool")
+      // The network drops while the extrinsic waits in the pool; it lands while the client is away.
+      yield* chain.disconnectAll()
+      yield* chain.newBlock(1)
+      const receipt = yield* Fiber.join(submitting)
+      expect(receipt.extrinsicHash).toBe(prepared.extrinsicHash)
+      expect(chain.eventsNamed("StorageProvider", "BucketCheckpointed")).toHaveLength(1)
+      const fees = chain.eventsNamed("TransactionPayment", "TransactionFeePaid")
+      expect(fees).toHaveLength(1)
+      // The same signed bytes again find the same receipt, and nothing is sent.
+      const again = yield* client.findReceipt(prepared)
+      expect(again._tag === "Some" && again.value.blockHash).toBe(receipt.blockHash)
+      expect(chain.chain.pending()).toHaveLength(0)
+    }), 30_000)
+})
