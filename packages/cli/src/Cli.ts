@@ -8,6 +8,7 @@
  */
 import { Command, HelpDoc } from "@effect/cli"
 
+import { bucketCommand } from "./internal/commands/bucket.js"
 import { collectCommand } from "./internal/commands/collect.js"
 import { configCommand } from "./internal/commands/config.js"
 import { devnetCommand } from "./internal/commands/devnet.js"
@@ -25,7 +26,10 @@ const ROOT_DESCRIPTION = HelpDoc.blocks([
   HelpDoc.h2("EXIT CODES"),
   HelpDoc.blocks([
     row("0", "done (or nothing to do: the chain already holds the checkpoint)"),
-    row("2", "bad flags, configuration, signer (none, invalid, or not a Writer/Admin of the bucket) or journal"),
+    row(
+      "2",
+      "bad flags, configuration, signer (none, invalid, or not a Writer/Admin of the bucket), journal or cluster database"
+    ),
     row("3", "no consensus: too few providers agree, or too few valid signatures"),
     row(
       "4",
@@ -66,7 +70,15 @@ const ROOT_DESCRIPTION = HelpDoc.blocks([
 
 const root = Command.make("checkpointer").pipe(
   Command.withDescription(ROOT_DESCRIPTION),
-  Command.withSubcommands([devnetCommand, runCommand, submitCommand, collectCommand, statusCommand, configCommand])
+  Command.withSubcommands([
+    devnetCommand,
+    runCommand,
+    submitCommand,
+    collectCommand,
+    statusCommand,
+    configCommand,
+    bucketCommand
+  ])
 )
 
 /**

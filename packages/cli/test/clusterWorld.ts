@@ -21,13 +21,18 @@ const NAMES = ["Bob", "Charlie", "Dave"]
 /** The dev account that administers (and signs for) a bucket. */
 export const signerOf = (bucket: number) => `//Bucket${bucket}`
 
-/** A devchain with `count` buckets (0…count-1), each administered by an account of its own. */
-export const clusterWorld = (count: number, options: { readonly seed?: number } = {}) =>
+/**
+ * A devchain with `count` buckets (0…count-1), each administered by an account of its own, and `spare`
+ * more after them administered by `//Alice` (the runners' default signer), in no config: buckets to add
+ * at run time.
+ */
+export const clusterWorld = (count: number, options: { readonly seed?: number; readonly spare?: number } = {}) =>
   Effect.gen(function*() {
     yield* Effect.promise(() => cryptoWaitReady())
     const seed = options.seed ?? 90
     const simulators = yield* Effect.forEach(NAMES, (name, i) => ProviderSimulator.start({ name, seed: seed + i }))
     const buckets = Array.from({ length: count }, (_, i) => i)
+    const spare = Array.from({ length: options.spare ?? 0 }, (_, i) => count + i)
     const chain = yield* Devchain.start({
       blockMode: "interval",
       blockTime: Duration.millis(400),
@@ -37,14 +42,18 @@ export const clusterWorld = (count: number, options: { readonly seed?: number } 
         free: 1_000_000n * Devchain.UNIT
       })),
       providers: simulators.map((s, i) => ({ account: `//${NAMES[i]}`, multiaddr: s.multiaddr })),
-      buckets: buckets.map((b) => ({ admin: signerOf(b), minProviders: 2, primaries: NAMES.map((n) => `//${n}`) }))
+      buckets: [...buckets.map(signerOf), ...spare.map(() => "//Alice")].map((admin) => ({
+        admin,
+        minProviders: 2,
+        primaries: NAMES.map((n) => `//${n}`)
+      }))
     })
     let written = 0
     /** New leaves for every bucket, at every provider. */
     const write = (leaves: number) =>
       Effect.gen(function*() {
         const roots = Array.from({ length: leaves }, (_, i) => blake2AsU8a(`cluster leaf ${written + i}`, 256))
-        for (const bucket of buckets) {
+        for (const bucket of [...buckets, ...spare]) {
           yield* Effect.forEach(simulators, (s) => s.commit(BigInt(bucket) as never, roots))
         }
         written += leaves
@@ -73,7 +82,7 @@ export const clusterWorld = (count: number, options: { readonly seed?: number } 
       }
       expect(feesPaid()).toBe(commitments)
     }
-    return { chain, buckets, write, checkpointsOf, everyBucketAt, feesPaid, expectEachCommitmentPaidOnce }
+    return { chain, buckets, spare, write, checkpointsOf, everyBucketAt, feesPaid, expectEachCommitmentPaidOnce }
   })
 
 /** A world of `clusterWorld`. */

@@ -39,6 +39,14 @@ export interface Options {
   readonly bucketIntervals?: ReadonlyMap<Domain.BucketId, CheckpointLoop.Interval> | undefined
   /** How long one `Due` may take to reach its bucket before it is dropped (the next one follows). */
   readonly sendTimeout?: Duration.DurationInput | undefined
+  /**
+   * Buckets added at run time (the cluster's `BucketRegistry`), scheduled besides `buckets`: read when the
+   * scheduler starts and every `every` (default 5 s); a failed read keeps the last list.
+   */
+  readonly registry?: {
+    readonly buckets: Effect.Effect<ReadonlyArray<Domain.BucketId>, { readonly message: string }>
+    readonly every?: Duration.DurationInput | undefined
+  } | undefined
 }
 
 /**
@@ -104,12 +112,45 @@ export const layer = (options: Options): Layer.Layer<never, never, Sharding | Ch
       // One `Due` on its way per bucket: to a runner that has just died the engine retries until the
       // shard is reassigned; the next pass does not pile more up behind it.
       const sends = yield* FiberMap.make<Domain.BucketId>()
-      yield* Effect.logInfo(`bucket scheduler started for ${options.buckets.length} bucket(s)`)
+      // The configured buckets, and those of the registry as last read.
+      let buckets: ReadonlyArray<Domain.BucketId> = options.buckets
+      const configured = new Set(options.buckets)
+      let registered = new Set<Domain.BucketId>()
+      const readRegistry = (registry: NonNullable<Options["registry"]>) =>
+        registry.buckets.pipe(
+          Effect.flatMap((found) =>
+            Effect.gen(function*() {
+              const next = new Set(found.filter((bucketId) => !configured.has(bucketId)))
+              for (const bucketId of next) {
+                if (!registered.has(bucketId)) yield* Effect.logInfo(`bucket ${bucketId} added to the cluster`)
+              }
+              for (const bucketId of registered) {
+                if (next.has(bucketId)) continue
+                yield* Effect.logInfo(`bucket ${bucketId} removed from the cluster`)
+                due.delete(bucketId)
+              }
+              registered = next
+              buckets = [...options.buckets, ...next]
+            })
+          ),
+          Effect.catchAll((error) =>
+            Effect.logWarning(`the cluster's buckets in the database not read (the last list kept): ${error.message}`)
+          )
+        )
+      if (options.registry !== undefined) {
+        const registry = options.registry
+        yield* readRegistry(registry)
+        yield* readRegistry(registry).pipe(
+          Effect.repeat(Schedule.spaced(registry.every ?? Duration.seconds(5))),
+          Effect.forkScoped
+        )
+      }
+      yield* Effect.logInfo(`bucket scheduler started for ${buckets.length} bucket(s)`)
 
       const pass = (head: number | undefined) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
-          for (const bucketId of duePass(due, intervalOf, options.buckets, { head, now })) {
+          for (const bucketId of duePass(due, intervalOf, buckets, { head, now })) {
             yield* FiberMap.run(
               sends,
               bucketId,

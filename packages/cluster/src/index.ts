@@ -6,6 +6,11 @@ export * as BucketEntity from "./BucketEntity.js"
 /**
  * @since 0.1.0
  */
+export * as BucketRegistry from "./BucketRegistry.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as BucketScheduler from "./BucketScheduler.js"
 
 /**

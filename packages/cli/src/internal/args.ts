@@ -8,7 +8,12 @@
  * @internal
  */
 
-const SUBCOMMANDS = new Set(["devnet", "run", "submit", "collect", "status", "config"])
+const SUBCOMMANDS = new Set(["devnet", "run", "submit", "collect", "status", "config", "bucket"])
+/** The subcommands with subcommands of their own, and those. */
+const NESTED: Readonly<Record<string, ReadonlySet<string>>> = {
+  config: new Set(["check"]),
+  bucket: new Set(["add", "remove", "list"])
+}
 const ROOT_FLAGS = new Set(["--help", "-h", "--version", "--wizard", "--completions"])
 
 export const normalizeArgs = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
@@ -31,7 +36,7 @@ export const normalizeArgs = (args: ReadonlyArray<string>): ReadonlyArray<string
       rest.push(arg)
     }
   }
-  // `config check`: after the nested subcommand's name.
-  const nested = args[at] === "config" && rest[0] === "check" ? [rest.shift()!] : []
+  // `config check`, `bucket add`: after the nested subcommand's name.
+  const nested = rest[0] !== undefined && NESTED[args[at]!]?.has(rest[0]) === true ? [rest.shift()!] : []
   return [...keptBefore, args[at], ...nested, ...moved, ...movedBefore, ...rest]
 }

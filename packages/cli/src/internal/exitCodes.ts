@@ -64,6 +64,7 @@ export const exitCode = (error: { readonly _tag: string; readonly reason?: unkno
     case "SignerCannotSubmit":
     case "BucketNotFound":
     case "JournalFailed":
+    case "RegistryError":
       return 2
     case "SpendLimit":
       return EXIT_SPEND_LIMIT

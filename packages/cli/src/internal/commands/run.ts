@@ -3,11 +3,12 @@
  *
  * @internal
  */
-import { CheckpointCluster, ClusterStatus, SqlJournal } from "@checkpointer/cluster"
+import { BucketRegistry, CheckpointCluster, ClusterStatus, SqlJournal } from "@checkpointer/cluster"
 import { CheckpointEvents, CheckpointLoop } from "@checkpointer/core"
 import { Command, Options } from "@effect/cli"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -129,7 +130,8 @@ export const runCommand = Command.make(
       const settings: Settings = Option.isSome(clusterAt) && resolved.journal._tag !== "Postgres"
         ? { ...resolved, journal: { _tag: "Postgres", url: clusterAt.value.url } }
         : resolved
-      yield* requireBuckets(settings)
+      // A cluster's buckets may all be in its database (`bucket add`).
+      if (Option.isNone(clusterAt)) yield* requireBuckets(settings)
       yield* requireSigner(settings, "run")
       const listenAt = yield* Effect.transposeOption(Option.map(o.listen, parseListen))
       yield* warnNoJournal(settings, o.logFormat)
@@ -246,9 +248,21 @@ const runClusterRunner = (
         })
       )
     )
+    // The buckets added at run time (`bucket add`), in the cluster's database.
+    const registry = yield* Layer.build(BucketRegistry.layerPg(at.url)).pipe(
+      Effect.map(Context.get(BucketRegistry.BucketRegistry))
+    )
+    const registered = Effect.map(registry.list, (found) => found.map((b) => b.bucketId))
+    const configured = settings.buckets.map(bucketId)
+    /** Every bucket of the cluster: the config's, and the database's as now (only the config's if unread). */
+    const allBuckets = registered.pipe(
+      Effect.map((found) => [...configured, ...found.filter((b) => !configured.includes(b))]),
+      Effect.orElseSucceed(() => configured)
+    )
     const cluster = yield* Layer.build(
       CheckpointCluster.layer({
-        buckets: settings.buckets.map(bucketId),
+        buckets: configured,
+        registry: { buckets: registered },
         interval: loopInterval(settings.interval),
         bucketIntervals: new Map(
           settings.bucketIntervals.map(({ bucket, interval }) => [bucketId(bucket), loopInterval(interval)])
@@ -264,12 +278,11 @@ const runClusterRunner = (
     const runnerText = `${at.address.host}:${at.address.port}`
     // The operator's endpoints (--listen): the buckets' state asked of their entities wherever they live,
     // and /cluster.json saying which runner holds which bucket.
-    const buckets = settings.buckets.map(bucketId)
     const listening = yield* Effect.transposeOption(Option.map(listenAt, (address) =>
       Effect.gen(function*() {
-        const loop = yield* ClusterStatus.loop(Effect.succeed(buckets))
+        const loop = yield* ClusterStatus.loop(allBuckets)
         const clusterJson = Effect.flatMap(
-          ClusterStatus.snapshot(runnerText, buckets),
+          Effect.flatMap(allBuckets, (buckets) => ClusterStatus.snapshot(runnerText, buckets)),
           (snapshot) =>
             HttpServerResponse.schemaJson(ClusterStatus.Snapshot)(snapshot, {
               headers: { "cache-control": "no-store" }
@@ -280,9 +293,11 @@ const runClusterRunner = (
     yield* Effect.addFinalizer(() => emit(out, `runner ${runnerText} stopped`, { type: "Stopped", runner: runnerText }))
     yield* emit(
       out,
-      `runner ${runnerText} of the cluster on ${SqlJournal.describeUrl(at.url)}: bucket(s) ${
-        settings.buckets.join(", ")
-      } spread over the runners alive, ${describeInterval(settings)}; journal ${SqlJournal.describeUrl(at.url)}${
+      `runner ${runnerText} of the cluster on ${SqlJournal.describeUrl(at.url)}: ${
+        settings.buckets.length === 0 ? "" : `bucket(s) ${settings.buckets.join(", ")} and `
+      }the buckets in the database (bucket add) spread over the runners alive, ${describeInterval(settings)}; journal ${
+        SqlJournal.describeUrl(at.url)
+      }${
         Option.match(listening, { onNone: () => "", onSome: (where) => `; operator endpoints on ${urlOf(where)}` })
       } (Ctrl-C stops)`,
       {

@@ -1,0 +1,161 @@
+/**
+ * The cluster's buckets kept in its PostgreSQL database (`checkpointer_buckets`), added and removed at
+ * run time (`checkpointer bucket add|remove|list --cluster postgres://…`) besides those of the runners'
+ * config. The scheduler singleton reads it every few seconds (`BucketScheduler`'s `registry`): a bucket
+ * added is due from its next pass, one removed is sent nothing more. The table is created by
+ * `@effect/sql`'s migrator (`checkpointer_bucket_migrations`). Rows are decoded with `Domain.BucketId`.
+ *
+ * @since 0.1.0
+ */
+import { Domain } from "@checkpointer/core"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+
+/**
+ * The database could not be read or written, or holds a row that does not decode.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RegistryError extends Schema.TaggedError<RegistryError>()("RegistryError", {
+  reason: Schema.Literal("Unavailable", "Corrupt"),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `the cluster's buckets in PostgreSQL: ${
+      this.reason === "Unavailable" ? "unavailable" : "a row does not decode"
+    }: ${this.detail}`
+  }
+}
+
+/**
+ * A bucket of the registry.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class RegisteredBucket extends Schema.Class<RegisteredBucket>("@checkpointer/cluster/RegisteredBucket")({
+  bucketId: Domain.BucketId,
+  /** When it was added (milliseconds since the epoch). */
+  addedAtMillis: Schema.Number
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface BucketRegistryService {
+  /** The buckets, by id. */
+  readonly list: Effect.Effect<ReadonlyArray<RegisteredBucket>, RegistryError>
+  /** Adds a bucket: whether it was new (false: it was there already). */
+  readonly add: (bucketId: Domain.BucketId) => Effect.Effect<boolean, RegistryError>
+  /** Removes a bucket: whether it was there. */
+  readonly remove: (bucketId: Domain.BucketId) => Effect.Effect<boolean, RegistryError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class BucketRegistry extends Context.Tag("@checkpointer/cluster/BucketRegistry")<
+  BucketRegistry,
+  BucketRegistryService
+>() {}
+
+const migrations = {
+  "1_buckets": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE IF NOT EXISTS checkpointer_buckets (
+      bucket_id numeric(20, 0) PRIMARY KEY,
+      added_at timestamptz NOT NULL DEFAULT now()
+    )`
+  })
+}
+
+const Row = Schema.Struct({
+  bucket_id: Domain.BucketId,
+  added_at_millis: Schema.Union(Schema.NumberFromString, Schema.Number)
+})
+
+const unavailable = (error: SqlError) =>
+  new RegistryError({
+    reason: "Unavailable",
+    detail: error.message + (error.cause instanceof Error ? `: ${error.cause.message}` : "")
+  })
+
+/**
+ * The registry on the `SqlClient` in context (its table migrated first).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<BucketRegistryService, RegistryError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  // Runners starting together may both create the table: the loser's transaction rolls back, and its next
+  // attempt finds the migration done.
+  yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations), table: "checkpointer_bucket_migrations" }).pipe(
+    Effect.retry({ times: 5, schedule: Schedule.exponential("50 millis") }),
+    Effect.mapError((error) =>
+      error._tag === "SqlError"
+        ? unavailable(error)
+        : new RegistryError({ reason: "Unavailable", detail: `migration: ${error.message}` })
+    )
+  )
+  const list = sql`
+    SELECT bucket_id::text AS bucket_id, (extract(epoch FROM added_at) * 1000)::bigint::text AS added_at_millis
+    FROM checkpointer_buckets ORDER BY bucket_id`.pipe(
+    Effect.mapError(unavailable),
+    Effect.flatMap((rows) =>
+      Schema.decodeUnknown(Schema.Array(Row))(rows).pipe(
+        Effect.mapError((error) => new RegistryError({ reason: "Corrupt", detail: error.message }))
+      )
+    ),
+    Effect.map((rows) =>
+      rows.map((row) => new RegisteredBucket({ bucketId: row.bucket_id, addedAtMillis: row.added_at_millis }))
+    )
+  )
+  return BucketRegistry.of({
+    list,
+    add: (bucketId) =>
+      sql`INSERT INTO checkpointer_buckets (bucket_id) VALUES (${bucketId.toString()}) ON CONFLICT (bucket_id) DO NOTHING
+        RETURNING bucket_id::text AS bucket_id`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.mapError(unavailable)
+      ),
+    remove: (bucketId) =>
+      sql`DELETE FROM checkpointer_buckets WHERE bucket_id = ${bucketId.toString()} RETURNING bucket_id::text AS bucket_id`
+        .pipe(Effect.map((rows) => rows.length > 0), Effect.mapError(unavailable))
+  })
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<BucketRegistry, RegistryError, SqlClient.SqlClient> = Layer.effect(
+  BucketRegistry,
+  make
+)
+
+/**
+ * The registry in the PostgreSQL database at `url`, with a small pool of its own.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPg = (url: Redacted.Redacted<string>): Layer.Layer<BucketRegistry, RegistryError> =>
+  layer.pipe(
+    Layer.provide(
+      PgClient.layer({ url, maxConnections: 2, applicationName: "checkpointer-buckets" }).pipe(
+        Layer.mapError(unavailable)
+      )
+    )
+  )
