@@ -5,7 +5,7 @@
  * lives on; the child-process tests of `checkpointer run --cluster` show it across runners.
  */
 import { BucketEntity, BucketScheduler, CheckpointCluster } from "@checkpointer/cluster"
-import { CheckpointLoop, type Domain } from "@checkpointer/core"
+import { ChainClient, CheckpointLoop, CheckpointManager, CheckpointResult, type Domain } from "@checkpointer/core"
 import * as FakeChain from "@checkpointer/testing/FakeChain"
 import * as TestNetwork from "@checkpointer/testing/TestNetwork"
 import * as TestRunner from "@effect/cluster/TestRunner"
@@ -13,6 +13,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 
 const PROVIDERS = ["Alice", "Bob", "Charlie"]
@@ -122,6 +123,63 @@ describe("BucketEntity", () => {
           "bucket 1 resumed"
         )
       }).pipe(Effect.provide(cluster([1, 2]))),
+    60_000
+  )
+})
+
+describe("BucketEntity: a round that fails on the journal", () => {
+  /** A manager whose every round fails with the error `failure` holds. */
+  const failing = (failure: Ref.Ref<CheckpointResult.CheckpointError>) =>
+    Layer.succeed(
+      CheckpointManager.CheckpointManager,
+      CheckpointManager.CheckpointManager.of({
+        collectCommitments: () => Effect.die("not used"),
+        collectWithConflicts: () => Effect.die("not used"),
+        submitCheckpoint: () => Effect.flatMap(Ref.get(failure), Effect.fail),
+        attemptCheckpoint: () => Effect.flatMap(Ref.get(failure), Effect.fail),
+        checkpointStatus: () => Effect.die("not used")
+      })
+    )
+
+  it.live(
+    "is no failure of the bucket (the database is away, its lease unprovable): no backoff, no step towards the auto-pause; any other failure does both",
+    () =>
+      Effect.gen(function*() {
+        const bucket = 1n as Domain.BucketId
+        const failure = yield* Ref.make<CheckpointResult.CheckpointError>(
+          new CheckpointResult.JournalFailed({
+            bucketId: bucket,
+            reason: "Unavailable",
+            detail: "connect ECONNREFUSED"
+          })
+        )
+        const status = yield* Effect.gen(function*() {
+          const entity = (yield* BucketEntity.Bucket.client)(BucketEntity.entityId(bucket))
+          for (let i = 0; i < 3; i++) expect((yield* entity.CheckpointNow()).result).toBe("JournalFailed")
+          const afterJournal = yield* entity.Status()
+          yield* Ref.set(failure, new ChainClient.ChainUnavailable({ operation: "read", detail: "gone" }))
+          for (let i = 0; i < 2; i++) expect((yield* entity.CheckpointNow()).result).toBe("ChainUnavailable")
+          return [afterJournal, yield* entity.Status()] as const
+        }).pipe(
+          Effect.provide(
+            BucketEntity.layer({ maxConsecutiveFailures: 2, failureRetryDelay: "1 minute" }).pipe(
+              Layer.provideMerge(TestRunner.layer),
+              Layer.provide(failing(failure))
+            )
+          )
+        )
+        const [afterJournal, afterChain] = status
+        expect([afterJournal.failureStreak, afterJournal.paused, afterJournal.retryNotBeforeMillis]).toEqual([
+          0,
+          false,
+          null
+        ])
+        expect([afterChain.failureStreak, afterChain.paused, afterChain.retryNotBeforeMillis === null]).toEqual([
+          2,
+          true,
+          false
+        ])
+      }),
     60_000
   )
 })
