@@ -334,6 +334,7 @@ export const devnet = (options: DevnetOptions) =>
           bucketSigners: [],
           interval: { _tag: "Blocks", blocks: options.intervalBlocks },
           allowLocalProviders: true,
+          client: "polkadot-js",
           // Fixed settings: the devnet's simulated providers answer at once.
           tuned: Either.getOrThrow(
             Tuning.resolve({ flags: [["providerTimeout", "2 seconds", "--devnet"]], file: {}, env: {} })

@@ -6,6 +6,7 @@
  */
 import { SqlJournal } from "@checkpointer/cluster"
 import { Checkpointer, type Domain, EndpointPolicy, LoopStore } from "@checkpointer/core"
+import { PapiChainClient, PapiClient } from "@checkpointer/papi"
 import { PolkadotApi, PolkadotCheckpointer } from "@checkpointer/polkadot"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { Keyring } from "@polkadot/keyring"
@@ -118,7 +119,12 @@ export interface Settings {
   readonly tuned: Tuning.Tuned
   /** Where the signer came from (`--suri`, the environment), for `config check`. */
   readonly signerSource: Option.Option<string>
+  /** The chain layer that reads and submits: `@polkadot/api` (default) or polkadot-api. */
+  readonly client: ChainClientKind
 }
+
+/** `--client`: which library talks to the chain. */
+export type ChainClientKind = "polkadot-js" | "papi"
 
 export interface CommonFlags {
   readonly chain: Option.Option<string>
@@ -132,6 +138,8 @@ export interface CommonFlags {
   readonly threshold: Option.Option<number>
   /** `--set key=value`, in order (a later one wins). */
   readonly set: ReadonlyArray<string>
+  /** `--client` (default polkadot-js). */
+  readonly client?: ChainClientKind
 }
 
 /** One entry per bad field (`threshold: expected a number between 1 and 100, got 500`), alternatives joined. */
@@ -297,6 +305,7 @@ export const resolveSettings = (flags: CommonFlags) =>
       bucketIntervals,
       bucketSigners,
       tuned: tuned.right,
+      client: flags.client ?? "polkadot-js",
       // Loopback providers are normal next to a local chain, suspicious next to a remote one.
       allowLocalProviders: file.allowLocalProviders ?? chainList.every(isLoopback)
     } satisfies Settings
@@ -382,15 +391,17 @@ const journalLayer = (journal: JournalSetting | "memory") =>
  * Everything a live round needs, on the configured chain. `journal: "memory"` keeps the journal in memory
  * whatever the settings say (the devnet, and commands that never submit).
  */
-export const liveLayer = (settings: Settings, options: { readonly journal?: "memory" | "settings" } = {}) =>
-  PolkadotCheckpointer.layer({
+export const liveLayer = (settings: Settings, options: { readonly journal?: "memory" | "settings" } = {}) => {
+  const chain = {
     endpoints: settings.chain,
     connectTimeout: "20 seconds",
     ...Option.match(settings.signer, { onNone: () => ({}), onSome: (signer) => ({ signer }) }),
     bucketSigners: settings.bucketSigners.map(({ bucket, signer }) => ({
       bucketId: BigInt(bucket) as Domain.BucketId,
       signer
-    })),
+    }))
+  } as const
+  const round = {
     journal: journalLayer(options.journal === "memory" ? "memory" : settings.journal),
     settings: settings.tuned.round,
     health: settings.tuned.health,
@@ -398,7 +409,18 @@ export const liveLayer = (settings: Settings, options: { readonly journal?: "mem
       policy: settings.allowLocalProviders ? EndpointPolicy.local : EndpointPolicy.publicOnly,
       resolveHost
     }
-  }).pipe(
+  }
+  const stack = settings.client === "papi"
+    // The round reads and submits through polkadot-api; the command's own chain facts (genesis hash,
+    // units, connection reports) still come from a @polkadot/api connection beside it.
+    ? Checkpointer.layer(round).pipe(
+      Layer.provideMerge(Layer.merge(
+        PapiChainClient.layer(chain).pipe(Layer.provide(PapiClient.layer(chain))),
+        PolkadotApi.layer(chain)
+      ))
+    )
+    : PolkadotCheckpointer.layer({ ...chain, ...round })
+  return stack.pipe(
     Layer.provide(NodeHttpClient.layerUndici),
     Layer.mapError((error) =>
       error._tag === "InvalidSigner"
@@ -408,6 +430,7 @@ export const liveLayer = (settings: Settings, options: { readonly journal?: "mem
         : error
     )
   )
+}
 
 /** The chain's currency, from its properties: amounts in planck shown with its decimals and symbol. */
 export interface Units {

@@ -69,7 +69,15 @@ export const intervalSeconds = Options.integer("interval-seconds").pipe(
   Options.optional
 )
 
+export const client = Options.choice("client", ["polkadot-js", "papi"]).pipe(
+  Options.withDescription(
+    "the library that talks to the chain: polkadot-js (@polkadot/api, legacy JSON-RPC) or papi (polkadot-api, the new JSON-RPC spec)"
+  ),
+  Options.withDefault("polkadot-js" as const)
+)
+
 export const flags = (f: Partial<CommonFlags>): CommonFlags => ({
+  client: f.client ?? "polkadot-js",
   chain: f.chain ?? Option.none(),
   config: f.config ?? Option.none(),
   suri: f.suri ?? Option.none(),

@@ -10,6 +10,7 @@
 /** Options that take a value (the next argument, or `--name=value`). */
 const VALUED = new Set([
   "--chain",
+  "--client",
   "--config",
   "--suri",
   "--journal",

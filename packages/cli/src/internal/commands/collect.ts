@@ -9,12 +9,24 @@ import * as Effect from "effect/Effect"
 import { resolveSettings } from "../live.js"
 import { emit, makeOutput, withProgress } from "../output.js"
 
-import { bucket, bucketId, chain, config, flags, json, parseBucket, set, threshold, withLive } from "../options.js"
+import {
+  bucket,
+  bucketId,
+  chain,
+  client,
+  config,
+  flags,
+  json,
+  parseBucket,
+  set,
+  threshold,
+  withLive
+} from "../options.js"
 import { encodeDecision, renderDecision } from "../render.js"
 
 export const collectCommand = Command.make(
   "collect",
-  { chain, config, bucket, threshold, set, json },
+  { chain, client, config, bucket, threshold, set, json },
   (options) =>
     Effect.gen(function*() {
       const o = { ...options, bucket: yield* parseBucket(options.bucket) }

@@ -12,6 +12,7 @@ import { bold, dim, emit, green, makeOutput, table } from "../output.js"
 import {
   buckets,
   chain,
+  client,
   config,
   describeInterval,
   flags,
@@ -35,6 +36,7 @@ export const configCheckCommand = Command.make(
     ),
     config,
     chain,
+    client,
     suri,
     journal,
     noJournal,

@@ -24,6 +24,7 @@ import {
   bucketId,
   buckets,
   chain,
+  client,
   config,
   describeInterval,
   flags,
@@ -104,6 +105,7 @@ export const runCommand = Command.make(
   "run",
   {
     chain,
+    client,
     config,
     suri,
     journal,

@@ -23,6 +23,7 @@ import {
   bucketId,
   buckets,
   chain,
+  client,
   config,
   flags,
   journal,
@@ -39,7 +40,7 @@ import { age, encodeDecision, renderDecision } from "../render.js"
 
 export const statusCommand = Command.make(
   "status",
-  { chain, config, suri, journal, noJournal, buckets, threshold, set, json },
+  { chain, client, config, suri, journal, noJournal, buckets, threshold, set, json },
   (o) =>
     Effect.gen(function*() {
       const out = makeOutput(o.json)

@@ -18,6 +18,7 @@ import {
   bucket,
   bucketId,
   chain,
+  client,
   config,
   flags,
   journal,
@@ -37,6 +38,7 @@ import { logFormat, withTelemetry } from "../telemetry.js"
 
 export const submitCommand = Command.make("submit", {
   chain,
+  client,
   config,
   suri,
   journal,

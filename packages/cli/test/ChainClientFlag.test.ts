@@ -1,0 +1,41 @@
+/**
+ * `--client papi`: the command reads and submits through polkadot-api (the new JSON-RPC spec) instead
+ * of `@polkadot/api`, with the same outcome on chain.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { jsonLines, run } from "./process.js"
+import { world } from "./world.js"
+
+describe("checkpointer --client", () => {
+  it.scopedLive("submit --client papi lands the checkpoint through polkadot-api", () =>
+    Effect.gen(function*() {
+      const { chain, checkpointed, write } = yield* world("interval")
+      yield* write(5)
+      const submitted = yield* run([
+        "submit",
+        "--client",
+        "papi",
+        "--chain",
+        chain.url,
+        "--bucket",
+        "0",
+        "--suri",
+        "//Alice",
+        "--json"
+      ])
+      expect(submitted.exit, submitted.stderr).toBe(0)
+      const [result] = jsonLines(submitted.stdout)
+      expect(result?.type).toBe("Submitted")
+      expect(checkpointed()).toEqual([5])
+      const receipt = result!.receipt as { blockNumber: number; blockHash: string }
+      expect(receipt.blockHash).toBe(chain.chain.hashAt(receipt.blockNumber))
+    }), 90_000)
+
+  it.scopedLive("an unknown client is one clear line, exit code 2", () =>
+    Effect.gen(function*() {
+      const bad = yield* run(["collect", "--client", "dedot", "--bucket", "0"])
+      expect(bad.exit).toBe(2)
+      expect(bad.stdout + bad.stderr).toContain("Expected one of the following cases: polkadot-js, papi")
+    }), 60_000)
+})
