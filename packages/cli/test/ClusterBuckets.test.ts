@@ -64,9 +64,10 @@ describe("checkpointer bucket --cluster postgres://…", () => {
         const world = yield* clusterWorld(2, { seed: 130, spare: 1 })
         const added = world.spare[0]!
         yield* world.write(4)
-        const [a, b] = yield* Effect.all([startRunner(world, server.url), startRunner(world, server.url)], {
-          concurrency: "unbounded"
-        })
+        const [a, b] = yield* Effect.all([
+          startRunner(world, server.url, ["--listen", "127.0.0.1:0"]),
+          startRunner(world, server.url)
+        ], { concurrency: "unbounded" })
         const runners = [a.runner, b.runner]
         yield* eventually(() => world.everyBucketAt(4), "the config's buckets' first checkpoint", 40)
         expect(world.checkpointsOf(added)).toEqual([])
@@ -87,6 +88,12 @@ describe("checkpointer bucket --cluster postgres://…", () => {
         ])
         expect(list.exit).toBe(0)
         expect(jsonLines(list.stdout)).toMatchObject([{ type: "Buckets", buckets: [{ bucket: String(added) }] }])
+        // A runner's /cluster.json lists the added bucket with the config's, each with its holder.
+        const listen = jsonLines(a.runner.output.stdout).find((l) => l.type === "Running")!.listen as string
+        const held = yield* Effect.promise(() =>
+          fetch(`${listen}/cluster.json`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.json())
+        ) as Effect.Effect<{ readonly buckets: ReadonlyArray<{ readonly bucketId: string; readonly runner: string }> }>
+        expect(held.buckets.map((s) => s.bucketId).sort()).toEqual([...world.buckets, added].map(String).sort())
 
         // Removed: the scheduler drops it; new data is checkpointed for the config's buckets only. A bucket
         // of the config is not the database's to remove.
