@@ -13,11 +13,15 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+
+/** How long a connection to PostgreSQL may take, from the pool or the network. */
+const connectTimeout = Duration.seconds(10)
 
 /**
  * The database could not be read or written, or holds a row that does not decode.
@@ -154,7 +158,7 @@ export const layer: Layer.Layer<BucketRegistry, RegistryError, SqlClient.SqlClie
 export const layerPg = (url: Redacted.Redacted<string>): Layer.Layer<BucketRegistry, RegistryError> =>
   layer.pipe(
     Layer.provide(
-      PgClient.layer({ url, maxConnections: 2, applicationName: "checkpointer-buckets" }).pipe(
+      PgClient.layer({ url, maxConnections: 2, applicationName: "checkpointer-buckets", connectTimeout }).pipe(
         Layer.mapError(unavailable)
       )
     )

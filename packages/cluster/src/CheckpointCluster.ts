@@ -43,6 +43,9 @@ import * as Schema from "effect/Schema"
 import * as BucketEntity from "./BucketEntity.js"
 import * as BucketScheduler from "./BucketScheduler.js"
 
+/** How long a connection to PostgreSQL may take, from the pool or the network. */
+const connectTimeout = Duration.seconds(10)
+
 /**
  * A runner's address as `HOST:PORT` (`[::1]:34431` for IPv6), decoded.
  *
@@ -187,7 +190,10 @@ export const layerRunner = (
     Layer.provide(PgClient.layer({
       url: options.url,
       maxConnections: options.maxConnections ?? 6,
-      applicationName: "checkpointer-cluster"
+      applicationName: "checkpointer-cluster",
+      // A database that stops answering fails a connection (and the journal step waiting for it)
+      // instead of holding it forever.
+      connectTimeout
     }))
   )
 }

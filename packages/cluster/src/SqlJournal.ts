@@ -35,6 +35,9 @@ import * as Schema from "effect/Schema"
 import { hostname } from "node:os"
 import { migrations } from "./internal/migrations.js"
 
+/** How long a connection to PostgreSQL may take, from the pool or the network. */
+const connectTimeout = Duration.seconds(10)
+
 /**
  * @since 0.1.0
  * @category models
@@ -124,7 +127,10 @@ export const layerPg = (
     Layer.provide(PgClient.layer({
       url: options.url,
       maxConnections: options.maxConnections ?? 8,
-      applicationName: "checkpointer"
+      applicationName: "checkpointer",
+      // A database that stops answering fails a connection (and the journal step waiting for it)
+      // instead of holding it forever.
+      connectTimeout
     }))
   )
 
