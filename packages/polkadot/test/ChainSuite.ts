@@ -22,6 +22,8 @@ export interface ChainWorld {
   readonly name: string
   /** The chain layer under test: `@polkadot/api` (default) or polkadot-api. */
   readonly client?: "polkadot-js" | "papi"
+  /** Only the full round (where the suite's time on a slow chain must stay small); default every test. */
+  readonly roundOnly?: boolean
   /** The pallet era the chain runs ("A": request/accept setup; "C": signed terms). */
   readonly era: "A" | "C"
   /** A chain in its initial state for this test; its WebSocket URL. */
@@ -88,7 +90,8 @@ const chainLayer = (world: ChainWorld, url: string, suri: string): Layer.Layer<C
 
 /** Defines the shared tests for `world`. */
 export const chainSuite = (world: ChainWorld, timeout = 120_000) => {
-  it.scopedLive(
+  const unlessRoundOnly = world.roundOnly === true ? it.scopedLive.skip : it.scopedLive
+  unlessRoundOnly(
     `${world.name}: discovery reads the bucket's primaries in order and their records`,
     () =>
       Effect.gen(function*() {
@@ -131,7 +134,7 @@ export const chainSuite = (world: ChainWorld, timeout = 120_000) => {
     timeout
   )
 
-  it.scopedLive(
+  unlessRoundOnly(
     `${world.name}: a checkpoint's fee is quoted before signing; it pays no more, from the signer's free balance`,
     () =>
       Effect.gen(function*() {
@@ -150,7 +153,7 @@ export const chainSuite = (world: ChainWorld, timeout = 120_000) => {
     timeout
   )
 
-  it.scopedLive(`${world.name}: the pallet's errors by name`, () =>
+  unlessRoundOnly(`${world.name}: the pallet's errors by name`, () =>
     Effect.gen(function*() {
       const { bucketId, client, url } = yield* arrange(world)
       const id = Number(bucketId)

@@ -45,6 +45,10 @@ describe.skipIf(!present)("the live client's chain suite on the real runtime (Ch
 
   describe.sequential("one test at a time on the shared instance", () => {
     chainSuite({ name: "real runtime", era: "A", fresh })
+    // Through polkadot-api too (Chopsticks serves the new JSON-RPC spec), on the same instance: the full
+    // round only (discovery, collection, submission, the receipt and its event), within the suite's time
+    // budget; the devchain runs every test of the suite for it.
+    chainSuite({ name: "papi on the real runtime", era: "A", client: "papi", roundOnly: true, fresh })
 
     it.scopedLive(
       "local verification matters: this runtime accepts a garbage provider signature, Checkpointer never sends one",
