@@ -9,6 +9,15 @@
  * just died is retried by the engine until the bucket's shard is reassigned, and the scheduler sends the
  * next `Due` anyway.
  *
+ * A pause is the cluster's, kept in its database (`BucketRegistry`'s `checkpointer_paused`), not only in
+ * the entity's memory, which is lost when the bucket's shard moves or its runner restarts: `Pause` and
+ * `Resume` from a library user write it there (as `checkpointer bucket pause|resume` does), an entity
+ * reads it as it starts, and the scheduler, which reads the paused buckets every few seconds, sends them
+ * no `Due` and tells each one `Pause` at every read (and `Resume` once it has left the set), so an entity
+ * converges to the database's word within one read whichever runner it lives on. The scheduler's own
+ * messages say `recorded` and write nothing: they come from the table. The auto-pause after too many
+ * failed rounds stays in memory (a bucket moved to another runner gets a fresh streak there).
+ *
  * A round is `CheckpointManager.attemptCheckpoint` on this runner's services, with the receipt journal in
  * PostgreSQL (`SqlJournal`): the engine is not trusted to run a bucket on one runner only
  * (Effect-TS/effect#6508). If it ever ran one on two, the journal's lease and fencing token let one of
@@ -29,6 +38,7 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
+import { BucketRegistry, RegistryError } from "./BucketRegistry.js"
 
 /**
  * A bucket's state as its entity holds it, with the runner holding it.
@@ -112,20 +122,39 @@ export const MarkDirty = Rpc.make("MarkDirty", { success: BucketStatus })
 
 /**
  * No more rounds until `Resume` (the round in flight is interrupted; a journaled submission is settled
- * by the next round).
+ * by the next round). The pause is recorded in the cluster's database, with `reason`, unless `recorded`
+ * says it is there already (the scheduler's, read from it). Paused first, then recorded: a failure to
+ * record (`RegistryError`) leaves the bucket paused on this runner only, until its shard moves.
  *
  * @since 0.1.0
  * @category messages
  */
-export const Pause = Rpc.make("Pause", { success: BucketStatus })
+export const Pause = Rpc.make("Pause", {
+  payload: {
+    reason: Schema.optional(Schema.String),
+    /** The pause is in the cluster's database already: nothing to write. */
+    recorded: Schema.optional(Schema.Boolean)
+  },
+  success: BucketStatus,
+  error: RegistryError
+})
 
 /**
- * Rounds again, the failure streak cleared.
+ * Rounds again, the failure streak cleared. The pause is removed from the cluster's database first
+ * (unless `recorded`: the scheduler's, which found it gone): if that fails (`RegistryError`) the bucket
+ * stays paused, as the scheduler would pause it again at its next read.
  *
  * @since 0.1.0
  * @category messages
  */
-export const Resume = Rpc.make("Resume", { success: BucketStatus })
+export const Resume = Rpc.make("Resume", {
+  payload: {
+    /** The bucket is no longer paused in the cluster's database: nothing to write. */
+    recorded: Schema.optional(Schema.Boolean)
+  },
+  success: BucketStatus,
+  error: RegistryError
+})
 
 /**
  * @since 0.1.0
@@ -190,8 +219,13 @@ const initial: State = {
   rounds: 0
 }
 
+/** How long an entity starting waits to read whether its bucket is paused before it starts unpaused. */
+const pauseReadTimeout = Duration.seconds(5)
+
 /**
- * Registers the bucket entity on this runner: its rounds run on the `CheckpointManager` in context.
+ * Registers the bucket entity on this runner: its rounds run on the `CheckpointManager` in context, its
+ * pause is kept in the `BucketRegistry` (the cluster's database; `BucketRegistry.layerMemory` in one
+ * process).
  *
  * @since 0.1.0
  * @category layers
@@ -199,7 +233,7 @@ const initial: State = {
 export const layer = (options: Options = {}): Layer.Layer<
   never,
   never,
-  Sharding | CheckpointManager.CheckpointManager
+  Sharding | CheckpointManager.CheckpointManager | BucketRegistry
 > => {
   // The loop's failure schedule and auto-pause, with the loop's defaults.
   const settings: CheckpointLoop.LoopSettings = {
@@ -221,11 +255,27 @@ export const layer = (options: Options = {}): Layer.Layer<
       // The entity id comes off the wire: decoded like any bucket id.
       const bucketId = yield* Schema.decodeUnknown(Domain.BucketId)(address.entityId).pipe(Effect.orDie)
       const manager = yield* CheckpointManager.CheckpointManager
-      const state = yield* Ref.make(initial)
+      const registry = yield* BucketRegistry
+      // Paused in the cluster's database (by an operator, or on the runner that held it before): paused
+      // here from the start. Unread (the database away), it starts running, and the scheduler's next read
+      // pauses it; meanwhile its rounds could not prove their journal lease either.
+      const pausedAlready = yield* registry.pausedOne(bucketId).pipe(
+        Effect.timeoutFail({
+          duration: pauseReadTimeout,
+          onTimeout: () => new RegistryError({ reason: "Unavailable", detail: "timed out" })
+        }),
+        Effect.map(Option.isSome),
+        Effect.catchAll((error) =>
+          Effect.as(Effect.logWarning(`bucket ${bucketId}: whether it is paused not read: ${error.message}`), false)
+        )
+      )
+      const state = yield* Ref.make<State>({ ...initial, paused: pausedAlready })
       // The round in flight; interrupted by `Pause`, and with the entity (its shard moved, the runner stopping).
       const round = yield* FiberHandle.make<CheckpointResult.CheckpointResult>()
       // A shard move, seen from each side: the operator's log says which runner holds a bucket from when.
-      yield* Effect.logInfo(`bucket ${bucketId} taken up by runner ${runnerName}`)
+      yield* Effect.logInfo(
+        `bucket ${bucketId} taken up by runner ${runnerName}${pausedAlready ? " (paused in the cluster)" : ""}`
+      )
       yield* Effect.addFinalizer(() => Effect.logInfo(`bucket ${bucketId} released by runner ${runnerName}`))
 
       const status = Effect.map(Ref.get(state), (s) =>
@@ -322,16 +372,23 @@ export const layer = (options: Options = {}): Layer.Layer<
               : Effect.fail(new RoundInterrupted({ bucketId }))),
         MarkDirty: () =>
           Effect.zipRight(Ref.update(state, (s) => ({ ...s, dirty: true, generation: s.generation + 1 })), status),
-        Pause: () =>
-          Effect.zipRight(
-            Effect.zipRight(Ref.update(state, (s) => ({ ...s, paused: true })), FiberHandle.clear(round)),
-            status
-          ),
-        Resume: () =>
-          Effect.zipRight(
-            Ref.update(state, (s) => ({ ...s, paused: false, failureStreak: 0, retryNotBeforeMillis: undefined })),
-            status
-          ),
+        Pause: ({ payload }) =>
+          Effect.gen(function*() {
+            // Stopped here first: the round in flight is interrupted whether or not the database answers.
+            yield* Ref.update(state, (s) => ({ ...s, paused: true }))
+            yield* FiberHandle.clear(round)
+            if (payload.recorded !== true) yield* registry.pause(bucketId, payload.reason)
+            return yield* status
+          }),
+        Resume: ({ payload }) =>
+          Effect.gen(function*() {
+            if (payload.recorded !== true) yield* registry.resume(bucketId)
+            yield* Ref.update(
+              state,
+              (s) => ({ ...s, paused: false, failureStreak: 0, retryNotBeforeMillis: undefined })
+            )
+            return yield* status
+          }),
         Status: () => status
       })
     }),

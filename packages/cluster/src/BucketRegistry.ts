@@ -1,9 +1,15 @@
 /**
  * The cluster's buckets kept in its PostgreSQL database (`checkpointer_buckets`), added and removed at
  * run time (`checkpointer bucket add|remove|list --cluster postgres://…`) besides those of the runners'
- * config. The scheduler singleton reads it every few seconds (`BucketScheduler`'s `registry`): a bucket
- * added is due from its next pass, one removed is sent nothing more. The table is created by
- * `@effect/sql`'s migrator (`checkpointer_bucket_migrations`). Rows are decoded with `Domain.BucketId`.
+ * config; and the buckets paused (`checkpointer_paused`: `bucket pause|resume`, or a bucket entity's own
+ * `Pause` and `Resume` messages), any bucket of the cluster, its config's too.
+ *
+ * The scheduler singleton reads both every few seconds (`BucketScheduler`'s `registry`): a bucket added
+ * is due from its next pass, one removed is sent nothing more; a paused one is sent no `Due` and is told
+ * `Pause` at every read, one resumed is told `Resume` once. A pause is cluster state, not an entity's
+ * memory: it survives the bucket's shard moving to another runner, and the runner's restart (the entity
+ * also reads it as it starts). The tables are created by `@effect/sql`'s migrator
+ * (`checkpointer_bucket_migrations`). Rows are decoded with Schema.
  *
  * @since 0.1.0
  */
@@ -16,7 +22,9 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 
@@ -53,6 +61,20 @@ export class RegisteredBucket extends Schema.Class<RegisteredBucket>("@checkpoin
 }) {}
 
 /**
+ * A paused bucket of the cluster.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class PausedBucket extends Schema.Class<PausedBucket>("@checkpointer/cluster/PausedBucket")({
+  bucketId: Domain.BucketId,
+  /** Why, as the operator said it (none given: null). */
+  reason: Schema.NullOr(Schema.String),
+  /** Since when (milliseconds since the epoch). */
+  pausedAtMillis: Schema.Number
+}) {}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -63,6 +85,16 @@ export interface BucketRegistryService {
   readonly add: (bucketId: Domain.BucketId) => Effect.Effect<boolean, RegistryError>
   /** Removes a bucket: whether it was there. */
   readonly remove: (bucketId: Domain.BucketId) => Effect.Effect<boolean, RegistryError>
+  /** The paused buckets, by id (any bucket of the cluster, the registry's or a config's). */
+  readonly paused: Effect.Effect<ReadonlyArray<PausedBucket>, RegistryError>
+  /** Whether a bucket is paused, and since when. */
+  readonly pausedOne: (bucketId: Domain.BucketId) => Effect.Effect<Option.Option<PausedBucket>, RegistryError>
+  /**
+   * Pauses a bucket: whether it was running (false: it was paused already, its reason and time kept).
+   */
+  readonly pause: (bucketId: Domain.BucketId, reason?: string | undefined) => Effect.Effect<boolean, RegistryError>
+  /** Resumes a bucket: whether it was paused. */
+  readonly resume: (bucketId: Domain.BucketId) => Effect.Effect<boolean, RegistryError>
 }
 
 /**
@@ -81,6 +113,15 @@ const migrations = {
       bucket_id numeric(20, 0) PRIMARY KEY,
       added_at timestamptz NOT NULL DEFAULT now()
     )`
+  }),
+  "2_paused": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // Not a column of `checkpointer_buckets`: the buckets of the runners' config are paused too.
+    yield* sql`CREATE TABLE IF NOT EXISTS checkpointer_paused (
+      bucket_id numeric(20, 0) PRIMARY KEY,
+      reason text,
+      paused_at timestamptz NOT NULL DEFAULT now()
+    )`
   })
 }
 
@@ -88,6 +129,22 @@ const Row = Schema.Struct({
   bucket_id: Domain.BucketId,
   added_at_millis: Schema.Union(Schema.NumberFromString, Schema.Number)
 })
+
+const PausedRow = Schema.Struct({
+  bucket_id: Domain.BucketId,
+  reason: Schema.NullOr(Schema.String),
+  paused_at_millis: Schema.Union(Schema.NumberFromString, Schema.Number)
+})
+
+const decodePaused = (rows: ReadonlyArray<unknown>) =>
+  Schema.decodeUnknown(Schema.Array(PausedRow))(rows).pipe(
+    Effect.mapError((error) => new RegistryError({ reason: "Corrupt", detail: error.message })),
+    Effect.map((decoded) =>
+      decoded.map((row) =>
+        new PausedBucket({ bucketId: row.bucket_id, reason: row.reason, pausedAtMillis: row.paused_at_millis })
+      )
+    )
+  )
 
 const unavailable = (error: SqlError) =>
   new RegistryError({
@@ -126,8 +183,29 @@ export const make: Effect.Effect<BucketRegistryService, RegistryError, SqlClient
       rows.map((row) => new RegisteredBucket({ bucketId: row.bucket_id, addedAtMillis: row.added_at_millis }))
     )
   )
+  const pausedColumns = sql`bucket_id::text AS bucket_id, reason,
+    (extract(epoch FROM paused_at) * 1000)::bigint::text AS paused_at_millis`
   return BucketRegistry.of({
     list,
+    paused: sql`SELECT ${pausedColumns} FROM checkpointer_paused ORDER BY bucket_id`.pipe(
+      Effect.mapError(unavailable),
+      Effect.flatMap(decodePaused)
+    ),
+    pausedOne: (bucketId) =>
+      sql`SELECT ${pausedColumns} FROM checkpointer_paused WHERE bucket_id = ${bucketId.toString()}`.pipe(
+        Effect.mapError(unavailable),
+        Effect.flatMap(decodePaused),
+        Effect.map((rows) => Option.fromNullable(rows[0]))
+      ),
+    pause: (bucketId, reason) =>
+      sql`INSERT INTO checkpointer_paused (bucket_id, reason) VALUES (${bucketId.toString()}, ${reason ?? null})
+        ON CONFLICT (bucket_id) DO NOTHING RETURNING bucket_id::text AS bucket_id`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.mapError(unavailable)
+      ),
+    resume: (bucketId) =>
+      sql`DELETE FROM checkpointer_paused WHERE bucket_id = ${bucketId.toString()} RETURNING bucket_id::text AS bucket_id`
+        .pipe(Effect.map((rows) => rows.length > 0), Effect.mapError(unavailable)),
     add: (bucketId) =>
       sql`INSERT INTO checkpointer_buckets (bucket_id) VALUES (${bucketId.toString()}) ON CONFLICT (bucket_id) DO NOTHING
         RETURNING bucket_id::text AS bucket_id`.pipe(
@@ -163,3 +241,57 @@ export const layerPg = (url: Redacted.Redacted<string>): Layer.Layer<BucketRegis
       )
     )
   )
+
+/**
+ * A registry in memory, for tests and one-process clusters (`TestRunner`): nothing survives the process,
+ * but the entities of one process share it as the runners of a cluster share the database.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<BucketRegistryService> = Effect.gen(function*() {
+  const buckets = yield* Ref.make(new Map<Domain.BucketId, RegisteredBucket>())
+  const paused = yield* Ref.make(new Map<Domain.BucketId, PausedBucket>())
+  const sorted = <A extends { readonly bucketId: Domain.BucketId }>(entries: Iterable<A>) =>
+    [...entries].sort((a, b) => (a.bucketId < b.bucketId ? -1 : a.bucketId > b.bucketId ? 1 : 0))
+  return BucketRegistry.of({
+    list: Effect.map(Ref.get(buckets), (all) => sorted(all.values())),
+    add: (bucketId) =>
+      Effect.flatMap(
+        Effect.clockWith((clock) => clock.currentTimeMillis),
+        (now) =>
+          Ref.modify(buckets, (all) =>
+            all.has(bucketId)
+              ? [false, all]
+              : [true, new Map(all).set(bucketId, new RegisteredBucket({ bucketId, addedAtMillis: now }))])
+      ),
+    remove: (bucketId) =>
+      Ref.modify(buckets, (all) => {
+        const next = new Map(all)
+        return [next.delete(bucketId), next]
+      }),
+    paused: Effect.map(Ref.get(paused), (all) => sorted(all.values())),
+    pausedOne: (bucketId) => Effect.map(Ref.get(paused), (all) => Option.fromNullable(all.get(bucketId))),
+    pause: (bucketId, reason) =>
+      Effect.flatMap(
+        Effect.clockWith((clock) => clock.currentTimeMillis),
+        (now) =>
+          Ref.modify(paused, (all) =>
+            all.has(bucketId) ? [false, all] : [
+              true,
+              new Map(all).set(bucketId, new PausedBucket({ bucketId, reason: reason ?? null, pausedAtMillis: now }))
+            ])
+      ),
+    resume: (bucketId) =>
+      Ref.modify(paused, (all) => {
+        const next = new Map(all)
+        return [next.delete(bucketId), next]
+      })
+  })
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<BucketRegistry> = Layer.effect(BucketRegistry, makeMemory)

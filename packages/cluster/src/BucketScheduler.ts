@@ -13,6 +13,13 @@
  * due points: a new one starts with every bucket due, which costs one round each and no fee (a round
  * pays only for a commitment newer than the chain's).
  *
+ * Paused buckets (the cluster's database, `BucketRegistry`) are read with the registry's buckets and are
+ * sent no `Due`. Their entities are told `Pause` at every read, which costs one message per paused bucket
+ * every few seconds and makes an entity that moved, or whose runner restarted, paused within one read
+ * even if it could not read the table itself; a bucket that leaves the set is told `Resume` once. A new
+ * scheduler tells no bucket `Resume` at its first read: it does not know which were paused before (an
+ * auto-paused bucket stays so).
+ *
  * @since 0.1.0
  */
 import { ChainClient, type CheckpointLoop, type Domain } from "@checkpointer/core"
@@ -40,11 +47,13 @@ export interface Options {
   /** How long one `Due` may take to reach its bucket before it is dropped (the next one follows). */
   readonly sendTimeout?: Duration.DurationInput | undefined
   /**
-   * Buckets added at run time (the cluster's `BucketRegistry`), scheduled besides `buckets`: read when the
-   * scheduler starts and every `every` (default 5 s); a failed read keeps the last list.
+   * Buckets added at run time (the cluster's `BucketRegistry`), scheduled besides `buckets`, and the
+   * paused buckets (any of them), not scheduled: read when the scheduler starts and every `every`
+   * (default 5 s); a failed read keeps the last list.
    */
   readonly registry?: {
-    readonly buckets: Effect.Effect<ReadonlyArray<Domain.BucketId>, { readonly message: string }>
+    readonly buckets?: Effect.Effect<ReadonlyArray<Domain.BucketId>, { readonly message: string }> | undefined
+    readonly paused?: Effect.Effect<ReadonlyArray<Domain.BucketId>, { readonly message: string }> | undefined
     readonly every?: Duration.DurationInput | undefined
   } | undefined
 }
@@ -112,12 +121,38 @@ export const layer = (options: Options): Layer.Layer<never, never, Sharding | Ch
       // One `Due` on its way per bucket: to a runner that has just died the engine retries until the
       // shard is reassigned; the next pass does not pile more up behind it.
       const sends = yield* FiberMap.make<Domain.BucketId>()
+      // The last `Pause` or `Resume` on its way per bucket: a newer one replaces it.
+      const controls = yield* FiberMap.make<Domain.BucketId>()
       // The configured buckets, and those of the registry as last read.
       let buckets: ReadonlyArray<Domain.BucketId> = options.buckets
       const configured = new Set(options.buckets)
       let registered = new Set<Domain.BucketId>()
-      const readRegistry = (registry: NonNullable<Options["registry"]>) =>
-        registry.buckets.pipe(
+      // The paused buckets as last read (of any bucket, in the cluster or not).
+      let paused = new Set<Domain.BucketId>()
+      // Resumed buckets whose entity has not yet answered `Resume`: not due until it has (or it timed
+      // out), so that their first `Due` does not overtake it and get dropped as paused.
+      // (Each `Resume` its own token: one replaced by a newer one does not clear the newer one's mark.)
+      const resuming = new Map<Domain.BucketId, symbol>()
+      const control = (bucketId: Domain.BucketId, message: "Pause" | "Resume") => {
+        const token = Symbol(message)
+        if (message === "Resume") resuming.set(bucketId, token)
+        else resuming.delete(bucketId)
+        return FiberMap.run(
+          controls,
+          bucketId,
+          (message === "Pause"
+            ? client(BucketEntity.entityId(bucketId)).Pause({ recorded: true })
+            : client(BucketEntity.entityId(bucketId)).Resume({ recorded: true })).pipe(
+              Effect.timeout(sendTimeout),
+              Effect.catchAllCause((cause) => Effect.logDebug(`${message} to bucket ${bucketId} not delivered`, cause)),
+              Effect.ensuring(Effect.sync(() => {
+                if (resuming.get(bucketId) === token) resuming.delete(bucketId)
+              }))
+            )
+        )
+      }
+      const readBuckets = (read: NonNullable<NonNullable<Options["registry"]>["buckets"]>) =>
+        read.pipe(
           Effect.flatMap((found) =>
             Effect.gen(function*() {
               const next = new Set(found.filter((bucketId) => !configured.has(bucketId)))
@@ -137,6 +172,37 @@ export const layer = (options: Options): Layer.Layer<never, never, Sharding | Ch
             Effect.logWarning(`the cluster's buckets in the database not read (the last list kept): ${error.message}`)
           )
         )
+      const readPaused = (read: NonNullable<NonNullable<Options["registry"]>["paused"]>) =>
+        read.pipe(
+          Effect.flatMap((found) =>
+            Effect.gen(function*() {
+              const next = new Set(found)
+              const inCluster = new Set(buckets)
+              for (const bucketId of next) {
+                if (!paused.has(bucketId)) yield* Effect.logInfo(`bucket ${bucketId} paused in the cluster`)
+                // Every read, not only the first: an entity that moved, or whose runner restarted,
+                // converges to paused (idempotent; its round in flight, if any, is interrupted).
+                if (inCluster.has(bucketId)) yield* control(bucketId, "Pause")
+              }
+              for (const bucketId of paused) {
+                if (next.has(bucketId)) continue
+                yield* Effect.logInfo(`bucket ${bucketId} resumed in the cluster`)
+                if (inCluster.has(bucketId)) yield* control(bucketId, "Resume")
+              }
+              paused = next
+            })
+          ),
+          Effect.catchAll((error) =>
+            Effect.logWarning(
+              `the cluster's paused buckets in the database not read (the last set kept): ${error.message}`
+            )
+          )
+        )
+      const readRegistry = (registry: NonNullable<Options["registry"]>) =>
+        Effect.zipRight(
+          registry.buckets === undefined ? Effect.void : readBuckets(registry.buckets),
+          registry.paused === undefined ? Effect.void : readPaused(registry.paused)
+        )
       if (options.registry !== undefined) {
         const registry = options.registry
         yield* readRegistry(registry)
@@ -150,7 +216,10 @@ export const layer = (options: Options): Layer.Layer<never, never, Sharding | Ch
       const pass = (head: number | undefined) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
-          for (const bucketId of duePass(due, intervalOf, buckets, { head, now })) {
+          const running = paused.size === 0 && resuming.size === 0
+            ? buckets
+            : buckets.filter((bucketId) => !paused.has(bucketId) && !resuming.has(bucketId))
+          for (const bucketId of duePass(due, intervalOf, running, { head, now })) {
             yield* FiberMap.run(
               sends,
               bucketId,

@@ -41,6 +41,7 @@ import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as BucketEntity from "./BucketEntity.js"
+import * as BucketRegistry from "./BucketRegistry.js"
 import * as BucketScheduler from "./BucketScheduler.js"
 
 /** How long a connection to PostgreSQL may take, from the pool or the network. */
@@ -209,12 +210,30 @@ export interface Options extends BucketScheduler.Options {
 
 /**
  * The buckets on this runner: the bucket entity registered, and the scheduler singleton (which runs on
- * one runner of the cluster). Every runner is given the same buckets and intervals.
+ * one runner of the cluster). Every runner is given the same buckets and intervals. The buckets added
+ * at run time and the paused buckets are read from the `BucketRegistry` in context unless
+ * `options.registry` says otherwise (`BucketRegistry.layerPg` on the cluster's database;
+ * `BucketRegistry.layerMemory` in one process).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options: Options
-): Layer.Layer<never, never, Sharding | CheckpointManager.CheckpointManager | ChainClient.ChainClient> =>
-  Layer.mergeAll(BucketEntity.layer(options.entity), BucketScheduler.layer(options))
+): Layer.Layer<
+  never,
+  never,
+  Sharding | CheckpointManager.CheckpointManager | ChainClient.ChainClient | BucketRegistry.BucketRegistry
+> =>
+  Layer.mergeAll(
+    BucketEntity.layer(options.entity),
+    Layer.unwrapEffect(Effect.map(BucketRegistry.BucketRegistry, (registry) =>
+      BucketScheduler.layer({
+        ...options,
+        registry: {
+          buckets: options.registry?.buckets ?? Effect.map(registry.list, (found) => found.map((b) => b.bucketId)),
+          paused: options.registry?.paused ?? Effect.map(registry.paused, (found) => found.map((b) => b.bucketId)),
+          every: options.registry?.every
+        }
+      })))
+  )

@@ -120,7 +120,7 @@ export const toLoopStatus = (
 /**
  * The cluster's buckets as a `CheckpointLoop`, for the operator's endpoints on a runner: `status` asks
  * every bucket's entity (`snapshot`), `markDirty`, `submitNow`, `pause` and `resume` are the entities'
- * messages. A bucket whose entity does not answer in time is left out of `status`. `submitNowAndWait`
+ * messages (a pause recorded in the cluster's database, as the entity records it). A bucket whose entity does not answer in time is left out of `status`. `submitNowAndWait`
  * is not served (a round's full result stays on the runner that ran it): it dies.
  *
  * @since 0.1.0
@@ -145,8 +145,8 @@ export const loop = (
           ? each((b) => client(BucketEntity.entityId(b)).CheckpointNow(undefined, { discard: true }))
           : Effect.ignore(client(BucketEntity.entityId(bucketId)).CheckpointNow(undefined, { discard: true })),
       submitNowAndWait: () => Effect.dieMessage("submitNowAndWait is not served by a cluster's status"),
-      pause: each((b) => client(BucketEntity.entityId(b)).Pause()),
-      resume: each((b) => client(BucketEntity.entityId(b)).Resume()),
+      pause: each((b) => client(BucketEntity.entityId(b)).Pause({})),
+      resume: each((b) => client(BucketEntity.entityId(b)).Resume({})),
       stop: Effect.void,
       isRunning: Effect.succeed(true),
       pausedBecause: Effect.succeed(Option.none()),

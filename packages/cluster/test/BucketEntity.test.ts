@@ -4,7 +4,7 @@
  * on loopback, the real round services), on the real clock. What the entity promises whichever runner it
  * lives on; the child-process tests of `checkpointer run --cluster` show it across runners.
  */
-import { BucketEntity, BucketScheduler, CheckpointCluster } from "@checkpointer/cluster"
+import { BucketEntity, BucketRegistry, BucketScheduler, CheckpointCluster } from "@checkpointer/cluster"
 import { ChainClient, CheckpointLoop, CheckpointManager, CheckpointResult, type Domain } from "@checkpointer/core"
 import * as FakeChain from "@checkpointer/testing/FakeChain"
 import * as TestNetwork from "@checkpointer/testing/TestNetwork"
@@ -24,13 +24,21 @@ const world = TestNetwork.layer({
   buckets: [1, 2].map((id) => ({ id, primaries: PROVIDERS, minProviders: 2 }))
 })
 
-/** The cluster on one in-memory runner: both buckets, due every 300 ms. */
+/**
+ * The cluster on one in-memory runner: the buckets due every 300 ms, its registry (run-time buckets and
+ * pauses) in memory and read every 200 ms.
+ */
 const cluster = (buckets: ReadonlyArray<number>) =>
   Layer.unwrapEffect(Effect.map(TestNetwork.TestNetwork, (network) =>
     CheckpointCluster.layer({
       buckets: buckets.map((b) => network.bucketId(b)),
-      interval: CheckpointLoop.Every("300 millis")
-    }))).pipe(Layer.provideMerge(TestRunner.layer), Layer.provideMerge(world))
+      interval: CheckpointLoop.Every("300 millis"),
+      registry: { every: "200 millis" }
+    }))).pipe(
+      Layer.provideMerge(TestRunner.layer),
+      Layer.provideMerge(BucketRegistry.layerMemory),
+      Layer.provideMerge(world)
+    )
 
 /** The buckets checkpointed on chain, in order. */
 const landed = Effect.map(
@@ -103,7 +111,7 @@ describe("BucketEntity", () => {
         const paused = yield* TestNetwork.bucket(1)
         const client = yield* BucketEntity.Bucket.client
         const entity = client(BucketEntity.entityId(paused))
-        expect((yield* entity.Pause()).paused).toBe(true)
+        expect((yield* entity.Pause({})).paused).toBe(true)
         const roundsBefore = (yield* entity.Status()).rounds
         const one = yield* appendTo(1, 2)
         const two = yield* appendTo(2, 2)
@@ -117,11 +125,58 @@ describe("BucketEntity", () => {
         expect((yield* entity.Status()).paused).toBe(true)
 
         const more = yield* appendTo(1, 1)
-        expect((yield* entity.Resume()).paused).toBe(false)
+        expect((yield* entity.Resume({})).paused).toBe(false)
         yield* until(
           Effect.map(landed, (l) => l.some((c) => c.bucket === 1 && c.leafCount === more)),
           "bucket 1 resumed"
         )
+      }).pipe(Effect.provide(cluster([1, 2]))),
+    60_000
+  )
+
+  it.live(
+    "a bucket paused in the cluster's registry (not through its entity) is sent no Due and its entity is told so; its entity's Pause is recorded there; resumed there, it is checkpointed",
+    () =>
+      Effect.gen(function*() {
+        const registry = yield* BucketRegistry.BucketRegistry
+        const [bucket1, bucket2] = [yield* TestNetwork.bucket(1), yield* TestNetwork.bucket(2)]
+        const client = yield* BucketEntity.Bucket.client
+        const entity = client(BucketEntity.entityId(bucket1))
+        const statusOf = (bucket: Domain.BucketId) => Effect.orDie(client(BucketEntity.entityId(bucket)).Status())
+        // Both entities running (started by the scheduler's `Due`) before the pause.
+        const first = yield* appendTo(1, 1)
+        yield* until(Effect.map(landed, (l) => l.some((c) => c.bucket === 1 && c.leafCount === first)), "bucket 1")
+
+        // As `checkpointer bucket pause` does it: in the registry only.
+        expect(yield* registry.pause(bucket1, "maintenance")).toBe(true)
+        yield* until(Effect.map(statusOf(bucket1), (s) => s.paused), "the scheduler's Pause to reach the entity")
+        yield* until(Effect.map(statusOf(bucket1), (s) => !s.inFlight), "no round in flight")
+        const roundsBefore = (yield* entity.Status()).rounds
+        const one = yield* appendTo(1, 2)
+        const two = yield* appendTo(2, 2)
+        yield* until(Effect.map(landed, (l) => l.some((c) => c.bucket === 2 && c.leafCount === two)), "bucket 2")
+        // Several more due points of 300 ms go by for bucket 2's runs.
+        const rounds2 = (yield* statusOf(bucket2)).rounds
+        yield* until(
+          Effect.map(statusOf(bucket2), (s) => s.rounds >= rounds2 + 3),
+          "three more due points"
+        )
+        expect((yield* entity.Status()).rounds).toBe(roundsBefore)
+        expect((yield* landed).some((c) => c.bucket === 1 && c.leafCount === one)).toBe(false)
+
+        // Resumed in the registry: the scheduler tells the entity and makes it due again.
+        expect(yield* registry.resume(bucket1)).toBe(true)
+        yield* until(
+          Effect.map(landed, (l) => l.some((c) => c.bucket === 1 && c.leafCount === one)),
+          "bucket 1 resumed"
+        )
+        expect((yield* entity.Status()).paused).toBe(false)
+
+        // The entity's own `Pause` and `Resume` write the registry, so the scheduler agrees with them.
+        yield* entity.Pause({ reason: "by a library user" })
+        expect((yield* registry.paused).map((p) => [p.bucketId, p.reason])).toEqual([[bucket1, "by a library user"]])
+        yield* entity.Resume({})
+        expect(yield* registry.paused).toEqual([])
       }).pipe(Effect.provide(cluster([1, 2]))),
     60_000
   )
@@ -164,6 +219,7 @@ describe("BucketEntity: a round that fails on the journal", () => {
           Effect.provide(
             BucketEntity.layer({ maxConsecutiveFailures: 2, failureRetryDelay: "1 minute" }).pipe(
               Layer.provideMerge(TestRunner.layer),
+              Layer.provide(BucketRegistry.layerMemory),
               Layer.provide(failing(failure))
             )
           )

@@ -250,7 +250,8 @@ const runClusterRunner = (
         })
       )
     )
-    // The buckets added at run time (`bucket add`), in the cluster's database.
+    // The buckets added at run time (`bucket add`) and the paused ones (`bucket pause`), in the cluster's
+    // database.
     const registry = yield* Layer.build(BucketRegistry.layerPg(at.url)).pipe(
       Effect.map(Context.get(BucketRegistry.BucketRegistry))
     )
@@ -264,7 +265,6 @@ const runClusterRunner = (
     const cluster = yield* Layer.build(
       CheckpointCluster.layer({
         buckets: configured,
-        registry: { buckets: registered },
         interval: loopInterval(settings.interval),
         bucketIntervals: new Map(
           settings.bucketIntervals.map(({ bucket, interval }) => [bucketId(bucket), loopInterval(interval)])
@@ -275,7 +275,10 @@ const runClusterRunner = (
           failureRetryDelay: settings.tuned.loop.failureRetryDelay,
           failureRetryMaxDelay: settings.tuned.loop.failureRetryMaxDelay
         }
-      }).pipe(Layer.provideMerge(runner))
+      }).pipe(
+        Layer.provide(Layer.succeed(BucketRegistry.BucketRegistry, registry)),
+        Layer.provideMerge(runner)
+      )
     )
     const runnerText = `${at.address.host}:${at.address.port}`
     // The operator's endpoints (--listen): the buckets' state asked of their entities wherever they live,
