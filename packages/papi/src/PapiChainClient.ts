@@ -4,8 +4,8 @@
  *
  * - Reads are pinned to a block (the latest finalized by default), decoded again with Schema, and
  *   retried on transient failures.
- * - The pallet's era is read from the runtime's metadata (and again after a runtime upgrade: a new
- *   `System::Version` spec version); calls are built to match it.
+ * - The pallet's era is read from the runtime's metadata (and again after a runtime upgrade); calls are
+ *   built to match it.
  * - A checkpoint's fee is quoted by the runtime before anything is signed (`estimateFee`).
  * - Submissions are signed with a per-signer nonce manager and a mortal era; a refusal for the nonce on
  *   a fresh extrinsic is resolved by signing again, never by sending a second copy of something that
@@ -165,21 +165,18 @@ export const make = (options: ClientOptions = {}) =>
   })
 
 /**
- * The pallet's shape for the runtime at the latest finalized block, detected again when its spec
- * version changes (a runtime upgrade).
+ * The pallet's shape for the runtime at the latest finalized block (what extrinsics are signed
+ * against), detected once per runtime: polkadot-api hands out one metadata object per runtime, so a
+ * runtime upgrade is a new object and a new detection.
  */
 const shapeCache = (client: PolkadotClient, reads: Reads.Reads) =>
   Effect.sync(() => {
-    let cached: { readonly spec: number; readonly shape: PalletShape } | undefined
-    const version = reads.api.constants.System?.Version
+    const shapes = new WeakMap<Uint8Array, PalletShape>()
     return Effect.gen(function*() {
-      const runtimeVersion = version === undefined
-        ? undefined
-        : (yield* reads.read("runtimeVersion", () => version())) as { spec_version?: unknown } | undefined
-      const spec = Number(runtimeVersion?.spec_version ?? -1)
-      if (cached !== undefined && cached.spec === spec) return cached.shape
       const finalized = yield* reads.finalizedBlock
       const metadata = yield* reads.read("metadata", () => client.getMetadata(finalized.hash))
+      const cached = shapes.get(metadata)
+      if (cached !== undefined) return cached
       const detected = yield* Effect.try({
         try: () => detectShape(metadata),
         catch: Reads.unavailable("metadata")
@@ -191,7 +188,7 @@ const shapeCache = (client: PolkadotClient, reads: Reads.Reads) =>
           maybeIncluded: false
         })
       }
-      cached = { spec, shape: detected }
+      shapes.set(metadata, detected)
       return detected
     })
   })

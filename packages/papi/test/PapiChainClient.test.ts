@@ -30,14 +30,14 @@ const genesis = {
   buckets: [{ admin: "//Alice", minProviders: 2, primaries: PROVIDERS.map((name) => `//${name}`) }]
 }
 
-/** A checkpoint of bucket 0 at `leafCount`, signed by Bob and Charlie. */
-const submission = (leafCount: number) => {
+/** A checkpoint of `bucket` (0 by default) at `leafCount`, signed by Bob and Charlie. */
+const submission = (leafCount: number, bucket = 0) => {
   const commitment = new Domain.Commitment({
     mmrRoot: `0x${"ab".repeat(32)}` as Domain.H256,
     startSeq: 0n as Domain.U64,
     leafCount: BigInt(leafCount) as Domain.U64
   })
-  const bucketId = 0n as Domain.BucketId
+  const bucketId = BigInt(bucket) as Domain.BucketId
   return new ChainClient.CheckpointSubmission({
     bucketId,
     commitment,
@@ -80,6 +80,61 @@ describe("PapiChainClient", () => {
         // Checkpointer's scope is closed; the app's client is not.
         const finalized = yield* Effect.promise(() => app.getFinalizedBlock())
         expect(finalized.number).toBe(chain.finalizedNumber())
+      }),
+    30_000
+  )
+
+  it.scopedLive(
+    "buckets checkpointed at once from one account: a nonce each, every one lands once",
+    () =>
+      Effect.gen(function*() {
+        const chain = yield* Devchain.start({
+          blockMode: "instant",
+          finalityLag: 0,
+          ...genesis,
+          buckets: Array.from({ length: 6 }, () => genesis.buckets[0]!)
+        })
+        const context = yield* Layer.build(
+          alice.pipe(Layer.provide(PapiClient.layer({ endpoints: [chain.url], connectTimeout: "10 seconds" })))
+        )
+        const client = Context.get(context, ChainClient.ChainClient)
+        const receipts = yield* Effect.forEach(
+          [0, 1, 2, 3, 4, 5],
+          (bucket) => ChainClient.submitCheckpoint(client, submission(3 + bucket, bucket)),
+          { concurrency: "unbounded" }
+        )
+        expect(receipts.map((r) => Number(r.bucketId))).toEqual([0, 1, 2, 3, 4, 5])
+        expect(chain.eventsNamed("StorageProvider", "BucketCheckpointed")).toHaveLength(6)
+        expect(chain.eventsNamed("TransactionPayment", "TransactionFeePaid")).toHaveLength(6)
+      }),
+    30_000
+  )
+
+  it.scopedLive(
+    "a runtime upgrade between checkpoints: the pallet's new shape is read from the metadata",
+    () =>
+      Effect.gen(function*() {
+        const chain = yield* Devchain.start({ era: "C", blockMode: "instant", finalityLag: 0, ...genesis })
+        const context = yield* Layer.build(
+          alice.pipe(Layer.provide(PapiClient.layer({ endpoints: [chain.url], connectTimeout: "10 seconds" })))
+        )
+        const client = Context.get(context, ChainClient.ChainClient)
+        yield* ChainClient.submitCheckpoint(client, submission(4))
+        // Era C's checkpoint takes a Commitment; era A's is flat.
+        yield* chain.upgradeRuntime("A")
+        yield* chain.newBlock(1)
+        // Once the client has seen the upgraded block finalized, it signs against the new runtime.
+        yield* client.finalizedBlock.pipe(
+          Effect.filterOrFail((block) => block.number === chain.finalizedNumber(), () => "not yet"),
+          Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(250))))
+        )
+        const receipt = yield* ChainClient.submitCheckpoint(client, submission(9))
+        expect(receipt.commitment.leafCount).toBe(9n)
+        const checkpointed = chain.eventsNamed("StorageProvider", "BucketCheckpointed")
+        expect(checkpointed).toHaveLength(2)
+        expect(checkpointed[1]!.fields).toHaveProperty("leaf_count", 9n) // era A's flat event
+        const bucket = yield* client.bucket(0n as Domain.BucketId)
+        expect(bucket.snapshot._tag === "Some" && bucket.snapshot.value.commitment.leafCount).toBe(9n)
       }),
     30_000
   )

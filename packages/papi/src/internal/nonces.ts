@@ -54,6 +54,15 @@ export const make = (reads: Reads) =>
         const r = reservations.get(signed.nonce)
         if (r !== undefined && r.hash === signed.hash) r.broadcast = true
       })
+    /**
+     * Gives a nonce back when nothing signed with it can land (signing failed, or polkadot-api refused the
+     * extrinsic before broadcasting it): it is handed out again next, leaving no gap.
+     */
+    const release = (nonce: number) =>
+      Effect.sync(() => {
+        reservations.delete(nonce)
+        if (cursor === nonce + 1) cursor = nonce
+      })
     const isFresh = (signed: Signed): boolean => {
       const reservation = reservations.get(signed.nonce)
       return reservation !== undefined && reservation.hash === signed.hash && !reservation.broadcast
@@ -65,5 +74,5 @@ export const make = (reads: Reads) =>
       Effect.flatMap(reads.finalizedBlock, (block) =>
         Effect.map(reads.account("accountNonce", account, block.hash), (a) => a.nonce))
 
-    return { serialize, reserve, record, markBroadcast, isFresh, bestNext, finalized }
+    return { serialize, reserve, record, release, markBroadcast, isFresh, bestNext, finalized }
   })

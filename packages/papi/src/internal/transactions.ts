@@ -53,7 +53,7 @@ export interface Included {
 
 type Watched =
   | { readonly _tag: "Finalized"; readonly included: Included; readonly dispatchError: unknown }
-  | { readonly _tag: "Invalid"; readonly reason: string }
+  | { readonly _tag: "Invalid"; readonly reason: string; readonly broadcast: boolean }
   | { readonly _tag: "Lost"; readonly detail: string }
 
 const toHex = (bytes: Uint8Array) => `0x${Buffer.from(bytes).toString("hex")}` as `0x${string}`
@@ -115,7 +115,7 @@ export const make = (options: TransactionsOptions) => {
       const bytes = yield* Effect.tryPromise({
         try: () => tx.sign(signer, { nonce, mortality: { mortal: true, period }, at: anchor.hash }),
         catch: signingFailed
-      })
+      }).pipe(Effect.tapError(() => nonces.release(nonce)))
       const hash = hashOf(bytes)
       nonces.record({ nonce, hash }, now)
       return {
@@ -148,8 +148,11 @@ export const make = (options: TransactionsOptions) => {
   /** Broadcasts and follows one extrinsic until it is finalized, refused, or the watch is lost. */
   const watch = (prepared: PreparedTx): Effect.Effect<Watched> =>
     Effect.async<Watched>((resume) => {
+      // polkadot-api validates before it broadcasts: a refusal before `broadcasted` never left this process.
+      let broadcast = false
       const subscription = client.submitAndWatch(fromHex(prepared.bytes)).subscribe({
         next: (event) => {
+          if (event.type === "broadcasted") broadcast = true
           if (event.type !== "finalized") return
           resume(Effect.succeed({
             _tag: "Finalized",
@@ -167,7 +170,8 @@ export const make = (options: TransactionsOptions) => {
             error instanceof InvalidTxError
               ? {
                 _tag: "Invalid",
-                reason: JSON.stringify(toPlain(error.error), (_, v) => typeof v === "bigint" ? `${v}` : v)
+                reason: JSON.stringify(toPlain(error.error), (_, v) => typeof v === "bigint" ? `${v}` : v),
+                broadcast
               }
               : { _tag: "Lost", detail: error instanceof Error ? error.message : String(error) }
           )),
@@ -285,6 +289,8 @@ export const make = (options: TransactionsOptions) => {
             const found = yield* locate(prepared, address)
             if (Option.isSome(found)) return { prepared, included: found.value }
             const stale = /Stale/.test(outcome.reason)
+            // Refused before it was sent, for another reason than its nonce: the nonce is free again.
+            if (!stale && !outcome.broadcast && !broadcastOnce) yield* nonces.release(prepared.nonce)
             if (stale && Option.isSome(resign) && !broadcastOnce && resigns < 3) {
               resigns++
               prepared = yield* resign.value()
