@@ -25,7 +25,7 @@ import * as Effect from "effect/Effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
-import { availableParallelism, tmpdir } from "node:os"
+import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Devchain } from "../packages/devchain/src/index.js"
@@ -267,7 +267,9 @@ const program = Effect.gen(function*() {
         statementsPerRound: (s1.all - s0.all) / done,
         engineStatementsPerSecond: ((s1.all - s1.journal) - (s0.all - s0.journal)) / seconds,
         transactionsPerRound: (s1.xacts - s0.xacts) / done,
-        transactionsPerSecond: (s1.xacts - s0.xacts) / seconds
+        transactionsPerSecond: (s1.xacts - s0.xacts) / seconds,
+        // The machine's 1-minute load average at the window's end (other work on it shows here).
+        loadAverage: loadavg()[0]!
       }
       throughput.push(row)
       console.log(

@@ -18,7 +18,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { availableParallelism, tmpdir } from "node:os"
+import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Devchain } from "../packages/devchain/src/index.js"
@@ -178,7 +178,9 @@ const program = Effect.gen(function*() {
     failedRounds: roundFailures,
     goal: "p99 ≤ interval + finality lag + 2 blocks, 0 failed (paid) extrinsics",
     goalMillis,
-    met
+    met,
+    // The machine's 1-minute load average at the end (other work on it shows here).
+    loadAverage: loadavg()[0]!
   })
 }).pipe(Effect.scoped)
 

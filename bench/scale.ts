@@ -36,7 +36,7 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { availableParallelism, tmpdir } from "node:os"
+import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { recordResults } from "./results.js"
 import { providerHttpLayer, SETTINGS } from "./world.js"
@@ -327,7 +327,9 @@ const program = Effect.gen(function*() {
     loop: loops,
     duePassGrowthOverLinear: dueGrowth,
     start: starts,
-    startGrowthOverLinear: startGrowth
+    startGrowthOverLinear: startGrowth,
+    // The machine's 1-minute load average at the end (other work on it shows here).
+    loadAverage: loadavg()[0]!
   })
 })
 
