@@ -1,5 +1,6 @@
 /**
- * `checkpointer bucket add|remove|list --cluster postgres://…`: buckets added to and removed from the
+ * `checkpointer bucket add|remove|list --cluster postgres://…` (and `pause|resume`'s bad input: their
+ * behaviour is `ClusterPause.test.ts`'s): buckets added to and removed from the
  * cluster's database at run time, picked up by the running runners' scheduler without a restart, the
  * buckets of their config kept. Two runners as child processes, a real throwaway PostgreSQL, the devchain
  * and simulated providers in this process; every wait bounded.
@@ -41,6 +42,30 @@ describe("checkpointer bucket --cluster postgres://…", () => {
           ],
           [
             ["bucket", "list", "--cluster", unreachable],
+            "checkpointer: the cluster's buckets in PostgreSQL: unavailable: postgres://checkpointer:***@127.0.0.1:1/cluster"
+          ],
+          [
+            ["bucket", "pause", "--cluster", "mysql://checkpointer:s3cret@x/db", "1"],
+            "checkpointer: cluster: expected a PostgreSQL URL postgres://user:password@host:port/database"
+          ],
+          [
+            ["bucket", "pause", "--cluster", server.url, "-1"],
+            "checkpointer: bucket: expected a bucket id (a whole number from 0 to 2^64 - 1), got \"-1\""
+          ],
+          [
+            ["bucket", "pause", "--cluster", server.url, "--reason", "two\nlines", "1"],
+            "checkpointer: reason: expected one line of 1 to 200 characters"
+          ],
+          [
+            ["bucket", "pause", "--cluster", server.url, "--reason", " ", "1"],
+            "checkpointer: reason: expected one line of 1 to 200 characters"
+          ],
+          [
+            ["bucket", "resume", "--cluster", server.url, "7"],
+            `checkpointer: bucket: 7 is not paused in the cluster on ${server.url}`
+          ],
+          [
+            ["bucket", "pause", "--cluster", unreachable, "1"],
             "checkpointer: the cluster's buckets in PostgreSQL: unavailable: postgres://checkpointer:***@127.0.0.1:1/cluster"
           ]
         ]
