@@ -38,6 +38,8 @@ const WINDOW_S = Number(process.env.BENCH_CLUSTER_WINDOW_S ?? 30)
 const RUNNERS = (process.env.BENCH_CLUSTER_RUNNERS ?? "1,2,3").split(",").map(Number)
 const NAMES = ["Bob", "Charlie", "Dave"]
 const FAILOVER_WAIT_S = 180
+/** Node flags for the runners, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles` to profile them. */
+const RUNNER_NODE_ARGS = (process.env.BENCH_CLUSTER_RUNNER_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
 const signerOf = (bucket: number) => `//Bucket${bucket}`
 
 const now = () => performance.now()
@@ -157,6 +159,7 @@ const program = Effect.gen(function*() {
       const child = yield* Effect.acquireRelease(
         Effect.sync(() => {
           const c = spawn(process.execPath, [
+            ...RUNNER_NODE_ARGS,
             BIN,
             "run",
             "--config",
