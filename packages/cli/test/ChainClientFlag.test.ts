@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { jsonLines, run } from "./process.js"
+import { eventually, jsonLines, run, start } from "./process.js"
 import { world } from "./world.js"
 
 describe("checkpointer --client", () => {
@@ -31,6 +31,38 @@ describe("checkpointer --client", () => {
       const receipt = result!.receipt as { blockNumber: number; blockHash: string }
       expect(receipt.blockHash).toBe(chain.chain.hashAt(receipt.blockNumber))
     }), 90_000)
+
+  it.scopedLive(
+    "run --client papi: the loop follows finalized heads through polkadot-api and checkpoints new data",
+    () =>
+      Effect.gen(function*() {
+        const { chain, checkpointed, write } = yield* world("interval")
+        yield* write(3)
+        const daemon = yield* start([
+          "run",
+          "--client",
+          "papi",
+          "--chain",
+          chain.url,
+          "--bucket",
+          "0",
+          "--interval-blocks",
+          "2",
+          "--suri",
+          "//Alice",
+          "--json"
+        ])
+        yield* eventually(() => checkpointed().includes(3), "the first checkpoint")
+        // New data, and the loop (driven by finalized heads from chainHead_v1_follow) checkpoints it.
+        yield* write(2)
+        yield* eventually(() => checkpointed().includes(5), "the second checkpoint")
+        expect(checkpointed()).toEqual([3, 5])
+        daemon.child.kill("SIGINT")
+        yield* eventually(() => daemon.output.exit !== undefined, "run to stop")
+        expect(daemon.output.exit, daemon.output.stderr).toBe(0)
+      }),
+    90_000
+  )
 
   it.scopedLive("an unknown client is one clear line, exit code 2", () =>
     Effect.gen(function*() {
