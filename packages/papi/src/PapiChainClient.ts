@@ -15,6 +15,11 @@
  * - When the watch is lost (socket or follow subscription gone), the outcome is established from the
  *   chain before anything is sent again; re-sending is only ever of the same signed bytes.
  *
+ * Reads at a given block go through `chainHead_v1` while polkadot-api still pins it (the latest
+ * finalized block, and a little history), else through `archive_v1`, which polkadot-api falls back to:
+ * the devchain and Chopsticks serve it; a node serves it when its archive methods are enabled. Extrinsics
+ * are found again after a drop from `System.BlockHash` and block bodies, the same way.
+ *
  * **Dynamic, not generated descriptors.** Checkpointer drives every era of the pallet (A's flat
  * `checkpoint`, C's `Commitment`; `challenge_offchain` present or not; providers with or without keys)
  * and follows a runtime upgrade while running: one set of typed descriptors describes one runtime, and a
