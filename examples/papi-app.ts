@@ -5,7 +5,7 @@
  * run it with `CHECKPOINTER_SIGNER_SURI=... npx tsx examples/papi-app.ts wss://rpc.example`.
  */
 import { Checkpointer, CheckpointLoop, type Domain } from "@checkpointer/core"
-import { PapiChainClient, PapiClient } from "@checkpointer/papi"
+import { PapiCheckpointer } from "@checkpointer/papi"
 import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Redacted } from "effect"
 import { createClient } from "polkadot-api"
@@ -18,19 +18,13 @@ const client = createClient(
   getWsProvider(process.argv[2] ?? "ws://127.0.0.1:9944", { websocketClass: WebSocket as never })
 )
 
-const Live = Checkpointer.layer({
+const Live = PapiCheckpointer.layer({
+  client, // Checkpointer uses the app's client and never destroys it: the app does, when it stops.
+  // A secret URI, or the app's own signer: `signer: { signer: polkadotSigner, address: "5F…" }`.
+  signer: Redacted.make(process.env.CHECKPOINTER_SIGNER_SURI ?? "//Alice"),
   journal: Checkpointer.onDisk({ directory: "./checkpointer-journal" }),
   settings: { consensusThreshold: 67 }
-}).pipe(
-  // A secret URI, or the app's own signer: `signer: { signer: polkadotSigner, address: "5F…" }`.
-  Layer.provideMerge(PapiChainClient.layer({
-    signer: Redacted.make(process.env.CHECKPOINTER_SIGNER_SURI ?? "//Alice")
-  })),
-  // Checkpointer uses the app's client and never destroys it: the app does, when it stops.
-  Layer.provide(PapiClient.layerFromClient(client)),
-  Layer.provide(NodeHttpClient.layerUndici),
-  Layer.provide(NodeContext.layer)
-)
+}).pipe(Layer.provide(NodeHttpClient.layerUndici), Layer.provide(NodeContext.layer))
 
 const program = Effect.gen(function*() {
   // Every 10 finalized blocks each bucket's providers are asked; only new data is paid for.

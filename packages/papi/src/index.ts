@@ -7,4 +7,6 @@
 /** @since 0.1.0 */
 export * as PapiChainClient from "./PapiChainClient.js"
 /** @since 0.1.0 */
+export * as PapiCheckpointer from "./PapiCheckpointer.js"
+/** @since 0.1.0 */
 export * as PapiClient from "./PapiClient.js"

@@ -4,7 +4,7 @@
  * state per test (a new devchain, or Chopsticks rewound); buckets are set up with that era's own calls.
  */
 import { ChainClient, Checkpointer, CheckpointManager, EndpointPolicy } from "@checkpointer/core"
-import { PapiChainClient, PapiClient } from "@checkpointer/papi"
+import { PapiChainClient, PapiCheckpointer, PapiClient } from "@checkpointer/papi"
 import { ProviderSimulator } from "@checkpointer/testing"
 import { NodeHttpClient } from "@effect/platform-node"
 import { expect, it } from "@effect/vitest"
@@ -52,8 +52,12 @@ export const arrange = (world: ChainWorld) =>
     const context = yield* Layer.build(
       world.client === "papi"
         // polkadot-api's stack: the same round over the PAPI chain client; @polkadot/api only sets up buckets.
-        ? Checkpointer.layer(round).pipe(
-          Layer.provideMerge(papiChain(url, "//Alice")),
+        ? PapiCheckpointer.layer({
+          ...round,
+          endpoints: [url],
+          connectTimeout: "10 seconds",
+          signer: Redacted.make("//Alice")
+        }).pipe(
           Layer.provideMerge(PolkadotApi.layer({ endpoints: [url], connectTimeout: "10 seconds" })),
           Layer.provide(NodeHttpClient.layerUndici)
         )
