@@ -198,10 +198,12 @@ export const layer = (options: Options): Layer.Layer<never, never, Sharding | Ch
             )
           )
         )
+      // Both at once: a database that does not answer holds the scheduler's start for one connect timeout.
       const readRegistry = (registry: NonNullable<Options["registry"]>) =>
         Effect.zipRight(
           registry.buckets === undefined ? Effect.void : readBuckets(registry.buckets),
-          registry.paused === undefined ? Effect.void : readPaused(registry.paused)
+          registry.paused === undefined ? Effect.void : readPaused(registry.paused),
+          { concurrent: true }
         )
       if (options.registry !== undefined) {
         const registry = options.registry
