@@ -8,6 +8,7 @@ import { BucketEntity, BucketRegistry, BucketScheduler, CheckpointCluster } from
 import { ChainClient, CheckpointLoop, CheckpointManager, CheckpointResult, type Domain } from "@checkpointer/core"
 import * as FakeChain from "@checkpointer/testing/FakeChain"
 import * as TestNetwork from "@checkpointer/testing/TestNetwork"
+import * as Entity from "@effect/cluster/Entity"
 import * as TestRunner from "@effect/cluster/TestRunner"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -235,6 +236,84 @@ describe("BucketEntity: a round that fails on the journal", () => {
           true,
           false
         ])
+      }),
+    60_000
+  )
+})
+
+describe("BucketScheduler: paused buckets", () => {
+  /** Bucket entities that only record the messages they receive, in order (`Tag:bucket`). */
+  const recording = (log: Ref.Ref<ReadonlyArray<string>>) =>
+    BucketEntity.Bucket.toLayer(Effect.gen(function*() {
+      const address = yield* Entity.CurrentAddress
+      const record = (tag: string) => Ref.update(log, (l) => [...l, `${tag}:${address.entityId}`])
+      const status = new BucketEntity.BucketStatus({
+        bucketId: BigInt(address.entityId) as Domain.BucketId,
+        runner: "test",
+        paused: false,
+        dirty: false,
+        inFlight: false,
+        failureStreak: 0,
+        lastResult: null,
+        lastAttemptMillis: null,
+        lastSuccessMillis: null,
+        retryNotBeforeMillis: null,
+        rounds: 0
+      })
+      return BucketEntity.Bucket.of({
+        Due: () => record("Due"),
+        CheckpointNow: () => Effect.die("not used"),
+        MarkDirty: () => Effect.as(record("MarkDirty"), status),
+        Pause: ({ payload }) => Effect.as(record(payload.recorded === true ? "Pause" : "Pause!"), status),
+        Resume: ({ payload }) => Effect.as(record(payload.recorded === true ? "Resume" : "Resume!"), status),
+        Status: () => Effect.succeed(status)
+      })
+    }))
+
+  it.live(
+    "a bucket in the paused set is sent no Due and is told Pause (recorded) at every read; once it leaves the set it is told Resume once, before its next Due",
+    () =>
+      Effect.gen(function*() {
+        const [one, two] = [1n as Domain.BucketId, 2n as Domain.BucketId]
+        const log = yield* Ref.make<ReadonlyArray<string>>([])
+        const paused = yield* Ref.make<ReadonlyArray<Domain.BucketId>>([])
+        const count = (entry: string) => Effect.map(Ref.get(log), (l) => l.filter((e) => e === entry).length)
+        yield* Effect.gen(function*() {
+          yield* until(Effect.map(count("Due:1"), (n) => n >= 2), "bucket 1's Due")
+          yield* Ref.set(paused, [one])
+          yield* until(Effect.map(count("Pause:1"), (n) => n >= 3), "three reads' Pause to bucket 1")
+          const dueBefore = yield* count("Due:1")
+          const dueOfTwo = yield* count("Due:2")
+          yield* until(Effect.map(count("Due:2"), (n) => n >= dueOfTwo + 5), "five more due points")
+          expect(yield* count("Due:1")).toBe(dueBefore)
+
+          yield* Ref.set(paused, [])
+          yield* until(Effect.map(count("Due:1"), (n) => n > dueBefore), "bucket 1 due again")
+          // No Due reached it while paused, nor before its Resume.
+          const ofOne = (yield* Ref.get(log)).filter((e) => e.endsWith(":1"))
+          const resumedAt = ofOne.indexOf("Resume:1")
+          expect(resumedAt).toBeGreaterThan(0)
+          expect(ofOne.slice(0, resumedAt).filter((e) => e === "Due:1")).toHaveLength(dueBefore)
+          // Several reads later: still one Resume, and no more Pause.
+          const pauses = yield* count("Pause:1")
+          yield* until(Effect.map(count("Due:1"), (n) => n >= dueBefore + 5), "five due points of bucket 1")
+          expect([yield* count("Resume:1"), yield* count("Pause:1")]).toEqual([1, pauses])
+          // The scheduler's messages are marked recorded: they write nothing back.
+          expect((yield* Ref.get(log)).filter((e) => e.includes("!"))).toEqual([])
+          expect((yield* Ref.get(log)).some((e) => e.endsWith(":2") && !e.startsWith("Due"))).toBe(false)
+        }).pipe(
+          Effect.provide(
+            BucketScheduler.layer({
+              buckets: [one, two],
+              interval: CheckpointLoop.Every("100 millis"),
+              registry: { paused: Ref.get(paused), every: "100 millis" }
+            }).pipe(
+              Layer.provideMerge(recording(log)),
+              Layer.provideMerge(TestRunner.layer),
+              Layer.provide(world)
+            )
+          )
+        )
       }),
     60_000
   )
