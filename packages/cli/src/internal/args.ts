@@ -12,7 +12,7 @@ const SUBCOMMANDS = new Set(["devnet", "run", "submit", "collect", "status", "co
 /** The subcommands with subcommands of their own, and those. */
 const NESTED: Readonly<Record<string, ReadonlySet<string>>> = {
   config: new Set(["check"]),
-  bucket: new Set(["add", "remove", "list"])
+  bucket: new Set(["add", "remove", "pause", "resume", "list"])
 }
 const ROOT_FLAGS = new Set(["--help", "-h", "--version", "--wizard", "--completions"])
 
