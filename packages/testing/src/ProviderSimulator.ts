@@ -52,7 +52,10 @@ export interface Faults {
     readonly min: Duration.DurationInput
     readonly max: Duration.DurationInput
   } | undefined
-  /** Answer as if `leaves` leaves behind; after `catchUpAfter` (from when the fault was set), honestly. */
+  /**
+   * Answer as if `leaves` leaves behind; after `catchUpAfter` (counted from the first answer signed under
+   * these faults), honestly.
+   */
   readonly lag?: { readonly leaves: number; readonly catchUpAfter?: Duration.DurationInput | undefined } | undefined
   /** Answer as if holding this many extra leaves. */
   readonly ahead?: number | undefined
@@ -169,7 +172,12 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
     const wrongPair = keyring.addFromUri(`//${options.name}//not-registered`)
     const account = Domain.accountIdFromBytes(pair.publicKey)!
     const buckets = new Map<bigint, Bucket>()
-    const faults = yield* Ref.make<{ readonly faults: Faults; readonly setAt: number }>({ faults: {}, setAt: 0 })
+    // The faults, and when the first answer under them was signed (`undefined` until then): a lag's catch-up
+    // counts from that answer, so a provider under load or a slow start never catches up before it was asked.
+    const faults = yield* Ref.make<{ readonly faults: Faults; readonly firstAnsweredAt: number | undefined }>({
+      faults: {},
+      firstAnsweredAt: undefined
+    })
     const served = yield* Ref.make(0)
     const signingTimes = yield* Ref.make<ReadonlyArray<number>>([])
     const healthTimes = yield* Ref.make<ReadonlyArray<number>>([])
@@ -306,9 +314,12 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
       const bucketId = BigInt(raw)
       const bucket = buckets.get(bucketId)
       if (bucket === undefined) return errorJson(404, "bucket_not_found")
-      const { faults: current, setAt } = yield* Ref.get(faults)
       const now = yield* Clock.currentTimeMillis
-      const state = answerState(bucket, current, now - setAt)
+      const { faults: current, firstAnsweredAt } = yield* Ref.updateAndGet(
+        faults,
+        (f) => (f.firstAnsweredAt === undefined ? { ...f, firstAnsweredAt: now } : f)
+      )
+      const state = answerState(bucket, current, now - firstAnsweredAt!)
       const claimed = current.wrongBucket === true ? bucketId + 1n : bucketId
       const payload = encodeCommitmentPayload({ bucketId: claimed, ...state })
       const signature = (current.invalidSignature === true ? wrongPair : pair).sign(payload)
@@ -408,7 +419,7 @@ export const start = (options: SimulatorOptions): Effect.Effect<SimulatedProvide
       endpoint: `http://127.0.0.1:${port}` as Domain.Endpoint,
       multiaddr: `/ip4/127.0.0.1/tcp/${port}`,
       port,
-      setFaults: (next) => Effect.flatMap(Clock.currentTimeMillis, (setAt) => Ref.set(faults, { faults: next, setAt })),
+      setFaults: (next) => Ref.set(faults, { faults: next, firstAnsweredAt: undefined }),
       commit: (bucketId, roots) => Effect.sync(() => commit(bucketId, roots).state),
       state: (bucketId) => Effect.sync(() => stateOf(bucketId)),
       requests: Ref.get(served),
