@@ -15,12 +15,16 @@ import { eventually, type Run } from "./process.js"
 const journalFailures = (runners: ReadonlyArray<Run>) =>
   runners.reduce((n, r) => n + r.output.stdout.split("round failed (JournalFailed)").length - 1, 0)
 
-/** How soon after the database is back every bucket reaches its new data (a few due points). */
-const RECOVERY_SECONDS = 20
+/**
+ * How soon after the database is back every bucket reaches its new data: a few due points, usually (3–4 s
+ * measured); but a bucket whose shard moved to the other runner meanwhile (the engine lets shards go when
+ * its lock connection is cut) waits out the journal lease the first runner could not release (30 s).
+ */
+const RECOVERY_SECONDS = 45
 
 describe("run --cluster when PostgreSQL is unreachable", () => {
   it.scopedLive(
-    "nothing is paid while the database is stopped; every bucket is checkpointed within 20 s of its return, after a long outage, a short one, and terminated connections; each commitment paid once",
+    "nothing is paid while the database is stopped; every bucket is checkpointed within 45 s of its return, after a long outage, a short one, and terminated connections; each commitment paid once",
     () =>
       Effect.gen(function*() {
         const server = yield* Postgres.start()
