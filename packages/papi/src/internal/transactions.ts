@@ -291,7 +291,11 @@ export const make = (options: TransactionsOptions) => {
             const stale = /Stale/.test(outcome.reason)
             // Refused before it was sent, for another reason than its nonce: the nonce is free again.
             if (!stale && !outcome.broadcast && !broadcastOnce) yield* nonces.release(prepared.nonce)
-            if (stale && Option.isSome(resign) && !broadcastOnce && resigns < 3) {
+            // Signed again only if these bytes never left this process: once broadcast, "stale" may mean
+            // that they themselves used the nonce in a block not final yet (polkadot-api validates again
+            // at new best blocks), and a second extrinsic would pay twice.
+            const sent = outcome.broadcast || broadcastOnce
+            if (stale && Option.isSome(resign) && !sent && resigns < 3) {
               resigns++
               prepared = yield* resign.value()
               continue
@@ -301,7 +305,8 @@ export const make = (options: TransactionsOptions) => {
               detail: stale
                 ? `nonce ${prepared.nonce} was used by another extrinsic (${outcome.reason})`
                 : `invalid transaction: ${outcome.reason}`,
-              maybeIncluded: false
+              // Sent once: it may still land; its outcome is settled from the chain before anything else.
+              maybeIncluded: sent
             })
           }
         }

@@ -286,7 +286,9 @@ export const make = (options: TransactionsOptions) => {
             return yield* new ChainClient.SubmissionFailed({
               stage: outcome.status === "usurped" ? "Stale" : "Dropped",
               detail: `the pool reported ${outcome.status}`,
-              maybeIncluded: false
+              // This node's pool let it go, but it was accepted and gossiped: another node's pool may still
+              // include it within its era. In doubt, settled from the chain before anything is paid again.
+              maybeIncluded: true
             })
           case "Rejected": {
             if (outcome.code === 1013) {
