@@ -129,8 +129,11 @@ describe("deploy/", () => {
           families = yield* scrape()
           const paid = Exposition.samples(families, "checkpointer_transactions_paid_total")
           if (!(paid.length === 1 && paid[0]!.value >= 1)) return yield* Effect.fail("no checkpoint paid yet")
+          // The round that paid is counted when it ends, a moment after its transaction.
+          const rounds = Exposition.samples(families, "checkpointer_rounds_total")
+          if (!rounds.some((s) => s.value >= 1)) return yield* Effect.fail("the paying round not ended yet")
         }).pipe(
-          // Scraped every 250 ms until the first checkpoint is paid, for at most 90 s.
+          // Scraped every 250 ms until the first checkpoint is paid and its round counted, for at most 90 s.
           Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo("90 seconds"))),
           Effect.orDie
         )
