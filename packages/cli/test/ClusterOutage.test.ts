@@ -46,7 +46,10 @@ describe("run --cluster when PostgreSQL is unreachable", () => {
         const stoppedAt = world.chain.finalizedNumber()
         yield* world.write(2)
         yield* eventually(() => world.chain.finalizedNumber() >= stoppedAt + 16, "16 finalized blocks", 30)
-        expect(journalFailures(runners)).toBeGreaterThan(0)
+        // Whether a round ran meanwhile (and failed on the journal) or none did depends on timing: the
+        // engine lets every shard go about 3 s into the outage, and a `Due` may not have reached an entity
+        // before. Either way nothing is paid; the short outage below waits for a round failing on the
+        // journal, which shows the guard itself.
         expect(world.feesPaid()).toBe(fees)
         expect(world.buckets.map((bucket) => world.checkpointsOf(bucket).at(-1))).toEqual(world.buckets.map(() => 7))
         yield* server.resume
