@@ -93,8 +93,8 @@ describe("SqlJournal: several runners on one database", () => {
         const [a, b] = [yield* runner({ holder: "a" }), yield* runner({ holder: "b" })]
         const order: Array<string> = []
         const aInside = yield* Deferred.make<void>()
-        // a holds the lease for 300 ms; b asks for it only once a holds it, so b entering before a
-        // left would be a broken lease.
+        // a holds the lease for 300 ms (a live test: b's asks are not observable from here); b asks for it
+        // only once a holds it, so b entering before a left would be a broken lease.
         const first = a.withLock(
           bucket,
           Effect.gen(function*() {
@@ -136,25 +136,35 @@ describe("SqlJournal: several runners on one database", () => {
         const db = yield* freshDatabase
         const first = prepared(10)
         const second = prepared(11)
+        const stalledIn = yield* Deferred.make<void>()
+        const nextHolds = yield* Deferred.make<void>()
+        const stalledTried = yield* Deferred.make<void>()
         const stalled = Effect.flatMap(ReceiptJournal.ReceiptJournal, (journal) =>
           journal.withLock(
             bucket,
             Effect.gen(function*() {
               yield* journal.update(bucket, (j) => ReceiptJournal.addAttempt(j, first, 1))
-              // The process stalls past its lease (its renewals are off: a hung refresh).
-              yield* Effect.sleep("2500 millis")
-              return yield* journal.update(bucket, (j) => ReceiptJournal.addAttempt(j, second, 2)).pipe(Effect.either)
+              yield* Deferred.succeed(stalledIn, undefined)
+              // The process stalls past its lease (its renewals are off: a hung refresh) until the next
+              // runner holds the bucket; then it tries to write.
+              yield* Deferred.await(nextHolds)
+              return yield* journal.update(bucket, (j) => ReceiptJournal.addAttempt(j, second, 2)).pipe(
+                Effect.either,
+                Effect.ensuring(Deferred.succeed(stalledTried, undefined))
+              )
             })
           )).pipe(Effect.provide(journalOn(db, { holder: "stalled", leaseDuration: "1 second", renewLeases: false })))
         const stalledFiber = yield* Effect.fork(stalled)
-        yield* Effect.sleep("1500 millis") // the stalled runner's lease has expired
+        yield* Deferred.await(stalledIn)
+        // The next runner's lock waits for the stalled runner's lease to expire (1 s), then takes it.
         const seenByNext = yield* Effect.flatMap(ReceiptJournal.ReceiptJournal, (journal) =>
           journal.withLock(
             bucket,
             Effect.gen(function*() {
               const before = Option.getOrThrow(yield* journal.read(bucket))
               // Still holding it while the stalled runner tries to write.
-              yield* Effect.sleep("2 seconds")
+              yield* Deferred.succeed(nextHolds, undefined)
+              yield* Deferred.await(stalledTried)
               return before
             })
           )).pipe(Effect.provide(journalOn(db, { holder: "next" })))
