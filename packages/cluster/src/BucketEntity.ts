@@ -375,8 +375,10 @@ export const layer = (options: Options = {}): Layer.Layer<
         Pause: ({ payload }) =>
           Effect.gen(function*() {
             // Stopped here first: the round in flight is interrupted whether or not the database answers.
-            yield* Ref.update(state, (s) => ({ ...s, paused: true }))
-            yield* FiberHandle.clear(round)
+            // Only when the bucket was running: the scheduler repeats `Pause` for a paused bucket at every
+            // read, and must not interrupt a `CheckpointNow` an operator asked of it meanwhile.
+            const wasPaused = yield* Ref.getAndUpdate(state, (s) => ({ ...s, paused: true }))
+            if (!wasPaused.paused) yield* FiberHandle.clear(round)
             if (payload.recorded !== true) yield* registry.pause(bucketId, payload.reason)
             return yield* status
           }),
