@@ -10,6 +10,8 @@
 /** @since 0.1.0 */
 export * as AuthHeader from "./AuthHeader.js"
 /** @since 0.1.0 */
+export * as ChainAdapter from "./ChainAdapter.js"
+/** @since 0.1.0 */
 export * as ChainClient from "./ChainClient.js"
 /** @since 0.1.0 */
 export * as CheckpointConfig from "./CheckpointConfig.js"

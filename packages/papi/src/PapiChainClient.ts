@@ -32,8 +32,7 @@
  *
  * @since 0.1.0
  */
-import { ChainClient, Domain } from "@checkpointer/core"
-import * as Data from "effect/Data"
+import { ChainAdapter, ChainClient, Domain } from "@checkpointer/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -82,15 +81,17 @@ export interface ClientOptions {
 
 /**
  * The configured signer cannot be turned into a key pair (the secret itself is never included).
+ * Core's `ChainAdapter.InvalidSigner`, shared by both chain layers.
  *
  * @since 0.1.0
  * @category errors
  */
-export class InvalidSigner extends Data.TaggedError("InvalidSigner")<{ readonly detail: string }> {
-  override get message(): string {
-    return `signer: ${this.detail}`
-  }
-}
+export const InvalidSigner = ChainAdapter.InvalidSigner
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type InvalidSigner = ChainAdapter.InvalidSigner
 
 const resolveSigner = (input: SignerInput, keyType: KeyType, whose: string) =>
   Redacted.isRedacted(input)

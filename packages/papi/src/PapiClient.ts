@@ -11,8 +11,8 @@
  *
  * @since 0.1.0
  */
+import { ChainAdapter } from "@checkpointer/core"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -23,18 +23,17 @@ import { WebSocket } from "ws"
 
 /**
  * The connection could not be established in time (bad endpoint, no node, no finalized block).
+ * Core's `ChainAdapter.ConnectionFailed`, shared by both chain layers.
  *
  * @since 0.1.0
  * @category errors
  */
-export class ConnectionFailed extends Data.TaggedError("ConnectionFailed")<{
-  readonly endpoints: ReadonlyArray<string>
-  readonly detail: string
-}> {
-  override get message(): string {
-    return `cannot connect to ${this.endpoints.join(", ")}: ${this.detail}`
-  }
-}
+export const ConnectionFailed = ChainAdapter.ConnectionFailed
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ConnectionFailed = ChainAdapter.ConnectionFailed
 
 /**
  * @since 0.1.0

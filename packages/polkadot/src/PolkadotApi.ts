@@ -5,13 +5,13 @@
  *
  * @since 0.1.0
  */
+import { ChainAdapter } from "@checkpointer/core"
 import { ApiPromise, WsProvider } from "@polkadot/api"
 import type { ProviderInterface } from "@polkadot/rpc-provider/types"
 import { cryptoWaitReady } from "@polkadot/util-crypto"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,19 +21,18 @@ import * as SubscriptionRef from "effect/SubscriptionRef"
 import { config as rxjsConfig } from "rxjs"
 
 /**
- * The connection could not be established (bad endpoint, no node, metadata not loadable in time).
+ * The connection could not be established in time (bad endpoint, no node, no finalized block).
+ * Core's `ChainAdapter.ConnectionFailed`, shared by both chain layers.
  *
  * @since 0.1.0
  * @category errors
  */
-export class ConnectionFailed extends Data.TaggedError("ConnectionFailed")<{
-  readonly endpoints: ReadonlyArray<string>
-  readonly detail: string
-}> {
-  override get message(): string {
-    return `cannot connect to ${this.endpoints.join(", ")}: ${this.detail}`
-  }
-}
+export const ConnectionFailed = ChainAdapter.ConnectionFailed
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ConnectionFailed = ChainAdapter.ConnectionFailed
 
 /**
  * @since 0.1.0

@@ -18,12 +18,11 @@
  *
  * @since 0.1.0
  */
-import { ChainClient, Domain } from "@checkpointer/core"
+import { ChainAdapter, ChainClient, Domain } from "@checkpointer/core"
 import { Keyring } from "@polkadot/keyring"
 import type { KeyringPair } from "@polkadot/keyring/types"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -66,15 +65,17 @@ export interface ClientOptions {
 
 /**
  * The configured signer cannot be turned into a key pair (the secret itself is never included).
+ * Core's `ChainAdapter.InvalidSigner`, shared by both chain layers.
  *
  * @since 0.1.0
  * @category errors
  */
-export class InvalidSigner extends Data.TaggedError("InvalidSigner")<{ readonly detail: string }> {
-  override get message(): string {
-    return `signer: ${this.detail}`
-  }
-}
+export const InvalidSigner = ChainAdapter.InvalidSigner
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type InvalidSigner = ChainAdapter.InvalidSigner
 
 /**
  * Builds the client on a connected api.

@@ -6,15 +6,15 @@
  *
  * @internal
  */
-import { ChainClient, Domain, encodeMultiSignature } from "@checkpointer/core"
-import * as Clock from "effect/Clock"
+import type { ChainClient } from "@checkpointer/core"
+import { ChainAdapter, Domain, encodeMultiSignature } from "@checkpointer/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Nonces } from "./nonces.js"
 import { decodeWith, type UnsafeApi, type UnsafeTx } from "./reads.js"
 import type { PalletShape } from "./shape.js"
-import type { Included, PreparedTx, Transactions } from "./transactions.js"
+import type { Included, Transactions } from "./transactions.js"
 import { ChallengeCreatedWire, CheckpointedWire, FeePaidWire, type Plain } from "./wire.js"
 
 const hex = (bytes: Uint8Array) => `0x${Buffer.from(bytes).toString("hex")}`
@@ -75,75 +75,25 @@ export const challengeCall = (
   }
 }
 
-/** The receipt of an included `checkpoint`, refused unless its event matches the submission. */
-const receiptOf = (
-  prepared: ChainClient.PreparedCheckpoint,
-  inc: Included,
-  extrinsicHash: Domain.H256,
-  submittedAtMillis: number
-) =>
+/** The checkpoint's `BucketCheckpointed` (era C `{ bucket_id, commitment, providers }`, era A flat) and fee. */
+const eventsOf = (inc: Included) =>
   Effect.gen(function*() {
     const event = inc.events.find((e) => e.name === "StorageProvider.BucketCheckpointed")
-    if (event === undefined) {
-      return yield* new ChainClient.ChainUnavailable({
-        operation: "receipt",
-        detail: `no BucketCheckpointed event for extrinsic ${inc.index} of block ${inc.blockHash}`
-      })
-    }
-    const fields = yield* decodeWith(CheckpointedWire, "BucketCheckpointed")(event.fields as Plain)
-    const committed = "commitment" in fields ? fields.commitment : fields
-    const checkpointed = {
+    const fields = event === undefined
+      ? undefined
+      : yield* decodeWith(CheckpointedWire, "BucketCheckpointed")(event.fields as Plain)
+    const committed = fields === undefined ? undefined : "commitment" in fields ? fields.commitment : fields
+    const checkpointed = fields === undefined || committed === undefined ? undefined : {
       bucketId: fields.bucket_id,
       commitment: { mmrRoot: committed.mmr_root, startSeq: committed.start_seq, leafCount: committed.leaf_count },
       providers: fields.providers
-    }
-    const { submission } = prepared
-    const expectedSigners = new Set(submission.signatures.map((s) => s.signer))
-    if (
-      checkpointed.bucketId !== submission.bucketId ||
-      checkpointed.commitment.mmrRoot !== submission.commitment.mmrRoot ||
-      checkpointed.commitment.startSeq !== submission.commitment.startSeq ||
-      checkpointed.commitment.leafCount !== submission.commitment.leafCount ||
-      checkpointed.providers.length !== expectedSigners.size ||
-      !checkpointed.providers.every((p) => expectedSigners.has(p))
-    ) {
-      return yield* new ChainClient.ChainUnavailable({
-        operation: "receipt",
-        detail: `BucketCheckpointed in ${inc.blockHash} does not match the submission (bucket ${checkpointed.bucketId})`
-      })
     }
     const feeEvent = inc.events.find((e) => e.name === "TransactionPayment.TransactionFeePaid")
     const fee = feeEvent === undefined
       ? undefined
       : (yield* decodeWith(FeePaidWire, "TransactionFeePaid")(feeEvent.fields as Plain)).actual_fee
-    const finalizedAtMillis = yield* Clock.currentTimeMillis
-    const commitment = new Domain.Commitment(checkpointed.commitment, true)
-    return new ChainClient.CheckpointReceipt({
-      bucketId: submission.bucketId,
-      commitment,
-      signers: checkpointed.providers,
-      extrinsicHash,
-      blockHash: inc.blockHash,
-      blockNumber: inc.blockNumber as Domain.BlockNumber,
-      extrinsicIndex: inc.index,
-      event: new ChainClient.BucketCheckpointed({
-        bucketId: checkpointed.bucketId,
-        commitment,
-        providers: checkpointed.providers
-      }, true),
-      submittedAtMillis,
-      finalizedAtMillis,
-      ...(fee === undefined ? {} : { fee })
-    }, true)
+    return { checkpointed, fee }
   })
-
-const asTx = (prepared: ChainClient.PreparedCheckpoint): PreparedTx => ({
-  bytes: prepared.bytes as `0x${string}`,
-  hash: prepared.extrinsicHash,
-  nonce: prepared.nonce,
-  preparedAtBlock: prepared.preparedAtBlock,
-  validUntilBlock: ChainClient.validUntil(prepared)
-})
 
 export interface CheckpointsOptions {
   readonly api: UnsafeApi
@@ -154,81 +104,41 @@ export interface CheckpointsOptions {
 
 /** The port's `estimateFee`, `prepareCheckpoint`, `submitPrepared`, `findReceipt`, `nonceUsed` and `challengeOffchain`. */
 export const make = ({ api, nonces, shape, transactions }: CheckpointsOptions) => {
-  const signCheckpoint = (submission: ChainClient.CheckpointSubmission) =>
+  const sign = (submission: ChainClient.CheckpointSubmission) =>
     Effect.flatMap(shape, (s) => transactions.sign(() => checkpointCall(api, s, submission)))
 
-  const estimateFee = (submission: ChainClient.CheckpointSubmission) =>
-    Effect.flatMap(shape, (s) => transactions.estimate(() => checkpointCall(api, s, submission)))
+  const port = ChainAdapter.checkpoints({
+    signerAddress: Effect.map(
+      transactions.requireSigner,
+      ({ address }) => Schema.decodeSync(Domain.AccountId)(address)
+    ),
+    sign,
+    estimate: (submission) =>
+      Effect.flatMap(shape, (s) => transactions.estimate(() => checkpointCall(api, s, submission))),
+    drive: transactions.drive,
+    locate: transactions.locate,
+    finalizedNonce: nonces.finalized,
+    events: eventsOf,
+    nonces
+  })
 
-  const prepareCheckpoint = (submission: ChainClient.CheckpointSubmission) =>
-    Effect.gen(function*() {
-      const { address } = yield* transactions.requireSigner
-      const tx = yield* signCheckpoint(submission)
-      return new ChainClient.PreparedCheckpoint({
-        submission,
-        extrinsicHash: tx.hash,
-        bytes: tx.bytes,
-        signer: Schema.decodeSync(Domain.AccountId)(address),
-        nonce: tx.nonce,
-        preparedAtBlock: tx.preparedAtBlock as Domain.BlockNumber,
-        validUntilBlock: tx.validUntilBlock as Domain.BlockNumber
-      }, true)
-    })
-
-  const submitPrepared = (prepared: ChainClient.PreparedCheckpoint) =>
-    Effect.gen(function*() {
-      const submittedAtMillis = yield* Clock.currentTimeMillis
-      // Signing again with a new nonce is safe only for bytes this process signed and never sent.
-      const fresh = nonces.isFresh({ nonce: prepared.nonce, hash: prepared.extrinsicHash })
-      const { included, prepared: sent } = yield* transactions.drive(
-        asTx(prepared),
-        fresh ? Option.some(() => signCheckpoint(prepared.submission)) : Option.none()
-      )
-      return yield* receiptOf(prepared, included, sent.hash, submittedAtMillis)
-    })
-
-  const findReceipt = (prepared: ChainClient.PreparedCheckpoint) =>
-    Effect.gen(function*() {
-      const found = yield* transactions.locate(asTx(prepared), prepared.signer)
-      if (Option.isNone(found)) return Option.none<ChainClient.CheckpointReceipt>()
-      const now = yield* Clock.currentTimeMillis
-      return Option.some(
-        yield* receiptOf(prepared, found.value, prepared.extrinsicHash, now).pipe(
-          Effect.mapError((e) => new ChainClient.ChainUnavailable({ operation: "findReceipt", detail: e.message }))
+  const challengeOffchain = ChainAdapter.challengeOffchain({
+    signer: (challenge: ChainClient.OffchainChallenge) =>
+      Effect.map(shape, (s) =>
+        s.challengeOffchain === "Absent"
+          ? Option.none()
+          : Option.some(() => transactions.sign(() => challengeCall(api, s, challenge)))),
+    drive: transactions.drive,
+    challengeCreated: (included: Included) => {
+      const created = included.events.find((e) => e.name === "StorageProvider.ChallengeCreated")
+      return created === undefined ? Effect.succeedNone : Effect.asSome(
+        Effect.map(
+          decodeWith(ChallengeCreatedWire, "ChallengeCreated")(created.fields as Plain),
+          ({ challenge_id }) => challenge_id
         )
       )
-    })
+    }
+  })
 
-  const nonceUsed = (prepared: ChainClient.PreparedCheckpoint) =>
-    Effect.map(nonces.finalized(prepared.signer), (next) => next > prepared.nonce)
-
-  const challengeOffchain = (challenge: ChainClient.OffchainChallenge) =>
-    Effect.gen(function*() {
-      const s = yield* shape
-      if (s.challengeOffchain === "Absent") {
-        return yield* new ChainClient.SubmissionFailed({
-          stage: "Unsupported",
-          detail: "this runtime has no StorageProvider.challenge_offchain",
-          maybeIncluded: false
-        })
-      }
-      const signOnce = () => transactions.sign(() => challengeCall(api, s, challenge))
-      const { included } = yield* transactions.drive(yield* signOnce(), Option.some(signOnce))
-      const created = included.events.find((e) => e.name === "StorageProvider.ChallengeCreated")
-      if (created === undefined) {
-        return yield* new ChainClient.ChainUnavailable({
-          operation: "challengeOffchain",
-          detail: "no ChallengeCreated event"
-        })
-      }
-      const { challenge_id } = yield* decodeWith(ChallengeCreatedWire, "ChallengeCreated")(created.fields as Plain)
-      return new ChainClient.ChallengeReceipt({
-        deadline: challenge_id.deadline,
-        index: challenge_id.index,
-        blockHash: included.blockHash,
-        blockNumber: included.blockNumber as Domain.BlockNumber
-      }, true)
-    })
-
-  return { estimateFee, prepareCheckpoint, submitPrepared, findReceipt, nonceUsed, challengeOffchain }
+  return { ...port, challengeOffchain }
 }

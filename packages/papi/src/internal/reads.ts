@@ -5,30 +5,21 @@
  *
  * @internal
  */
-import { ChainClient, Domain } from "@checkpointer/core"
+import type { Domain } from "@checkpointer/core"
+import { ChainAdapter, ChainClient } from "@checkpointer/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { PolkadotClient } from "polkadot-api"
-import { AccountWire, BlockWire, BucketWire, type Plain, ProviderWire, toPlain } from "./wire.js"
+import { AccountWire, BlockWire, BucketWire, ProviderWire, toPlain } from "./wire.js"
 
 /** A failed call as `ChainUnavailable`, naming the operation. */
 export const unavailable = (operation: string) => (error: unknown) =>
   new ChainClient.ChainUnavailable({ operation, detail: error instanceof Error ? error.message : String(error) })
 
 /** Chain data decoded with `schema`; data that does not decode is `ChainUnavailable`. */
-export const decodeWith = <A, I>(schema: Schema.Schema<A, I>, operation: string) => (plain: Plain) =>
-  Schema.decodeUnknown(schema)(plain).pipe(
-    Effect.mapError((error) =>
-      new ChainClient.ChainUnavailable({ operation, detail: `undecodable chain data: ${error.message}` })
-    )
-  )
-
-/** The primaries whose bits are set: bit i (LSB first within each byte) is `primary_providers[i]`. */
-const signersOf = <A>(primaries: ReadonlyArray<A>, bitfield: Uint8Array): ReadonlyArray<A> =>
-  primaries.filter((_, i) => ((bitfield[i >> 3] ?? 0) & (1 << (i & 7))) !== 0)
+export const decodeWith = ChainAdapter.decodeWith
 
 export type Reads = ReturnType<typeof make>
 
@@ -95,34 +86,19 @@ export const make = (client: PolkadotClient, readRetry: Schedule.Schedule<unknow
       const raw = yield* read("bucket", () => buckets.getValue(bucketId, { at: hash }))
       if (raw === undefined) return yield* new ChainClient.BucketNotFound({ bucketId })
       const wire = yield* decodeWith(BucketWire, "bucket")(toPlain(raw))
-      const snapshot = wire.snapshot === null ? Option.none() : Option.some(
-        new ChainClient.BucketSnapshot({
-          commitment: new Domain.Commitment(
-            "commitment" in wire.snapshot
-              ? {
-                mmrRoot: wire.snapshot.commitment.mmr_root,
-                startSeq: wire.snapshot.commitment.start_seq,
-                leafCount: wire.snapshot.commitment.leaf_count
-              }
-              : {
-                mmrRoot: wire.snapshot.mmr_root,
-                startSeq: wire.snapshot.start_seq,
-                leafCount: wire.snapshot.leaf_count
-              },
-            true
-          ),
-          checkpointBlock: wire.snapshot.checkpoint_block,
-          signers: signersOf(wire.primary_providers, wire.snapshot.primary_signers)
-        }, true)
-      )
-      return new ChainClient.BucketInfo({
-        bucketId,
+      const { snapshot } = wire
+      const committed = snapshot === null ? null : "commitment" in snapshot ? snapshot.commitment : snapshot
+      return ChainAdapter.bucketInfo(bucketId, {
         primaryProviders: wire.primary_providers,
         minProviders: wire.min_providers,
-        members: wire.members.map((m) => new ChainClient.BucketMember(m, true)),
-        snapshot,
-        frozenStartSeq: Option.fromNullable(wire.frozen_start_seq)
-      }, true)
+        members: wire.members,
+        frozenStartSeq: wire.frozen_start_seq,
+        snapshot: snapshot === null || committed === null ? null : {
+          commitment: { mmrRoot: committed.mmr_root, startSeq: committed.start_seq, leafCount: committed.leaf_count },
+          checkpointBlock: snapshot.checkpoint_block,
+          primarySigners: snapshot.primary_signers
+        }
+      })
     })
 
   const provider = (account: Domain.AccountId, atHash?: Domain.H256) =>

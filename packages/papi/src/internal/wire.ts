@@ -6,8 +6,7 @@
  *
  * @internal
  */
-import { Domain } from "@checkpointer/core"
-import * as ParseResult from "effect/ParseResult"
+import { ChainAdapter, Domain } from "@checkpointer/core"
 import * as Schema from "effect/Schema"
 
 /** A JSON-like value (bigints kept exact). */
@@ -69,21 +68,9 @@ export const BucketWire = Schema.Struct({
   snapshot: Schema.NullOr(SnapshotWire)
 })
 
-const Utf8FromHex = Schema.transformOrFail(Domain.BytesFromHex, Schema.String, {
-  strict: true,
-  decode: (bytes, _, ast) => {
-    try {
-      return ParseResult.succeed(new TextDecoder("utf-8", { fatal: true }).decode(bytes))
-    } catch {
-      return ParseResult.fail(new ParseResult.Type(ast, bytes, "not UTF-8 text"))
-    }
-  },
-  encode: (text) => ParseResult.succeed(new TextEncoder().encode(text))
-})
-
 /** `ProviderInfo`: era A has no `public_key` (the account is the key). */
 export const ProviderWire = Schema.Struct({
-  multiaddr: Utf8FromHex,
+  multiaddr: ChainAdapter.Utf8FromHex,
   public_key: Schema.optional(Schema.NullOr(Domain.PublicKey))
 })
 

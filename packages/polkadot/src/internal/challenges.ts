@@ -1,10 +1,11 @@
 /**
  * `challenge_offchain`, built as the runtime takes it (or refused as `Unsupported` where it has none),
- * sent and followed to the `ChallengeCreated` event that names the challenge.
+ * sent and followed to the `ChallengeCreated` event that names the challenge (core's
+ * `ChainAdapter.challengeOffchain`; the call and the event's decoding are this layer's).
  *
  * @internal
  */
-import { ChainClient, type Domain } from "@checkpointer/core"
+import { ChainAdapter, type ChainClient } from "@checkpointer/core"
 import type { ApiPromise } from "@polkadot/api"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -18,35 +19,21 @@ export const make = (
   api: ApiPromise,
   shape: Effect.Effect<PalletShape, ChainClient.SubmissionFailed>,
   transactions: Transactions
-) => {
-  const challengeOffchain = (challenge: ChainClient.OffchainChallenge) =>
-    Effect.gen(function*() {
-      const s = yield* shape
-      if (s.challengeOffchain === "Absent") {
-        return yield* new ChainClient.SubmissionFailed({
-          stage: "Unsupported",
-          detail: "this runtime has no StorageProvider.challenge_offchain",
-          maybeIncluded: false
-        })
-      }
-      const signOnce = () => transactions.sign(() => challengeCall(api, s, challenge))
-      const tx = yield* signOnce()
-      const { included: inc } = yield* transactions.drive(tx, Option.some(signOnce))
+) => ({
+  challengeOffchain: ChainAdapter.challengeOffchain({
+    signer: (challenge) =>
+      Effect.map(shape, (s) =>
+        s.challengeOffchain === "Absent"
+          ? Option.none()
+          : Option.some(() => transactions.sign(() => challengeCall(api, s, challenge)))),
+    drive: transactions.drive,
+    challengeCreated: (inc) => {
       const created = inc.events.find((e) => e.name === "storageProvider.ChallengeCreated")
-      if (created === undefined) {
-        return yield* new ChainClient.ChainUnavailable({
-          operation: "challengeOffchain",
-          detail: "no ChallengeCreated event"
-        })
-      }
-      const [id] = yield* decodeWith(ChallengeCreatedWire, "ChallengeCreated")(toPlain(created.data))
-      return new ChainClient.ChallengeReceipt({
-        deadline: id.deadline,
-        index: id.index,
-        blockHash: inc.blockHash,
-        blockNumber: inc.blockNumber as Domain.BlockNumber
-      }, true)
-    })
-
-  return { challengeOffchain }
-}
+      return created === undefined
+        ? Effect.succeedNone
+        : Effect.asSome(
+          Effect.map(decodeWith(ChallengeCreatedWire, "ChallengeCreated")(toPlain(created.data)), ([id]) => id)
+        )
+    }
+  })
+})

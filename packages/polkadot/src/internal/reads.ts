@@ -6,7 +6,8 @@
  *
  * @internal
  */
-import { ChainClient, Domain } from "@checkpointer/core"
+import type { Domain } from "@checkpointer/core"
+import { ChainAdapter, ChainClient } from "@checkpointer/core"
 import type { ApiPromise } from "@polkadot/api"
 import type { Header } from "@polkadot/types/interfaces"
 import * as Effect from "effect/Effect"
@@ -14,7 +15,7 @@ import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { AccountWire, BucketWire, type Plain, ProviderWire, toPlain } from "./wire.js"
+import { AccountWire, BucketWire, ProviderWire, toPlain } from "./wire.js"
 
 /** A failed chain call as `ChainUnavailable`, naming the operation. */
 const unavailable = (operation: string) => (error: unknown) =>
@@ -24,16 +25,7 @@ const unavailable = (operation: string) => (error: unknown) =>
   })
 
 /** Chain data decoded with `schema`; data that does not decode is `ChainUnavailable`, never a defect. */
-export const decodeWith = <A, I>(schema: Schema.Schema<A, I>, operation: string) => (plain: Plain) =>
-  Schema.decodeUnknown(schema)(plain).pipe(
-    Effect.mapError((error) =>
-      new ChainClient.ChainUnavailable({ operation, detail: `undecodable chain data: ${error.message}` })
-    )
-  )
-
-/** The primaries whose bits are set: bit i (LSB first within each byte) is `primary_providers[i]`. */
-const signersOf = <A>(primaries: ReadonlyArray<A>, bitfield: Uint8Array): ReadonlyArray<A> =>
-  primaries.filter((_, i) => ((bitfield[i >> 3] ?? 0) & (1 << (i & 7))) !== 0)
+export const decodeWith = ChainAdapter.decodeWith
 
 /** The client's reads on a connected api. */
 export type Reads = ReturnType<typeof make>
@@ -94,30 +86,15 @@ export const make = (api: ApiPromise, readRetry: Schedule.Schedule<unknown, Chai
       const plain = toPlain(raw)
       if (plain === null) return yield* new ChainClient.BucketNotFound({ bucketId })
       const wire = yield* decodeWith(BucketWire, "bucket")(plain)
-      const snapshot = wire.snapshot === null ? Option.none() : Option.some(
-        new ChainClient.BucketSnapshot({
-          commitment: new Domain.Commitment(
-            "commitment" in wire.snapshot
-              ? wire.snapshot.commitment
-              : {
-                mmrRoot: wire.snapshot.mmrRoot,
-                startSeq: wire.snapshot.startSeq,
-                leafCount: wire.snapshot.leafCount
-              },
-            true
-          ),
-          checkpointBlock: wire.snapshot.checkpointBlock,
-          signers: signersOf(wire.primaryProviders, wire.snapshot.primarySigners)
-        }, true)
-      )
-      return new ChainClient.BucketInfo({
-        bucketId,
-        primaryProviders: wire.primaryProviders,
-        minProviders: wire.minProviders,
-        members: wire.members.map((m) => new ChainClient.BucketMember(m, true)),
-        snapshot,
-        frozenStartSeq: Option.fromNullable(wire.frozenStartSeq)
-      }, true)
+      const { snapshot } = wire
+      return ChainAdapter.bucketInfo(bucketId, {
+        ...wire,
+        snapshot: snapshot === null ? null : {
+          commitment: "commitment" in snapshot ? snapshot.commitment : snapshot,
+          checkpointBlock: snapshot.checkpointBlock,
+          primarySigners: snapshot.primarySigners
+        }
+      })
     })
 
   const provider = (account: Domain.AccountId, atHash?: Domain.H256) =>

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Domain } from "@checkpointer/core"
+import { ChainAdapter, Domain } from "@checkpointer/core"
 import {
   AbstractArray,
   AbstractInt,
@@ -18,7 +18,6 @@ import {
 } from "@polkadot/types-codec"
 import type { Codec } from "@polkadot/types-codec/types"
 import { u8aToHex } from "@polkadot/util"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
 /** A JSON-like value: what `toPlain` produces. */
@@ -74,21 +73,9 @@ export const BucketWire = Schema.Struct({
   snapshot: Schema.NullOr(SnapshotWire)
 })
 
-const Utf8FromHex = Schema.transformOrFail(Domain.BytesFromHex, Schema.String, {
-  strict: true,
-  decode: (bytes, _, ast) => {
-    try {
-      return ParseResult.succeed(new TextDecoder("utf-8", { fatal: true }).decode(bytes))
-    } catch {
-      return ParseResult.fail(new ParseResult.Type(ast, bytes, "not UTF-8 text"))
-    }
-  },
-  encode: (text) => ParseResult.succeed(new TextEncoder().encode(text))
-})
-
 /** `ProviderInfo`: era A has no `publicKey` (the account is the key). */
 export const ProviderWire = Schema.Struct({
-  multiaddr: Utf8FromHex,
+  multiaddr: ChainAdapter.Utf8FromHex,
   publicKey: Schema.optional(Domain.PublicKey)
 })
 
