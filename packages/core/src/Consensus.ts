@@ -376,17 +376,9 @@ export const groupByCommitment = (outcomes: ReadonlyArray<ProviderOutcome>): Rea
 }
 
 /**
- * The size of the best group so far.
- *
- * @since 0.1.0
- * @category functions
- */
-export const bestGroupSize = (outcomes: ReadonlyArray<ProviderOutcome>): number =>
-  groupByCommitment(outcomes)[0]?.members.length ?? 0
-
-/**
- * The best group's size kept as answers arrive, one provider at a time: the same figure as
- * `bestGroupSize` over the answers added, at a constant cost per answer instead of a regrouping.
+ * The best group's size kept as answers arrive, one provider at a time: the size of the first group
+ * `groupByCommitment` would give over the answers added, at a constant cost per answer instead of a
+ * regrouping (a property test checks it against that regrouping after every answer).
  * Each provider is counted once (its first answer), as `groupByCommitment` does. The runner-up's size
  * is kept alongside, so the collector can tell when no answer still pending could change the decision
  * (`settled`).
@@ -434,37 +426,14 @@ export class GroupTally {
   /**
    * Whether the best group has `required` signatures and no answer still pending could change that:
    * no other group (an existing one, or a new commitment only pending providers would sign) could reach
-   * `required` even if every pending provider joined it. See the free function `settled`.
+   * `required` even if every pending provider joined it. Above 50 % that holds as soon as the
+   * threshold is met (two groups cannot both reach `required`); at 50 % or less, stopping earlier would
+   * let the order of arrival pick the commitment, where `decide` asks for a person when two commitments
+   * both reach `required`.
    */
   settled(pending: number, required: number): boolean {
     return this.bestSize >= required && this.runnerUpSize + pending < required
   }
-}
-
-/**
- * Whether a round can still reach `required` if every provider still pending joined the best group.
- *
- * @since 0.1.0
- * @category functions
- */
-export const canStillMeet = (outcomes: ReadonlyArray<ProviderOutcome>, pending: number, required: number): boolean =>
-  bestGroupSize(outcomes) + pending >= required
-
-/**
- * Whether a round may stop waiting: the best group has `required` signatures, and no other commitment
- * (one already answered, or one that only pending providers would sign) could reach `required` even if
- * every pending provider signed it. Above 50 % that holds as soon as the threshold is met (two groups
- * cannot both reach `required`); at 50 % or less, stopping earlier would let the order of arrival pick
- * the commitment, where `decide` asks for a person when two commitments both reach `required`.
- *
- * @since 0.1.0
- * @category functions
- */
-export const settled = (outcomes: ReadonlyArray<ProviderOutcome>, pending: number, required: number): boolean => {
-  const groups = groupByCommitment(outcomes)
-  const best = groups[0]?.members.length ?? 0
-  const others = groups[1]?.members.length ?? 0
-  return best >= required && others + pending < required
 }
 
 const conflictOf = (outcome: ProviderOutcome, majority: Commitment | undefined): Conflict | undefined => {

@@ -328,6 +328,3 @@ export const make = (
  */
 export const layer = (options: ProviderHttpOptions = {}): Layer.Layer<ProviderApi, never, HttpClient.HttpClient> =>
   Layer.effect(ProviderApi, make(options))
-
-/** @internal */
-export const _retryAfterMillis = retryAfterMillis
