@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import type { ProviderHealth, ReceiptJournal } from "@checkpointer/core"
+import type { CheckpointResult, ProviderHealth, ReceiptJournal } from "@checkpointer/core"
 import {
   ChainClient,
   CheckpointConfig,
@@ -178,6 +178,31 @@ export const advancing = <A, E, R>(
     yield* TestClock.adjust(duration)
     return yield* Fiber.join(fiber)
   })
+
+/**
+ * Asserts that a round's result is a refusal for `reason`: nothing was signed and nothing paid. Throws
+ * (as a test framework's assertion does) with what the round did instead, so a specification reads
+ * `expectRefused(result, "ConflictsWithSnapshot")`.
+ *
+ * ```ts
+ * const result = yield* TestNetwork.advancing("1 minute", manager.submitCheckpoint(bucketId))
+ * TestNetwork.expectRefused(result, "NoConsensus")
+ * ```
+ *
+ * @since 0.1.0
+ * @category assertions
+ */
+export const expectRefused = (
+  result: { readonly _tag: string; readonly reason?: unknown },
+  reason: CheckpointResult.RefusalReason
+): void => {
+  if (result._tag !== "SubmissionRefused") {
+    throw new Error(`expected a refusal (${reason}), got ${result._tag}`)
+  }
+  if (result.reason !== reason) {
+    throw new Error(`expected a refusal for ${reason}, refused for ${String(result.reason)}`)
+  }
+}
 
 /**
  * The initial root of a test bucket's data.

@@ -97,10 +97,7 @@ export const recordEvents = Effect.gen(function*() {
 })
 
 /** Asserts that a round's result is a refusal (nothing signed, nothing paid) for this reason. */
-export const expectRefused = (result: { readonly _tag: string }, reason: CheckpointResult.RefusalReason): void => {
-  assert.strictEqual(result._tag, "SubmissionRefused", `expected a refusal (${reason}), got ${result._tag}`)
-  assert.strictEqual((result as CheckpointResult.SubmissionRefused).reason, reason)
-}
+export const expectRefused = TestNetwork.expectRefused
 
 /**
  * Another checkpointer (another process, none of our journal, the same signing account) puts what the
