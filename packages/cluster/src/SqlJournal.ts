@@ -19,7 +19,7 @@
  *
  * @since 0.1.0
  */
-import { type Domain, ReceiptJournal } from "@checkpointer/core"
+import { type Domain, KeyedLock, ReceiptJournal } from "@checkpointer/core"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -189,15 +189,7 @@ export const make = (options: Options = {}) =>
     const holder = options.holder ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`
     const renew = options.renewLeases ?? true
     // One holder of a bucket's lease per journal instance at a time (fibers of this process queue here).
-    const local = new Map<string, Effect.Semaphore>()
-    const localLock = (key: string) => {
-      let semaphore = local.get(key)
-      if (semaphore === undefined) {
-        semaphore = Effect.unsafeMakeSemaphore(1)
-        local.set(key, semaphore)
-      }
-      return semaphore
-    }
+    const localLock = KeyedLock.make<string>()
 
     const decodeBody = (bucketId: Domain.BucketId, body: unknown) =>
       Schema.decodeUnknown(ReceiptJournal.BucketJournal)(typeof body === "string" ? JSON.parse(body) : body).pipe(
@@ -320,16 +312,19 @@ export const make = (options: Options = {}) =>
       Effect.flatMap(FiberRef.get(heldLeases), (held) =>
         held.has(bucketId.toString())
           ? effect
-          : localLock(bucketId.toString()).withPermits(1)(Effect.scoped(Effect.gen(function*() {
-            // The wait for the lease is interruptible (a bucket's shard moving away must not wait out
-            // another holder's lease); once granted, its release is registered before anything else.
-            // Interrupted as it is granted, the lease is left to expire, or to this journal's next ask.
-            const token = yield* Effect.uninterruptibleMask((restore) =>
-              Effect.tap(restore(acquire(bucketId)), (t) => Effect.addFinalizer(() => release(bucketId, t)))
-            )
-            if (renew) yield* Effect.forkScoped(renewal(bucketId, token))
-            return yield* Effect.locally(effect, heldLeases, new Map([...held, [bucketId.toString(), token]]))
-          }))))
+          : localLock.withLock(
+            bucketId.toString(),
+            Effect.scoped(Effect.gen(function*() {
+              // The wait for the lease is interruptible (a bucket's shard moving away must not wait out
+              // another holder's lease); once granted, its release is registered before anything else.
+              // Interrupted as it is granted, the lease is left to expire, or to this journal's next ask.
+              const token = yield* Effect.uninterruptibleMask((restore) =>
+                Effect.tap(restore(acquire(bucketId)), (t) => Effect.addFinalizer(() => release(bucketId, t)))
+              )
+              if (renew) yield* Effect.forkScoped(renewal(bucketId, token))
+              return yield* Effect.locally(effect, heldLeases, new Map([...held, [bucketId.toString(), token]]))
+            }))
+          ))
 
     return ReceiptJournal.ReceiptJournal.of({ read, update, withLock })
   })

@@ -36,7 +36,7 @@ import { Decision } from "./Consensus.js"
 import { BucketId } from "./Domain.js"
 import * as Files from "./internal/journalFiles.js"
 import * as JournalLock from "./internal/journalLock.js"
-import * as KeyedLock from "./internal/keyedLock.js"
+import * as KeyedLock from "./KeyedLock.js"
 
 /**
  * The journal's file format version.

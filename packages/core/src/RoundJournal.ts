@@ -26,6 +26,7 @@ import * as CommitmentRelation from "./CommitmentRelation.js"
 import type { Decision } from "./Consensus.js"
 import type { BucketId, H256 } from "./Domain.js"
 import * as Journal from "./ReceiptJournal.js"
+import * as KeyedLock from "./KeyedLock.js"
 
 /**
  * A fee a checkpoint of the bucket paid, as its receipt reports it.

@@ -40,6 +40,8 @@ export * as Drive from "./Drive.js"
 /** @since 0.1.0 */
 export * as EndpointPolicy from "./EndpointPolicy.js"
 /** @since 0.1.0 */
+export * as KeyedLock from "./KeyedLock.js"
+/** @since 0.1.0 */
 export * as LoopStore from "./LoopStore.js"
 /** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"

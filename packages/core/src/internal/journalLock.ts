@@ -18,7 +18,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type { JournalFiles } from "./journalFiles.js"
 import { JournalError } from "./journalFiles.js"
-import * as KeyedLock from "./keyedLock.js"
+import * as KeyedLock from "../KeyedLock.js"
 
 const LockBody = Schema.parseJson(Schema.Struct({
   pid: Schema.Number,
