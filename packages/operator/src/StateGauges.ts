@@ -102,6 +102,16 @@ const flag = (on: boolean) => (on ? 1 : 0)
  * (a scrape of 1,000 buckets: ~2 ms instead of ~15).
  */
 const labelSets = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+/** The `bucket` label sets, by bucket id (a bigint key: no string made per bucket per scrape). */
+const bucketLabelSets = new Map<bigint, ReadonlyArray<MetricLabel.MetricLabel>>()
+const bucketLabels = (bucketId: bigint) => {
+  let labels = bucketLabelSets.get(bucketId)
+  if (labels === undefined) {
+    labels = [MetricLabel.make("bucket", bucketId.toString())]
+    bucketLabelSets.set(bucketId, labels)
+  }
+  return labels
+}
 const labelsOf = (...pairs: ReadonlyArray<readonly [string, string]>) => {
   const id = pairs.map(([k, v]) => `${k}\u0000${v}`).join("\u0001")
   let labels = labelSets.get(id)
@@ -136,7 +146,7 @@ export const sample: Effect.Effect<
     for (const bucket of facts.buckets) {
       Metrics.secondsSinceLastCheckpoint.unsafeUpdate(
         Math.floor((now - bucket.sinceMillis) / 1000),
-        labelsOf(["bucket", bucket.bucketId.toString()])
+        bucketLabels(bucket.bucketId)
       )
     }
     for (const provider of providers) {

@@ -126,6 +126,11 @@ describe("/metrics", () => {
         // The service is named in target_info; no series carries the exporter's scope.
         expect(family(metrics, "target_info").samples[0]!.labels.service_name).toBe("checkpointer")
         expect(scraped.body).not.toContain("otel_scope_name")
+        // The 0.0.4 text format has HELP and TYPE only: no OpenMetrics `# UNIT` (the units are in the names).
+        expect(scraped.body.split("\n").filter((line) => line.startsWith("# UNIT"))).toEqual([])
+        expect(scraped.body).toContain("# HELP checkpointer_provider_request_seconds latency of provider requests")
+        // The Effect runtime's fiber counters are not the service's.
+        expect(metrics.filter((f) => f.name.startsWith("effect_fiber_")).map((f) => f.name)).toEqual([])
       })
     ))
 })
