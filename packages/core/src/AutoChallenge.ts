@@ -19,6 +19,7 @@ import { CheckpointConfig } from "./CheckpointConfig.js"
 import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
 import type { ChallengeEvidence, Decision } from "./Consensus.js"
 import type { U64 } from "./Domain.js"
+import * as MapRef from "./internal/mapRef.js"
 
 interface Streak {
   readonly streak: number
@@ -49,8 +50,8 @@ export class AutoChallenge extends Context.Tag("@checkpointer/core/AutoChallenge
         const chain = yield* ChainClient
         const settings = yield* CheckpointConfig
         const events = yield* CheckpointEvents
-        // Per `${bucket}:${provider}`; changed in place inside Ref.update (synchronous, so atomic).
-        const divergence = yield* Ref.make(new Map<string, Streak>())
+        // Per `${bucket}:${provider}`.
+        const divergence = yield* MapRef.make<string, Streak>()
         const budget = yield* Ref.make(settings.challengeBudget)
 
         const challenge = (evidence: ChallengeEvidence, now: number) =>

@@ -32,6 +32,7 @@ import type { RoundTarget, Undiscoverable } from "./CommitmentCollector.js"
 import type { AccountId, BucketId } from "./Domain.js"
 import { Endpoint, ProviderInfo, publicKeyOfAccount } from "./Domain.js"
 import { bounded } from "./internal/chainRead.js"
+import * as MapRef from "./internal/mapRef.js"
 import { multiaddrToUrl } from "./Multiaddr.js"
 import { ProviderApi } from "./ProviderApi.js"
 
@@ -93,10 +94,9 @@ export class ProviderDiscovery extends Context.Tag("@checkpointer/core/ProviderD
         const chain = yield* ChainClient
         const api = yield* ProviderApi
         const settings = yield* CheckpointConfig
-        // Changed in place inside Ref.update (synchronous, so atomic); no copy per bucket discovered.
-        const cache = yield* Ref.make(new Map<BucketId, CacheEntry>())
+        const cache = yield* MapRef.make<BucketId, CacheEntry>()
         // The latest providers of each bucket, kept through `invalidate` (which only forces a fresh read).
-        const latest = yield* Ref.make(new Map<BucketId, ReadonlyArray<ProviderInfo>>())
+        const latest = yield* MapRef.make<BucketId, ReadonlyArray<ProviderInfo>>()
 
         const resolveRecords = (bucket: BucketInfo, at: BlockRef) =>
           Effect.forEach(

@@ -30,6 +30,7 @@ import * as Schema from "effect/Schema"
 import type { ProviderStatus } from "./CheckpointEvents.js"
 import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
 import { AccountId } from "./Domain.js"
+import * as MapRef from "./internal/mapRef.js"
 
 /**
  * A provider's health history as persisted (real event times, not the save time).
@@ -236,9 +237,7 @@ export const make = (
 ): Effect.Effect<ProviderHealthService, never, CheckpointEvents> =>
   Effect.gen(function*() {
     const events = yield* CheckpointEvents
-    // Changed in place inside Ref.modify (synchronous, so atomic): a copy per answer would make every
-    // answer O(providers).
-    const entries = yield* Ref.make(new Map<AccountId, Entry>())
+    const entries = yield* MapRef.make<AccountId, Entry>()
 
     const update = (provider: AccountId, change: (entry: Entry, now: number) => Entry) =>
       Effect.gen(function*() {
