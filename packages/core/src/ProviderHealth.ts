@@ -85,12 +85,18 @@ export const defaultSettings: HealthSettings = {
  * @category models
  */
 export type ProbeOutcome =
-  | { readonly ok: true; readonly latencyMillis: number }
-  | { readonly ok: false; readonly error: string; readonly latencyMillis?: number | undefined }
+  & (
+    | { readonly ok: true; readonly latencyMillis: number }
+    | { readonly ok: false; readonly error: string; readonly latencyMillis?: number | undefined }
+  )
+  & {
+    /** The endpoint probed (as discovery gave it), for a reader to see where the provider is asked. */
+    readonly endpoint?: string | undefined
+  }
 
 /**
  * A provider's last health probe: when its outcome was known (epoch millis), whether it passed, how long
- * the provider took to answer (absent when it did not answer), and why it failed.
+ * the provider took to answer (absent when it did not answer), why it failed, and the endpoint probed.
  *
  * @since 0.1.0
  * @category models
@@ -100,6 +106,7 @@ export interface LastProbe {
   readonly ok: boolean
   readonly latencyMillis?: number | undefined
   readonly error?: string | undefined
+  readonly endpoint?: string | undefined
 }
 
 /**
@@ -318,14 +325,23 @@ export const make = (
       recordProbe: (provider, outcome) =>
         update(provider, (e, now) =>
           outcome.ok
-            ? { ...succeeded(e, now), lastProbe: { at: now, ok: true, latencyMillis: outcome.latencyMillis } }
+            ? {
+              ...succeeded(e, now),
+              lastProbe: {
+                at: now,
+                ok: true,
+                latencyMillis: outcome.latencyMillis,
+                ...(outcome.endpoint === undefined ? {} : { endpoint: outcome.endpoint })
+              }
+            }
             : {
               ...failed(e, now, `health probe: ${outcome.error}`),
               lastProbe: {
                 at: now,
                 ok: false,
                 error: outcome.error,
-                ...(outcome.latencyMillis === undefined ? {} : { latencyMillis: outcome.latencyMillis })
+                ...(outcome.latencyMillis === undefined ? {} : { latencyMillis: outcome.latencyMillis }),
+                ...(outcome.endpoint === undefined ? {} : { endpoint: outcome.endpoint })
               }
             }),
       snapshot,

@@ -18,7 +18,8 @@
  *   (`Timeout`, `Transport`, `Status`, `RateLimited`, `Decode`, `TooLarge`, `Refused`).
  *
  * Each probe is counted in `checkpointer_provider_probes_total{provider,outcome}` and shows as the
- * provider's `lastProbe` in `ProviderHealth`.
+ * provider's `lastProbe` in `ProviderHealth`, with the endpoint probed (what the status page and
+ * `checkpointer_provider_info` show beside the provider's address).
  *
  * @since 0.1.0
  */
@@ -131,8 +132,8 @@ export const probe = Effect.fn("ProviderProbe.probe")(function*(provider: Provid
   yield* health.recordProbe(
     provider.accountId,
     result.outcome === "Ok"
-      ? { ok: true, latencyMillis: elapsed }
-      : { ok: false, error: result.detail, latencyMillis: result.latencyMillis }
+      ? { ok: true, latencyMillis: elapsed, endpoint: provider.endpoint }
+      : { ok: false, error: result.detail, latencyMillis: result.latencyMillis, endpoint: provider.endpoint }
   )
   yield* Metric.increment(
     Metric.tagged(Metric.tagged(Metrics.providerProbes, "provider", provider.accountId), "outcome", result.outcome)

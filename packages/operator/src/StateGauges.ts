@@ -1,6 +1,6 @@
 /**
  * State read rather than counted, as gauges sampled when scraped: the chain connection, the loop running
- * or paused, buckets paused or overdue, and each provider's breaker and health status; and
+ * or paused, buckets paused or overdue, and each provider's breaker, health status and endpoint; and
  * `@checkpointer/core`'s `checkpointer_seconds_since_last_checkpoint` brought up to the moment.
  * `OperatorRouter`'s `/metrics` samples them before every scrape; an application exporting metrics some
  * other way runs `sample` on its own schedule.
@@ -91,6 +91,19 @@ export const providerStatus = Metric.gauge("checkpointer_provider_status", {
   description: "1 for the provider's current health status, 0 for the others (sampled when scraped)"
 })
 
+/**
+ * Where each provider is asked, tagged `provider` and `endpoint` (1; an info metric: join it on `provider`
+ * to see the endpoint beside any provider series). The endpoint is the one the loop's health probes last
+ * used, as discovery gave it: a provider not yet probed has no series, and one whose endpoint changed has
+ * its old series set to 0.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const providerInfo = Metric.gauge("checkpointer_provider_info", {
+  description: "1 for the endpoint the provider is asked at (its last health probe's), 0 for one it no longer is"
+})
+
 const BREAKER_STATES = ["Closed", "Open", "HalfOpen"] as const
 const STATUSES = ["Unknown", "Healthy", "Degraded", "Unreachable"] as const
 
@@ -102,6 +115,8 @@ const flag = (on: boolean) => (on ? 1 : 0)
  * (a scrape of 1,000 buckets: ~2 ms instead of ~15).
  */
 const labelSets = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+/** Each provider's endpoint as last sampled (the registry is the process's, so this is too). */
+const endpoints = new Map<string, string>()
 /** The `bucket` label sets, by bucket id (a bigint key: no string made per bucket per scrape). */
 const bucketLabelSets = new Map<bigint, ReadonlyArray<MetricLabel.MetricLabel>>()
 const bucketLabels = (bucketId: bigint) => {
@@ -150,6 +165,17 @@ export const sample: Effect.Effect<
       )
     }
     for (const provider of providers) {
+      const endpoint = provider.lastProbe?.endpoint
+      if (endpoint !== undefined) {
+        const before = endpoints.get(provider.provider)
+        if (before !== endpoint) {
+          if (before !== undefined) {
+            providerInfo.unsafeUpdate(0, labelsOf(["provider", provider.provider], ["endpoint", before]))
+          }
+          endpoints.set(provider.provider, endpoint)
+        }
+        providerInfo.unsafeUpdate(1, labelsOf(["provider", provider.provider], ["endpoint", endpoint]))
+      }
       for (const state of BREAKER_STATES) {
         breakerState.unsafeUpdate(
           flag(provider.breaker === state),

@@ -207,11 +207,14 @@ const bucketOf = (event: CheckpointEvents.CheckpointEvent): Domain.BucketId | nu
     CheckpointOverdue: (e) => e.bucketId
   })
 
+/** The provider an event concerns; a conflict with several providers names none (its text names each). */
 const providerOf = (event: CheckpointEvents.CheckpointEvent): string | null =>
   event._tag === "ProviderStatusChanged"
     ? event.provider
     : event._tag === "ChallengeSubmitted"
     ? event.challenge.provider
+    : event._tag === "ProviderConflict" && event.disagreeing.length === 1
+    ? event.disagreeing[0]!.provider
     : null
 
 interface Cached {

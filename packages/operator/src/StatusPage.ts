@@ -162,13 +162,16 @@ export class Probe extends Schema.Class<Probe>("StatusProbe")({
 }) {}
 
 /**
- * A provider's health.
+ * A provider's health, and where it is asked: `endpoint`, the URL discovery gave for it (from its chain
+ * record, or a manual endpoint merged in), as the loop's health probes last used it; null until the
+ * provider has been probed.
  *
  * @since 0.1.0
  * @category models
  */
 export class Provider extends Schema.Class<Provider>("StatusProvider")({
   provider: Address,
+  endpoint: Schema.NullOr(Schema.String),
   status: Schema.Literal("Unknown", "Healthy", "Degraded", "Unreachable"),
   breaker: Schema.Literal("Closed", "Open", "HalfOpen"),
   requests: Schema.Number,
@@ -390,6 +393,7 @@ const probeOf = (probe: ProviderHealth.LastProbe | undefined): Probe | null =>
 const providerOf = (snapshot: ProviderHealth.ProviderHealthSnapshot): Provider =>
   new Provider({
     provider: snapshot.provider,
+    endpoint: snapshot.lastProbe?.endpoint ?? null,
     status: snapshot.status,
     breaker: snapshot.breaker,
     requests: snapshot.requests,

@@ -1,14 +1,19 @@
 /**
  * Health probes in `/metrics`: `checkpointer_provider_probes_total{provider,outcome}` scraped from a real
- * loopback server and parsed strictly, against the probes the providers saw. The metric registry is the
- * process's, so this file holds one scenario (Vitest runs each file in its own worker).
+ * loopback server and parsed strictly, against the probes the providers saw; and where each provider is
+ * asked (`checkpointer_provider_info{provider,endpoint}`, and each provider's `endpoint` in
+ * `/status.json`), against what discovery holds. The metric registry is the process's, so this file holds
+ * one scenario (Vitest runs each file in its own worker).
  */
+import { ProviderDiscovery } from "@checkpointer/core"
+import { StatusPage } from "@checkpointer/operator"
 import { Exposition, FakeProviders } from "@checkpointer/testing"
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { get } from "./serve.js"
 import { inWorld, startServing } from "./world.js"
@@ -57,6 +62,26 @@ describe("/metrics", () => {
         expect(status("Alice", "Healthy")).toEqual([1])
         expect(status("Bob", "Unreachable")).toEqual([1])
         expect(status("Charlie", "Unreachable")).toEqual([1])
+
+        // Where each provider is asked: the endpoint discovery gave the probes, in the scrape and on the page.
+        const discovered = Option.getOrThrow(
+          yield* Effect.flatMap(ProviderDiscovery.ProviderDiscovery, (d) => d.known(world.bucketId(1)))
+        )
+        expect(discovered).toHaveLength(3)
+        const document = Schema.decodeUnknownSync(StatusPage.Status)(
+          JSON.parse((yield* get(`${url}/status.json`)).body)
+        )
+        for (const provider of discovered) {
+          expect(
+            Exposition.samples(metrics, "checkpointer_provider_info", { provider: provider.accountId }).map((s) => [
+              s.labels.endpoint,
+              s.value
+            ]),
+            provider.accountId
+          ).toEqual([[provider.endpoint, 1]])
+          expect(document.providers.find((p) => p.provider === provider.accountId)?.endpoint).toBe(provider.endpoint)
+        }
+        expect(new Set(discovered.map((p) => p.endpoint)).size).toBe(3)
       })
     ))
 })

@@ -168,6 +168,8 @@ describe("the status page", () => {
         expect(alice.latencyP50Millis).not.toBeNull()
         expect(alice.latencyP95Millis).not.toBeNull()
         expect(alice.lastProbe).toBeNull()
+        // Where a provider is asked shows once the probes have asked it (none ran here).
+        expect(alice.endpoint).toBeNull()
 
         // The events, oldest first, numbered.
         const types = status.events.map((e) => e.type)
@@ -182,6 +184,9 @@ describe("the status page", () => {
           e.type === "ProviderStatusChanged" && e.provider === world.account("Dave")
         )
         expect(turned?.text).toMatch(/→ Unreachable$/)
+        // Charlie behind the majority: a conflict of one provider names it.
+        const conflict = status.events.find((e) => e.type === "ProviderConflict")
+        expect(conflict).toMatchObject({ bucket: BigInt(1), provider: world.account("Charlie") })
 
         expect(status.readiness.ready).toBe(true)
         expect(status.running).toBe(true)

@@ -34,7 +34,7 @@ export const html = `<!doctype html>
   <section aria-labelledby="providers-title">
     <h2 id="providers-title">Providers</h2>
     <div class="scroll"><table id="providers">
-      <thead><tr><th>provider</th><th>status</th><th>breaker</th><th>p50</th><th>p95</th><th>success</th><th>requests</th><th>last probe</th><th>last error</th></tr></thead>
+      <thead><tr><th>provider, endpoint</th><th>status</th><th>breaker</th><th>p50</th><th>p95</th><th>success</th><th>requests</th><th>last probe</th><th>last error</th></tr></thead>
       <tbody></tbody>
     </table></div>
   </section>
@@ -81,6 +81,7 @@ th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--
 th { color: var(--muted); font-weight: 600; font-size: .8rem; }
 td { white-space: nowrap; }
 td.detail { white-space: normal; min-width: 14rem; max-width: 24rem; overflow-wrap: anywhere; }
+.endpoint { font-size: .75rem; white-space: normal; max-width: 18rem; }
 details { margin-top: .5rem; }
 summary { cursor: pointer; }
 #events { padding-left: 0; list-style: none; margin: 0 0 2rem; }
@@ -244,7 +245,10 @@ export const js = `(function () {
   function renderProvider(p) {
     var probe = p.lastProbe;
     return el("tr", { "data-provider": p.provider, "data-status": p.status, "data-breaker": p.breaker }, [
-      el("td", null, [full(p.provider)]),
+      el("td", null, [
+        full(p.provider),
+        p.endpoint === null ? null : el("div", { class: "muted mono endpoint", "data-endpoint": p.endpoint }, [p.endpoint])
+      ]),
       el("td", null, [chip(p.status, STATUS_TONE[p.status] || "muted")]),
       el("td", null, [chip(p.breaker, BREAKER_TONE[p.breaker] || "muted")]),
       el("td", null, [ms(p.latencyP50Millis)]),
