@@ -33,6 +33,8 @@
  * @since 0.1.0
  */
 import { ChainAdapter, ChainClient, Domain } from "@checkpointer/core"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -207,3 +209,28 @@ const shapeCache = (client: PolkadotClient, reads: Reads.Reads) =>
  */
 export const layer = (options: ClientOptions = {}): Layer.Layer<ChainClient.ChainClient, InvalidSigner, PapiClient> =>
   Layer.effect(ChainClient.ChainClient, make(options))
+
+/**
+ * The live chain client from configuration: `CHECKPOINTER_SIGNER_SURI` (redacted),
+ * `CHECKPOINTER_SIGNER_KEY_TYPE` and `CHECKPOINTER_FINALITY_TIMEOUT`, the names `@checkpointer/polkadot`
+ * reads.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<
+  ChainClient.ChainClient,
+  ConfigError.ConfigError | InvalidSigner,
+  PapiClient
+> = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const signer = yield* Config.option(Config.redacted("CHECKPOINTER_SIGNER_SURI"))
+    const keyType = yield* Config.literal("sr25519", "ed25519", "ecdsa")("CHECKPOINTER_SIGNER_KEY_TYPE").pipe(
+      Config.withDefault("sr25519" as const)
+    )
+    const finalityTimeout = yield* Config.duration("CHECKPOINTER_FINALITY_TIMEOUT").pipe(
+      Config.withDefault(Duration.minutes(2))
+    )
+    return layer({ ...(Option.isSome(signer) ? { signer: signer.value } : {}), keyType, finalityTimeout })
+  })
+)

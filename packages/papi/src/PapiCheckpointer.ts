@@ -68,3 +68,25 @@ export const layer = <JE, JR>(
       )
     )
   )
+
+/**
+ * The live checkpointer over polkadot-api from configuration: `CHECKPOINTER_CHAIN_ENDPOINTS`,
+ * `CHECKPOINTER_SIGNER_SURI` (redacted) and the other `CHECKPOINTER_*` settings, the same names as
+ * `PolkadotCheckpointer.layerConfig` (see `PapiClient.layerConfig`, `PapiChainClient.layerConfig` and
+ * `CheckpointConfig.config`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = <JE, JR>(
+  options: Omit<Checkpointer.Options<JE, JR>, "settings"> & {
+    readonly providers?: ProviderHttpClient.ProviderHttpOptions | undefined
+  }
+): Layer.Layer<
+  Services,
+  JE | ConfigError.ConfigError | PapiClient.ConnectionFailed | PapiChainClient.InvalidSigner,
+  Exclude<JR, PapiClient.PapiClient | ChainClient.ChainClient> | HttpClient.HttpClient
+> =>
+  Checkpointer.layerConfig(options).pipe(
+    Layer.provideMerge(PapiChainClient.layerConfig.pipe(Layer.provideMerge(PapiClient.layerConfig)))
+  )

@@ -12,10 +12,13 @@
  * @since 0.1.0
  */
 import { ChainAdapter } from "@checkpointer/core"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { createClient, type PolkadotClient } from "polkadot-api"
 import { getWsProvider } from "polkadot-api/ws"
@@ -98,6 +101,24 @@ const abortable = (signal: AbortSignal) =>
  */
 export const layer = (options: ConnectOptions): Layer.Layer<PapiClient, ConnectionFailed> =>
   Layer.scoped(PapiClient, make(options))
+
+/**
+ * A client of its own from configuration: `CHECKPOINTER_CHAIN_ENDPOINTS` (comma-separated) and
+ * `CHECKPOINTER_CHAIN_CONNECT_TIMEOUT`, the names `@checkpointer/polkadot` reads.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<PapiClient, ConnectionFailed | ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const endpoints = yield* Config.array(Config.string(), "CHECKPOINTER_CHAIN_ENDPOINTS")
+    const connectTimeout = yield* Config.option(Config.duration("CHECKPOINTER_CHAIN_CONNECT_TIMEOUT"))
+    return layer({
+      endpoints: endpoints.map((e) => e.trim()).filter((e) => e.length > 0),
+      ...(Option.isSome(connectTimeout) ? { connectTimeout: connectTimeout.value } : {})
+    })
+  })
+)
 
 /**
  * The host app's client: Checkpointer reads and submits through it and never destroys it.

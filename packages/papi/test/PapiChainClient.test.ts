@@ -3,22 +3,25 @@
  * the rest against it): checkpointing through a client the host app already holds, and a socket cut
  * mid-submission ending in exactly one checkpoint and one fee.
  */
-import { ChainClient, Domain, encodeCommitmentPayload } from "@checkpointer/core"
+import { ChainClient, CheckpointConfig, Checkpointer, Domain, encodeCommitmentPayload } from "@checkpointer/core"
 import { Devchain } from "@checkpointer/devchain"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import { sr25519CreateDerive } from "@polkadot-labs/hdkd"
 import { DEV_PHRASE, entropyToMiniSecret, mnemonicToEntropy, ss58Address } from "@polkadot-labs/hdkd-helpers"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { createClient } from "polkadot-api"
 import { getWsProvider } from "polkadot-api/ws"
 import { WebSocket } from "ws"
-import { PapiChainClient, PapiClient } from "../src/index.js"
+import { PapiChainClient, PapiCheckpointer, PapiClient } from "../src/index.js"
 
 const derive = sr25519CreateDerive(entropyToMiniSecret(mnemonicToEntropy(DEV_PHRASE)))
 const dev = (name: string) => derive(`//${name}`)
@@ -162,4 +165,34 @@ describe("PapiChainClient", () => {
       expect(again._tag === "Some" && again.value.blockHash).toBe(receipt.blockHash)
       expect(chain.chain.pending()).toHaveLength(0)
     }), 30_000)
+
+  it.scopedLive(
+    "PapiCheckpointer.layerConfig: the whole stack from the CHECKPOINTER_* names the @polkadot/api layer reads",
+    () =>
+      Effect.gen(function*() {
+        const chain = yield* Devchain.start({ blockMode: "instant", finalityLag: 0, ...genesis })
+        const provider = ConfigProvider.fromMap(
+          new Map([
+            ["CHECKPOINTER_CHAIN_ENDPOINTS", ` ${chain.url} ,`],
+            ["CHECKPOINTER_SIGNER_SURI", "//Bob"],
+            ["CHECKPOINTER_CONSENSUS_THRESHOLD", "90"]
+          ]),
+          { pathDelim: "_" } // as in the environment
+        )
+        const context = yield* Layer.build(
+          PapiCheckpointer.layerConfig({ journal: Checkpointer.inMemory() }).pipe(
+            Layer.provide(FetchHttpClient.layer),
+            Layer.provide(Layer.setConfigProvider(provider))
+          )
+        )
+        const client = Context.get(context, ChainClient.ChainClient)
+        expect(client.signer).toEqual(Option.some(account("Bob")))
+        const bucket = yield* client.bucket(0n as Domain.BucketId)
+        expect(bucket.primaryProviders).toEqual(PROVIDERS.map(account))
+        // The round's settings come from the same configuration.
+        expect(Context.get(context, CheckpointConfig.CheckpointConfig).consensusThreshold).toBe(90)
+        expect(chain.connections()).toBe(1)
+      }),
+    30_000
+  )
 })
