@@ -2,7 +2,8 @@
  * The status page in a real browser: Debian's Chromium, driven by playwright-core, against a devnet
  * started as a child process (three providers, one of which starts failing every request after the second checkpoint). The
  * page shows the bucket; checkpoints appear without a reload, with the block and leaf count the devnet
- * printed; the provider that went down turns unhealthy on the page; text from a provider is shown as text.
+ * printed; the provider that went down turns unhealthy on the page; the loop's health probes show their
+ * results, and each provider its endpoint; text from a provider is shown as text.
  * Every wait is bounded. A screenshot goes to build/status-page.png (the README's is docs/status-page.png).
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -186,6 +187,22 @@ describe.sequential("the status page in Chromium", () => {
             .first().waitFor({ timeout: PAGE_WAIT })
         )
         expect(yield* wait(() => page.evaluate(() => "statusPageMark" in globalThis))).toBe(true)
+
+        // The devnet's loop probes its providers every few seconds: a passed probe shows in a provider's
+        // row ("ok", how long ago), and beside the provider's address the endpoint it was asked at.
+        yield* wait(() =>
+          page.waitForFunction(
+            () => {
+              const { document } = globalThis as unknown as Dom
+              return document.querySelectorAll("#providers tbody tr[data-probe=\"ok\"]").length > 0
+            },
+            undefined,
+            { timeout: PAGE_WAIT, polling: 100 }
+          )
+        )
+        const probed = page.locator("#providers tbody tr[data-probe=\"ok\"]").first()
+        expect(yield* wait(() => probed.locator("td").nth(7).textContent())).toMatch(/^ok.+ ago/)
+        expect(yield* wait(() => probed.locator(".endpoint").textContent())).toMatch(/^http:\/\/127\.0\.0\.1:\d+/)
 
         // The last round's decision record, opened, for the picture.
         yield* wait(() => page.locator("[data-bucket=\"0\"] details summary").click({ timeout: PAGE_WAIT }))

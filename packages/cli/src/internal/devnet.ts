@@ -27,6 +27,9 @@ import { BadConfig, chainUnits, liveLayer } from "./live.js"
 import { bold, clean, dim, emit, green, type Output, red, short, yellow } from "./output.js"
 import * as Tuning from "./tuning.js"
 
+/** How often the devnet's loop probes its providers on `GET /health` (jittered 0.8–1.2×). */
+export const DEVNET_PROBE_INTERVAL = Duration.seconds(5)
+
 export interface DevnetOptions {
   readonly providers: number
   readonly lagging: number
@@ -279,7 +282,11 @@ export const devnet = (options: DevnetOptions) =>
 
       const loop = options.noLoop
         ? undefined
-        : yield* CheckpointLoop.make([bucketId], { interval: CheckpointLoop.Blocks(options.intervalBlocks) })
+        : yield* CheckpointLoop.make([bucketId], {
+          interval: CheckpointLoop.Blocks(options.intervalBlocks),
+          // Probe results on the status page within seconds of opening it (run's default is a minute).
+          probeInterval: Option.some(DEVNET_PROBE_INTERVAL)
+        })
       yield* banner(
         loop === undefined
           ? Option.none()

@@ -81,7 +81,7 @@ th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--
 th { color: var(--muted); font-weight: 600; font-size: .8rem; }
 td { white-space: nowrap; }
 td.detail { white-space: normal; min-width: 14rem; max-width: 24rem; overflow-wrap: anywhere; }
-.endpoint { font-size: .75rem; white-space: normal; max-width: 18rem; }
+.endpoint { font-size: .75rem; overflow-wrap: normal; }
 details { margin-top: .5rem; }
 summary { cursor: pointer; }
 #events { padding-left: 0; list-style: none; margin: 0 0 2rem; }
@@ -244,7 +244,12 @@ export const js = `(function () {
   }
   function renderProvider(p) {
     var probe = p.lastProbe;
-    return el("tr", { "data-provider": p.provider, "data-status": p.status, "data-breaker": p.breaker }, [
+    return el("tr", {
+      "data-provider": p.provider,
+      "data-status": p.status,
+      "data-breaker": p.breaker,
+      "data-probe": probe ? (probe.ok ? "ok" : "failed") : null
+    }, [
       el("td", null, [
         full(p.provider),
         p.endpoint === null ? null : el("div", { class: "muted mono endpoint", "data-endpoint": p.endpoint }, [p.endpoint])
