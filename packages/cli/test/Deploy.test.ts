@@ -58,11 +58,17 @@ const parseEnvFile = (text: string) =>
 
 const Dashboard = Schema.Struct({
   title: Schema.String,
+  templating: Schema.Struct({
+    list: Schema.Array(Schema.Struct({ name: Schema.String, type: Schema.String, definition: Schema.String }))
+  }),
   panels: Schema.Array(Schema.Struct({
     title: Schema.String,
     targets: Schema.Array(Schema.Struct({ expr: Schema.String }))
   }))
 })
+
+/** Labels Prometheus itself puts on every series it scrapes (the target's), never in the exposition. */
+const TARGET_LABELS = ["instance", "job"]
 
 /** The metric names and label names a PromQL expression refers to. */
 const referencedIn = (expr: string) => ({
@@ -70,8 +76,12 @@ const referencedIn = (expr: string) => ({
   labels: [
     ...[...expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(",").map((l) => l.trim())),
     ...[...expr.matchAll(/[{,]\s*([a-z_]+)\s*=~?/g)].map((m) => m[1]!)
-  ].filter((l) => l !== "le")
+  ].filter((l) => l !== "le" && !TARGET_LABELS.includes(l))
 })
+
+/** Every metric selector of a PromQL expression, with its matchers. */
+const selectorsIn = (expr: string) =>
+  [...expr.matchAll(/\b(checkpointer_[a-z0-9_]+)(\{[^}]*\})?/g)].map((m) => ({ metric: m[1]!, matchers: m[2] ?? "" }))
 
 describe("deploy/", () => {
   it.scopedLive(
@@ -111,6 +121,9 @@ describe("deploy/", () => {
           const eq = assignment.indexOf("=")
           env[assignment.slice(0, eq)] = assignment.slice(eq + 1).replaceAll("%S", stateRoot)
         }
+        // Health probes every 2 s instead of every minute, for the dashboard's probes panel to have data
+        // within the test (a tuning the environment may give; the unit leaves the default).
+        env.CHECKPOINTER_PROBE_INTERVAL = "2 seconds"
         expect(env.CHECKPOINTER_JOURNAL_DIR).toBe(stateDirectory)
         expect(env.CHECKPOINTER_SIGNER_SURI).toBe("//Alice") // the devchain's Alice, the bucket's admin
         const argv = args.map((arg, i) =>
@@ -132,6 +145,9 @@ describe("deploy/", () => {
           // The round that paid is counted when it ends, a moment after its transaction.
           const rounds = Exposition.samples(families, "checkpointer_rounds_total")
           if (!rounds.some((s) => s.value >= 1)) return yield* Effect.fail("the paying round not ended yet")
+          // The dashboard's probes panel needs a probe counted (every 2 s here, see the environment above).
+          const probes = Exposition.samples(families, "checkpointer_provider_probes_total")
+          if (probes.length === 0) return yield* Effect.fail("no health probe counted yet")
         }).pipe(
           // Scraped every 250 ms until the first checkpoint is paid and its round counted, for at most 90 s.
           Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo("90 seconds"))),
@@ -148,6 +164,20 @@ describe("deploy/", () => {
         const names = new Set(samples.map((s) => s.name))
         const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))
         expect(exprs.length).toBeGreaterThanOrEqual(10)
+        expect(dashboard.panels.map((p) => p.title)).toContain("Health probes by outcome")
+        // An `instance` variable chooses the processes shown (each cluster runner is one), from a metric a
+        // scrape has, and every selector of every query filters on it: runners are not summed unasked.
+        const instance = dashboard.templating.list.find((v) => v.name === "instance")
+        expect(instance?.type).toBe("query")
+        expect(referencedIn(instance?.definition ?? "").metrics).toHaveLength(1)
+        for (const metric of referencedIn(instance?.definition ?? "").metrics) {
+          expect(names.has(metric), metric).toBe(true)
+        }
+        for (const expr of exprs) {
+          for (const { matchers, metric } of selectorsIn(expr)) {
+            expect(matchers, `${metric} in ${expr}`).toContain("instance=~\"$instance\"")
+          }
+        }
         for (const expr of exprs) {
           const { labels, metrics } = referencedIn(expr)
           expect(metrics.length, expr).toBeGreaterThan(0)
