@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { ChainClient, CheckpointEvents, CheckpointLoop, type Domain, ReceiptJournal } from "@checkpointer/core"
+import { CheckpointEvents, CheckpointLoop, type Domain, ReceiptJournal } from "@checkpointer/core"
 import { Devchain } from "@checkpointer/devchain"
 import { DevSetup, PolkadotApi } from "@checkpointer/polkadot"
 import { Chopsticks, ProviderSimulator } from "@checkpointer/testing"
@@ -20,11 +20,10 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { DEFAULT_HOST, type ListenAddress, serveOperator, urlOf } from "./listen.js"
 import { BadConfig, chainUnits, liveLayer } from "./live.js"
-import { bold, clean, dim, emit, green, type Output, red, short, yellow } from "./output.js"
+import { bold, clean, dim, emit, encodeReceipt, green, type Output, red, short, yellow } from "./output.js"
 import * as Tuning from "./tuning.js"
 
 /** How often the devnet's loop probes its providers on `GET /health` (jittered 0.8–1.2×). */
@@ -352,9 +351,6 @@ export const devnet = (options: DevnetOptions) =>
     )
     yield* Console.log("")
   })
-
-export const encodeReceipt = (receipt: ChainClient.CheckpointReceipt) =>
-  Schema.encodeSync(ChainClient.CheckpointReceipt)(receipt)
 
 /** The real runtime of a chain spec under Chopsticks: providers endowed, registered and made primaries by transactions. */
 const onChainSpec = (

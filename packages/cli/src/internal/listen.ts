@@ -7,10 +7,8 @@
  * @internal
  */
 import { type CheckpointEvents, CheckpointLoop, type ProviderHealth, type ReceiptJournal } from "@checkpointer/core"
-import { ChainConnection, OperatorRouter, PrometheusMetrics, StatusFeed } from "@checkpointer/operator"
-import { PolkadotApi } from "@checkpointer/polkadot"
+import type { PolkadotApi } from "@checkpointer/polkadot"
 import { Options } from "@effect/cli"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Effect from "effect/Effect"
@@ -61,15 +59,18 @@ export const urlOf = (address: ListenAddress) =>
   `http://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`
 
 /** The chain as the `@polkadot/api` socket sees it: no request needed to tell. */
-const chainConnection = Layer.unwrapEffect(
-  Effect.map(PolkadotApi.PolkadotApi, ({ connected, endpoints }) =>
-    ChainConnection.ChainConnection.layer(
-      Effect.map(SubscriptionRef.get(connected), (up) =>
-        up
-          ? ChainConnection.ChainStatus.Connected()
-          : ChainConnection.ChainStatus.Disconnected({ detail: `no connection to ${endpoints.join(", ")}` }))
-    ))
-)
+const chainConnection = Layer.unwrapEffect(Effect.gen(function*() {
+  const [ChainConnection, PolkadotApi] = yield* Effect.promise(() =>
+    Promise.all([import("@checkpointer/operator/ChainConnection"), import("@checkpointer/polkadot/PolkadotApi")])
+  )
+  const { connected, endpoints } = yield* PolkadotApi.PolkadotApi
+  return ChainConnection.ChainConnection.layer(
+    Effect.map(SubscriptionRef.get(connected), (up) =>
+      up
+        ? ChainConnection.ChainStatus.Connected()
+        : ChainConnection.ChainStatus.Disconnected({ detail: `no connection to ${endpoints.join(", ")}` }))
+  )
+}))
 
 /**
  * Serves the operator's endpoints for this loop until the scope closes; the address bound (its port is
@@ -90,6 +91,15 @@ export const serveOperator = (
   | ReceiptJournal.ReceiptJournal
 > =>
   Effect.gen(function*() {
+    // The operator's endpoints load when one is asked for (`--listen`), not at every start of the command.
+    const [NodeHttpServer, OperatorRouter, PrometheusMetrics, StatusFeed] = yield* Effect.promise(() =>
+      Promise.all([
+        import("@effect/platform-node/NodeHttpServer"),
+        import("@checkpointer/operator/OperatorRouter"),
+        import("@checkpointer/operator/PrometheusMetrics"),
+        import("@checkpointer/operator/StatusFeed")
+      ])
+    )
     const server = createServer()
     const http = yield* NodeHttpServer.make(() => server, address).pipe(
       Effect.mapError((error) =>

@@ -4,13 +4,8 @@
  *
  * @internal
  */
-import { SqlJournal } from "@checkpointer/cluster"
 import { Checkpointer, type Domain, EndpointPolicy, LoopStore } from "@checkpointer/core"
-import { PapiChainClient, PapiClient } from "@checkpointer/papi"
-import { PolkadotApi, PolkadotCheckpointer } from "@checkpointer/polkadot"
-import { NodeContext, NodeHttpClient } from "@effect/platform-node"
-import { Keyring } from "@polkadot/keyring"
-import { cryptoWaitReady } from "@polkadot/util-crypto"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -26,6 +21,12 @@ import { createConnection } from "node:net"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import * as Tuning from "./tuning.js"
+
+// The chain clients, the PostgreSQL journal, the HTTP client and the keyring are loaded when a command
+// first uses them, not when the command line is parsed: `--help`, `config check` and the start of `status`
+// never pay for loading @polkadot/api, polkadot-api, pg or undici (most of the command's start-up time).
+const polkadotApi = Effect.promise(() => import("@checkpointer/polkadot/PolkadotApi"))
+const sqlJournal = Effect.promise(() => import("@checkpointer/cluster/SqlJournal"))
 
 /** A configuration problem: one line, naming the field. Exit code 2. */
 export class BadConfig extends Data.TaggedError("BadConfig")<{ readonly message: string }> {}
@@ -90,12 +91,12 @@ const journalAt = (where: string): JournalSetting =>
     : { _tag: "Directory", directory: where }
 
 /** Where the journal is, for people: a directory, or a database URL with its password masked. */
-export const describeJournal = (journal: JournalSetting): string =>
+export const describeJournal = (journal: JournalSetting): Effect.Effect<string> =>
   journal._tag === "Off"
-    ? "off"
+    ? Effect.succeed("off")
     : journal._tag === "Postgres"
-    ? SqlJournal.describeUrl(journal.url)
-    : journal.directory
+    ? Effect.map(sqlJournal, (SqlJournal) => SqlJournal.describeUrl(journal.url))
+    : Effect.succeed(journal.directory)
 
 /** When the loop's buckets are due. */
 export type IntervalSetting =
@@ -352,12 +353,13 @@ export class ChainUnreachable extends Data.TaggedError("ChainUnavailable")<{ rea
  */
 /** The directory the journal of these settings uses on the connected chain (none: off). */
 export const journalDirectory = (journal: JournalSetting) =>
-  Effect.map(PolkadotApi.PolkadotApi, ({ api }) => {
-    if (journal._tag === "Off") return Option.none<string>()
-    if (journal._tag === "Postgres") return Option.some(SqlJournal.describeUrl(journal.url))
-    const legacy = existsSync(join(journal.directory, "buckets"))
-    return Option.some(legacy ? journal.directory : join(journal.directory, api.genesisHash.toHex()))
-  })
+  Effect.flatMap(polkadotApi, (PolkadotApi) =>
+    Effect.flatMap(PolkadotApi.PolkadotApi, ({ api }) => {
+      if (journal._tag === "Off") return Effect.succeed(Option.none<string>())
+      if (journal._tag === "Postgres") return Effect.map(describeJournal(journal), Option.some)
+      const legacy = existsSync(join(journal.directory, "buckets"))
+      return Effect.succeed(Option.some(legacy ? journal.directory : join(journal.directory, api.genesisHash.toHex())))
+    }))
 
 const journalLayer = (journal: JournalSetting | "memory") =>
   journal === "memory" || journal._tag === "Off"
@@ -365,8 +367,10 @@ const journalLayer = (journal: JournalSetting | "memory") =>
     : journal._tag === "Postgres"
     // Shared by every process on the database; the loop's own state (health history, failures) stays
     // in this process.
-    ? Layer.unwrapEffect(Effect.map(PolkadotApi.PolkadotApi, ({ api }) =>
-      Layer.merge(
+    ? Layer.unwrapEffect(Effect.gen(function*() {
+      const SqlJournal = yield* sqlJournal
+      const { api } = yield* Effect.flatMap(polkadotApi, (PolkadotApi) => PolkadotApi.PolkadotApi)
+      return Layer.merge(
         SqlJournal.layerPg({ url: journal.url, genesisHash: api.genesisHash.toHex() }),
         LoopStore.layerMemory()
       ).pipe(
@@ -377,10 +381,11 @@ const journalLayer = (journal: JournalSetting | "memory") =>
             }`
           })
         )
-      )))
+      )
+    }))
     : Layer.unwrapEffect(Effect.gen(function*() {
       const directory = Option.getOrThrow(yield* journalDirectory(journal))
-      const { api } = yield* PolkadotApi.PolkadotApi
+      const { api } = yield* Effect.flatMap(polkadotApi, (PolkadotApi) => PolkadotApi.PolkadotApi)
       return Checkpointer.onDisk({ directory, genesisHash: api.genesisHash.toHex() }).pipe(
         Layer.provide(NodeContext.layer),
         Layer.mapError((e) => new BadConfig({ message: `journal ${directory}: ${e.message}` }))
@@ -391,46 +396,54 @@ const journalLayer = (journal: JournalSetting | "memory") =>
  * Everything a live round needs, on the configured chain. `journal: "memory"` keeps the journal in memory
  * whatever the settings say (the devnet, and commands that never submit).
  */
-export const liveLayer = (settings: Settings, options: { readonly journal?: "memory" | "settings" } = {}) => {
-  const chain = {
-    endpoints: settings.chain,
-    connectTimeout: "20 seconds",
-    ...Option.match(settings.signer, { onNone: () => ({}), onSome: (signer) => ({ signer }) }),
-    bucketSigners: settings.bucketSigners.map(({ bucket, signer }) => ({
-      bucketId: BigInt(bucket) as Domain.BucketId,
-      signer
-    }))
-  } as const
-  const round = {
-    journal: journalLayer(options.journal === "memory" ? "memory" : settings.journal),
-    settings: settings.tuned.round,
-    health: settings.tuned.health,
-    providers: {
-      policy: settings.allowLocalProviders ? EndpointPolicy.local : EndpointPolicy.publicOnly,
-      resolveHost
+export const liveLayer = (settings: Settings, options: { readonly journal?: "memory" | "settings" } = {}) =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const [PolkadotApi, PolkadotCheckpointer, PapiChainClient, PapiClient, NodeHttpClient] = yield* Effect.all([
+      polkadotApi,
+      Effect.promise(() => import("@checkpointer/polkadot/PolkadotCheckpointer")),
+      Effect.promise(() => import("@checkpointer/papi/PapiChainClient")),
+      Effect.promise(() => import("@checkpointer/papi/PapiClient")),
+      Effect.promise(() => import("@effect/platform-node/NodeHttpClient"))
+    ])
+    const chain = {
+      endpoints: settings.chain,
+      connectTimeout: "20 seconds",
+      ...Option.match(settings.signer, { onNone: () => ({}), onSome: (signer) => ({ signer }) }),
+      bucketSigners: settings.bucketSigners.map(({ bucket, signer }) => ({
+        bucketId: BigInt(bucket) as Domain.BucketId,
+        signer
+      }))
+    } as const
+    const round = {
+      journal: journalLayer(options.journal === "memory" ? "memory" : settings.journal),
+      settings: settings.tuned.round,
+      health: settings.tuned.health,
+      providers: {
+        policy: settings.allowLocalProviders ? EndpointPolicy.local : EndpointPolicy.publicOnly,
+        resolveHost
+      }
     }
-  }
-  const stack = settings.client === "papi"
-    // The round reads and submits through polkadot-api; the command's own chain facts (genesis hash,
-    // units, connection reports) still come from a @polkadot/api connection beside it.
-    ? Checkpointer.layer(round).pipe(
-      Layer.provideMerge(Layer.merge(
-        PapiChainClient.layer(chain).pipe(Layer.provide(PapiClient.layer(chain))),
-        PolkadotApi.layer(chain)
-      ))
+    const stack = settings.client === "papi"
+      // The round reads and submits through polkadot-api; the command's own chain facts (genesis hash,
+      // units, connection reports) still come from a @polkadot/api connection beside it.
+      ? Checkpointer.layer(round).pipe(
+        Layer.provideMerge(Layer.merge(
+          PapiChainClient.layer(chain).pipe(Layer.provide(PapiClient.layer(chain))),
+          PolkadotApi.layer(chain)
+        ))
+      )
+      : PolkadotCheckpointer.layer({ ...chain, ...round })
+    return stack.pipe(
+      Layer.provide(NodeHttpClient.layerUndici),
+      Layer.mapError((error) =>
+        error._tag === "InvalidSigner"
+          ? new BadConfig({ message: error.message })
+          : error._tag === "ConfigError"
+          ? new BadConfig({ message: `settings: ${error.message}` })
+          : error
+      )
     )
-    : PolkadotCheckpointer.layer({ ...chain, ...round })
-  return stack.pipe(
-    Layer.provide(NodeHttpClient.layerUndici),
-    Layer.mapError((error) =>
-      error._tag === "InvalidSigner"
-        ? new BadConfig({ message: error.message })
-        : error._tag === "ConfigError"
-        ? new BadConfig({ message: `settings: ${error.message}` })
-        : error
-    )
-  )
-}
+  }))
 
 /** The chain's currency, from its properties: amounts in planck shown with its decimals and symbol. */
 export interface Units {
@@ -450,16 +463,18 @@ export const formatAmount = (planck: bigint, decimals: number, symbol: string): 
 }
 
 /** The connected chain's units (`tokenDecimals`, `tokenSymbol`); planck when the chain does not say. */
-export const chainUnits = Effect.map(PolkadotApi.PolkadotApi, ({ api }): Units => {
-  const decimals = api.registry.chainDecimals[0]
-  const symbol = api.registry.chainTokens[0]
-  const known = Number.isInteger(decimals) && decimals >= 0 && decimals <= 30 && typeof symbol === "string"
-  // The symbol is the chain's text: only letters and digits are kept for a terminal.
-  const safe = known ? symbol.replace(/[^\p{L}\p{N}]/gu, "").slice(0, 12) : ""
-  return known && safe !== ""
-    ? { decimals, symbol: safe, format: (planck) => formatAmount(planck, decimals, safe) }
-    : { decimals: 0, symbol: "planck", format: (planck) => `${planck} planck` }
-})
+export const chainUnits = Effect.flatMap(polkadotApi, (PolkadotApi) => PolkadotApi.PolkadotApi).pipe(
+  Effect.map(({ api }): Units => {
+    const decimals = api.registry.chainDecimals[0]
+    const symbol = api.registry.chainTokens[0]
+    const known = Number.isInteger(decimals) && decimals >= 0 && decimals <= 30 && typeof symbol === "string"
+    // The symbol is the chain's text: only letters and digits are kept for a terminal.
+    const safe = known ? symbol.replace(/[^\p{L}\p{N}]/gu, "").slice(0, 12) : ""
+    return known && safe !== ""
+      ? { decimals, symbol: safe, format: (planck) => formatAmount(planck, decimals, safe) }
+      : { decimals: 0, symbol: "planck", format: (planck) => `${planck} planck` }
+  })
+)
 
 /**
  * The signer's account address (never its secret) and where the secret came from; a secret that is not
@@ -467,16 +482,24 @@ export const chainUnits = Effect.map(PolkadotApi.PolkadotApi, ({ api }): Units =
  */
 /** The address of a secret URI; the keyring's message may quote the secret, so only its kind is said. */
 const addressOf = (secret: Redacted.Redacted<string>, whose: string) =>
-  Effect.zipRight(
-    Effect.promise(() => cryptoWaitReady()),
-    Effect.try({
-      try: () => new Keyring({ type: "sr25519", ss58Format: 42 }).addFromUri(Redacted.value(secret)).address,
-      catch: () =>
-        new BadConfig({
-          message:
-            `${whose}: not a valid secret URI, mnemonic or seed (a dev URI like //Alice, 12 or 24 words, or 0x + 64 hex)`
-        })
-    })
+  Effect.flatMap(
+    Effect.promise(async () => {
+      const [{ Keyring }, { cryptoWaitReady }] = await Promise.all([
+        import("@polkadot/keyring"),
+        import("@polkadot/util-crypto")
+      ])
+      await cryptoWaitReady()
+      return Keyring
+    }),
+    (Keyring) =>
+      Effect.try({
+        try: () => new Keyring({ type: "sr25519", ss58Format: 42 }).addFromUri(Redacted.value(secret)).address,
+        catch: () =>
+          new BadConfig({
+            message:
+              `${whose}: not a valid secret URI, mnemonic or seed (a dev URI like //Alice, 12 or 24 words, or 0x + 64 hex)`
+          })
+      })
   )
 
 export const signerAddress = (settings: Settings) =>
@@ -501,10 +524,13 @@ export const bucketSignerAddresses = (settings: Settings) =>
 export const reportConnection = (
   report: (connected: boolean, endpoints: ReadonlyArray<string>) => Effect.Effect<void>
 ) =>
-  Effect.flatMap(PolkadotApi.PolkadotApi, ({ connected, endpoints }) =>
-    connected.changes.pipe(
-      Stream.changes,
-      Stream.drop(1),
-      Stream.runForEach((up) => report(up, endpoints)),
-      Effect.forkScoped
-    ))
+  Effect.flatMap(
+    Effect.flatMap(polkadotApi, (PolkadotApi) => PolkadotApi.PolkadotApi),
+    ({ connected, endpoints }) =>
+      connected.changes.pipe(
+        Stream.changes,
+        Stream.drop(1),
+        Stream.runForEach((up) => report(up, endpoints)),
+        Effect.forkScoped
+      )
+  )

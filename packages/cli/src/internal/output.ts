@@ -3,8 +3,10 @@
  *
  * @internal
  */
+import { ChainClient } from "@checkpointer/core"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 
 export interface Output {
   readonly json: boolean
@@ -15,6 +17,10 @@ export const makeOutput = (json: boolean): Output => ({
   json,
   color: !json && process.stdout.isTTY === true && process.env.NO_COLOR === undefined
 })
+
+/** A checkpoint receipt as a `--json` record's field. */
+export const encodeReceipt = (receipt: ChainClient.CheckpointReceipt) =>
+  Schema.encodeSync(ChainClient.CheckpointReceipt)(receipt)
 
 const paint = (code: number) => (out: Output, text: string) => out.color ? `\u001b[${code}m${text}\u001b[0m` : text
 export const green = paint(32)

@@ -5,9 +5,7 @@
  *
  * @internal
  */
-import { OtlpTracing } from "@checkpointer/operator"
 import { Options } from "@effect/cli"
-import { NodeHttpClient } from "@effect/platform-node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -62,12 +60,19 @@ const jsonLogs = Logger.replace(Logger.defaultLogger, Logger.withConsoleError(js
  * even the exporter's HTTP client is made.
  */
 const tracing = Layer.unwrapEffect(
-  OtlpTracing.settingsFrom().pipe(
-    Effect.map(Option.match({
-      onNone: () => Layer.empty,
-      onSome: (settings) =>
-        OtlpTracing.layer(settings, { serviceVersion: "0.1.0" }).pipe(Layer.provide(NodeHttpClient.layerUndici))
-    })),
+  // Loaded when a command that traces starts, not when the command line is parsed.
+  Effect.promise(() =>
+    Promise.all([import("@checkpointer/operator/OtlpTracing"), import("@effect/platform-node/NodeHttpClient")])
+  ).pipe(
+    Effect.flatMap(([OtlpTracing, NodeHttpClient]) =>
+      OtlpTracing.settingsFrom().pipe(
+        Effect.map(Option.match({
+          onNone: () => Layer.empty,
+          onSome: (settings) =>
+            OtlpTracing.layer(settings, { serviceVersion: "0.1.0" }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+        }))
+      )
+    ),
     Effect.mapError((error) => new BadConfig({ message: error.message }))
   )
 )

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { BucketRegistry, SqlJournal } from "@checkpointer/cluster"
+import type { BucketRegistry } from "@checkpointer/cluster"
 import { Domain } from "@checkpointer/core"
 import { Args, Command, Options } from "@effect/cli"
 import * as Effect from "effect/Effect"
@@ -15,6 +15,11 @@ import * as Schema from "effect/Schema"
 import { BadConfig } from "../live.js"
 import { json } from "../options.js"
 import { emit, makeOutput } from "../output.js"
+
+// The registry and PostgreSQL load when a bucket command runs, not at every start of the command.
+const clusterModules = Effect.promise(() =>
+  Promise.all([import("@checkpointer/cluster/BucketRegistry"), import("@checkpointer/cluster/SqlJournal")])
+)
 
 const cluster = Options.text("cluster").pipe(
   Options.withDescription("the cluster's PostgreSQL database (postgres://user:password@host:port/database)")
@@ -61,22 +66,24 @@ const withRegistry = <A, E, R>(
   url: Redacted.Redacted<string>,
   effect: Effect.Effect<A, E, R | BucketRegistry.BucketRegistry>
 ) =>
-  effect.pipe(
-    Effect.provide(BucketRegistry.layerPg(url)),
-    Effect.mapError((error) =>
-      error instanceof BucketRegistry.RegistryError
-        ? new BucketRegistry.RegistryError({
-          reason: error.reason,
-          detail: `${SqlJournal.describeUrl(url)}: ${error.detail}`
-        })
-        : error
-    )
-  )
+  Effect.flatMap(clusterModules, ([BucketRegistry, SqlJournal]) =>
+    effect.pipe(
+      Effect.provide(BucketRegistry.layerPg(url)),
+      Effect.mapError((error) =>
+        error instanceof BucketRegistry.RegistryError
+          ? new BucketRegistry.RegistryError({
+            reason: error.reason,
+            detail: `${SqlJournal.describeUrl(url)}: ${error.detail}`
+          })
+          : error
+      )
+    ))
 
 const addCommand = Command.make("add", { cluster, json, bucket: bucketArg }, (o) =>
   Effect.gen(function*() {
     const out = makeOutput(o.json)
     const url = yield* decodeUrl(o.cluster)
+    const [BucketRegistry, SqlJournal] = yield* clusterModules
     const bucketId = yield* decodeBucket(o.bucket)
     const added = yield* withRegistry(url, Effect.flatMap(BucketRegistry.BucketRegistry, (r) => r.add(bucketId)))
     yield* emit(
@@ -94,6 +101,7 @@ const removeCommand = Command.make("remove", { cluster, json, bucket: bucketArg 
   Effect.gen(function*() {
     const out = makeOutput(o.json)
     const url = yield* decodeUrl(o.cluster)
+    const [BucketRegistry, SqlJournal] = yield* clusterModules
     const bucketId = yield* decodeBucket(o.bucket)
     const removed = yield* withRegistry(url, Effect.flatMap(BucketRegistry.BucketRegistry, (r) => r.remove(bucketId)))
     if (!removed) {
@@ -121,6 +129,7 @@ const pauseCommand = Command.make("pause", { cluster, json, reason, bucket: buck
   Effect.gen(function*() {
     const out = makeOutput(o.json)
     const url = yield* decodeUrl(o.cluster)
+    const [BucketRegistry, SqlJournal] = yield* clusterModules
     const bucketId = yield* decodeBucket(o.bucket)
     const why = yield* decodeReason(o.reason)
     const paused = yield* withRegistry(
@@ -146,6 +155,7 @@ const resumeCommand = Command.make("resume", { cluster, json, bucket: bucketArg 
   Effect.gen(function*() {
     const out = makeOutput(o.json)
     const url = yield* decodeUrl(o.cluster)
+    const [BucketRegistry, SqlJournal] = yield* clusterModules
     const bucketId = yield* decodeBucket(o.bucket)
     const resumed = yield* withRegistry(url, Effect.flatMap(BucketRegistry.BucketRegistry, (r) => r.resume(bucketId)))
     if (!resumed) {
@@ -166,6 +176,7 @@ const listCommand = Command.make("list", { cluster, json }, (o) =>
   Effect.gen(function*() {
     const out = makeOutput(o.json)
     const url = yield* decodeUrl(o.cluster)
+    const [BucketRegistry, SqlJournal] = yield* clusterModules
     const [registered, paused] = yield* withRegistry(
       url,
       Effect.flatMap(BucketRegistry.BucketRegistry, (r) => Effect.all([r.list, r.paused]))

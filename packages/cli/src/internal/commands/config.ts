@@ -58,10 +58,11 @@ export const configCheckCommand = Command.make(
       )
       const signer = yield* signerAddress(settings)
       const bucketSigners = yield* bucketSignerAddresses(settings)
+      const journalDescription = yield* describeJournal(settings.journal)
       const journalText = settings.journal._tag === "Directory"
         ? `${settings.journal.directory} (in a subdirectory named for the chain's genesis hash)`
         : settings.journal._tag === "Postgres"
-        ? `${describeJournal(settings.journal)} (PostgreSQL, shared with every checkpointer using it)`
+        ? `${journalDescription} (PostgreSQL, shared with every checkpointer using it)`
         : "off"
       const general = [
         ["chain", settings.chain.join(", ")],
@@ -101,7 +102,7 @@ export const configCheckCommand = Command.make(
           }),
           bucketSigners,
           buckets: settings.buckets,
-          journal: settings.journal._tag === "Off" ? null : describeJournal(settings.journal),
+          journal: settings.journal._tag === "Off" ? null : journalDescription,
           interval: settings.interval,
           bucketIntervals: settings.bucketIntervals,
           allowLocalProviders: settings.allowLocalProviders,

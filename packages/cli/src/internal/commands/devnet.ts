@@ -7,7 +7,6 @@ import { Command, Options } from "@effect/cli"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { devnet } from "../devnet.js"
 import { listenOption, parseListen } from "../listen.js"
 import { BadConfig } from "../live.js"
 import { json } from "../options.js"
@@ -60,21 +59,23 @@ export const devnetCommand = Command.make("devnet", {
   validateDevnet(o).pipe(
     Effect.zipRight(Effect.transposeOption(Option.map(o.listen, parseListen))),
     Effect.flatMap((listen) =>
-      devnet({
-        providers: o.providers,
-        lagging: o.lagging,
-        flaky: o.flaky,
-        failingAfter: o.failingAfter,
-        blockTime: Duration.millis(o.blockTime),
-        intervalBlocks: o.intervalBlocks,
-        writeEvery: Duration.millis(o.writeEvery),
-        port: o.port,
-        rounds: o.rounds,
-        noLoop: o.noLoop,
-        chainSpec: o.chainSpec,
-        listen,
-        out: makeOutput(o.json)
-      })
+      // The devchain, Chopsticks and the simulators load when the devnet starts, never for another command.
+      Effect.flatMap(Effect.promise(() => import("../devnet.js")), ({ devnet }) =>
+        devnet({
+          providers: o.providers,
+          lagging: o.lagging,
+          flaky: o.flaky,
+          failingAfter: o.failingAfter,
+          blockTime: Duration.millis(o.blockTime),
+          intervalBlocks: o.intervalBlocks,
+          writeEvery: Duration.millis(o.writeEvery),
+          port: o.port,
+          rounds: o.rounds,
+          noLoop: o.noLoop,
+          chainSpec: o.chainSpec,
+          listen,
+          out: makeOutput(o.json)
+        }))
     ),
     Effect.scoped,
     // Its rounds traced over OTLP when the OpenTelemetry variables name a collector, as `run`'s are.

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { BucketRegistry, CheckpointCluster, ClusterStatus, SqlJournal } from "@checkpointer/cluster"
+import type { CheckpointCluster } from "@checkpointer/cluster"
 import { CheckpointEvents, CheckpointLoop } from "@checkpointer/core"
 import { Command, Options } from "@effect/cli"
 import * as HttpRouter from "@effect/platform/HttpRouter"
@@ -47,6 +47,9 @@ import {
 import { describeEvent } from "../render.js"
 import { logFormat, withTelemetry } from "../telemetry.js"
 
+// The cluster (its entities, PostgreSQL, the RPC between runners) loads only for `run --cluster`.
+const clusterModule = Effect.promise(() => import("@checkpointer/cluster"))
+
 const cluster = Options.text("cluster").pipe(
   Options.withDescription(
     "run as one runner of a cluster whose runners share this PostgreSQL database (postgres://…): the buckets are spread over the runners alive, and move when one stops or dies; the receipt journal is kept there too unless --journal postgres://… names another"
@@ -85,6 +88,7 @@ const clusterOf = (
       })
     }
     const url = Redacted.make(o.cluster.value)
+    const { CheckpointCluster } = yield* clusterModule
     const address = Option.isSome(o.runnerAddress)
       ? yield* Either.mapLeft(
         CheckpointCluster.parseRunnerAddress(o.runnerAddress.value),
@@ -239,6 +243,7 @@ const runClusterRunner = (
   out: ReturnType<typeof makeOutput>
 ) =>
   Effect.gen(function*() {
+    const { BucketRegistry, CheckpointCluster, ClusterStatus, SqlJournal } = yield* clusterModule
     const runner = CheckpointCluster.layerRunner({ url: at.url, runnerAddress: at.address }).pipe(
       Layer.mapError((e) =>
         new BadConfig({

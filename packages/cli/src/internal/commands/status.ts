@@ -15,9 +15,8 @@ import { Command } from "@effect/cli"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { encodeReceipt } from "../devnet.js"
 import { chainUnits, resolveSettings } from "../live.js"
-import { bold, dim, emit, makeOutput, red, short, table, withProgress, yellow } from "../output.js"
+import { bold, dim, emit, encodeReceipt, makeOutput, red, short, table, withProgress, yellow } from "../output.js"
 
 import {
   bucketId,

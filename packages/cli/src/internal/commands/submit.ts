@@ -9,9 +9,8 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { dryRunVerdict, preflightSigner } from "../checks.js"
-import { encodeReceipt } from "../devnet.js"
 import { chainUnits, resolveSettings } from "../live.js"
-import { emit, green, makeOutput, withProgress } from "../output.js"
+import { emit, encodeReceipt, green, makeOutput, withProgress } from "../output.js"
 
 import { EXIT_INTERRUPTED, EXIT_OUTCOME_UNKNOWN } from "../exitCodes.js"
 import {
