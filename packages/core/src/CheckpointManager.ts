@@ -27,14 +27,13 @@ import type { AlreadyCheckpointed, CheckpointError, CheckpointResult, RefusalRea
 import { InsufficientConsensus, NoProviders, ProvidersUnreachable, Submitted } from "./CheckpointResult.js"
 import type { Collection } from "./CommitmentCollector.js"
 import { CommitmentCollector } from "./CommitmentCollector.js"
-import * as CommitmentRelation from "./CommitmentRelation.js"
 import type { Decision } from "./Consensus.js"
 import { Consensus } from "./Consensus.js"
 import type { BucketId } from "./Domain.js"
 import * as Metrics from "./Metrics.js"
 import type { Discovered } from "./ProviderDiscovery.js"
 import { ProviderDiscovery } from "./ProviderDiscovery.js"
-import { Recovery } from "./Recovery.js"
+import { Recovery, settledResult } from "./Recovery.js"
 import { RetryPolicy } from "./RetryPolicy.js"
 import { RoundJournal } from "./RoundJournal.js"
 import * as RoundTrace from "./RoundTrace.js"
@@ -172,8 +171,8 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
       const attempt = (bucketId: BucketId) =>
         Effect.gen(function*() {
           // What an earlier attempt left behind is settled first (and may complete the round).
-          const { reused, settled } = yield* recovery.settle(bucketId)
-          if (Option.isSome(reused)) return reused.value
+          const recovered = yield* recovery.settle(bucketId)
+          if (Option.isSome(recovered.reused)) return recovered.reused.value
           const report = yield* collectWithConflicts(bucketId)
           const { decision } = report
           yield* journal.recordRound(decision)
@@ -207,12 +206,8 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
           )
           const { earlier } = report
           // The fresh round found on chain exactly what an earlier submission, settled above, put there.
-          if (
-            result._tag === "AlreadyCheckpointed" && result.relation === "Same" && Option.isSome(settled) &&
-            CommitmentRelation.same(settled.value.commitment, result.snapshot.commitment)
-          ) {
-            return new Submitted({ receipt: settled.value, decision, settled: true, earlier }, true)
-          }
+          const settled = settledResult(recovered, result, earlier)
+          if (Option.isSome(settled)) return settled.value
           return result._tag === "Submitted" && earlier.length > 0
             ? new Submitted({ ...result, earlier }, true)
             : result
@@ -241,7 +236,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
               disagreeing: disagreeing.map((c) => ({ provider: c.provider, conflict: c._tag }))
             }))
           }
-          // A settled receipt was published by the submitter when it settled it.
+          // A settled receipt was published by recovery when it settled it.
           if (result._tag === "Submitted" && !result.settled) {
             yield* publish(CheckpointEvent.CheckpointSubmitted({ bucketId, receipt: result.receipt, settled: false }))
           }

@@ -107,6 +107,8 @@ export class NoProviders extends Schema.TaggedError<NoProviders>()("NoProviders"
  * - `NoSigner`, `NotBucketWriter`: no account, or one that is not a Writer or Admin of the bucket;
  * - `InsufficientSignatures`: too few signatures still valid for the bucket as it is now;
  * - `Unsupported`, `SigningFailed`: the runtime has no such call, or the signer could not sign;
+ * - `PrepareFailed`: the chain client could not estimate or prepare the extrinsic, for a reason its port
+ *   does not name (nothing was sent);
  * - the spend guardrails (`CheckpointConfig`), checked on the fee estimated before signing:
  *   `FeeAboveCap` (above `maxFeePerCheckpoint`), `BudgetExhausted` (the bucket's or the signer's fees in
  *   the last `budgetPeriod`, plus this one, would exceed `bucketBudget` or `signerBudget`),
@@ -125,6 +127,7 @@ export const RefusalReason = Schema.Literal(
   "InsufficientSignatures",
   "Unsupported",
   "SigningFailed",
+  "PrepareFailed",
   "FeeAboveCap",
   "BudgetExhausted",
   "BalanceBelowMinimum"

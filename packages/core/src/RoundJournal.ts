@@ -9,8 +9,9 @@
  *   the outcome on chain again);
  * - `unresolved`, `reusable`, `feesPaidSince`: the reads recovery and the submitter need
  *   (`JournalFailed { Unreadable }`);
- * - `exclusive`: the bucket's lock, shared with every process using the same journal
- *   (`JournalFailed { Locked }`).
+ * - `exclusive`: the bucket's lock, held by one fiber of this process at a time and shared with every
+ *   process using the same journal (`JournalFailed { Locked }`): recovery settles and the submitter pays
+ *   under it.
  *
  * @since 0.1.0
  */
@@ -25,8 +26,8 @@ import { JournalFailed } from "./CheckpointResult.js"
 import * as CommitmentRelation from "./CommitmentRelation.js"
 import type { Decision } from "./Consensus.js"
 import type { BucketId, H256 } from "./Domain.js"
-import * as Journal from "./ReceiptJournal.js"
 import * as KeyedLock from "./KeyedLock.js"
+import * as Journal from "./ReceiptJournal.js"
 
 /**
  * A fee a checkpoint of the bucket paid, as its receipt reports it.
@@ -79,7 +80,10 @@ export interface RoundJournalService {
     bucketId: BucketId,
     sinceMillis: number
   ) => Effect.Effect<ReadonlyArray<PaidFee>, JournalFailed>
-  /** Runs `effect` holding the bucket's lock, shared with every process using the same journal. */
+  /**
+   * Runs `effect` holding the bucket's lock: one fiber of this process at a time, and shared with every
+   * process using the same journal.
+   */
   readonly exclusive: <A, E, R>(
     bucketId: BucketId,
     effect: Effect.Effect<A, E, R>
@@ -101,6 +105,7 @@ export class RoundJournal extends Context.Tag("@checkpointer/core/RoundJournal")
 }
 
 function make(journal: Journal.ReceiptJournalService): RoundJournalService {
+  const locks = KeyedLock.make<BucketId>()
   const change = (bucketId: BucketId, f: (journal: Journal.BucketJournal, atMillis: number) => Journal.BucketJournal) =>
     Effect.flatMap(Clock.currentTimeMillis, (atMillis) => journal.update(bucketId, (j) => f(j, atMillis)))
 
@@ -196,7 +201,7 @@ function make(journal: Journal.ReceiptJournalService): RoundJournalService {
             )
         })),
     exclusive: (bucketId, effect) =>
-      journal.withLock(bucketId, effect).pipe(
+      journal.withLock(bucketId, locks.withLock(bucketId, effect)).pipe(
         Effect.catchIf(
           (error): error is Journal.JournalError => error instanceof Journal.JournalError,
           (error) => Effect.fail(new JournalFailed({ bucketId, reason: "Locked", detail: error.message }))

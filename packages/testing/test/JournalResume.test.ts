@@ -1,8 +1,8 @@
-import { ChainClient, ReceiptJournal } from "@checkpointer/core"
+import { ChainClient, CheckpointManager, ReceiptJournal, Submitter } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Option, TestClock } from "effect"
+import { Effect, Either, Layer, Option, Ref, TestClock } from "effect"
 import { FakeProviders, TestNetwork } from "../src/index.js"
-import { after, collect, inWorld, submissions, submit } from "./helpers.js"
+import { after, collect, expectRefused, inWorld, submissions, submit } from "./helpers.js"
 
 const { Behaviour } = FakeProviders
 const providers = [{ name: "Alice" }, { name: "Bob" }, { name: "Charlie" }]
@@ -237,6 +237,66 @@ describe("resuming what an earlier process left", () => {
           stored.attempts.find((a) => a.prepared.extrinsicHash === prepared.extrinsicHash)?.status,
           "Failed"
         )
+      })
+    ))
+})
+
+describe("recovery runs once, before the round", () => {
+  it.scoped("an attempt left in doubt is looked for on chain once per round: by recovery, not again by the submitter", () =>
+    inWorld(
+      { providers, buckets, journal: "memory" },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        const chain = yield* ChainClient.ChainClient
+        const prepared = yield* prepareAndJournal
+        // Superseded on chain before it was ever sent: it stays in doubt (it may still land by itself).
+        yield* world.network.append(world.bucketId(1), 1)
+        const report = yield* after("5 seconds", collect(1))
+        const { commitment, signatures } = Option.getOrThrow(report.decision.majority)
+        yield* after(
+          "5 seconds",
+          ChainClient.submitCheckpoint(
+            chain,
+            new ChainClient.CheckpointSubmission({ bucketId: world.bucketId(1), commitment, signatures }, true)
+          )
+        )
+        // The next process, over a chain that counts how often an extrinsic is looked for.
+        const lookups = yield* Ref.make(0)
+        const counting = Layer.succeed(ChainClient.ChainClient, {
+          ...chain,
+          findReceipt: (attempt) => Effect.zipRight(Ref.update(lookups, (n) => n + 1), chain.findReceipt(attempt))
+        })
+        const restarted = yield* Layer.build(
+          CheckpointManager.CheckpointManager.layerRound.pipe(Layer.provide(counting))
+        )
+        const result = yield* after("5 seconds", submit(1).pipe(Effect.provide(restarted)))
+        assert.strictEqual(result._tag, "AlreadyCheckpointed")
+        assert.strictEqual(yield* Ref.get(lookups), 1)
+        const ours = (yield* journaled(1)).attempts.find((a) => a.prepared.extrinsicHash === prepared.extrinsicHash)
+        assert.strictEqual(ours?.status, "InDoubt")
+        assert.strictEqual((yield* submissions).length, 1)
+      })
+    ))
+
+  it.effect("the submitter refuses while an attempt is unresolved in the journal, and leaves settling it to recovery", () =>
+    inWorld(
+      { providers, buckets, journal: "memory" },
+      Effect.gen(function*() {
+        const prepared = yield* prepareAndJournal
+        const report = yield* after("5 seconds", collect(1))
+        const submitter = yield* Submitter.Submitter
+        const refused = yield* Effect.flip(submitter.submit(report.decision))
+        expectRefused(refused, "PreviousSubmissionInDoubt")
+        assert.include(refused._tag === "SubmissionRefused" ? refused.detail : "", prepared.extrinsicHash)
+        // Nothing signed, nothing sent, and the attempt left as it was: settling it is recovery's job.
+        assert.strictEqual((yield* submissions).length, 0)
+        const ours = (yield* journaled(1)).attempts.find((a) => a.prepared.extrinsicHash === prepared.extrinsicHash)
+        assert.strictEqual(ours?.status, "Prepared")
+        // The bucket's next round settles it first: the same signed bytes, sent once.
+        const result = yield* after("5 seconds", submit(1))
+        assert.include(["Submitted", "AlreadyCheckpointed"], result._tag)
+        const recorded = yield* submissions
+        assert.deepStrictEqual(recorded.map((r) => r.extrinsicHash), [prepared.extrinsicHash])
       })
     ))
 })

@@ -70,7 +70,9 @@ export const exitCode = (error: { readonly _tag: string; readonly reason?: unkno
       return EXIT_SPEND_LIMIT
     case "SubmissionRefused":
       // Nothing was sent: a signer that cannot submit is configuration; too few signatures is consensus;
-      // a spend guardrail has its own code.
+      // a spend guardrail has its own code; the rest (the snapshot, an earlier extrinsic in doubt, a call
+      // the runtime lacks, signing or preparing the extrinsic failed: `PrepareFailed`) exit as a failed
+      // transaction would.
       return error.reason === "NoSigner" || error.reason === "NotBucketWriter"
         ? 2
         : error.reason === "NoConsensus" || error.reason === "InsufficientSignatures"

@@ -12,10 +12,15 @@
  * So the signer's budget counts every bucket this process has submitted for or checked since it
  * started, and, after a restart, the journaled receipts of each bucket from its first check on.
  *
+ * One ledger per submitter, shared with recovery (`SpendLedger`, provided with `Submitter.layer`):
+ * recovery drops the estimate of an extrinsic it finds dead (never included, so never paid).
+ *
  * @internal
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type { CheckpointReceipt } from "../ChainClient.js"
 import type { BucketId, H256 } from "../Domain.js"
@@ -113,3 +118,9 @@ export const make = Effect.map(Effect.suspend(() => Ref.make(new Map<string, Cha
 
   return { learn, reserve, bind, release, paid }
 })
+
+/** The submitter's ledger, shared with recovery. */
+export class SpendLedger extends Context.Tag("@checkpointer/core/internal/SpendLedger")<SpendLedger, Ledger>() {}
+
+/** A fresh, empty ledger. */
+export const layer: Layer.Layer<SpendLedger> = Layer.effect(SpendLedger, make)
