@@ -21,7 +21,7 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { DEFAULT_HOST, type ListenAddress, serveOperator, urlOf } from "./listen.js"
+import { DEFAULT_HOST, type ListenAddress, operatorModules, serveOperator, urlOf } from "./listen.js"
 import { BadConfig, chainUnits, liveLayer } from "./live.js"
 import { bold, clean, dim, emit, encodeReceipt, green, type Output, red, short, yellow } from "./output.js"
 import * as Tuning from "./tuning.js"
@@ -279,6 +279,9 @@ export const devnet = (options: DevnetOptions) =>
         Effect.forkScoped
       )
 
+      // Loaded before the loop starts: the loop's first finalized head must find the first data written
+      // (a bucket clean at its due block waits `--interval-blocks` for the next one).
+      if (!options.noLoop) yield* operatorModules
       const loop = options.noLoop
         ? undefined
         : yield* CheckpointLoop.make([bucketId], {

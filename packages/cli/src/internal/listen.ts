@@ -58,11 +58,25 @@ export const parseListen = (value: string): Effect.Effect<ListenAddress, BadConf
 export const urlOf = (address: ListenAddress) =>
   `http://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`
 
+/**
+ * The modules the operator's endpoints need, loaded when one is asked for (`--listen`), not at every start
+ * of the command. A command that serves them while its loop starts (the devnet) loads them first: loading
+ * takes a moment, and its first data must not wait for it.
+ */
+export const operatorModules = Effect.promise(() =>
+  Promise.all([
+    import("@effect/platform-node/NodeHttpServer"),
+    import("@checkpointer/operator/OperatorRouter"),
+    import("@checkpointer/operator/PrometheusMetrics"),
+    import("@checkpointer/operator/StatusFeed"),
+    import("@checkpointer/operator/ChainConnection"),
+    import("@checkpointer/polkadot/PolkadotApi")
+  ])
+)
+
 /** The chain as the `@polkadot/api` socket sees it: no request needed to tell. */
 const chainConnection = Layer.unwrapEffect(Effect.gen(function*() {
-  const [ChainConnection, PolkadotApi] = yield* Effect.promise(() =>
-    Promise.all([import("@checkpointer/operator/ChainConnection"), import("@checkpointer/polkadot/PolkadotApi")])
-  )
+  const [, , , , ChainConnection, PolkadotApi] = yield* operatorModules
   const { connected, endpoints } = yield* PolkadotApi.PolkadotApi
   return ChainConnection.ChainConnection.layer(
     Effect.map(SubscriptionRef.get(connected), (up) =>
@@ -91,15 +105,7 @@ export const serveOperator = (
   | ReceiptJournal.ReceiptJournal
 > =>
   Effect.gen(function*() {
-    // The operator's endpoints load when one is asked for (`--listen`), not at every start of the command.
-    const [NodeHttpServer, OperatorRouter, PrometheusMetrics, StatusFeed] = yield* Effect.promise(() =>
-      Promise.all([
-        import("@effect/platform-node/NodeHttpServer"),
-        import("@checkpointer/operator/OperatorRouter"),
-        import("@checkpointer/operator/PrometheusMetrics"),
-        import("@checkpointer/operator/StatusFeed")
-      ])
-    )
+    const [NodeHttpServer, OperatorRouter, PrometheusMetrics, StatusFeed] = yield* operatorModules
     const server = createServer()
     const http = yield* NodeHttpServer.make(() => server, address).pipe(
       Effect.mapError((error) =>
