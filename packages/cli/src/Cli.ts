@@ -25,7 +25,10 @@ const ROOT_DESCRIPTION = HelpDoc.blocks([
   HelpDoc.p("automated checkpoints for Scalable Web3 Storage"),
   HelpDoc.h2("EXIT CODES"),
   HelpDoc.blocks([
-    row("0", "done (or nothing to do: the chain already holds the checkpoint)"),
+    row(
+      "0",
+      "done, or nothing to do (the chain already holds the checkpoint); run stopped by a signal; --dry-run that would submit or has nothing to do"
+    ),
     row(
       "2",
       "bad flags, configuration, signer (none, invalid, or not a Writer/Admin of the bucket), journal or cluster database"

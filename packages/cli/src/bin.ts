@@ -12,6 +12,7 @@ import * as Exit from "effect/Exit"
 import { CLI_ERRORS, exitCode, run } from "./Cli.js"
 import { normalizeArgs } from "./internal/args.js"
 import { BadConfig } from "./internal/live.js"
+import { logsOnStderr } from "./internal/logs.js"
 import { clean, plain } from "./internal/output.js"
 import { polkadotAsJson, quietPolkadot, wantsDebug, wantsJsonLogs } from "./internal/quiet.js"
 import { strayNearSecret } from "./internal/secretArgs.js"
@@ -56,10 +57,13 @@ NodeRuntime.runMain(
         )
       ),
       (effect) => colour ? effect : Console.consoleWith((console) => Effect.withConsole(effect, plain(console))),
-      Effect.provide(NodeContext.layer)
+      Effect.provide(NodeContext.layer),
+      // Log lines on stderr, once (runMain's own pretty logger would write them to stdout).
+      Effect.provide(logsOnStderr(jsonLogs ? "json" : "pretty"))
     ),
   {
     disableErrorReporting: true,
+    disablePrettyLogger: true,
     // An exit code a command set (an interrupted `submit` whose outcome is unknown) survives a signal,
     // which otherwise ends the process with 0.
     teardown: (exit, onExit) =>

@@ -2,8 +2,11 @@
  * The `checkpointer` command as a child process, for tests: started with `NO_COLOR`, its journal in a
  * temporary directory unless the test says otherwise, its output collected, waited on with a bound.
  */
+import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -67,3 +70,16 @@ export const run = (args: ReadonlyArray<string>, env: Env = {}, seconds = 60) =>
 /** The JSON records of `--json` output. */
 export const jsonLines = (text: string) =>
   text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>)
+
+const JsonRecord = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+
+/**
+ * Every non-empty line of `text` as a JSON object; a line that is not one fails the test, naming it
+ * (`jsonLines` skips such lines: use this where a stream must be JSON only).
+ */
+export const strictJsonLines = (text: string, stream = "output") =>
+  text.split("\n").filter((l) => l.trim() !== "").map((line) => {
+    const decoded = Schema.decodeUnknownEither(JsonRecord)(line)
+    if (Either.isLeft(decoded)) expect.fail(`${stream}: not a JSON object: ${line}`)
+    return Either.getOrThrow(decoded)
+  })

@@ -15,6 +15,7 @@ import * as Stream from "effect/Stream"
 import type { CheckpointReceipt, OffchainChallenge } from "./ChainClient.js"
 import type { RefusalReason } from "./CheckpointResult.js"
 import type { AccountId, BucketId, H256 } from "./Domain.js"
+import type { SpendRefusal } from "./SpendGuard.js"
 
 /**
  * A provider's health status.
@@ -47,6 +48,8 @@ export type CheckpointEvent = Data.TaggedEnum<{
     readonly reason: string
     readonly willRetry: boolean
     readonly refusal?: RefusalReason | undefined
+    /** A spend guardrail's refusal with its amounts in planck (`refusal` is its `_tag`). */
+    readonly spend?: SpendRefusal | undefined
   }
   ProviderConflict: {
     readonly bucketId: BucketId

@@ -49,7 +49,7 @@ import type * as Scope from "effect/Scope"
 import { ChainClient } from "./ChainClient.js"
 import type { CheckpointConfig } from "./CheckpointConfig.js"
 import { CheckpointEvent, CheckpointEvents } from "./CheckpointEvents.js"
-import { CheckpointManager, failureReason, refusalOf } from "./CheckpointManager.js"
+import { CheckpointManager, failureReason, refusalOf, spendOf } from "./CheckpointManager.js"
 import type { CheckpointResult } from "./CheckpointResult.js"
 import type { BucketId } from "./Domain.js"
 import * as LoopBucket from "./internal/loopBucket.js"
@@ -294,6 +294,7 @@ export const make = (
             reason: failureReason(result),
             willRetry,
             refusal: refusalOf(result),
+            spend: spendOf(result)
           }))
           if (LoopRetry.isLowBalance(result)) yield* pause.holdForBalance(bucketId, result.detail)
           if (willRetry) yield* FiberMap.run(retries, bucketId, Effect.zipRight(Effect.sleep(delay), retry(bucketId)))

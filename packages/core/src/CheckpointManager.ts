@@ -37,6 +37,7 @@ import { Recovery, settledResult } from "./Recovery.js"
 import { RetryPolicy } from "./RetryPolicy.js"
 import { RoundJournal } from "./RoundJournal.js"
 import * as RoundTrace from "./RoundTrace.js"
+import type { SpendRefusal } from "./SpendGuard.js"
 import { Submitter } from "./Submitter.js"
 
 /**
@@ -270,7 +271,8 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
               bucketId,
               reason: failureReason(error),
               willRetry: false,
-              refusal: refusalOf(error)
+              refusal: refusalOf(error),
+              spend: spendOf(error)
             }))
           )
         )
@@ -338,6 +340,15 @@ export const failureReason = (error: CheckpointError): string =>
  */
 export const refusalOf = (error: CheckpointError): RefusalReason | undefined =>
   error._tag === "SubmissionRefused" ? error.reason : undefined
+
+/**
+ * The `spend` of a `CheckpointFailed` event: a spend guardrail's refusal with its amounts.
+ *
+ * @since 0.1.0
+ * @category functions
+ */
+export const spendOf = (error: CheckpointError): SpendRefusal | undefined =>
+  error._tag === "SubmissionRefused" ? error.spend : undefined
 
 interface History {
   readonly lastAttempt: CheckpointStatus["lastAttempt"]

@@ -14,6 +14,7 @@ import type { BucketNotFound, ChainUnavailable } from "./ChainClient.js"
 import { BucketSnapshot, CheckpointReceipt } from "./ChainClient.js"
 import { Conflict, Decision, Resolution } from "./Consensus.js"
 import { AccountId, BucketId, H256 } from "./Domain.js"
+import { SpendRefusal } from "./SpendGuard.js"
 
 /**
  * The checkpoint landed: here is its receipt and the decision behind it.
@@ -149,7 +150,9 @@ export type RefusalReason = typeof RefusalReason.Type
 export class SubmissionRefused extends Schema.TaggedError<SubmissionRefused>()("SubmissionRefused", {
   bucketId: BucketId,
   reason: RefusalReason,
-  detail: Schema.String
+  detail: Schema.String,
+  /** A spend guardrail's refusal (its `_tag` is `reason`), with its amounts in planck. */
+  spend: Schema.optional(SpendRefusal)
 }) {
   override get message(): string {
     return `bucket ${this.bucketId}: not submitted: ${this.reason}${this.detail === "" ? "" : ` (${this.detail})`}`

@@ -120,6 +120,9 @@ export class Recovery extends Context.Tag("@checkpointer/core/Recovery")<Recover
         }
         // Already on chain (or superseded), or no longer usable: the round asks the providers afresh.
         if (Either.isLeft(reused)) {
+          // A spend guardrail's refusal (fee, budget, balance) does not depend on the signatures: a fresh
+          // round would ask every provider only to be refused the same way.
+          if (reused.left._tag === "SubmissionRefused" && reused.left.spend !== undefined) return yield* reused.left
           yield* Effect.logInfo(`journaled signatures not usable, asking the providers again: ${reused.left.message}`)
         }
         return { settled, reused: Option.none() } satisfies Recovered

@@ -68,6 +68,8 @@ export * as RoundTrace from "./RoundTrace.js"
 /** @since 0.1.0 */
 export * as SignatureVerifier from "./SignatureVerifier.js"
 /** @since 0.1.0 */
+export * as SpendGuard from "./SpendGuard.js"
+/** @since 0.1.0 */
 export * as Submitter from "./Submitter.js"
 /** @since 0.1.0 */
 export * as Threshold from "./Threshold.js"

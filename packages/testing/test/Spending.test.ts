@@ -2,8 +2,11 @@ import {
   ChainClient,
   type CheckpointEvents,
   CheckpointLoop,
+  CheckpointManager,
   type CheckpointResult,
+  ReceiptJournal,
   RoundJournal,
+  SpendGuard,
   Submitter
 } from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
@@ -200,6 +203,40 @@ describe("spend guardrails: refused before signing, nothing paid", () => {
         yield* fake.setBalance(signer, 6n * fee)
         assert.strictEqual((yield* after("5 seconds", submit(1)))._tag, "Submitted")
         assert.strictEqual(yield* fake.balance(signer), 5n * fee)
+      })
+    ))
+})
+
+describe("a journaled round after a restart and the spend guardrails", () => {
+  it.scoped("a spend refusal of the journaled round's signatures ends the round: no provider is asked again for it", () =>
+    inWorld(
+      {
+        providers,
+        buckets: [bucket(1)],
+        config: { maxRetries: 0, graceWindow: "10 millis", maxFeePerCheckpoint: fee - 1n },
+        journal: "memory"
+      },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        // The first process: its round met the threshold, was journaled, and was refused by the cap.
+        expectRefused(yield* after("5 seconds", submit(1)), "FeeAboveCap")
+        const journal = yield* ReceiptJournal.ReceiptJournal
+        const left = Option.getOrThrow(yield* journal.read(world.bucketId(1)))
+        assert.strictEqual(left.rounds.at(-1)?.action, "Submit")
+        assert.strictEqual(left.attempts.length, 0)
+
+        // The next process reuses those signatures at its first attempt; the cap refuses them, and the
+        // refusal (the same for any signatures) is the round's answer: nobody asks the providers again.
+        const restarted = yield* Layer.build(CheckpointManager.CheckpointManager.layerRound)
+        const asked = (yield* world.network.requestTimes("Alice")).length
+        const again = yield* after("5 seconds", submit(1).pipe(Effect.provide(restarted)))
+        expectRefused(again, "FeeAboveCap")
+        assert.deepStrictEqual(
+          again._tag === "SubmissionRefused" ? again.spend : undefined,
+          new SpendGuard.FeeAboveCap({ estimate: fee, cap: fee - 1n })
+        )
+        assert.strictEqual((yield* world.network.requestTimes("Alice")).length, asked, "no provider asked again")
+        yield* nothingPaid
       })
     ))
 })

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { CheckpointEvents, Consensus } from "@checkpointer/core"
+import { CheckpointEvents, Consensus, SpendGuard } from "@checkpointer/core"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type Units } from "./live.js"
@@ -59,8 +59,10 @@ export const describeEvent = (event: CheckpointEvents.CheckpointEvent, units: Un
           ? ""
           : `, fee ${units.format(receipt.fee)}`
       }`,
-    CheckpointFailed: ({ bucketId, reason, willRetry }) =>
-      `bucket ${bucketId}: ${clean(reason)}${willRetry ? " (will retry)" : ""}`,
+    CheckpointFailed: ({ bucketId, reason, spend, willRetry }) =>
+      `bucket ${bucketId}: ${clean(reason)}${
+        spend === undefined ? "" : ` (${SpendGuard.describe(spend, { format: units.format })})`
+      }${willRetry ? " (will retry)" : ""}`,
     ProviderConflict: ({ bucketId, disagreeing }) =>
       `bucket ${bucketId}: ${disagreeing.map((d) => `${short(d.provider)} ${d.conflict}`).join(", ")}`,
     LoopPaused: ({ reason }) => `loop paused: ${reason}`,

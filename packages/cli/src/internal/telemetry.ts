@@ -8,9 +8,9 @@
 import { Options } from "@effect/cli"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import { BadConfig } from "./live.js"
+import { logsOnStderr } from "./logs.js"
 
 export type LogFormat = "pretty" | "json"
 
@@ -21,38 +21,8 @@ export const logFormat = Options.choice("log-format", ["pretty", "json"]).pipe(
   Options.withDefault("pretty" as LogFormat)
 )
 
-/** JSON that never throws: bigints as decimal strings, byte arrays as hex, cycles cut. */
-export const safeJson = (value: unknown): string => {
-  const seen = new WeakSet<object>()
-  return JSON.stringify(value, (_, v: unknown) => {
-    if (typeof v === "bigint") return v.toString()
-    if (v instanceof Uint8Array) return `0x${Buffer.from(v).toString("hex")}`
-    if (typeof v === "object" && v !== null) {
-      if (seen.has(v)) return "[Circular]"
-      seen.add(v)
-    }
-    return v
-  })
-}
-
-/**
- * One log line as one JSON object: `timestamp` (ISO), `level` (`DEBUG`, `INFO`, `WARN`, `ERROR`, …),
- * `message`, `annotations` (a round's `bucket` and `round`, a request's `provider`, …), and, when
- * present, `cause` and the log `spans` (milliseconds since each began).
- */
-export const jsonLogger = Logger.map(Logger.structuredLogger, (line) =>
-  safeJson({
-    timestamp: line.timestamp,
-    level: line.logLevel,
-    message: line.message,
-    annotations: line.annotations,
-    ...(line.cause === undefined ? {} : { cause: line.cause }),
-    ...(Object.keys(line.spans).length === 0 ? {} : { spans: line.spans }),
-    fiber: line.fiberId
-  }))
-
-/** The JSON logger in place of Effect's default one, writing to stderr. */
-const jsonLogs = Logger.replace(Logger.defaultLogger, Logger.withConsoleError(jsonLogger))
+/** The JSON logger in place of the pretty one, both on stderr (`logs.ts`: one writer, never two). */
+const jsonLogs = logsOnStderr("json")
 
 /**
  * Traces exported while the command runs when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces endpoint) is

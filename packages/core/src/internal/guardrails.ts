@@ -1,7 +1,7 @@
 /**
- * The spend guardrails, checked by the submitter before anything is signed, when any is set
- * (`CheckpointConfig`, per bucket where it has its own; all off by default, and then no fee is even
- * estimated). The chain quotes the fee of the extrinsic as it would be signed, and the checkpoint is
+ * The spend guardrails (their rules: `SpendGuard`), checked by the submitter before anything is signed,
+ * when any is set (`CheckpointConfig`, per bucket where it has its own; all off by default, and then no
+ * fee is even estimated). The chain quotes the fee of the extrinsic as it would be signed, and the checkpoint is
  * refused when that fee is above `maxFeePerCheckpoint` (`FeeAboveCap`), when the fees of the bucket, or
  * of the signer across its buckets, in the last `budgetPeriod` plus this one would exceed `bucketBudget`
  * or `signerBudget` (`BudgetExhausted`), or when the signer's free balance less this fee would fall below
@@ -21,9 +21,11 @@ import * as Option from "effect/Option"
 import type { CheckpointSubmission } from "../ChainClient.js"
 import { ChainClient } from "../ChainClient.js"
 import { CheckpointConfig, forBucket } from "../CheckpointConfig.js"
+import { SubmissionRefused } from "../CheckpointResult.js"
 import type { AccountId, BucketId } from "../Domain.js"
 import { RoundJournal } from "../RoundJournal.js"
-import { notPrepared, refused } from "./preflight.js"
+import * as SpendGuard from "../SpendGuard.js"
+import { notPrepared } from "./preflight.js"
 import * as Sending from "./sending.js"
 import type * as Spending from "./spending.js"
 import { SpendLedger } from "./spending.js"
@@ -42,63 +44,55 @@ export const make = Effect.gen(function*() {
   const ledger = yield* SpendLedger
   const { read } = yield* Sending.make
 
+  /** A spend guardrail's refusal: its amounts typed (`spend`) and in words (`detail`). */
+  const spendRefused = (bucketId: BucketId, spend: SpendGuard.SpendRefusal, payer?: string) =>
+    new SubmissionRefused({
+      bucketId,
+      reason: spend._tag,
+      detail: SpendGuard.describe(spend, { payer, period: Duration.format(settings.budgetPeriod) }),
+      spend
+    })
+
   /**
    * The fee as the chain quotes it against the cap, the budgets (reserving it), and the signer's
-   * balance. `undefined` when none is set.
+   * balance (`SpendGuard`'s rules). `undefined` when none is set.
    */
   const guardSpend = (bucketId: BucketId, submission: CheckpointSubmission, signer: AccountId) =>
     Effect.gen(function*() {
       // The bucket's own cap and budget where it has them.
       const limits = forBucket(settings, bucketId)
-      const { maxFeePerCheckpoint, minimumBalance } = limits
-      const budgeted = Option.isSome(limits.bucketBudget) || Option.isSome(limits.signerBudget)
-      const guarded = budgeted || Option.isSome(maxFeePerCheckpoint) || Option.isSome(minimumBalance)
-      if (!guarded) return undefined
+      if (!SpendGuard.guarded(limits)) return undefined
       const estimate = yield* read("estimateFee", chain.estimateFee(submission)).pipe(
         Effect.catchAll(notPrepared(bucketId))
       )
-      if (Option.isSome(maxFeePerCheckpoint) && estimate > maxFeePerCheckpoint.value) {
-        return yield* refused(
-          bucketId,
-          "FeeAboveCap",
-          `the checkpoint's fee is estimated at ${estimate} planck, above the cap of ${maxFeePerCheckpoint.value}`
-        )
-      }
+      const overCap = SpendGuard.checkFee(estimate, limits)
+      if (Option.isSome(overCap)) return yield* spendRefused(bucketId, overCap.value)
       let reservation: Spending.Reservation | undefined
-      if (budgeted) {
+      if (SpendGuard.budgeted(limits)) {
         const now = yield* Clock.currentTimeMillis
         const sinceMillis = now - Duration.toMillis(settings.budgetPeriod)
         yield* ledger.learn(bucketId, yield* journal.feesPaidSince(bucketId, sinceMillis))
         const reserved = yield* ledger.reserve(bucketId, estimate, now, {
-          bucket: Option.getOrUndefined(limits.bucketBudget),
-          signer: Option.getOrUndefined(limits.signerBudget),
+          limits,
           sinceMillis,
           sameSigner: (other) => Option.contains(chain.signerFor(other), signer)
         })
         if (Either.isLeft(reserved)) {
-          const { budget, scope, spent } = reserved.left
-          const payer = scope === "bucket" ? `bucket ${bucketId}` : `the signer ${signer}, across its buckets,`
-          return yield* refused(
-            bucketId,
-            "BudgetExhausted",
-            `${payer} paid ${spent} planck in fees in the last ${Duration.format(settings.budgetPeriod)}; ` +
-              `with this checkpoint's estimated ${estimate} that is over the ${scope}'s budget of ${budget}`
-          )
+          const payer = reserved.left.scope === "bucket"
+            ? `bucket ${bucketId}`
+            : `the signer ${signer}, across its buckets,`
+          return yield* spendRefused(bucketId, reserved.left, payer)
         }
         reservation = reserved.right
       }
-      if (Option.isSome(minimumBalance)) {
+      if (Option.isSome(limits.minimumBalance)) {
         const free = yield* read("freeBalance", chain.freeBalance(signer)).pipe(
           Effect.onError(() => reservation === undefined ? Effect.void : ledger.release(reservation))
         )
-        if (free - estimate < minimumBalance.value) {
+        const low = SpendGuard.checkBalance(free, estimate, limits)
+        if (Option.isSome(low)) {
           if (reservation !== undefined) yield* ledger.release(reservation)
-          return yield* refused(
-            bucketId,
-            "BalanceBelowMinimum",
-            `the signer ${signer} holds ${free} planck free; paying the estimated ${estimate} would leave it ` +
-              `below the minimum of ${minimumBalance.value}`
-          )
+          return yield* spendRefused(bucketId, low.value, signer)
         }
       }
       return { estimate, reservation } satisfies Spend

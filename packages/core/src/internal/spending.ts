@@ -20,11 +20,13 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type { CheckpointReceipt } from "../ChainClient.js"
 import type { BucketId, H256 } from "../Domain.js"
 import type { PaidFee } from "../RoundJournal.js"
+import * as SpendGuard from "../SpendGuard.js"
 
 interface Charge {
   readonly bucketId: BucketId
@@ -32,17 +34,9 @@ interface Charge {
   readonly atMillis: number
 }
 
-/** The budget a checkpoint would exceed, and what was spent against it. */
-export interface Exceeded {
-  readonly scope: "bucket" | "signer"
-  readonly spent: bigint
-  readonly budget: bigint
-}
-
-/** The budgets to check, in planck, over the window since `sinceMillis`. */
+/** The budgets to check, over the window since `sinceMillis`. */
 export interface Budgets {
-  readonly bucket: bigint | undefined
-  readonly signer: bigint | undefined
+  readonly limits: Pick<SpendGuard.Limits, "bucketBudget" | "signerBudget">
   readonly sinceMillis: number
   /** Whether a bucket is paid for by the same signer (the signer's budget counts those buckets only). */
   readonly sameSigner: (bucketId: BucketId) => boolean
@@ -71,7 +65,7 @@ export const make = Effect.map(Effect.suspend(() => Ref.make(new Map<string, Cha
 
   /** Reserves `estimate` for the bucket if neither budget would be exceeded; otherwise says which one. */
   const reserve = (bucketId: BucketId, estimate: bigint, nowMillis: number, budgets: Budgets) =>
-    Ref.modify(ledger, (charges): [Either.Either<Reservation, Exceeded>, Map<string, Charge>] => {
+    Ref.modify(ledger, (charges): [Either.Either<Reservation, SpendGuard.BudgetExhausted>, Map<string, Charge>] => {
       forget(charges, budgets.sinceMillis)
       let bucketSpent = 0n
       let signerSpent = 0n
@@ -79,12 +73,8 @@ export const make = Effect.map(Effect.suspend(() => Ref.make(new Map<string, Cha
         if (charge.bucketId === bucketId) bucketSpent += charge.fee
         if (charge.bucketId === bucketId || budgets.sameSigner(charge.bucketId)) signerSpent += charge.fee
       }
-      if (budgets.bucket !== undefined && bucketSpent + estimate > budgets.bucket) {
-        return [Either.left({ scope: "bucket", spent: bucketSpent, budget: budgets.bucket }), charges]
-      }
-      if (budgets.signer !== undefined && signerSpent + estimate > budgets.signer) {
-        return [Either.left({ scope: "signer", spent: signerSpent, budget: budgets.signer }), charges]
-      }
+      const exhausted = SpendGuard.checkBudgets(estimate, { bucket: bucketSpent, signer: signerSpent }, budgets.limits)
+      if (Option.isSome(exhausted)) return [Either.left(exhausted.value), charges]
       const reservation = `reserved:${++reservations}`
       charges.set(reservation, { bucketId, fee: estimate, atMillis: nowMillis })
       return [Either.right(reservation), charges]

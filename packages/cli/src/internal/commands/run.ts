@@ -15,7 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { preflightSigner } from "../checks.js"
+import { preflightSigner, spendFields } from "../checks.js"
 import { type ListenAddress, listenOption, parseListen, serveOperator, urlOf } from "../listen.js"
 import { BadConfig, chainUnits, journalDirectory, reportConnection, resolveSettings, type Settings } from "../live.js"
 import { emit, green, makeOutput, red } from "../output.js"
@@ -163,7 +163,14 @@ export const runCommand = Command.make(
                     : "·"
                 } ${describeEvent(event, units)}`, {
                 type: event._tag,
-                event
+                event,
+                // Amounts in the chain's unit beside the event's planck.
+                ...(event._tag === "CheckpointSubmitted" && event.receipt.fee !== undefined
+                  ? { fee: units.format(event.receipt.fee) }
+                  : {}),
+                ...(event._tag === "CheckpointFailed" && event.spend !== undefined
+                  ? { spend: spendFields(event.spend, units.format) }
+                  : {})
               })
             ),
             Effect.forkScoped

@@ -3,16 +3,16 @@
  *
  * @internal
  */
-import { CheckpointManager, ReceiptJournal } from "@checkpointer/core"
+import { CheckpointConfig, CheckpointManager, CheckpointResult, ReceiptJournal } from "@checkpointer/core"
 import { Command, Options } from "@effect/cli"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { dryRunVerdict, preflightSigner } from "../checks.js"
+import { describeSpend, dryRunVerdict, preflightSigner, spendFields } from "../checks.js"
 import { chainUnits, resolveSettings } from "../live.js"
 import { emit, encodeReceipt, green, makeOutput, withProgress } from "../output.js"
 
-import { EXIT_INTERRUPTED, EXIT_OUTCOME_UNKNOWN } from "../exitCodes.js"
+import { EXIT_INTERRUPTED, EXIT_OUTCOME_UNKNOWN, exitCode } from "../exitCodes.js"
 import {
   bucket,
   bucketId,
@@ -71,7 +71,7 @@ export const submitCommand = Command.make("submit", {
             `collecting bucket ${o.bucket}`,
             manager.collectWithConflicts(bucketId(o.bucket))
           )
-          const verdict = yield* dryRunVerdict(report.decision)
+          const verdict = yield* dryRunVerdict(report.decision, units.format)
           yield* emit(
             out,
             () => `${renderDecision(out, report.decision)}\n\ndry run: ${verdict.detail} (exit ${verdict.exitCode})`,
@@ -80,6 +80,7 @@ export const submitCommand = Command.make("submit", {
               would: verdict.would,
               detail: verdict.detail,
               exitCode: verdict.exitCode,
+              ...(verdict.spend === undefined ? {} : { spend: spendFields(verdict.spend, units.format) }),
               decision: encodeDecision(report.decision)
             }
           )
@@ -119,7 +120,31 @@ export const submitCommand = Command.make("submit", {
                   )
               }))
             )
-          )
+          ),
+          // Refused before anything was signed: amounts in the chain's unit, and for programs a record.
+          Effect.catchTag("SubmissionRefused", (refused) =>
+            Effect.gen(function*() {
+              const { budgetPeriod } = yield* CheckpointConfig.CheckpointConfig
+              const said = refused.spend === undefined
+                ? refused
+                : new CheckpointResult.SubmissionRefused({
+                  bucketId: refused.bucketId,
+                  reason: refused.reason,
+                  detail: describeSpend(refused.spend, units.format, budgetPeriod),
+                  spend: refused.spend
+                })
+              if (o.json) {
+                yield* emit(out, "", {
+                  type: "Refused",
+                  bucket: o.bucket,
+                  reason: said.reason,
+                  exitCode: exitCode(said),
+                  detail: said.detail,
+                  ...(said.spend === undefined ? {} : { spend: spendFields(said.spend, units.format) })
+                })
+              }
+              return yield* said
+            }))
         )
         if (result._tag === "AlreadyCheckpointed") {
           return yield* emit(
