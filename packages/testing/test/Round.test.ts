@@ -1,6 +1,14 @@
-import { ChainClient, type Consensus, Domain, ProviderApi, ReceiptJournal, Submitter } from "@checkpointer/core"
+import {
+  ChainClient,
+  CheckpointManager,
+  type Consensus,
+  Domain,
+  ProviderApi,
+  ReceiptJournal,
+  Submitter
+} from "@checkpointer/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Option, TestClock } from "effect"
+import { Effect, Either, Layer, Option, TestClock } from "effect"
 import { FakeProviders, TestNetwork } from "../src/index.js"
 import { after, collect, expectRefused, inWorld, someoneElseCheckpoints, submissions, submit } from "./helpers.js"
 import { roundScenarios } from "./scenarios.js"
@@ -171,6 +179,26 @@ describe("submitting at most once", () => {
         const free = yield* after("5 seconds", submit(1))
         assert.strictEqual(free._tag, "Submitted")
         assert.strictEqual((yield* submissions).length, 2)
+      })
+    ))
+
+  it.scoped("a failure to prepare the extrinsic that the port does not name is a refusal: nothing was sent", () =>
+    inWorld(
+      { providers: three(), buckets: [bucket1()] },
+      Effect.gen(function*() {
+        const chain = yield* ChainClient.ChainClient
+        const failing = Layer.succeed(ChainClient.ChainClient, {
+          ...chain,
+          prepareCheckpoint: () =>
+            Effect.fail(
+              new ChainClient.SubmissionFailed({ stage: "Pool", detail: "the pool is full", maybeIncluded: false })
+            )
+        })
+        const manager = yield* Layer.build(CheckpointManager.CheckpointManager.layerRound.pipe(Layer.provide(failing)))
+        const result = yield* after("5 seconds", submit(1).pipe(Effect.provide(manager)))
+        expectRefused(result, "PrepareFailed")
+        assert.include(result._tag === "SubmissionRefused" ? result.detail : "", "the pool is full")
+        assert.strictEqual((yield* submissions).length, 0)
       })
     ))
 
