@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { type ReceivedSpan, receiver } from "./otlpReceiver.js"
-import { type Env, eventually, jsonLines, run, start } from "./process.js"
+import { type Env, eventually, jsonLines, run, start, strictJsonLines } from "./process.js"
 import { NAMES, world } from "./world.js"
 
 /** No OpenTelemetry setting of the test runner's reaches the child unless a test gives it. */
@@ -159,7 +159,10 @@ describe("--log-format json", () => {
         yield* eventually(() => daemon.output.exit !== undefined, "run to stop", 20)
         expect(daemon.output.exit).toBe(0)
 
+        // stdout is run's records only, and no log line is written twice.
+        expect(strictJsonLines(daemon.output.stdout, "stdout").every((r) => typeof r.type === "string")).toBe(true)
         const lines = daemon.output.stderr.split("\n").filter((l) => l.trim() !== "")
+        expect(new Set(lines).size).toBe(lines.length)
         const logs = lines.map((line) => {
           const decoded = Schema.decodeUnknownEither(Schema.parseJson(LogLine))(line)
           expect(Either.isRight(decoded), `a JSON log line: ${line}`).toBe(true)
