@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // Runs the compiled JavaScript: the bundle (build/bundle, from `npm run build`: an entry that holds what
 // parsing the command line needs, and chunks loaded when a command needs them) when it is newer than every
-// package's build, else
-// the modules `tsc -b` writes to build/esm (a few seconds to load ~1,900 modules). In a working copy not
-// built yet, one line says so instead of a stack trace. No fallback to the sources through tsx: that
+// package's build, else the modules `tsc -b` writes to build/esm (a few seconds to load ~1,900 modules).
+// In a working copy not built yet, one line says so instead of a stack trace. No fallback to the sources through tsx: that
 // start-up takes seconds, and a published package has no tsx.
 import { existsSync, readdirSync, statSync } from "node:fs"
 import * as module from "node:module"
