@@ -92,7 +92,8 @@ export const makeTable = (
     onTakeUp(bucketId)
     return fresh(bucketId, now)
   }
-  return Effect.map(MapRef.make(initial.map((b) => [b, takeUp(b, now)] as const)), (states) => ({
+  // Taken up when the effect runs, not when it is made.
+  return Effect.map(MapRef.make(() => initial.map((b) => [b, takeUp(b, now)] as const)), (states) => ({
     states,
     takeUp,
     modify: (bucketId, change) =>

@@ -19,13 +19,14 @@ import { CheckpointEvent } from "../CheckpointEvents.js"
 import type { AccountId, BucketId } from "../Domain.js"
 import type { BucketState } from "./loopBucket.js"
 import * as LoopRetry from "./loopRetry.js"
+import type * as MapRef from "./mapRef.js"
 
 const sameAccount = Option.getEquivalence<string>((a, b) => a === b)
 
 /** What a pause changes: the loop's buckets and their retry timers. */
 export interface Paused {
   readonly signerFor: (bucketId: BucketId) => Option.Option<AccountId>
-  readonly states: Ref.Ref<Map<BucketId, BucketState>>
+  readonly states: MapRef.MapRef<BucketId, BucketState>
   readonly retries: FiberMap.FiberMap<BucketId>
   readonly publish: (event: CheckpointEvent) => Effect.Effect<void>
   readonly submitOnEmpty: boolean

@@ -15,6 +15,7 @@ import type { BucketId } from "../Domain.js"
 import { LoopState, LoopStore } from "../LoopStore.js"
 import { ProviderHealth } from "../ProviderHealth.js"
 import type { BucketState } from "./loopBucket.js"
+import type * as MapRef from "./mapRef.js"
 
 /**
  * Restores the saved state (each saved dirty bucket through `markDirty`, provider health into
@@ -22,7 +23,7 @@ import type { BucketState } from "./loopBucket.js"
  * saves, what the loop knows then is saved too.
  */
 export const make = (
-  states: Ref.Ref<Map<BucketId, BucketState>>,
+  states: MapRef.MapRef<BucketId, BucketState>,
   markDirty: (bucketId: BucketId) => Effect.Effect<void>
 ): Effect.Effect<Effect.Effect<void>, never, LoopStore | ProviderHealth | Scope.Scope> =>
   Effect.gen(function*() {

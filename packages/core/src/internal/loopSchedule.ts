@@ -20,6 +20,7 @@ import * as Stream from "effect/Stream"
 import type { Interval } from "../CheckpointLoop.js"
 import type { BucketId } from "../Domain.js"
 import type { BucketState } from "./loopBucket.js"
+import type * as MapRef from "./mapRef.js"
 
 /** A loop's due index: see the module's comment. */
 export interface DueIndex {
@@ -150,7 +151,7 @@ export const make = (interval: Interval, bucketIntervals: ReadonlyMap<BucketId, 
  */
 export const passes = <E extends { readonly message: string }>(
   index: DueIndex,
-  states: Ref.Ref<Map<BucketId, BucketState>>,
+  states: MapRef.MapRef<BucketId, BucketState>,
   finalizedHeads: Stream.Stream<{ readonly number: number }, E>,
   pass: (head: number | undefined) => Effect.Effect<void>
 ): Effect.Effect<void> => {

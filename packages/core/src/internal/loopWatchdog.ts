@@ -17,6 +17,7 @@ import { CheckpointEvent } from "../CheckpointEvents.js"
 import type { BucketId } from "../Domain.js"
 import * as Metrics from "../Metrics.js"
 import { type BucketState, sinceOf } from "./loopBucket.js"
+import type * as MapRef from "./mapRef.js"
 
 /** A loop's watchdog over its buckets' states. */
 export interface Watchdog {
@@ -37,7 +38,7 @@ export const watchInterval = (overdueAfter: Option.Option<Duration.Duration>): D
 
 export const make = (
   overdueAfter: Option.Option<Duration.Duration>,
-  states: Ref.Ref<Map<BucketId, BucketState>>,
+  states: MapRef.MapRef<BucketId, BucketState>,
   publish: (event: CheckpointEvent) => Effect.Effect<void>
 ): Watchdog => {
   const overdueMillis = Option.map(overdueAfter, Duration.toMillis)

@@ -13,9 +13,9 @@ import * as Ref from "effect/Ref"
 /** A `Map` in a `Ref`, changed in place: see the module's comment. */
 export type MapRef<K, V> = Ref.Ref<Map<K, V>>
 
-/** A new map (each time the effect runs) with these entries. */
-export const make = <K, V>(entries?: Iterable<readonly [K, V]>): Effect.Effect<MapRef<K, V>> =>
-  Effect.suspend(() => Ref.make(new Map(entries)))
+/** A new map, each time the effect runs, with the entries `entries` gives then. */
+export const make = <K, V>(entries?: () => Iterable<readonly [K, V]>): Effect.Effect<MapRef<K, V>> =>
+  Effect.suspend(() => Ref.make(new Map(entries?.())))
 
 /** Changes the map in place. */
 export const update = <K, V>(ref: MapRef<K, V>, change: (map: Map<K, V>) => void): Effect.Effect<void> =>
