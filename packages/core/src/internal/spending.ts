@@ -20,13 +20,14 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type { CheckpointReceipt } from "../ChainClient.js"
 import type { BucketId, H256 } from "../Domain.js"
 import type { PaidFee } from "../RoundJournal.js"
 import * as SpendGuard from "../SpendGuard.js"
+import * as MapRef from "./mapRef.js"
 
 interface Charge {
   readonly bucketId: BucketId
@@ -48,10 +49,9 @@ export type Reservation = string
 /** The ledger of one submitter. */
 export type Ledger = Effect.Effect.Success<typeof make>
 
-/** An empty ledger (a new map per ledger: it is changed in place). */
-export const make = Effect.map(Effect.suspend(() => Ref.make(new Map<string, Charge>())), (ledger) => {
+/** An empty ledger: a new map per ledger, changed in place (see `MapRef`). */
+export const make = Effect.map(MapRef.make<string, Charge>(), (ledger) => {
   let reservations = 0
-  // Entries are changed in place inside Ref.update/modify (synchronous, so atomic between fibers).
   const forget = (charges: Map<string, Charge>, sinceMillis: number) => {
     for (const [key, charge] of charges) if (charge.atMillis < sinceMillis) charges.delete(key)
   }
