@@ -30,6 +30,7 @@ import { CommitmentCollector } from "./CommitmentCollector.js"
 import type { Decision } from "./Consensus.js"
 import { Consensus } from "./Consensus.js"
 import type { BucketId } from "./Domain.js"
+import * as MapRef from "./internal/mapRef.js"
 import * as Metrics from "./Metrics.js"
 import type { Discovered } from "./ProviderDiscovery.js"
 import { ProviderDiscovery } from "./ProviderDiscovery.js"
@@ -128,9 +129,7 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
       const journal = yield* RoundJournal
       const events = yield* CheckpointEvents
       const publish = events.publish
-      // Maps in Refs are changed in place inside Ref.update (synchronous, so atomic): a copy per change
-      // would make every round O(buckets).
-      const history = yield* Ref.make(new Map<BucketId, History>())
+      const history = yield* MapRef.make<BucketId, History>()
 
       const round = Effect.fn("CheckpointManager.round")(function*(bucketId: BucketId) {
         const discovered = yield* discovery.discover(bucketId).pipe(RoundTrace.discover(bucketId))
@@ -161,12 +160,12 @@ export class CheckpointManager extends Context.Tag("@checkpointer/core/Checkpoin
 
       const remember = (bucketId: BucketId, result: CheckpointResult) =>
         Effect.flatMap(Clock.currentTimeMillis, (atMillis) =>
-          Ref.update(history, (m) => {
+          MapRef.update(history, (m) => {
             const previous = m.get(bucketId)
             const success = result._tag === "Submitted" || result._tag === "AlreadyCheckpointed"
               ? Option.some({ atMillis, result })
               : previous?.lastSuccess ?? Option.none()
-            return m.set(bucketId, { lastAttempt: Option.some({ atMillis, result }), lastSuccess: success })
+            m.set(bucketId, { lastAttempt: Option.some({ atMillis, result }), lastSuccess: success })
           }))
 
       const attempt = (bucketId: BucketId) =>
