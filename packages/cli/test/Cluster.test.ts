@@ -7,80 +7,17 @@
  */
 import { SqlJournal } from "@checkpointer/cluster"
 import { type Domain, ReceiptJournal } from "@checkpointer/core"
-import { Devchain } from "@checkpointer/devchain"
-import { ProviderSimulator } from "@checkpointer/testing"
 import * as Postgres from "@checkpointer/testing/Postgres"
 import { describe, expect, it } from "@effect/vitest"
-import { Keyring } from "@polkadot/keyring"
-import { u8aToHex } from "@polkadot/util"
-import { blake2AsU8a, cryptoWaitReady } from "@polkadot/util-crypto"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { clusterConfig, type ClusterWorld, clusterWorld, freePort, running } from "./clusterWorld.js"
 import { eventually, jsonLines, type Run, run, start } from "./process.js"
 
 /** Buckets in the cluster: as many as three runners on a two-core machine check in reasonable time. */
 const BUCKETS = 60
-const NAMES = ["Bob", "Charlie", "Dave"]
-const signerOf = (bucket: number) => `//Bucket${bucket}`
-
-/** A devchain with BUCKETS buckets, each administered (and signed for) by an account of its own. */
-const clusterWorld = Effect.gen(function*() {
-  yield* Effect.promise(() => cryptoWaitReady())
-  const simulators = yield* Effect.forEach(NAMES, (name, i) => ProviderSimulator.start({ name, seed: 70 + i }))
-  const buckets = Array.from({ length: BUCKETS }, (_, i) => i)
-  const chain = yield* Devchain.start({
-    blockMode: "interval",
-    blockTime: Duration.millis(400),
-    finalityLag: 1,
-    endowed: [...Devchain.DEV_ACCOUNTS, ...buckets.map(signerOf)].map((account) => ({
-      account,
-      free: 1_000_000n * Devchain.UNIT
-    })),
-    providers: simulators.map((s, i) => ({ account: `//${NAMES[i]}`, multiaddr: s.multiaddr })),
-    buckets: buckets.map((b) => ({ admin: signerOf(b), minProviders: 2, primaries: NAMES.map((n) => `//${n}`) }))
-  })
-  let written = 0
-  /** New leaves for every bucket, at every provider. */
-  const write = (count: number) =>
-    Effect.gen(function*() {
-      const roots = Array.from({ length: count }, (_, i) => blake2AsU8a(`cluster leaf ${written + i}`, 256))
-      for (const bucket of buckets) {
-        yield* Effect.forEach(simulators, (s) => s.commit(BigInt(bucket) as Domain.BucketId, roots))
-      }
-      written += count
-    })
-  /** A bucket's checkpoints on chain, in order: the leaf count of each. */
-  const checkpointsOf = (bucket: number) =>
-    chain.eventsNamed("StorageProvider", "BucketCheckpointed").filter((e) =>
-      Number((e.fields as { bucket_id: bigint }).bucket_id) === bucket
-    ).map((e) => Number((e.fields as { commitment: { leaf_count: bigint } }).commitment.leaf_count))
-  const everyBucketAt = (leafCount: number) => buckets.every((b) => checkpointsOf(b).at(-1) === leafCount)
-  const keyring = new Keyring({ type: "sr25519", ss58Format: 42 })
-  const bucketSigners = new Set<string>(buckets.map((b) => u8aToHex(keyring.addFromUri(signerOf(b)).publicKey)))
-  /** Fees paid by the buckets' signers: one per extrinsic they sent, landed or failed. */
-  const feesPaid = () =>
-    chain.eventsNamed("TransactionPayment", "TransactionFeePaid").filter((e) => {
-      const who = (e.fields as { who: Uint8Array | string }).who
-      return bucketSigners.has(typeof who === "string" ? who : u8aToHex(who))
-    }).length
-  return { chain, buckets, write, checkpointsOf, everyBucketAt, feesPaid }
-})
-
-const freePort = Effect.async<number>((resume) => {
-  const server = createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
 
 /** The buckets a runner checkpointed, by leaf count (its own `CheckpointSubmitted` lines, nothing settled). */
 const paidBy = (runner: Run) =>
@@ -91,20 +28,9 @@ const paidBy = (runner: Run) =>
     .map((e) => ({ bucket: Number(e.bucketId), leafCount: Number(e.receipt.commitment.leafCount) }))
 
 /** Three runners of one cluster on one database, each with its own port; `restart` starts one again. */
-const startCluster = (world: Effect.Effect.Success<typeof clusterWorld>, databaseUrl: string) =>
+const startCluster = (world: ClusterWorld, databaseUrl: string) =>
   Effect.gen(function*() {
-    const dir = mkdtempSync(join(tmpdir(), "checkpointer-cluster-"))
-    yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-    const config = join(dir, "config.json")
-    writeFileSync(
-      config,
-      JSON.stringify({
-        chain: world.chain.url,
-        buckets: world.buckets.map((b) => ({ id: b, signerEnv: `BUCKET_SIGNER_${b}` })),
-        intervalBlocks: 3
-      })
-    )
-    const env = Object.fromEntries(world.buckets.map((b) => [`BUCKET_SIGNER_${b}`, signerOf(b)]))
+    const { config, env } = yield* clusterConfig(world, 3)
     const runner = (port: number) =>
       start([
         "run",
@@ -117,11 +43,10 @@ const startCluster = (world: Effect.Effect.Success<typeof clusterWorld>, databas
         "--runner-address",
         `127.0.0.1:${port}`,
         "--json",
-        // Progress on stdout (the engine's shard moves among it): what a timeout below quotes.
+        // Progress in the log on stderr (the engine's shard moves among it): what a timeout below quotes.
         "--log-level",
         "info"
       ], env)
-    const running = (r: Run) => jsonLines(r.output.stdout).some((l) => l.type === "Running")
     /** Waits for the runners to start; a timeout quotes what each one said by then. */
     const started = (runners: ReadonlyArray<Run>) =>
       eventually(() => runners.every(running), "the runners to start", 90).pipe(
@@ -138,17 +63,6 @@ const startCluster = (world: Effect.Effect.Success<typeof clusterWorld>, databas
     const restart = (index: number) => Effect.tap(runner(ports[index]!), (r) => started([r]))
     return { runners, restart }
   })
-
-/** Each commitment of each bucket landed once, and the signers paid a fee for each and no more. */
-const expectEachCommitmentPaidOnce = (world: Effect.Effect.Success<typeof clusterWorld>) => {
-  let commitments = 0
-  for (const bucket of world.buckets) {
-    const landed = world.checkpointsOf(bucket)
-    expect(new Set(landed).size, `bucket ${bucket}: ${landed}`).toBe(landed.length)
-    commitments += landed.length
-  }
-  expect(world.feesPaid()).toBe(commitments)
-}
 
 // One scenario at a time: each starts a PostgreSQL, a devchain and three runners, more than a two-core
 // machine runs side by side in time.
@@ -191,7 +105,7 @@ describe.sequential("run --cluster postgres://…", () => {
     () =>
       Effect.gen(function*() {
         const server = yield* Postgres.start()
-        const world = yield* clusterWorld
+        const world = yield* clusterWorld(BUCKETS, { seed: 70 })
         yield* world.write(4)
         const { restart, runners } = yield* startCluster(world, server.url)
         yield* eventually(() => world.everyBucketAt(4), "every bucket's first checkpoint", 60)
@@ -215,7 +129,7 @@ describe.sequential("run --cluster postgres://…", () => {
         yield* eventually(() => world.everyBucketAt(7), "every bucket's second checkpoint", 60)
         const second = yield* receiptsAt(runners, 7, "the runners' receipts at 7")
         expect(second.filter((buckets) => buckets.length > 0).length).toBeGreaterThanOrEqual(2)
-        expectEachCommitmentPaidOnce(world)
+        world.expectEachCommitmentPaidOnce()
 
         // A rolling restart. Stopped cleanly, a runner hands its shards over (no lock to wait out).
         const stopped = mostBuckets(second)
@@ -228,18 +142,18 @@ describe.sequential("run --cluster postgres://…", () => {
         yield* receiptsAt(others, 9, "the other two's receipts at 9")
         // Back on its address: the shards are shared by three again, and it checkpoints some buckets.
         const back = yield* restart(stopped)
-        yield* eventually(() => back.output.stdout.includes("taken up by runner"), "the restarted runner's buckets", 60)
+        yield* eventually(() => back.output.stderr.includes("taken up by runner"), "the restarted runner's buckets", 60)
         yield* world.write(2)
         yield* eventually(() => world.everyBucketAt(11), "every bucket's checkpoint after the restart", 60)
         const alive = [...others, back]
         const atEleven = yield* receiptsAt(alive, 11, "the runners' receipts at 11")
         expect(atEleven[alive.length - 1]!.length, "the restarted runner's checkpoints").toBeGreaterThan(0)
-        expectEachCommitmentPaidOnce(world)
+        world.expectEachCommitmentPaidOnce()
 
         // The runner that checkpointed the most buckets dies as new data arrives (rounds in flight).
         const victim = mostBuckets(atEleven)
         const survivors = alive.filter((_, i) => i !== victim)
-        const seenBefore = survivors.map((r) => r.output.stdout.length)
+        const seenBefore = survivors.map((r) => r.output.stderr.length)
         yield* world.write(2)
         alive[victim]!.child.kill("SIGKILL")
         const killedAt = Date.now()
@@ -260,7 +174,7 @@ describe.sequential("run --cluster postgres://…", () => {
         for (const bucket of atEleven[victim]!) {
           expect(
             survivors.some((r, i) =>
-              r.output.stdout.slice(seenBefore[i]).includes(`bucket ${bucket} taken up by runner`)
+              r.output.stderr.slice(seenBefore[i]).includes(`bucket ${bucket} taken up by runner`)
             ),
             `bucket ${bucket} taken up after the kill`
           ).toBe(true)
@@ -271,7 +185,7 @@ describe.sequential("run --cluster postgres://…", () => {
         yield* world.write(2)
         yield* eventually(() => world.everyBucketAt(15), "every bucket's checkpoint on the survivors", 30)
         yield* receiptsAt(survivors, 15, "the survivors' receipts at 15")
-        expectEachCommitmentPaidOnce(world)
+        world.expectEachCommitmentPaidOnce()
 
         // The journal in PostgreSQL ends where the chain does, bucket by bucket (once the survivors have
         // recorded the receipts of what they saw finalized).

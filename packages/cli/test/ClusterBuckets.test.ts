@@ -14,7 +14,8 @@ import { eventually, jsonLines, type Run, run } from "./process.js"
 const lines = (text: string) => text.trim().split("\n").filter((l) => l.trim() !== "")
 
 /** Whether a runner's output holds this text. */
-const said = (runners: ReadonlyArray<Run>, text: string) => runners.some((r) => r.output.stdout.includes(text))
+/** Whether a runner logged `text` (logs are on stderr). */
+const said = (runners: ReadonlyArray<Run>, text: string) => runners.some((r) => r.output.stderr.includes(text))
 
 describe("checkpointer bucket --cluster postgres://…", () => {
   it.scopedLive(

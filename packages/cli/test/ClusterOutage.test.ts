@@ -13,7 +13,7 @@ import { eventually, type Run } from "./process.js"
 
 /** Rounds the runners logged as failed because the journal could not be written. */
 const journalFailures = (runners: ReadonlyArray<Run>) =>
-  runners.reduce((n, r) => n + r.output.stdout.split("round failed (JournalFailed)").length - 1, 0)
+  runners.reduce((n, r) => n + r.output.stderr.split("round failed (JournalFailed)").length - 1, 0)
 
 /**
  * How soon after the database is back every bucket reaches its new data: a few due points, usually (3–4 s
