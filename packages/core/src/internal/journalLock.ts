@@ -16,9 +16,9 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as KeyedLock from "../KeyedLock.js"
 import type { JournalFiles } from "./journalFiles.js"
 import { JournalError } from "./journalFiles.js"
-import * as KeyedLock from "../KeyedLock.js"
 
 const LockBody = Schema.parseJson(Schema.Struct({
   pid: Schema.Number,
