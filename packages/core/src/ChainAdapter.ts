@@ -11,10 +11,13 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import {
   BucketCheckpointed,
@@ -71,6 +74,51 @@ export class ConnectionFailed extends Data.TaggedError("ConnectionFailed")<{
     return `cannot connect to ${this.endpoints.join(", ")}: ${this.detail}`
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Configuration both layers read
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * The connection from configuration: `CHECKPOINTER_CHAIN_ENDPOINTS` (comma-separated WebSocket URLs,
+ * blanks dropped) and optional `CHECKPOINTER_CHAIN_CONNECT_TIMEOUT` (a duration such as `30 seconds`).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const connectionConfig: Config.Config<{
+  readonly endpoints: ReadonlyArray<string>
+  readonly connectTimeout?: Duration.Duration
+}> = Config.all({
+  endpoints: Config.array(Config.string(), "CHECKPOINTER_CHAIN_ENDPOINTS"),
+  connectTimeout: Config.option(Config.duration("CHECKPOINTER_CHAIN_CONNECT_TIMEOUT"))
+}).pipe(Config.map(({ connectTimeout, endpoints }) => ({
+  endpoints: endpoints.map((e) => e.trim()).filter((e) => e.length > 0),
+  ...(Option.isSome(connectTimeout) ? { connectTimeout: connectTimeout.value } : {})
+})))
+
+/**
+ * The signer from configuration: `CHECKPOINTER_SIGNER_SURI` (redacted; none: read-only),
+ * `CHECKPOINTER_SIGNER_KEY_TYPE` (default sr25519) and `CHECKPOINTER_FINALITY_TIMEOUT` (default 2 minutes).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const signerConfig: Config.Config<{
+  readonly signer?: Redacted.Redacted<string>
+  readonly keyType: "sr25519" | "ed25519" | "ecdsa"
+  readonly finalityTimeout: Duration.Duration
+}> = Config.all({
+  signer: Config.option(Config.redacted("CHECKPOINTER_SIGNER_SURI")),
+  keyType: Config.literal("sr25519", "ed25519", "ecdsa")("CHECKPOINTER_SIGNER_KEY_TYPE").pipe(
+    Config.withDefault("sr25519" as const)
+  ),
+  finalityTimeout: Config.duration("CHECKPOINTER_FINALITY_TIMEOUT").pipe(Config.withDefault(Duration.minutes(2)))
+}).pipe(Config.map(({ finalityTimeout, keyType, signer }) => ({
+  ...(Option.isSome(signer) ? { signer: signer.value } : {}),
+  keyType,
+  finalityTimeout
+})))
 
 // ---------------------------------------------------------------------------------------------------
 // Nonces

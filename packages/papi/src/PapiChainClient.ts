@@ -33,7 +33,6 @@
  * @since 0.1.0
  */
 import { ChainAdapter, ChainClient, Domain } from "@checkpointer/core"
-import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -222,15 +221,4 @@ export const layerConfig: Layer.Layer<
   ChainClient.ChainClient,
   ConfigError.ConfigError | InvalidSigner,
   PapiClient
-> = Layer.unwrapEffect(
-  Effect.gen(function*() {
-    const signer = yield* Config.option(Config.redacted("CHECKPOINTER_SIGNER_SURI"))
-    const keyType = yield* Config.literal("sr25519", "ed25519", "ecdsa")("CHECKPOINTER_SIGNER_KEY_TYPE").pipe(
-      Config.withDefault("sr25519" as const)
-    )
-    const finalityTimeout = yield* Config.duration("CHECKPOINTER_FINALITY_TIMEOUT").pipe(
-      Config.withDefault(Duration.minutes(2))
-    )
-    return layer({ ...(Option.isSome(signer) ? { signer: signer.value } : {}), keyType, finalityTimeout })
-  })
-)
+> = Layer.unwrapEffect(Effect.map(ChainAdapter.signerConfig, layer))

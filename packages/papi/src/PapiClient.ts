@@ -12,13 +12,11 @@
  * @since 0.1.0
  */
 import { ChainAdapter } from "@checkpointer/core"
-import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { createClient, type PolkadotClient } from "polkadot-api"
 import { getWsProvider } from "polkadot-api/ws"
@@ -110,14 +108,7 @@ export const layer = (options: ConnectOptions): Layer.Layer<PapiClient, Connecti
  * @category layers
  */
 export const layerConfig: Layer.Layer<PapiClient, ConnectionFailed | ConfigError.ConfigError> = Layer.unwrapEffect(
-  Effect.gen(function*() {
-    const endpoints = yield* Config.array(Config.string(), "CHECKPOINTER_CHAIN_ENDPOINTS")
-    const connectTimeout = yield* Config.option(Config.duration("CHECKPOINTER_CHAIN_CONNECT_TIMEOUT"))
-    return layer({
-      endpoints: endpoints.map((e) => e.trim()).filter((e) => e.length > 0),
-      ...(Option.isSome(connectTimeout) ? { connectTimeout: connectTimeout.value } : {})
-    })
-  })
+  Effect.map(ChainAdapter.connectionConfig, layer)
 )
 
 /**

@@ -9,13 +9,11 @@ import { ChainAdapter } from "@checkpointer/core"
 import { ApiPromise, WsProvider } from "@polkadot/api"
 import type { ProviderInterface } from "@polkadot/rpc-provider/types"
 import { cryptoWaitReady } from "@polkadot/util-crypto"
-import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { config as rxjsConfig } from "rxjs"
@@ -193,12 +191,5 @@ export const layer = (options: ConnectOptions): Layer.Layer<PolkadotApi, Connect
  * @category layers
  */
 export const layerConfig: Layer.Layer<PolkadotApi, ConnectionFailed | ConfigError.ConfigError> = Layer.unwrapEffect(
-  Effect.gen(function*() {
-    const endpoints = yield* Config.array(Config.string(), "CHECKPOINTER_CHAIN_ENDPOINTS")
-    const connectTimeout = yield* Config.option(Config.duration("CHECKPOINTER_CHAIN_CONNECT_TIMEOUT"))
-    return layer({
-      endpoints: endpoints.map((e) => e.trim()).filter((e) => e.length > 0),
-      ...(Option.isSome(connectTimeout) ? { connectTimeout: connectTimeout.value } : {})
-    })
-  })
+  Effect.map(ChainAdapter.connectionConfig, layer)
 )

@@ -21,7 +21,6 @@
 import { ChainAdapter, ChainClient, Domain } from "@checkpointer/core"
 import { Keyring } from "@polkadot/keyring"
 import type { KeyringPair } from "@polkadot/keyring/types"
-import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -190,20 +189,4 @@ export const layerConfig: Layer.Layer<
   ChainClient.ChainClient,
   ConfigError.ConfigError | InvalidSigner,
   PolkadotApi
-> = Layer
-  .unwrapEffect(
-    Effect.gen(function*() {
-      const signer = yield* Config.option(Config.redacted("CHECKPOINTER_SIGNER_SURI"))
-      const keyType = yield* Config.literal("sr25519", "ed25519", "ecdsa")("CHECKPOINTER_SIGNER_KEY_TYPE").pipe(
-        Config.withDefault("sr25519" as const)
-      )
-      const finalityTimeout = yield* Config.duration("CHECKPOINTER_FINALITY_TIMEOUT").pipe(
-        Config.withDefault(Duration.minutes(2))
-      )
-      return layer({
-        ...(Option.isSome(signer) ? { signer: signer.value } : {}),
-        keyType,
-        finalityTimeout
-      })
-    })
-  )
+> = Layer.unwrapEffect(Effect.map(ChainAdapter.signerConfig, layer))
