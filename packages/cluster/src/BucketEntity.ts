@@ -306,7 +306,10 @@ export const layer = (options: Options = {}): Layer.Layer<
         // lease of the bucket, pays nothing, and tries again at the next due point. That is no failure of
         // the bucket: no backoff (the bucket would wait it out long after the database is back) and no
         // step towards the auto-pause (an outage would pause every bucket of the cluster).
-        const journalDown = result._tag === "JournalFailed"
+        // Likewise an earlier attempt still in doubt: the next round's recovery settles it from the chain,
+        // so it is tried again at the next due point, without backoff or a step towards the auto-pause.
+        const journalDown = result._tag === "JournalFailed" ||
+          (result._tag === "SubmissionRefused" && result.reason === "PreviousSubmissionInDoubt")
         const delay = success || journalDown
           ? undefined
           : Duration.toMillis(yield* CheckpointLoop.failureBackoff(settings, before.failureStreak + 1))
