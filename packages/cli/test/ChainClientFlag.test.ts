@@ -29,7 +29,20 @@ describe("checkpointer --client", () => {
           "//Alice",
           "--json"
         ])
+        const records = () =>
+          daemon.output.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) =>
+            JSON.parse(l) as { type: string; journal?: string }
+          )
         yield* eventually(() => checkpointed().includes(3), "the first checkpoint")
+        // One connection: the command's own chain facts (the journal's genesis-hash directory, the units,
+        // the connection state) come from the polkadot-api client, not from a @polkadot/api one beside it.
+        expect(chain.connections()).toBe(1)
+        const running = records().find((r) => r.type === "Running")
+        expect(running?.journal, daemon.output.stdout).toMatch(new RegExp(`${chain.genesisHash}$`))
+        // A network cut is reported from polkadot-api's socket, and the loop goes on after it.
+        yield* chain.disconnectAll()
+        yield* eventually(() => records().some((r) => r.type === "ChainDisconnected"), "the cut reported")
+        yield* eventually(() => records().some((r) => r.type === "ChainReconnected"), "the reconnect reported")
         // New data, and the loop (driven by finalized heads from chainHead_v1_follow) checkpoints it.
         yield* write(2)
         yield* eventually(() => checkpointed().includes(5), "the second checkpoint")

@@ -17,9 +17,11 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { createClient, type PolkadotClient } from "polkadot-api"
-import { getWsProvider } from "polkadot-api/ws"
+import { getWsProvider, WsEvent } from "polkadot-api/ws"
 import { WebSocket } from "ws"
 
 /**
@@ -53,6 +55,13 @@ export interface ConnectOptions {
  */
 export interface PapiClientService {
   readonly client: PolkadotClient
+  /** The endpoints of a client of our own (none for the host app's client). */
+  readonly endpoints: ReadonlyArray<string>
+  /**
+   * Whether the socket of a client of our own is open, as its provider reports it (a drop sets `false`,
+   * the reconnect `true`); none for the host app's client, whose connection is the app's to watch.
+   */
+  readonly connected: Option.Option<SubscriptionRef.SubscriptionRef<boolean>>
 }
 
 /**
@@ -71,9 +80,18 @@ export const make = (options: ConnectOptions): Effect.Effect<PapiClientService, 
   Effect.gen(function*() {
     const endpoints = options.endpoints
     if (endpoints.length === 0) return yield* new ConnectionFailed({ endpoints, detail: "no endpoint configured" })
+    const connected = yield* SubscriptionRef.make(false)
+    const onStatusChanged = (status: { readonly type: WsEvent }) => {
+      if (status.type === WsEvent.CONNECTED) Effect.runSync(SubscriptionRef.set(connected, true))
+      if (status.type === WsEvent.CLOSE || status.type === WsEvent.ERROR) {
+        Effect.runSync(SubscriptionRef.set(connected, false))
+      }
+    }
     const client = yield* Effect.acquireRelease(
       // Node 20 has no global WebSocket: `ws` stands in (the same class @polkadot/api's provider uses).
-      Effect.sync(() => createClient(getWsProvider([...endpoints], { websocketClass: WebSocket as never }))),
+      Effect.sync(() =>
+        createClient(getWsProvider([...endpoints], { websocketClass: WebSocket as never, onStatusChanged }))
+      ),
       (client) => Effect.sync(() => client.destroy())
     )
     yield* Effect.tryPromise({
@@ -85,7 +103,7 @@ export const make = (options: ConnectOptions): Effect.Effect<PapiClientService, 
         onTimeout: () => new ConnectionFailed({ endpoints, detail: "no finalized block in time" })
       })
     )
-    return { client }
+    return { client, endpoints, connected: Option.some(connected) }
   })
 
 const abortable = (signal: AbortSignal) =>
@@ -118,4 +136,4 @@ export const layerConfig: Layer.Layer<PapiClient, ConnectionFailed | ConfigError
  * @category layers
  */
 export const layerFromClient = (client: PolkadotClient): Layer.Layer<PapiClient> =>
-  Layer.succeed(PapiClient, { client })
+  Layer.succeed(PapiClient, { client, endpoints: [], connected: Option.none() })

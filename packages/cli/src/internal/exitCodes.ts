@@ -88,6 +88,7 @@ export const exitCode = (error: { readonly _tag: string; readonly reason?: unkno
       return 4
     case "ChainUnavailable":
     case "ConnectionFailed":
+    case "ChainSpecUnreadable":
       return 5
     default:
       return 1

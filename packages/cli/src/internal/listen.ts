@@ -7,7 +7,6 @@
  * @internal
  */
 import { type CheckpointEvents, CheckpointLoop, type ProviderHealth, type ReceiptJournal } from "@checkpointer/core"
-import type { PolkadotApi } from "@checkpointer/polkadot"
 import { Options } from "@effect/cli"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
@@ -16,6 +15,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { createServer } from "node:http"
+import { ChainFacts } from "./chainFacts.js"
 import { BadConfig, chainUnits } from "./live.js"
 
 /** Where to listen. */
@@ -69,15 +69,14 @@ export const operatorModules = Effect.promise(() =>
     import("@checkpointer/operator/OperatorRouter"),
     import("@checkpointer/operator/PrometheusMetrics"),
     import("@checkpointer/operator/StatusFeed"),
-    import("@checkpointer/operator/ChainConnection"),
-    import("@checkpointer/polkadot/PolkadotApi")
+    import("@checkpointer/operator/ChainConnection")
   ])
 )
 
-/** The chain as the `@polkadot/api` socket sees it: no request needed to tell. */
+/** The chain as the round's socket sees it: no request needed to tell. */
 const chainConnection = Layer.unwrapEffect(Effect.gen(function*() {
-  const [, , , , ChainConnection, PolkadotApi] = yield* operatorModules
-  const { connected, endpoints } = yield* PolkadotApi.PolkadotApi
+  const [, , , , ChainConnection] = yield* operatorModules
+  const { connected, endpoints } = yield* ChainFacts
   return ChainConnection.ChainConnection.layer(
     Effect.map(SubscriptionRef.get(connected), (up) =>
       up
@@ -100,7 +99,7 @@ export const serveOperator = (
   BadConfig,
   | Scope.Scope
   | ProviderHealth.ProviderHealth
-  | PolkadotApi.PolkadotApi
+  | ChainFacts
   | CheckpointEvents.CheckpointEvents
   | ReceiptJournal.ReceiptJournal
 > =>

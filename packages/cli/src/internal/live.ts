@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { createConnection } from "node:net"
 import { homedir } from "node:os"
 import { join } from "node:path"
+import { ChainFacts, ofPapi, ofPolkadotApi } from "./chainFacts.js"
 import * as Tuning from "./tuning.js"
 
 // The chain clients, the PostgreSQL journal, the HTTP client and the keyring are loaded when a command
@@ -346,20 +347,17 @@ export const checkReachable = (endpoints: ReadonlyArray<string>) =>
 export class ChainUnreachable extends Data.TaggedError("ChainUnavailable")<{ readonly message: string }> {}
 
 /**
- * The receipt journal of these settings on the connected chain: in `<directory>/<genesis hash>`, so that
- * one directory serves several chains and a journal is never read against another chain's buckets (a
- * directory that already holds a journal at its top, from an earlier version, is used as it is). With
- * `memory`, or with the journal off, it lives in memory only.
+ * The directory the journal of these settings uses on the connected chain (none: off): `<directory>/<genesis
+ * hash>`, so that one directory serves several chains and a journal is never read against another chain's
+ * buckets (a directory that already holds a journal at its top, from an earlier version, is used as it is).
  */
-/** The directory the journal of these settings uses on the connected chain (none: off). */
 export const journalDirectory = (journal: JournalSetting) =>
-  Effect.flatMap(polkadotApi, (PolkadotApi) =>
-    Effect.flatMap(PolkadotApi.PolkadotApi, ({ api }) => {
-      if (journal._tag === "Off") return Effect.succeed(Option.none<string>())
-      if (journal._tag === "Postgres") return Effect.map(describeJournal(journal), Option.some)
-      const legacy = existsSync(join(journal.directory, "buckets"))
-      return Effect.succeed(Option.some(legacy ? journal.directory : join(journal.directory, api.genesisHash.toHex())))
-    }))
+  Effect.flatMap(ChainFacts, ({ genesisHash }) => {
+    if (journal._tag === "Off") return Effect.succeed(Option.none<string>())
+    if (journal._tag === "Postgres") return Effect.map(describeJournal(journal), Option.some)
+    const legacy = existsSync(join(journal.directory, "buckets"))
+    return Effect.succeed(Option.some(legacy ? journal.directory : join(journal.directory, genesisHash)))
+  })
 
 const journalLayer = (journal: JournalSetting | "memory") =>
   journal === "memory" || journal._tag === "Off"
@@ -369,9 +367,9 @@ const journalLayer = (journal: JournalSetting | "memory") =>
     // in this process.
     ? Layer.unwrapEffect(Effect.gen(function*() {
       const SqlJournal = yield* sqlJournal
-      const { api } = yield* Effect.flatMap(polkadotApi, (PolkadotApi) => PolkadotApi.PolkadotApi)
+      const { genesisHash } = yield* ChainFacts
       return Layer.merge(
-        SqlJournal.layerPg({ url: journal.url, genesisHash: api.genesisHash.toHex() }),
+        SqlJournal.layerPg({ url: journal.url, genesisHash }),
         LoopStore.layerMemory()
       ).pipe(
         Layer.mapError((e) =>
@@ -385,8 +383,8 @@ const journalLayer = (journal: JournalSetting | "memory") =>
     }))
     : Layer.unwrapEffect(Effect.gen(function*() {
       const directory = Option.getOrThrow(yield* journalDirectory(journal))
-      const { api } = yield* Effect.flatMap(polkadotApi, (PolkadotApi) => PolkadotApi.PolkadotApi)
-      return Checkpointer.onDisk({ directory, genesisHash: api.genesisHash.toHex() }).pipe(
+      const { genesisHash } = yield* ChainFacts
+      return Checkpointer.onDisk({ directory, genesisHash }).pipe(
         Layer.provide(NodeContext.layer),
         Layer.mapError((e) => new BadConfig({ message: `journal ${directory}: ${e.message}` }))
       )
@@ -398,9 +396,9 @@ const journalLayer = (journal: JournalSetting | "memory") =>
  */
 export const liveLayer = (settings: Settings, options: { readonly journal?: "memory" | "settings" } = {}) =>
   Layer.unwrapEffect(Effect.gen(function*() {
-    const [PolkadotApi, PolkadotCheckpointer, PapiChainClient, PapiClient, NodeHttpClient] = yield* Effect.all([
+    const [PolkadotApi, PolkadotChainClient, PapiChainClient, PapiClient, NodeHttpClient] = yield* Effect.all([
       polkadotApi,
-      Effect.promise(() => import("@checkpointer/polkadot/PolkadotCheckpointer")),
+      Effect.promise(() => import("@checkpointer/polkadot/PolkadotChainClient")),
       Effect.promise(() => import("@checkpointer/papi/PapiChainClient")),
       Effect.promise(() => import("@checkpointer/papi/PapiClient")),
       Effect.promise(() => import("@effect/platform-node/NodeHttpClient"))
@@ -423,16 +421,18 @@ export const liveLayer = (settings: Settings, options: { readonly journal?: "mem
         resolveHost
       }
     }
-    const stack = settings.client === "papi"
-      // The round reads and submits through polkadot-api; the command's own chain facts (genesis hash,
-      // units, connection reports) still come from a @polkadot/api connection beside it.
-      ? Checkpointer.layer(round).pipe(
-        Layer.provideMerge(Layer.merge(
-          PapiChainClient.layer(chain).pipe(Layer.provide(PapiClient.layer(chain))),
-          PolkadotApi.layer(chain)
-        ))
+    // The command's own chain facts (genesis hash, units, connection) come from the round's connection:
+    // one connection whichever client.
+    const connection = settings.client === "papi"
+      ? PapiChainClient.layer(chain).pipe(
+        Layer.provideMerge(Layer.effect(ChainFacts, Effect.flatMap(PapiClient.PapiClient, ofPapi))),
+        Layer.provide(PapiClient.layer(chain))
       )
-      : PolkadotCheckpointer.layer({ ...chain, ...round })
+      : PolkadotChainClient.layer(chain).pipe(
+        Layer.provideMerge(Layer.effect(ChainFacts, Effect.map(PolkadotApi.PolkadotApi, ofPolkadotApi))),
+        Layer.provideMerge(PolkadotApi.layer(chain))
+      )
+    const stack = Checkpointer.layer(round).pipe(Layer.provideMerge(connection))
     return stack.pipe(
       Layer.provide(NodeHttpClient.layerUndici),
       Layer.mapError((error) =>
@@ -445,36 +445,10 @@ export const liveLayer = (settings: Settings, options: { readonly journal?: "mem
     )
   }))
 
-/** The chain's currency, from its properties: amounts in planck shown with its decimals and symbol. */
-export interface Units {
-  readonly decimals: number
-  readonly symbol: string
-  /** `0.001456 UNIT` for 1,456,000,000 planck at 12 decimals. */
-  readonly format: (planck: bigint) => string
-}
-
-/** Formats planck with the given decimals and symbol (exact: no floating point). */
-export const formatAmount = (planck: bigint, decimals: number, symbol: string): string => {
-  const negative = planck < 0n
-  const digits = (negative ? -planck : planck).toString().padStart(decimals + 1, "0")
-  const whole = digits.slice(0, digits.length - decimals)
-  const fraction = digits.slice(digits.length - decimals).replace(/0+$/, "")
-  return `${negative ? "-" : ""}${whole}${fraction === "" ? "" : `.${fraction}`} ${symbol}`
-}
+export { formatAmount, type Units } from "./chainFacts.js"
 
 /** The connected chain's units (`tokenDecimals`, `tokenSymbol`); planck when the chain does not say. */
-export const chainUnits = Effect.flatMap(polkadotApi, (PolkadotApi) => PolkadotApi.PolkadotApi).pipe(
-  Effect.map(({ api }): Units => {
-    const decimals = api.registry.chainDecimals[0]
-    const symbol = api.registry.chainTokens[0]
-    const known = Number.isInteger(decimals) && decimals >= 0 && decimals <= 30 && typeof symbol === "string"
-    // The symbol is the chain's text: only letters and digits are kept for a terminal.
-    const safe = known ? symbol.replace(/[^\p{L}\p{N}]/gu, "").slice(0, 12) : ""
-    return known && safe !== ""
-      ? { decimals, symbol: safe, format: (planck) => formatAmount(planck, decimals, safe) }
-      : { decimals: 0, symbol: "planck", format: (planck) => `${planck} planck` }
-  })
-)
+export const chainUnits = Effect.map(ChainFacts, (facts) => facts.units)
 
 /**
  * The signer's account address (never its secret) and where the secret came from; a secret that is not
@@ -525,7 +499,7 @@ export const reportConnection = (
   report: (connected: boolean, endpoints: ReadonlyArray<string>) => Effect.Effect<void>
 ) =>
   Effect.flatMap(
-    Effect.flatMap(polkadotApi, (PolkadotApi) => PolkadotApi.PolkadotApi),
+    ChainFacts,
     ({ connected, endpoints }) =>
       connected.changes.pipe(
         Stream.changes,
