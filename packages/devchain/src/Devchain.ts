@@ -287,9 +287,15 @@ export const start = (
       }
     }
     let instantScheduled = false
+    // `dev_setBlockBuildMode` changes it at run time (a test holding transactions in the pool).
+    let blockMode = config.blockMode
     const newBlocks = (count: number) => Array.from({ length: count }, () => chain.produceBlock().hash)
+    const setBuildMode = (mode: "Instant" | "Manual") => {
+      blockMode = mode === "Manual" ? "manual" : "instant"
+      if (blockMode === "instant" && chain.hasReady) onReady()
+    }
     const onReady = () => {
-      if (config.blockMode !== "instant" || instantScheduled) return
+      if (blockMode !== "instant" || instantScheduled) return
       instantScheduled = true
       // Submissions made in the same tick share one block.
       setImmediate(() => {
@@ -299,7 +305,7 @@ export const start = (
         })
       })
     }
-    const handlers = makeHandlers(chain, { onReady, newBlocks })
+    const handlers = makeHandlers(chain, { onReady, newBlocks, setBuildMode })
 
     let responseDelayMs = 0
     let nextSubscription = 0
@@ -362,7 +368,7 @@ export const start = (
     })
 
     if (config.blockMode === "interval") {
-      const timer = setInterval(() => guarded(() => chain.produceBlock()), blockTimeMs)
+      const timer = setInterval(() => guarded(() => blockMode === "interval" && chain.produceBlock()), blockTimeMs)
       yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(timer)))
     }
     const address = server.address()

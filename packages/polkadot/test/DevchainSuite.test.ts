@@ -9,9 +9,19 @@ for (const [era, client] of [["C", "polkadot-js"], ["A", "polkadot-js"], ["C", "
       name: `${client} on devchain era ${era}`,
       era,
       client,
+      runtimeUpgrade: true,
       fresh: Devchain.start({ era, blockMode: "instant", finalityLag: 0 }).pipe(
-        // The devchain endows the six dev accounts at genesis.
-        Effect.map((chain) => ({ url: chain.url, endow: () => Effect.void }))
+        Effect.map((chain) => ({
+          url: chain.url,
+          // The devchain endows the six dev accounts at genesis.
+          endow: () => Effect.void,
+          // To the other era (the pallet's calls and events change shape), as `set_code` would; the next
+          // block runs the new runtime.
+          upgrade: chain.upgradeRuntime(era === "C" ? "A" : "C").pipe(
+            Effect.zipRight(chain.newBlock(1)),
+            Effect.map(() => chain.finalizedNumber())
+          )
+        }))
       )
     }, 60_000)
   })

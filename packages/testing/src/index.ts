@@ -26,4 +26,6 @@ export * as SimulatedNetwork from "./SimulatedNetwork.js"
 /** @since 0.1.0 */
 export * as SpanRecorder from "./SpanRecorder.js"
 /** @since 0.1.0 */
+export * as TcpProxy from "./TcpProxy.js"
+/** @since 0.1.0 */
 export * as TestNetwork from "./TestNetwork.js"

@@ -22,6 +22,8 @@ export interface NodeHooks {
   readonly onReady: () => void
   /** `dev_newBlock`: builds `count` blocks now. */
   readonly newBlocks: (count: number) => ReadonlyArray<Hex>
+  /** `dev_setBlockBuildMode` (Chopsticks' names): `Instant` builds a block per ready transaction, `Manual` none. */
+  readonly setBuildMode: (mode: "Instant" | "Manual") => void
 }
 
 export const CHAIN_NAME = "Checkpointer Devchain"
@@ -332,6 +334,14 @@ export const makeHandlers = (chain: Chain, hooks: NodeHooks): Record<string, Han
         : 1
       if (!Number.isSafeInteger(count) || count < 1 || count > 10_000) throw badParams("count must be 1..10000")
       return hooks.newBlocks(count).at(-1)
+    },
+    // As Chopsticks: `Batch` (a block per batch of transactions) is `Instant` here, which already batches a tick's.
+    dev_setBlockBuildMode: ([mode]) => {
+      if (mode !== "Instant" && mode !== "Batch" && mode !== "Manual") {
+        throw badParams("mode must be Instant, Batch or Manual")
+      }
+      hooks.setBuildMode(mode === "Manual" ? "Manual" : "Instant")
+      return null
     },
 
     ...makeSpecHandlers(chain, hooks, { stateCall, chainName: CHAIN_NAME, properties: PROPERTIES })

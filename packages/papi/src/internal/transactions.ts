@@ -268,6 +268,7 @@ export const make = (options: TransactionsOptions) => {
       let prepared = first
       let resigns = 0
       let broadcastOnce = false
+      let losses = 0
       for (;;) {
         yield* nonces.markBroadcast(prepared)
         const outcome = yield* watch(prepared)
@@ -281,7 +282,8 @@ export const make = (options: TransactionsOptions) => {
               Effect.retry(Schedule.spaced("500 millis").pipe(Schedule.intersect(Schedule.recurs(20))))
             )
             if (Option.isSome(found)) return { prepared, included: found.value }
-            yield* Effect.sleep("200 millis")
+            // A node that keeps losing the watch is given longer each time (0.2 s doubling, at most 5 s).
+            yield* Effect.sleep(Duration.millis(Math.min(5_000, 200 * 2 ** losses++)))
             continue // the same bytes again: the chain includes them at most once
           }
           case "Invalid": {
