@@ -211,9 +211,12 @@ describe("run and the spend guardrails", () => {
           type: "CheckpointFailed",
           spend: { minimumPlanck: balance, minimum: expect.stringMatching(UNIT), free: expect.stringMatching(UNIT) }
         })
-        expect((events().find((l) => l.type === "LoopPaused")!.event as { reason: string }).reason).toContain(
-          "BalanceBelowMinimum"
-        )
+        const paused = events().find((l) => l.type === "LoopPaused")!
+        expect((paused.event as { reason: string }).reason).toContain("BalanceBelowMinimum")
+        // The pause says the balance and the minimum in the chain's unit too, as the failure does.
+        expect(paused).toMatchObject({
+          spend: { minimumPlanck: balance, minimum: expect.stringMatching(UNIT), free: expect.stringMatching(UNIT) }
+        })
         expect(chain.eventsNamed("StorageProvider", "BucketCheckpointed")).toHaveLength(1)
       }),
     240_000

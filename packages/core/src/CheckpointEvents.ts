@@ -60,7 +60,12 @@ export type CheckpointEvent = Data.TaggedEnum<{
    * One bucket (after `maxConsecutiveFailures`), or the whole loop (`bucketId` undefined: by request, or
    * because the signer's balance is below `minimumBalance`), is paused until `resume`.
    */
-  LoopPaused: { readonly bucketId: BucketId | undefined; readonly reason: string }
+  LoopPaused: {
+    readonly bucketId: BucketId | undefined
+    readonly reason: string
+    /** For a pause on the signer's balance: the guardrail's `BalanceBelowMinimum` with its amounts in planck. */
+    readonly spend?: SpendRefusal | undefined
+  }
   LoopResumed: { readonly bucketId: BucketId | undefined }
   ProviderStatusChanged: { readonly provider: AccountId; readonly from: ProviderStatus; readonly to: ProviderStatus }
   ChallengeSubmitted: { readonly challenge: OffchainChallenge; readonly deadline: number }

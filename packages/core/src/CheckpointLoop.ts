@@ -296,7 +296,7 @@ export const make = (
             refusal: refusalOf(result),
             spend: spendOf(result)
           }))
-          if (LoopRetry.isLowBalance(result)) yield* pause.holdForBalance(bucketId, result.detail)
+          if (LoopRetry.isLowBalance(result)) yield* pause.holdForBalance(bucketId, result.detail, result.spend)
           if (willRetry) yield* FiberMap.run(retries, bucketId, Effect.zipRight(Effect.sleep(delay), retry(bucketId)))
           if (LoopRetry.autoPaused(before, after, settings)) {
             yield* publish(CheckpointEvent.LoopPaused({

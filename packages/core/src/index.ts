@@ -8,6 +8,8 @@
  */
 
 /** @since 0.1.0 */
+export * as Amount from "./Amount.js"
+/** @since 0.1.0 */
 export * as AuthHeader from "./AuthHeader.js"
 /** @since 0.1.0 */
 export * as ChainAdapter from "./ChainAdapter.js"

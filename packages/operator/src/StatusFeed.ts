@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { ChainClient } from "@checkpointer/core"
-import { CheckpointEvents, Domain, ReceiptJournal } from "@checkpointer/core"
+import { Amount, CheckpointEvents, Domain, ReceiptJournal, SpendGuard } from "@checkpointer/core"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -110,15 +110,12 @@ export interface Options {
 }
 
 /**
- * A chain's token: an amount in planck is shown as `planck / 10^decimals` of `symbol`.
+ * A chain's token: an amount in planck is shown as `planck / 10^decimals` of `symbol` (core's `Amount.Units`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Units {
-  readonly decimals: number
-  readonly symbol: string
-}
+export type Units = Amount.Units
 
 /**
  * Events kept by default.
@@ -143,27 +140,25 @@ export class StatusFeed extends Context.Tag("@checkpointer/operator/StatusFeed")
 const short = (text: string) => (text.length > 14 ? `${text.slice(0, 6)}…${text.slice(-4)}` : text)
 
 /**
- * An amount in planck with its thousands grouped (`1,553,000,000 planck`).
+ * An amount in planck with its thousands grouped (`1,553,000,000 planck`): core's `Amount.planck`.
  *
  * @since 0.1.0
  * @category functions
  */
-export const planck = (amount: bigint): string => `${amount.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",")} planck`
+export const planck = Amount.planck
 
 /**
- * An amount in the chain's token (`0.001456 UNIT`), exact (no rounding); in planck without units.
+ * An amount in the chain's token (`0.001456 UNIT`), exact (no rounding); in planck without units: core's
+ * `Amount.format`.
  *
  * @since 0.1.0
  * @category functions
  */
-export const formatAmount = (amount: bigint, units?: Units | undefined): string => {
-  if (units === undefined) return planck(amount)
-  const negative = amount < 0n
-  const digits = (negative ? -amount : amount).toString().padStart(units.decimals + 1, "0")
-  const whole = digits.slice(0, digits.length - units.decimals)
-  const fraction = digits.slice(digits.length - units.decimals).replace(/0+$/, "")
-  return `${negative ? "-" : ""}${whole}${fraction === "" ? "" : `.${fraction}`} ${units.symbol}`
-}
+export const formatAmount = Amount.format
+/** A spend guardrail's amounts in the chain's token (the core's reason gives them in planck). */
+const spendText = (spend: SpendGuard.SpendRefusal | undefined, units: Units | undefined) =>
+  spend === undefined ? "" : ` (${SpendGuard.describe(spend, { format: (amount) => Amount.format(amount, units) })})`
+
 /**
  * The line of text for an event.
  *
@@ -179,14 +174,16 @@ export const describe = (event: CheckpointEvents.CheckpointEvent, units?: Units 
       (settled ? " (sent earlier, found on chain: nothing paid now)" : receipt.fee === undefined
         ? ""
         : `, fee ${formatAmount(receipt.fee, units)}`),
-    CheckpointFailed: ({ bucketId, reason, willRetry }) =>
-      `bucket ${bucketId}: not checkpointed: ${reason}${willRetry ? " (will retry)" : ""}`,
+    CheckpointFailed: ({ bucketId, reason, spend, willRetry }) =>
+      `bucket ${bucketId}: not checkpointed: ${reason}${spendText(spend, units)}${willRetry ? " (will retry)" : ""}`,
     ProviderConflict: ({ bucketId, disagreeing, majorityRoot }) =>
       `bucket ${bucketId}: providers differ from the majority root ${short(majorityRoot)}: ${
         disagreeing.map((d) => `${short(d.provider)} ${d.conflict}`).join(", ")
       }`,
-    LoopPaused: ({ bucketId, reason }) =>
-      bucketId === undefined ? `loop paused: ${reason}` : `bucket ${bucketId} paused: ${reason}`,
+    LoopPaused: ({ bucketId, reason, spend }) =>
+      `${bucketId === undefined ? "loop" : `bucket ${bucketId}`} paused: ${
+        spend === undefined ? reason : `${spend._tag}${spendText(spend, units)}`
+      }`,
     LoopResumed: ({ bucketId }) => (bucketId === undefined ? "loop resumed" : `bucket ${bucketId} resumed`),
     ProviderStatusChanged: ({ from, provider, to }) => `provider ${short(provider)}: ${from} → ${to}`,
     ChallengeSubmitted: ({ challenge, deadline }) =>

@@ -4,6 +4,7 @@
  * up (the `chain connection lost` / `regained` lines, the operator's readiness). Read from the round's own
  * connection, so `--client papi` opens one connection, not a second `@polkadot/api` one beside it.
  */
+import { Amount } from "@checkpointer/core"
 import type { PapiClient } from "@checkpointer/papi"
 import type { PolkadotApi } from "@checkpointer/polkadot"
 import * as Context from "effect/Context"
@@ -32,13 +33,8 @@ export interface ChainFactsService {
 export class ChainFacts extends Context.Tag("@checkpointer/cli/ChainFacts")<ChainFacts, ChainFactsService>() {}
 
 /** Formats planck with the given decimals and symbol (exact: no floating point). */
-export const formatAmount = (planck: bigint, decimals: number, symbol: string): string => {
-  const negative = planck < 0n
-  const digits = (negative ? -planck : planck).toString().padStart(decimals + 1, "0")
-  const whole = digits.slice(0, digits.length - decimals)
-  const fraction = digits.slice(digits.length - decimals).replace(/0+$/, "")
-  return `${negative ? "-" : ""}${whole}${fraction === "" ? "" : `.${fraction}`} ${symbol}`
-}
+export const formatAmount = (planck: bigint, decimals: number, symbol: string): string =>
+  Amount.format(planck, { decimals, symbol })
 
 /** The units of a chain's `tokenDecimals` and `tokenSymbol`; planck when the chain does not say. */
 export const unitsOf = (decimals: unknown, symbol: unknown): Units => {

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { CheckpointEvents, CheckpointLoop, type Domain, ReceiptJournal } from "@checkpointer/core"
+import { CheckpointEvents, CheckpointLoop, type Domain, ReceiptJournal, SpendGuard } from "@checkpointer/core"
 import { Devchain } from "@checkpointer/devchain"
 import { DevSetup, PolkadotApi } from "@checkpointer/polkadot"
 import { Chopsticks, ProviderSimulator } from "@checkpointer/testing"
@@ -21,9 +21,11 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import { spendFields } from "./checks.js"
 import { DEFAULT_HOST, type ListenAddress, operatorModules, serveOperator, urlOf } from "./listen.js"
 import { BadConfig, chainUnits, liveLayer } from "./live.js"
 import { bold, clean, dim, emit, encodeReceipt, green, type Output, red, short, yellow } from "./output.js"
+import { describeEvent } from "./render.js"
 import * as Tuning from "./tuning.js"
 
 /** How often the devnet's loop probes its providers on `GET /health` (jittered 0.8–1.2×). */
@@ -241,15 +243,18 @@ export const devnet = (options: DevnetOptions) =>
                   )
                 )
               ),
-            CheckpointFailed: ({ reason, willRetry }) =>
+            CheckpointFailed: ({ reason, spend, willRetry }) =>
               emit(
                 out,
                 () =>
-                  `${red(out, "✗")} checkpoint failed: ${clean(reason)}${willRetry ? dim(out, " (will retry)") : ""}`,
+                  `${red(out, "✗")} checkpoint failed: ${clean(reason)}${
+                    spend === undefined ? "" : ` (${SpendGuard.describe(spend, { format: units.format })})`
+                  }${willRetry ? dim(out, " (will retry)") : ""}`,
                 {
                   type: "CheckpointFailed",
                   reason,
-                  willRetry
+                  willRetry,
+                  ...(spend === undefined ? {} : { spend: spendFields(spend, units.format) })
                 }
               ),
             ProviderConflict: ({ disagreeing }) =>
@@ -270,7 +275,12 @@ export const devnet = (options: DevnetOptions) =>
                 provider,
                 status: to
               }),
-            LoopPaused: ({ reason }) => emit(out, `‖ loop paused: ${reason}`, { type: "LoopPaused", reason }),
+            LoopPaused: (event) =>
+              emit(out, `‖ ${describeEvent(event, units)}`, {
+                type: "LoopPaused",
+                reason: event.reason,
+                ...(event.spend === undefined ? {} : { spend: spendFields(event.spend, units.format) })
+              }),
             LoopResumed: () => emit(out, "▶ loop resumed", { type: "LoopResumed" }),
             ChallengeSubmitted: () => Effect.void,
             CheckpointOverdue: () => Effect.void

@@ -65,7 +65,10 @@ export const describeEvent = (event: CheckpointEvents.CheckpointEvent, units: Un
       }${willRetry ? " (will retry)" : ""}`,
     ProviderConflict: ({ bucketId, disagreeing }) =>
       `bucket ${bucketId}: ${disagreeing.map((d) => `${short(d.provider)} ${d.conflict}`).join(", ")}`,
-    LoopPaused: ({ reason }) => `loop paused: ${reason}`,
+    LoopPaused: ({ bucketId, reason, spend }) =>
+      `${bucketId === undefined ? "loop" : `bucket ${bucketId}`} paused: ${
+        // The balance and the minimum in the chain's unit, not the planck of the core's reason.
+        spend === undefined ? reason : `${spend._tag} (${SpendGuard.describe(spend, { format: units.format })})`}`,
     LoopResumed: () => "loop resumed",
     ProviderStatusChanged: ({ provider, to }) => `provider ${short(provider)} is ${to}`,
     ChallengeSubmitted: ({ challenge }) => `challenged ${short(challenge.provider)}`,

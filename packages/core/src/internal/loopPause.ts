@@ -17,6 +17,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { CheckpointEvent } from "../CheckpointEvents.js"
 import type { AccountId, BucketId } from "../Domain.js"
+import type { SpendRefusal } from "../SpendGuard.js"
 import type { BucketState } from "./loopBucket.js"
 import * as LoopRetry from "./loopRetry.js"
 import type * as MapRef from "./mapRef.js"
@@ -40,7 +41,11 @@ export interface LoopPause {
   /** `pause`: `interrupt` (retry timers and rounds in flight) runs before the pause is announced. */
   readonly byRequest: (interrupt: Effect.Effect<void>) => Effect.Effect<void>
   /** Holds every bucket of the signer of `bucketId`, whose round was just refused for the balance. */
-  readonly holdForBalance: (bucketId: BucketId, detail: string) => Effect.Effect<void>
+  readonly holdForBalance: (
+    bucketId: BucketId,
+    detail: string,
+    spend: SpendRefusal | undefined
+  ) => Effect.Effect<void>
   /**
    * `resume`: every pause lifted, every failure streak cleared, announced; returns the buckets that were
    * failing and have work — they lost their retry timer to the pause, and are tried again now.
@@ -61,7 +66,7 @@ export const make = (loop: Paused): Effect.Effect<LoopPause> =>
         yield* loop.publish(CheckpointEvent.LoopPaused({ bucketId: undefined, reason: "paused by request" }))
       })
 
-    const holdForBalance = (bucketId: BucketId, detail: string) =>
+    const holdForBalance = (bucketId: BucketId, detail: string, spend: SpendRefusal | undefined) =>
       Effect.gen(function*() {
         const reason = `BalanceBelowMinimum: ${detail}`
         const signer = loop.signerFor(bucketId)
@@ -76,7 +81,7 @@ export const make = (loop: Paused): Effect.Effect<LoopPause> =>
           })
           if (!already) {
             yield* Ref.set(pauseReason, Option.some(reason))
-            yield* loop.publish(CheckpointEvent.LoopPaused({ bucketId: undefined, reason }))
+            yield* loop.publish(CheckpointEvent.LoopPaused({ bucketId: undefined, reason, spend }))
           }
           return
         }
@@ -92,7 +97,7 @@ export const make = (loop: Paused): Effect.Effect<LoopPause> =>
         })
         for (const id of newlyPaused) {
           yield* FiberMap.remove(loop.retries, id)
-          yield* loop.publish(CheckpointEvent.LoopPaused({ bucketId: id, reason }))
+          yield* loop.publish(CheckpointEvent.LoopPaused({ bucketId: id, reason, spend }))
         }
       })
 

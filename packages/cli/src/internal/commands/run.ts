@@ -168,7 +168,7 @@ export const runCommand = Command.make(
                 ...(event._tag === "CheckpointSubmitted" && event.receipt.fee !== undefined
                   ? { fee: units.format(event.receipt.fee) }
                   : {}),
-                ...(event._tag === "CheckpointFailed" && event.spend !== undefined
+                ...((event._tag === "CheckpointFailed" || event._tag === "LoopPaused") && event.spend !== undefined
                   ? { spend: spendFields(event.spend, units.format) }
                   : {})
               })
