@@ -308,8 +308,7 @@ export const layer = (options: Options = {}): Layer.Layer<
         // step towards the auto-pause (an outage would pause every bucket of the cluster).
         // Likewise an earlier attempt still in doubt: the next round's recovery settles it from the chain,
         // so it is tried again at the next due point, without backoff or a step towards the auto-pause.
-        const journalDown = result._tag === "JournalFailed" ||
-          (result._tag === "SubmissionRefused" && result.reason === "PreviousSubmissionInDoubt")
+        const journalDown = result._tag === "JournalFailed" || CheckpointLoop.awaitsSettlement(result)
         const delay = success || journalDown
           ? undefined
           : Duration.toMillis(yield* CheckpointLoop.failureBackoff(settings, before.failureStreak + 1))

@@ -197,6 +197,16 @@ export const failureBackoff: (settings: LoopSettings, failures: number) => Effec
   LoopRetry.failureBackoff
 
 /**
+ * Whether a round's outcome awaits the settlement of an earlier attempt still in doubt (refused, nothing
+ * sent): no failure of the bucket — tried again at its next due point, with no backoff and no step towards
+ * the auto-pause. Loops of their own (the cluster's bucket entities) apply the same rule.
+ *
+ * @since 0.1.0
+ * @category functions
+ */
+export const awaitsSettlement: (result: CheckpointResult) => boolean = LoopRetry.awaitsSettlement
+
+/**
  * What a loop needs: the manager and the chain, the services it reports to and keeps its state in
  * (required, so that leaving out the store is a type error, not a loop that forgets on restart), and what
  * its health probes use (the rounds' provider API, discovery and settings).
@@ -279,7 +289,11 @@ export const make = (
         const result: CheckpointResult = yield* rounds.slot(Effect.merge(manager.attemptCheckpoint(bucketId)))
         const done = yield* Clock.currentTimeMillis
         const success = LoopRetry.isSuccess(result)
-        const delay = success ? Duration.zero : yield* LoopRetry.failureBackoff(settings, before.failureStreak + 1)
+        // A round awaiting an earlier attempt's settlement is no step of the streak (see `awaitsSettlement`).
+        const delay = success ? Duration.zero : yield* LoopRetry.failureBackoff(
+          settings,
+          before.failureStreak + (LoopRetry.awaitsSettlement(result) ? 0 : 1)
+        )
         const after = yield* MapRef.modify(states, (m) => {
           const next = LoopRetry.afterRound(m.get(bucketId) ?? before, before, result, done, delay, settings)
           m.set(bucketId, next)
@@ -297,7 +311,10 @@ export const make = (
             spend: spendOf(result)
           }))
           if (LoopRetry.isLowBalance(result)) yield* pause.holdForBalance(bucketId, result.detail, result.spend)
-          if (willRetry) yield* FiberMap.run(retries, bucketId, Effect.zipRight(Effect.sleep(delay), retry(bucketId)))
+          // Otherwise the bucket's next due point brings it back.
+          if (willRetry && LoopRetry.retriedByTimer(result, after)) {
+            yield* FiberMap.run(retries, bucketId, Effect.zipRight(Effect.sleep(delay), retry(bucketId)))
+          }
           if (LoopRetry.autoPaused(before, after, settings)) {
             yield* publish(CheckpointEvent.LoopPaused({
               bucketId,

@@ -129,6 +129,33 @@ describe("a round's outcome on its bucket", () => {
     assert.isTrue(LoopRetry.afterRound(state, state, refused, 0, Duration.zero, settings).paused)
   })
 
+  it("a refusal while an earlier attempt is in doubt adds nothing to the streak, never pauses, and waits for the due point", () => {
+    const inDoubt = new SubmissionRefused({ bucketId: bucket(1), reason: "PreviousSubmissionInDoubt", detail: "" })
+    let state = { ...fresh(bucket(1), 0), dirty: true }
+    for (let n = 0; n < 10; n++) {
+      state = LoopRetry.afterRound(state, state, inDoubt, 1_000, Duration.seconds(30), settings)
+    }
+    assert.strictEqual(state.failureStreak, 0)
+    assert.isFalse(state.paused)
+    assert.isTrue(state.dirty)
+    // No retry timer: the bucket's next due point brings it back.
+    assert.strictEqual(state.retryNotBeforeMillis, undefined)
+    assert.isFalse(LoopRetry.retriedByTimer(inDoubt, state))
+    // A bucket already failing keeps its streak, and its timer (the due points skip a failing bucket).
+    const failing = LoopRetry.afterRound(
+      { ...state, failureStreak: 2 },
+      state,
+      inDoubt,
+      1_000,
+      Duration.seconds(4),
+      settings
+    )
+    assert.strictEqual(failing.failureStreak, 2)
+    assert.isFalse(failing.paused)
+    assert.strictEqual(failing.retryNotBeforeMillis, 5_000)
+    assert.isTrue(LoopRetry.retriedByTimer(inDoubt, failing))
+  })
+
   it("resume clears every streak and unpauses; the failing buckets with work are tried again", () => {
     const states = new Map<BucketId, BucketState>([
       [bucket(1), { ...fresh(bucket(1), 0), dirty: true, failureStreak: 3, paused: true }],

@@ -1,4 +1,5 @@
 import {
+  ChainClient,
   CheckpointEvents,
   CheckpointLoop,
   CheckpointManager,
@@ -500,6 +501,55 @@ describe("retries after a failure", () => {
         yield* TestClock.adjust("3 hours")
         assert.strictEqual((yield* roundTimes).length, 3)
         assert.strictEqual(willRetries(yield* events).length, 3)
+      })
+    ))
+
+  it.scoped("an earlier attempt still in doubt is no failure of the bucket: no backoff, no auto-pause; it lands at the due point after that attempt settles", () =>
+    inWorld(
+      { providers, buckets: [bucket(1)], config: quick },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        // An extrinsic's outcome is lost (it may still land until its mortal era ends), and someone else
+        // checkpoints newer data: the lost one must not be sent again (it would move the snapshot back), and
+        // nothing new is signed until it settles.
+        yield* world.chain.injectFailure(
+          new ChainClient.SubmissionFailed({ stage: "Dropped", detail: "connection lost", maybeIncluded: true })
+        )
+        assert.strictEqual((yield* after("5 seconds", submit(1)))._tag, "TransactionFailed")
+        yield* world.network.append(world.bucketId(1), 2)
+        yield* someoneElseCheckpoints(1)
+        yield* world.network.append(world.bucketId(1), 3)
+        const paid = (yield* submissions).length
+
+        const events = yield* recordEvents
+        const loop = yield* startLoop([1], {
+          interval: CheckpointLoop.Every("5 seconds"),
+          maxConsecutiveFailures: 2,
+          failureRetryDelay: Duration.seconds(1),
+          probeInterval: Option.none()
+        })
+        yield* loop.markDirty(world.bucketId(1))
+        yield* TestClock.adjust("31 seconds")
+        const refusals = (yield* events).filter((e) =>
+          e._tag === "CheckpointFailed" && e.refusal === "PreviousSubmissionInDoubt"
+        )
+        // One refusal at each due point (every 5 s), each to be tried again; no retry timer in between (a
+        // failure's would have tried after 1 s), no streak, and so no auto-pause after two.
+        assert.strictEqual(refusals.length, 6)
+        assert.isTrue(refusals.every((e) => e._tag === "CheckpointFailed" && e.willRetry))
+        const waiting = yield* statusOf(loop, 1)
+        assert.strictEqual(waiting.failureStreak, 0)
+        assert.isFalse(waiting.paused)
+        assert.isFalse((yield* events).some((e) => e._tag === "LoopPaused"))
+        assert.strictEqual((yield* submissions).length, paid)
+
+        // Past the end of its mortal era and not on chain: the attempt is dead; the next due point pays.
+        const stored = Option.getOrThrow(yield* (yield* ReceiptJournal.ReceiptJournal).read(world.bucketId(1)))
+        yield* world.chain.produceBlocks(ChainClient.validUntil(Option.getOrThrow(stored.unresolved).prepared))
+        yield* TestClock.adjust("5 seconds")
+        const landed = yield* statusOf(loop, 1)
+        assert.deepStrictEqual(landed.lastResult, Option.some("Submitted"))
+        assert.strictEqual((yield* submissions).length, paid + 1)
       })
     ))
 

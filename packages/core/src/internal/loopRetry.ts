@@ -42,6 +42,23 @@ export const isLowBalance = (result: CheckpointResult): result is SubmissionRefu
   result._tag === "SubmissionRefused" && result.reason === "BalanceBelowMinimum"
 
 /**
+ * Not a failure of the bucket: an earlier attempt is still in doubt, and the submitter refused to pay
+ * again (nothing sent). The next round's recovery settles that attempt from the chain (found, or expired
+ * once its mortal era is past), so the bucket is tried again at its next due point, with no backoff and
+ * no step towards the auto-pause — an attempt in doubt for its whole validity must not pause the bucket,
+ * nor leave it waiting out a backoff long after it settled.
+ */
+export const awaitsSettlement = (result: CheckpointResult): result is SubmissionRefused =>
+  result._tag === "SubmissionRefused" && result.reason === "PreviousSubmissionInDoubt"
+
+/**
+ * Whether the loop's retry timer brings the bucket back after this round: a failure does; a round that
+ * awaits settlement does only when the bucket was already failing (its due points skip a failing bucket).
+ */
+export const retriedByTimer = (result: CheckpointResult, after: BucketState): boolean =>
+  !isSuccess(result) && (!awaitsSettlement(result) || after.failureStreak > 0)
+
+/**
  * The bucket after its round: `state` is what it is now (written to during the round, perhaps), `before`
  * what it was when the round began; a failure's retry is due `delay` after `doneMillis`.
  */
@@ -54,7 +71,8 @@ export const afterRound = (
   { maxConsecutiveFailures }: Pick<LoopSettings, "maxConsecutiveFailures">
 ): BucketState => {
   const success = isSuccess(result)
-  const streak = success ? 0 : state.failureStreak + 1
+  const settling = awaitsSettlement(result)
+  const streak = success ? 0 : settling ? state.failureStreak : state.failureStreak + 1
   return {
     ...state,
     inFlight: false,
@@ -67,10 +85,10 @@ export const afterRound = (
       : state.dirty,
     lastSuccessMillis: success ? doneMillis : state.lastSuccessMillis,
     overdueReported: success ? false : state.overdueReported,
-    retryNotBeforeMillis: success ? undefined : doneMillis + Duration.toMillis(delay),
+    retryNotBeforeMillis: success || (settling && streak === 0) ? undefined : doneMillis + Duration.toMillis(delay),
     // A bucket pauses itself after too many failures; a success (an explicit `submitNow`, a drive's
     // write) shows the cause is gone, and unpauses it.
-    paused: success ? false : state.paused || isLowBalance(result) || streak >= maxConsecutiveFailures
+    paused: success ? false : state.paused || isLowBalance(result) || (!settling && streak >= maxConsecutiveFailures)
   }
 }
 
