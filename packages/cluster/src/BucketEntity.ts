@@ -30,6 +30,7 @@ import { CheckpointLoop, CheckpointManager, type CheckpointResult, Domain } from
 import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -330,7 +331,14 @@ export const layer = (options: Options = {}): Layer.Layer<
       }).pipe(
         // However it ends (interrupted by `Pause` or a shard move, or a defect), it is not left in flight.
         Effect.onExit((exit) =>
-          exit._tag === "Success" ? Effect.void : Ref.update(state, (s) => ({ ...s, inFlight: false }))
+          exit._tag === "Success" ? Effect.void : Ref.update(state, (s) => ({ ...s, inFlight: false })).pipe(
+            // A defect is said; an interruption (a pause, the shard moving) is the log's other lines.
+            Effect.zipRight(
+              Cause.isInterruptedOnly(exit.cause)
+                ? Effect.void
+                : Effect.logError(`bucket ${bucketId}: round ended without an outcome`, exit.cause)
+            )
+          )
         ),
         Effect.annotateLogs({ bucket: bucketId.toString(), runner: runnerName })
       )

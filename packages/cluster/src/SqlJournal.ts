@@ -23,7 +23,7 @@ import { type Domain, KeyedLock, ReceiptJournal } from "@checkpointer/core"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -37,6 +37,35 @@ import { migrations } from "./internal/migrations.js"
 
 /** How long a connection to PostgreSQL may take, from the pool or the network. */
 const connectTimeout = Duration.seconds(10)
+
+/**
+ * Bounds on the journal's sessions, set by the server: a statement waits at most `lockTimeout` for a row
+ * lock (the bucket's journal row, its lease), and a session idle inside a transaction for 60 s is ended,
+ * its locks with it. Connections cut mid-transaction (a failover, `pg_terminate_backend`) must never leave
+ * a bucket's row locked by a transaction nobody will finish, nor a round waiting on it forever: a wait past
+ * the bound is a typed journal failure, and the round is tried again.
+ */
+const sessionLimits = (lockTimeout: Duration.Duration) =>
+  `-c lock_timeout=${Duration.toMillis(lockTimeout)} -c idle_in_transaction_session_timeout=60000`
+
+/**
+ * `url` with the journal's session limits added to its `options` parameter (a URL that cannot be parsed is
+ * left as it is).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const withSessionLimits = (url: string, lockTimeout: Duration.DurationInput = Duration.seconds(10)): string => {
+  try {
+    const parsed = new URL(url)
+    const limits = sessionLimits(Duration.decode(lockTimeout))
+    const given = parsed.searchParams.get("options")
+    parsed.searchParams.set("options", given === null ? limits : `${given} ${limits}`)
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}
 
 /**
  * @since 0.1.0
@@ -72,6 +101,8 @@ export interface PgOptions extends Options {
   readonly url: Redacted.Redacted<string>
   /** Connections in the pool (default 8). */
   readonly maxConnections?: number | undefined
+  /** How long a statement waits for a row lock before it fails (default 10 s; see `withSessionLimits`). */
+  readonly lockTimeout?: Duration.DurationInput | undefined
 }
 
 const journalError = (
@@ -125,7 +156,7 @@ export const layerPg = (
 ): Layer.Layer<ReceiptJournal.ReceiptJournal, ReceiptJournal.JournalError | Migrator.MigrationError | SqlError> =>
   layer(options).pipe(
     Layer.provide(PgClient.layer({
-      url: options.url,
+      url: Redacted.make(withSessionLimits(Redacted.value(options.url), options.lockTimeout)),
       maxConnections: options.maxConnections ?? 8,
       applicationName: "checkpointer",
       // A database that stops answering fails a connection (and the journal step waiting for it)
@@ -248,7 +279,14 @@ export const make = (options: Options = {}) =>
           yield* sql`UPDATE checkpointer_journal SET body = ${body}::jsonb, updated_at = now() WHERE bucket_id = ${id}`
           return next
         }))
-      }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(ioError(bucketId)(e))))
+      }).pipe(
+        // @effect/sql makes a failed COMMIT or ROLLBACK (the connection cut under it) a defect: here it is
+        // the journal failure it is, which the round reports and the loop retries, not a round that dies.
+        Effect.catchSomeDefect((defect) =>
+          defect instanceof SqlError ? Option.some(Effect.fail(defect)) : Option.none()
+        ),
+        Effect.catchTag("SqlError", (e) => Effect.fail(ioError(bucketId)(e)))
+      )
 
     /**
      * Takes the bucket's lease if it is free, expired, or left behind by this journal: its fencing token,

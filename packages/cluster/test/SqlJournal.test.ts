@@ -271,6 +271,45 @@ describe("SqlJournal: several runners on one database", () => {
   )
 
   it.live(
+    "a session that holds a bucket's row and never finishes makes a write fail at the lock timeout, not hang; the write goes through once it is gone",
+    () =>
+      Effect.gen(function*() {
+        const db = yield* freshDatabase
+        const journal = yield* Layer.build(
+          SqlJournal.layerPg({ url: Redacted.make(urlOf(db)), lockTimeout: "1 second", maxConnections: 2 })
+        )
+        const write = (n: number) =>
+          Effect.flatMap(ReceiptJournal.ReceiptJournal, (j) =>
+            j.update(bucket, (x) => ReceiptJournal.addRound(x, round(n))))
+            .pipe(Effect.provide(journal))
+        yield* write(1)
+        // Another session locks the bucket's row and stays inside its transaction (a connection cut from
+        // its client while the server still holds it looks the same to the journal).
+        const locked = yield* Deferred.make<void>()
+        const done = yield* Deferred.make<void>()
+        const holder = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql.withTransaction(
+            sql`SELECT 1 FROM checkpointer_journal WHERE bucket_id = ${bucket.toString()} FOR UPDATE`.pipe(
+              Effect.zipRight(Deferred.succeed(locked, undefined)),
+              Effect.zipRight(Deferred.await(done))
+            )
+          )).pipe(Effect.provide(client(db)), Effect.fork)
+        yield* Deferred.await(locked)
+        const failed = yield* Effect.flip(write(2))
+        expect(failed._tag === "JournalError" && failed.reason).toBe("Io")
+        expect(failed.message).toContain("lock timeout")
+        yield* Deferred.succeed(done, undefined)
+        yield* Fiber.join(holder).pipe(Effect.orDie)
+        const written = yield* write(2)
+        expect(written.rounds.length).toBe(2)
+        expect(SqlJournal.withSessionLimits("postgres://u:p@db:5432/j?options=-c%20search_path%3Dx", "2 seconds")).toBe(
+          "postgres://u:p@db:5432/j?options=-c+search_path%3Dx+-c+lock_timeout%3D2000+-c+idle_in_transaction_session_timeout%3D60000"
+        )
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
     "a database records its chain at first use; opened for another chain it is refused with OtherChain",
     () =>
       Effect.gen(function*() {

@@ -36,6 +36,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -333,7 +334,14 @@ export const make = (
       }).pipe(
         // However it ends (interrupted by pause or stop, or a defect), the bucket is not left in flight.
         Effect.onExit((exit) =>
-          exit._tag === "Success" ? Effect.void : modify(bucketId, (s) => ({ ...s, inFlight: false }))
+          exit._tag === "Success" ? Effect.void : modify(bucketId, (s) => ({ ...s, inFlight: false })).pipe(
+            // A defect is said (the bucket is tried again at its next due point); an interruption is not.
+            Effect.zipRight(
+              Cause.isInterruptedOnly(exit.cause)
+                ? Effect.void
+                : Effect.logError(`bucket ${bucketId}: round ended without an outcome`, exit.cause)
+            )
+          )
         )
       )
 
