@@ -13,7 +13,14 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import { clusterConfig, type ClusterWorld, clusterWorld, freePort, running } from "./clusterWorld.js"
+import {
+  clusterConfig,
+  type ClusterWorld,
+  clusterWorld,
+  everyBucketReaches,
+  freePort,
+  running
+} from "./clusterWorld.js"
 import { eventually, jsonLines, type Run, run, start } from "./process.js"
 
 /** Buckets in the cluster: as many as three runners on a two-core machine check in reasonable time. */
@@ -108,7 +115,7 @@ describe.sequential("run --cluster postgres://…", () => {
         const world = yield* clusterWorld(BUCKETS, { seed: 70 })
         yield* world.write(4)
         const { restart, runners } = yield* startCluster(world, server.url)
-        yield* eventually(() => world.everyBucketAt(4), "every bucket's first checkpoint", 60)
+        yield* everyBucketReaches(world, 4, "every bucket's first checkpoint", 60, runners)
         /** The buckets each runner of `among` checkpointed at a leaf count, once all are in its output. */
         const receiptsAt = (among: ReadonlyArray<Run>, leafCount: number, what: string) =>
           Effect.gen(function*() {
@@ -126,7 +133,7 @@ describe.sequential("run --cluster postgres://…", () => {
         // Spread: the first runner up may have held every shard for the first checkpoints; by the second
         // (all runners long up), more than one runner makes them.
         yield* world.write(3)
-        yield* eventually(() => world.everyBucketAt(7), "every bucket's second checkpoint", 60)
+        yield* everyBucketReaches(world, 7, "every bucket's second checkpoint", 60, runners)
         const second = yield* receiptsAt(runners, 7, "the runners' receipts at 7")
         expect(second.filter((buckets) => buckets.length > 0).length).toBeGreaterThanOrEqual(2)
         world.expectEachCommitmentPaidOnce()
@@ -138,13 +145,13 @@ describe.sequential("run --cluster postgres://…", () => {
         expect(runners[stopped]!.output.exit).toBe(0)
         const others = runners.filter((_, i) => i !== stopped)
         yield* world.write(2)
-        yield* eventually(() => world.everyBucketAt(9), "every bucket's checkpoint on the other two", 60)
+        yield* everyBucketReaches(world, 9, "every bucket's checkpoint on the other two", 60, others)
         yield* receiptsAt(others, 9, "the other two's receipts at 9")
         // Back on its address: the shards are shared by three again, and it checkpoints some buckets.
         const back = yield* restart(stopped)
         yield* eventually(() => back.output.stderr.includes("taken up by runner"), "the restarted runner's buckets", 60)
         yield* world.write(2)
-        yield* eventually(() => world.everyBucketAt(11), "every bucket's checkpoint after the restart", 60)
+        yield* everyBucketReaches(world, 11, "every bucket's checkpoint after the restart", 60, [...others, back])
         const alive = [...others, back]
         const atEleven = yield* receiptsAt(alive, 11, "the runners' receipts at 11")
         expect(atEleven[alive.length - 1]!.length, "the restarted runner's checkpoints").toBeGreaterThan(0)
@@ -161,7 +168,7 @@ describe.sequential("run --cluster postgres://…", () => {
         // Bound: the dead runner's shard locks expire (10 s), the survivors see it (2 s refresh), the
         // scheduler sends the next Due (3 blocks), and a bucket whose journal lease it held mid-round waits
         // for that lease (30 s): 60 s in all.
-        yield* eventually(() => world.everyBucketAt(13), "every bucket's checkpoint after the kill", 60)
+        yield* everyBucketReaches(world, 13, "every bucket's checkpoint after the kill", 60, survivors)
         const failoverSeconds = (Date.now() - killedAt) / 1000
         expect(failoverSeconds).toBeLessThan(60)
         yield* Effect.logInfo(
@@ -183,7 +190,7 @@ describe.sequential("run --cluster postgres://…", () => {
         // dead runner's buckets at 13 may have been its own extrinsics, sent before it died and settled by
         // the survivors, so they are not the proof).
         yield* world.write(2)
-        yield* eventually(() => world.everyBucketAt(15), "every bucket's checkpoint on the survivors", 30)
+        yield* everyBucketReaches(world, 15, "every bucket's checkpoint on the survivors", 30, survivors)
         yield* receiptsAt(survivors, 15, "the survivors' receipts at 15")
         world.expectEachCommitmentPaidOnce()
 

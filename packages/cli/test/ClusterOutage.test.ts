@@ -8,7 +8,7 @@ import * as Postgres from "@checkpointer/testing/Postgres"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import { clusterWorld, startRunner, stopRunners } from "./clusterWorld.js"
+import { clusterWorld, everyBucketReaches, startRunner, stopRunners } from "./clusterWorld.js"
 import { eventually, type Run } from "./process.js"
 
 /** Rounds the runners logged as failed because the journal could not be written. */
@@ -34,9 +34,9 @@ describe("run --cluster when PostgreSQL is unreachable", () => {
           concurrency: "unbounded"
         })
         const runners = [a.runner, b.runner]
-        yield* eventually(() => world.everyBucketAt(4), "every bucket's first checkpoint", 40)
+        yield* everyBucketReaches(world, 4, "every bucket's first checkpoint", 40, runners)
         yield* world.write(3)
-        yield* eventually(() => world.everyBucketAt(7), "every bucket's second checkpoint (both runners up)", 40)
+        yield* everyBucketReaches(world, 7, "every bucket's second checkpoint (both runners up)", 40, runners)
 
         // A long outage, past the engine's shard lock health check (the runners let their buckets go and
         // take them up again). Nothing of ours is in flight as it starts: every bucket is at the
@@ -53,7 +53,7 @@ describe("run --cluster when PostgreSQL is unreachable", () => {
         expect(world.feesPaid()).toBe(fees)
         expect(world.buckets.map((bucket) => world.checkpointsOf(bucket).at(-1))).toEqual(world.buckets.map(() => 7))
         yield* server.resume
-        yield* eventually(() => world.everyBucketAt(9), "every bucket's checkpoint after the outage", RECOVERY_SECONDS)
+        yield* everyBucketReaches(world, 9, "every bucket's checkpoint after the outage", RECOVERY_SECONDS, runners)
         world.expectEachCommitmentPaidOnce()
 
         // A short outage: a round fails on the journal, and the database is back before the engine
@@ -65,10 +65,12 @@ describe("run --cluster when PostgreSQL is unreachable", () => {
         yield* eventually(() => journalFailures(runners) > failures, "a round failed on the journal", 20)
         expect(world.feesPaid()).toBe(fees2)
         yield* server.resume
-        yield* eventually(
-          () => world.everyBucketAt(11),
+        yield* everyBucketReaches(
+          world,
+          11,
           "every bucket's checkpoint after the short outage",
-          RECOVERY_SECONDS
+          RECOVERY_SECONDS,
+          runners
         )
         world.expectEachCommitmentPaidOnce()
 
@@ -86,10 +88,12 @@ describe("run --cluster when PostgreSQL is unreachable", () => {
           })
         )
         expect(terminated).toBeGreaterThan(0)
-        yield* eventually(
-          () => world.everyBucketAt(13),
+        yield* everyBucketReaches(
+          world,
+          13,
           "every bucket's checkpoint after the terminations",
-          RECOVERY_SECONDS
+          RECOVERY_SECONDS,
+          runners
         )
         world.expectEachCommitmentPaidOnce()
         yield* stopRunners(runners)

@@ -88,6 +88,32 @@ export const clusterWorld = (count: number, options: { readonly seed?: number; r
 /** A world of `clusterWorld`. */
 export type ClusterWorld = Effect.Effect.Success<ReturnType<typeof clusterWorld>>
 
+/**
+ * Waits (bounded) until every bucket's last checkpoint is at `leafCount`; on timeout the failure names the
+ * buckets behind, their checkpoints, and the runners' last log lines about them — what a CI log needs to
+ * tell a slow machine from a stuck round.
+ */
+export const everyBucketReaches = (
+  world: ClusterWorld,
+  leafCount: number,
+  what: string,
+  seconds: number,
+  runners: ReadonlyArray<Run>
+) =>
+  eventually(() => world.everyBucketAt(leafCount), what, seconds).pipe(
+    Effect.mapError(() => {
+      const behind = world.buckets.filter((b) => world.checkpointsOf(b).at(-1) !== leafCount)
+      const about = (text: string) =>
+        text.split("\n").filter((line) => behind.some((b) => line.includes(`bucket ${b}`))).slice(-8)
+      return [
+        `timed out waiting for ${what}: bucket(s) ${
+          behind.map((b) => `${b} at ${JSON.stringify(world.checkpointsOf(b))}`).join(", ")
+        } (finalized #${world.chain.finalizedNumber()})`,
+        ...runners.map((r, i) => `runner ${i} (exit ${r.output.exit}):\n  ${about(r.output.stderr).join("\n  ")}`)
+      ].join("\n")
+    })
+  )
+
 /** A free loopback port. */
 export const freePort = Effect.async<number>((resume) => {
   const server = createServer()
