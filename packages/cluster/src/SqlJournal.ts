@@ -39,29 +39,32 @@ import { migrations } from "./internal/migrations.js"
 const connectTimeout = Duration.seconds(10)
 
 /**
- * Bounds on the journal's sessions, set by the server: a statement waits at most `lockTimeout` for a row
- * lock (the bucket's journal row, its lease), and a session idle inside a transaction for 60 s is ended,
- * its locks with it. Connections cut mid-transaction (a failover, `pg_terminate_backend`) must never leave
- * a bucket's row locked by a transaction nobody will finish, nor a round waiting on it forever: a wait past
- * the bound is a typed journal failure, and the round is tried again.
- */
-const sessionLimits = (lockTimeout: Duration.Duration) =>
-  `-c lock_timeout=${Duration.toMillis(lockTimeout)} -c idle_in_transaction_session_timeout=60000`
-
-/**
- * `url` with the journal's session limits added to its `options` parameter (a URL that cannot be parsed is
- * left as it is).
+ * `url` with bounds on the journal's sessions, sent as startup parameters (node-postgres reads them from
+ * the URL's query): a statement waits at most `lockTimeout` (default 10 s) for a row lock (a bucket's
+ * journal row, its lease), and a session idle inside a transaction for 60 s is ended by the server, its
+ * locks with it. Connections cut mid-transaction (a failover, `pg_terminate_backend`) must never leave a
+ * bucket's row locked by a transaction nobody will finish, nor a round waiting on it forever: a wait past
+ * the bound is a typed journal failure, and the round is tried again. Values the URL already sets are
+ * kept, and `options` (or `PGOPTIONS`) is left alone. A URL that cannot be read as one (a bare
+ * `host=/path`-style string) is returned as it is.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const withSessionLimits = (url: string, lockTimeout: Duration.DurationInput = Duration.seconds(10)): string => {
+  // As pg-connection-string does: a socket URL without a host (`postgres://user@/db?host=/run/pg`).
+  const placeholder = "checkpointer-socket-host"
+  const noHost = /^[a-z]+:\/\/[^/?#]*@\//i.test(url)
+  const readable = noHost ? url.replace("@/", `@${placeholder}/`) : url
   try {
-    const parsed = new URL(url)
-    const limits = sessionLimits(Duration.decode(lockTimeout))
-    const given = parsed.searchParams.get("options")
-    parsed.searchParams.set("options", given === null ? limits : `${given} ${limits}`)
-    return parsed.toString()
+    const parsed = new URL(readable)
+    const limits = [
+      ["lock_timeout", String(Duration.toMillis(Duration.decode(lockTimeout)))],
+      ["idle_in_transaction_session_timeout", "60000"]
+    ] as const
+    for (const [name, value] of limits) if (!parsed.searchParams.has(name)) parsed.searchParams.set(name, value)
+    const written = parsed.toString()
+    return noHost ? written.replace(`@${placeholder}/`, "@/") : written
   } catch {
     return url
   }
@@ -153,10 +156,19 @@ export const layer = (
  */
 export const layerPg = (
   options: PgOptions
-): Layer.Layer<ReceiptJournal.ReceiptJournal, ReceiptJournal.JournalError | Migrator.MigrationError | SqlError> =>
-  layer(options).pipe(
+): Layer.Layer<ReceiptJournal.ReceiptJournal, ReceiptJournal.JournalError | Migrator.MigrationError | SqlError> => {
+  const given = Redacted.value(options.url)
+  const bounded = withSessionLimits(given, options.lockTimeout)
+  return layer(options).pipe(
+    Layer.tap(() =>
+      bounded === given
+        ? Effect.logWarning(
+          "the journal's database URL could not be given its session bounds (lock_timeout, idle_in_transaction_session_timeout): set them on the database role"
+        )
+        : Effect.void
+    ),
     Layer.provide(PgClient.layer({
-      url: Redacted.make(withSessionLimits(Redacted.value(options.url), options.lockTimeout)),
+      url: Redacted.make(bounded),
       maxConnections: options.maxConnections ?? 8,
       applicationName: "checkpointer",
       // A database that stops answering fails a connection (and the journal step waiting for it)
@@ -164,6 +176,7 @@ export const layerPg = (
       connectTimeout
     }))
   )
+}
 
 /**
  * A database URL with its password masked, for printing: `postgres://user:***@host:5432/db`.

@@ -302,8 +302,16 @@ describe("SqlJournal: several runners on one database", () => {
         yield* Fiber.join(holder).pipe(Effect.orDie)
         const written = yield* write(2)
         expect(written.rounds.length).toBe(2)
+        // Startup parameters in the query; what the URL sets already, and `options`, are kept.
         expect(SqlJournal.withSessionLimits("postgres://u:p@db:5432/j?options=-c%20search_path%3Dx", "2 seconds")).toBe(
-          "postgres://u:p@db:5432/j?options=-c+search_path%3Dx+-c+lock_timeout%3D2000+-c+idle_in_transaction_session_timeout%3D60000"
+          "postgres://u:p@db:5432/j?options=-c+search_path%3Dx&lock_timeout=2000&idle_in_transaction_session_timeout=60000"
+        )
+        expect(SqlJournal.withSessionLimits("postgres://u@db/j?lock_timeout=500")).toBe(
+          "postgres://u@db/j?lock_timeout=500&idle_in_transaction_session_timeout=60000"
+        )
+        // A socket URL without a host, as node-postgres reads it.
+        expect(SqlJournal.withSessionLimits("postgres://u@/j?host=/run/postgresql")).toBe(
+          "postgres://u@/j?host=%2Frun%2Fpostgresql&lock_timeout=10000&idle_in_transaction_session_timeout=60000"
         )
       }).pipe(Effect.scoped),
     60_000

@@ -303,7 +303,11 @@ export const make = (
         if (success) {
           yield* FiberMap.remove(retries, bucketId)
         } else {
-          const willRetry = !after.paused && (yield* Ref.get(running)) && !(yield* pause.isPaused)
+          // Tried again by a retry timer, or else by the bucket's next due point — which starts a round only
+          // for a dirty bucket, or any with `submitOnEmpty`.
+          const byTimer = LoopRetry.retriedByTimer(result, after)
+          const willRetry = !after.paused && (yield* Ref.get(running)) && !(yield* pause.isPaused) &&
+            (byTimer || after.dirty || settings.submitOnEmpty)
           yield* publish(CheckpointEvent.CheckpointFailed({
             bucketId,
             reason: failureReason(result),
@@ -313,7 +317,7 @@ export const make = (
           }))
           if (LoopRetry.isLowBalance(result)) yield* pause.holdForBalance(bucketId, result.detail, result.spend)
           // Otherwise the bucket's next due point brings it back.
-          if (willRetry && LoopRetry.retriedByTimer(result, after)) {
+          if (willRetry && byTimer) {
             yield* FiberMap.run(retries, bucketId, Effect.zipRight(Effect.sleep(delay), retry(bucketId)))
           }
           if (LoopRetry.autoPaused(before, after, settings)) {

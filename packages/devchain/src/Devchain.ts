@@ -291,7 +291,8 @@ export const start = (
     let blockMode = config.blockMode
     const newBlocks = (count: number) => Array.from({ length: count }, () => chain.produceBlock().hash)
     const setBuildMode = (mode: "Instant" | "Manual") => {
-      blockMode = mode === "Manual" ? "manual" : "instant"
+      // Back from `Manual`, a chain that builds blocks on an interval does so again.
+      blockMode = mode === "Manual" ? "manual" : config.blockMode === "interval" ? "interval" : "instant"
       if (blockMode === "instant" && chain.hasReady) onReady()
     }
     const onReady = () => {

@@ -114,6 +114,9 @@ export const arrange = (world: ChainWorld, options: { readonly relay?: boolean }
       client: Context.get(context, ChainClient.ChainClient),
       /** Drops the relayed connections (with `relay`). */
       cut: relay?.cut ?? Effect.void,
+      /** Connections through the relay now (with `relay`). */
+      relayed: () =>
+        relay?.connections() ?? 0,
       upgrade,
       /** A connection of its own to the node, for dev RPCs and reads beside the client under test. */
       control: Effect.map(
@@ -121,9 +124,7 @@ export const arrange = (world: ChainWorld, options: { readonly relay?: boolean }
         ({ api, provider }) => ({
           api,
           send: (method: string, params: ReadonlyArray<unknown>) =>
-            Effect.promise(() =>
-              provider.send(method, [...params]) as Promise<unknown>
-            )
+            Effect.promise(() => provider.send(method, [...params]) as Promise<unknown>)
         })
       )
     }
@@ -271,7 +272,7 @@ export const chainSuite = (world: ChainWorld, timeout = 120_000) => {
     `${world.name}: a socket cut mid-submission ends in exactly one checkpoint and one fee`,
     () =>
       Effect.gen(function*() {
-        const { bucketId, client, cut, control } = yield* arrange(world, { relay: true })
+        const { bucketId, client, control, cut, relayed } = yield* arrange(world, { relay: true })
         const node = yield* control
         // The extrinsic waits in the pool until the test builds a block.
         yield* node.send("dev_setBlockBuildMode", ["Manual"])
@@ -286,6 +287,7 @@ export const chainSuite = (world: ChainWorld, timeout = 120_000) => {
         const submitting = yield* Effect.fork(client.submitPrepared(prepared))
         yield* eventually(Effect.filterOrFail(pending, (n) => n === 1), "the extrinsic in the pool")
         // The network drops while the extrinsic waits in the pool; it lands while the client is away.
+        expect(relayed()).toBeGreaterThan(0) // the layers under test do go through the relay
         yield* cut
         yield* node.send("dev_newBlock", [{ count: 1 }])
         const receipt = yield* Fiber.join(submitting)

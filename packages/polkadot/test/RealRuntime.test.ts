@@ -46,7 +46,7 @@ describe.skipIf(!present)("the live client's chain suite on the real runtime (Ch
   describe.sequential("one test at a time on the shared instance", () => {
     // `npm test` runs the basic tests for @polkadot/api and the full round for polkadot-api here, within
     // the suite's time budget (the devchain runs every test for both); `npm run test:real-runtime` runs
-    // the whole suite for both (concurrent buckets and the socket cut too; about five minutes). The runtime
+    // the whole suite for both (concurrent buckets and the socket cut too; about six minutes). The runtime
     // upgrade is the devchain's alone: the fixtures hold one real runtime, with no second one to upgrade to.
     const whole = process.env.CHECKPOINTER_WHOLE_REAL_RUNTIME_SUITE === "1"
     chainSuite({ name: "real runtime", era: "A", basicOnly: !whole, fresh })

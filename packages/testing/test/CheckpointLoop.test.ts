@@ -473,6 +473,23 @@ const setAll = (behaviour: FakeProviders.Behaviour) =>
       })
   )
 
+/**
+ * Bucket 1 with an extrinsic whose outcome is lost (it may still land until its mortal era ends) while
+ * someone else checkpoints newer data: the lost one must not be sent again (it would move the snapshot
+ * back), and nothing new is signed until it settles. The submissions made so far.
+ */
+const anAttemptInDoubt = Effect.gen(function*() {
+  const world = yield* TestNetwork.TestNetwork
+  yield* world.chain.injectFailure(
+    new ChainClient.SubmissionFailed({ stage: "Dropped", detail: "connection lost", maybeIncluded: true })
+  )
+  assert.strictEqual((yield* after("5 seconds", submit(1)))._tag, "TransactionFailed")
+  yield* world.network.append(world.bucketId(1), 2)
+  yield* someoneElseCheckpoints(1)
+  yield* world.network.append(world.bucketId(1), 3)
+  return (yield* submissions).length
+})
+
 describe("retries after a failure", () => {
   it.scoped("CheckpointFailed.willRetry is true exactly when a retry is scheduled, and each one is followed by an attempt", () =>
     inWorld(
@@ -504,22 +521,33 @@ describe("retries after a failure", () => {
       })
     ))
 
+  it.scoped("a refusal while an earlier attempt is in doubt says willRetry false for a clean bucket that nothing will try again", () =>
+    inWorld(
+      { providers, buckets: [bucket(1)], config: quick },
+      Effect.gen(function*() {
+        const world = yield* TestNetwork.TestNetwork
+        yield* anAttemptInDoubt
+        const events = yield* recordEvents
+        // Not dirty and no submitOnEmpty: the due points start no round for it, and no timer runs.
+        const loop = yield* startLoop([1], {
+          interval: CheckpointLoop.Every("5 seconds"),
+          probeInterval: Option.none()
+        })
+        yield* loop.submitNow(world.bucketId(1))
+        yield* TestClock.adjust("1 minute")
+        const refusals = (yield* events).filter((e) =>
+          e._tag === "CheckpointFailed" && e.refusal === "PreviousSubmissionInDoubt"
+        )
+        assert.deepStrictEqual(refusals.map((e) => e._tag === "CheckpointFailed" && e.willRetry), [false])
+      })
+    ))
+
   it.scoped("an earlier attempt still in doubt is no failure of the bucket: no backoff, no auto-pause; it lands at the due point after that attempt settles", () =>
     inWorld(
       { providers, buckets: [bucket(1)], config: quick },
       Effect.gen(function*() {
         const world = yield* TestNetwork.TestNetwork
-        // An extrinsic's outcome is lost (it may still land until its mortal era ends), and someone else
-        // checkpoints newer data: the lost one must not be sent again (it would move the snapshot back), and
-        // nothing new is signed until it settles.
-        yield* world.chain.injectFailure(
-          new ChainClient.SubmissionFailed({ stage: "Dropped", detail: "connection lost", maybeIncluded: true })
-        )
-        assert.strictEqual((yield* after("5 seconds", submit(1)))._tag, "TransactionFailed")
-        yield* world.network.append(world.bucketId(1), 2)
-        yield* someoneElseCheckpoints(1)
-        yield* world.network.append(world.bucketId(1), 3)
-        const paid = (yield* submissions).length
+        const paid = yield* anAttemptInDoubt
 
         const events = yield* recordEvents
         const loop = yield* startLoop([1], {
