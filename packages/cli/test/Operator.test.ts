@@ -4,12 +4,12 @@
  * table says, `--dry-run` telling what it would do, `status` telling the truth, and output for people and
  * programs. Child processes, against a devchain and simulated providers in this process.
  */
+import { Amount } from "@checkpointer/core"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { formatAmount } from "../src/internal/live.js"
 import { eventually, jsonLines, run, start } from "./process.js"
 import { world } from "./world.js"
 
@@ -219,7 +219,7 @@ describe("against a live chain", () => {
           (e.fields as { actual_fee: bigint }).actual_fee
         )
         expect(paid).toContain(BigInt(receipt.fee))
-        expect(result!.fee).toBe(formatAmount(BigInt(receipt.fee), 12, "UNIT"))
+        expect(result!.fee).toBe(Amount.format(BigInt(receipt.fee), { decimals: 12, symbol: "UNIT" }))
         expect(result!.fee).toMatch(/^0\.\d+ UNIT$/)
 
         // The same commitment again: the dry run says nothing would be sent.

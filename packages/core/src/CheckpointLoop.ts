@@ -290,11 +290,9 @@ export const make = (
         const result: CheckpointResult = yield* rounds.slot(Effect.merge(manager.attemptCheckpoint(bucketId)))
         const done = yield* Clock.currentTimeMillis
         const success = LoopRetry.isSuccess(result)
-        // A round awaiting an earlier attempt's settlement is no step of the streak (see `awaitsSettlement`).
-        const delay = success ? Duration.zero : yield* LoopRetry.failureBackoff(
-          settings,
-          before.failureStreak + (LoopRetry.awaitsSettlement(result) ? 0 : 1)
-        )
+        const delay = success
+          ? Duration.zero
+          : yield* LoopRetry.failureBackoff(settings, LoopRetry.streakAfter(before.failureStreak, result))
         const after = yield* MapRef.modify(states, (m) => {
           const next = LoopRetry.afterRound(m.get(bucketId) ?? before, before, result, done, delay, settings)
           m.set(bucketId, next)

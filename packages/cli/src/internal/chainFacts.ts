@@ -32,10 +32,6 @@ export interface ChainFactsService {
 
 export class ChainFacts extends Context.Tag("@checkpointer/cli/ChainFacts")<ChainFacts, ChainFactsService>() {}
 
-/** Formats planck with the given decimals and symbol (exact: no floating point). */
-export const formatAmount = (planck: bigint, decimals: number, symbol: string): string =>
-  Amount.format(planck, { decimals, symbol })
-
 /** The units of a chain's `tokenDecimals` and `tokenSymbol`; planck when the chain does not say. */
 export const unitsOf = (decimals: unknown, symbol: unknown): Units => {
   const known = typeof decimals === "number" && Number.isInteger(decimals) && decimals >= 0 && decimals <= 30 &&
@@ -43,7 +39,7 @@ export const unitsOf = (decimals: unknown, symbol: unknown): Units => {
   // The symbol is the chain's text: only letters and digits are kept for a terminal.
   const safe = known ? symbol.replace(/[^\p{L}\p{N}]/gu, "").slice(0, 12) : ""
   return known && safe !== ""
-    ? { decimals, symbol: safe, format: (planck) => formatAmount(planck, decimals, safe) }
+    ? { decimals, symbol: safe, format: (planck) => Amount.format(planck, { decimals, symbol: safe }) }
     : { decimals: 0, symbol: "planck", format: (planck) => `${planck} planck` }
 }
 

@@ -445,8 +445,6 @@ export const liveLayer = (settings: Settings, options: { readonly journal?: "mem
     )
   }))
 
-export { formatAmount, type Units } from "./chainFacts.js"
-
 /** The connected chain's units (`tokenDecimals`, `tokenSymbol`); planck when the chain does not say. */
 export const chainUnits = Effect.map(ChainFacts, (facts) => facts.units)
 

@@ -6,7 +6,7 @@
 import { CheckpointEvents, Consensus, SpendGuard } from "@checkpointer/core"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { type Units } from "./live.js"
+import type { Units } from "./chainFacts.js"
 import { bold, clean, dim, green, type Output, short, table, yellow } from "./output.js"
 
 export const outcomeRow = (out: Output, outcome: Consensus.ProviderOutcome, classes: Map<string, string>) => {

@@ -51,6 +51,10 @@ export const isLowBalance = (result: CheckpointResult): result is SubmissionRefu
 export const awaitsSettlement = (result: CheckpointResult): result is SubmissionRefused =>
   result._tag === "SubmissionRefused" && result.reason === "PreviousSubmissionInDoubt"
 
+/** The bucket's failure streak after this round: cleared by a success, unchanged while awaiting settlement. */
+export const streakAfter = (streak: number, result: CheckpointResult): number =>
+  isSuccess(result) ? 0 : awaitsSettlement(result) ? streak : streak + 1
+
 /**
  * Whether the loop's retry timer brings the bucket back after this round: a failure does; a round that
  * awaits settlement does only when the bucket was already failing (its due points skip a failing bucket).
@@ -72,7 +76,7 @@ export const afterRound = (
 ): BucketState => {
   const success = isSuccess(result)
   const settling = awaitsSettlement(result)
-  const streak = success ? 0 : settling ? state.failureStreak : state.failureStreak + 1
+  const streak = streakAfter(state.failureStreak, result)
   return {
     ...state,
     inFlight: false,
